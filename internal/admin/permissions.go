@@ -1,0 +1,109 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// checkPermission validates a permission and that its principal exists,
+// returning it with the principal in canonical form.
+func checkPermission(ctx context.Context, q store.Queries, p store.Permission) (store.Permission, error) {
+	pr, err := authz.ParsePrincipal(p.Principal)
+	if err != nil {
+		return p, err
+	}
+	if err := authz.ValidateAction(p.Action); err != nil {
+		return p, err
+	}
+	if err := authz.ValidateResource(p.Resource); err != nil {
+		return p, err
+	}
+	if err := teamExists(ctx, q, p.Team); err != nil {
+		return p, err
+	}
+	switch pr.Kind {
+	case authz.User:
+		u, err := userByEmail(ctx, q, p.Team, pr.Name)
+		if err != nil {
+			return p, err
+		}
+		pr.Name = u.Email
+	case authz.Group:
+		_, err = q.Group(ctx, p.Team, pr.Name)
+	case authz.App:
+		_, err = q.App(ctx, p.Team, pr.Name)
+	case authz.Client:
+		_, err = q.Client(ctx, p.Team, pr.Name)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return p, fmt.Errorf("principal %s in team %s: %w", pr, p.Team, store.ErrNotFound)
+	} else if err != nil {
+		return p, err
+	}
+	p.Principal = pr.String()
+	return p, nil
+}
+
+// Grant gives a principal an action on a resource pattern.
+func (s *Service) Grant(ctx context.Context, a Actor, p store.Permission) (store.Permission, error) {
+	p.CreatedAt = s.now()
+	err := s.Store.Tx(ctx, func(q store.Queries) error {
+		var err error
+		if p, err = checkPermission(ctx, q, p); err != nil {
+			return err
+		}
+		if err := q.GrantPermission(ctx, p); err != nil {
+			if errors.Is(err, store.ErrAlreadyExists) {
+				return fmt.Errorf("%s already may %s on %s: %w", p.Principal, p.Action, p.Resource, store.ErrAlreadyExists)
+			}
+			return err
+		}
+		return q.AppendAudit(ctx, s.audit(a, p.Team, "permission.grant", p.Principal,
+			map[string]string{"action": p.Action, "resource": p.Resource}))
+	})
+	return p, err
+}
+
+// Revoke takes a permission away.
+func (s *Service) Revoke(ctx context.Context, a Actor, p store.Permission) error {
+	return s.Store.Tx(ctx, func(q store.Queries) error {
+		var err error
+		if p, err = checkPermission(ctx, q, p); err != nil {
+			return err
+		}
+		if err := q.RevokePermission(ctx, p); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%s has no %s on %s: %w", p.Principal, p.Action, p.Resource, store.ErrNotFound)
+			}
+			return err
+		}
+		return q.AppendAudit(ctx, s.audit(a, p.Team, "permission.revoke", p.Principal,
+			map[string]string{"action": p.Action, "resource": p.Resource}))
+	})
+}
+
+// ListPermissions lists the team's permissions, or one principal's.
+func (s *Service) ListPermissions(ctx context.Context, teamName, principal string) ([]store.Permission, error) {
+	if err := teamExists(ctx, s.Store, teamName); err != nil {
+		return nil, err
+	}
+	if principal != "" {
+		pr, err := authz.ParsePrincipal(principal)
+		if err != nil {
+			return nil, err
+		}
+		if pr.Kind == authz.User {
+			e, err := NormalizeEmail(pr.Name)
+			if err != nil {
+				return nil, err
+			}
+			pr.Name = e
+		}
+		principal = pr.String()
+	}
+	return s.Store.ListPermissions(ctx, teamName, principal)
+}

@@ -1,0 +1,203 @@
+// Package cli is the gatehouse command line (DESIGN.md "Command line"):
+// cobra commands that parse their arguments, call the domain services and
+// print the result, as JSON with --json.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+)
+
+// Streams are the command's standard streams.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3";
+// otherwise it comes from the module's build info.
+var Version = ""
+
+// Main runs the command line and returns the exit code: 0 on success, 1 on
+// any error (printed as one line on stderr), 2 on a usage error.
+func Main(ctx context.Context, args []string, s Streams, lookupEnv func(string) (string, bool)) int {
+	a := &app{streams: s, lookupEnv: lookupEnv, cfg: config.Default()}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(s.Err, "gatehouse: "+oneLine(err))
+		var u usageError
+		if errors.As(err, &u) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// usageError marks errors in how the command was called.
+type usageError struct{ error }
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+// app is the state of one invocation.
+type app struct {
+	streams   Streams
+	lookupEnv func(string) (string, bool)
+	cfg       config.Config
+	json      bool
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "gatehouse",
+		Short:         "Gatehouse authenticates and authorizes every call to a multi-tenant platform's APIs",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	config.Bind(root.PersistentFlags(), &a.cfg)
+	root.AddCommand(a.versionCommand(), a.migrateCommand(), a.serveCommand(), a.adminCommand())
+	return root
+}
+
+// load resolves the configuration for cmd and validates it.
+func (a *app) load(cmd *cobra.Command) error {
+	if err := config.Load(cmd.Flags(), &a.cfg, a.lookupEnv); err != nil {
+		return err
+	}
+	a.cfg.ApplyDev()
+	return a.cfg.Validate()
+}
+
+func (a *app) logger() *slog.Logger {
+	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[a.cfg.LogLevel]
+	opts := &slog.HandlerOptions{Level: level}
+	if a.cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(a.streams.Err, opts))
+	}
+	return slog.New(slog.NewTextHandler(a.streams.Err, opts))
+}
+
+// env is what commands that touch the database share.
+type env struct {
+	store store.Store
+	key   masterkey.Key
+	admin *admin.Service
+	log   *slog.Logger
+}
+
+// open loads the master key (generating it on first need, for SQLite) and
+// opens and migrates the database.
+func (a *app) open(ctx context.Context) (*env, error) {
+	envKey, _ := a.lookupEnv(masterkey.EnvVar)
+	key, err := masterkey.Load(envKey, a.cfg.DataDir, a.cfg.DatabaseURL != "")
+	if err != nil {
+		return nil, err
+	}
+	log := a.logger()
+	st, err := sqlstore.Open(ctx, a.cfg.DatabaseURL, filepath.Join(a.cfg.DataDir, "gatehouse.db"), log)
+	if err != nil {
+		return nil, err
+	}
+	return &env{
+		store: st,
+		key:   key,
+		log:   log,
+		admin: &admin.Service{Store: st, Gen: secret.Generator{}},
+	}, nil
+}
+
+func (e *env) close() { e.store.Close() }
+
+// withEnv wraps a command body that needs the database.
+func (a *app) withEnv(fn func(cmd *cobra.Command, e *env, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := a.load(cmd); err != nil {
+			return err
+		}
+		e, err := a.open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer e.close()
+		return fn(cmd, e, args)
+	}
+}
+
+// print writes v as JSON with --json, else text.
+func (a *app) print(v any, text func(w io.Writer)) error {
+	if a.json {
+		enc := json.NewEncoder(a.streams.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	text(a.streams.Out)
+	return nil
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(a.streams.Out, "gatehouse "+version())
+			return nil
+		},
+	}
+}
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+func (a *app) migrateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Create or upgrade the database schema (serve also does this on start)",
+		Args:  cobra.NoArgs,
+		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
+			if err := e.store.Check(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.streams.Out, "database (%s) is up to date\n", e.store.Dialect())
+			return nil
+		}),
+	}
+}
+
+// exactArgs is cobra.ExactArgs as a usage error naming the arguments.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != len(names) {
+			return usageError{fmt.Errorf("%s takes %d argument(s): %s", cmd.CommandPath(), len(names), strings.Join(names, " "))}
+		}
+		return nil
+	}
+}

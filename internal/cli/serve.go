@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/team"
+)
+
+func (a *app) serveCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Gatehouse server",
+		Long: `Run the Gatehouse server: every team at <team>.<domain>.
+
+With --dev: --scheme http, --domain localhost:<port>, a loopback listener,
+and, on a data directory without teams, a team "acme" with a team admin
+whose generated password is printed once.`,
+		Args: cobra.NoArgs,
+		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
+			ctx := cmd.Context()
+			ln, err := net.Listen("tcp", a.cfg.Listen)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", a.cfg.Listen, err)
+			}
+			var ops net.Listener
+			if a.cfg.OpsListen != "" {
+				if ops, err = net.Listen("tcp", a.cfg.OpsListen); err != nil {
+					ln.Close()
+					return fmt.Errorf("listen on %s: %w", a.cfg.OpsListen, err)
+				}
+			}
+			srv, err := server.New(server.Options{Config: a.cfg, Store: e.store, MasterKey: e.key, Log: e.log, Gen: secret.Generator{}})
+			if err != nil {
+				return err
+			}
+			if a.cfg.Dev {
+				b, created, err := e.admin.Bootstrap(ctx)
+				if err != nil {
+					return err
+				}
+				if created {
+					u := team.URL(a.cfg.Scheme, b.Team, a.cfg.Domain)
+					fmt.Fprintf(a.streams.Out, `Development team %q created. Its team admin, shown this once:
+  email:    %s
+  password: %s
+Open:
+  %s/healthz
+`, b.Team, b.Email, b.Password, u)
+				}
+			}
+			e.log.Info("serving", "listen", ln.Addr().String(), "domain", a.cfg.Domain, "scheme", a.cfg.Scheme,
+				"database", e.store.Dialect(), "ops_listen", a.cfg.OpsListen)
+			return srv.Run(ctx, ln, ops)
+		}),
+	}
+	config.BindServe(cmd.Flags(), &a.cfg)
+	return cmd
+}

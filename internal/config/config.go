@@ -1,0 +1,143 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is Gatehouse's resolved configuration. Each field's yaml tag is the
+// name of its setting: its flag, its YAML key and (upper-cased, with a
+// GATEHOUSE_ prefix) its environment variable.
+type Config struct {
+	// Storage and logging: every command.
+	DataDir     string `yaml:"data-dir"`
+	DatabaseURL string `yaml:"database-url"`
+	LogLevel    string `yaml:"log-level"`
+	LogFormat   string `yaml:"log-format"`
+
+	// File is the YAML file that was read, if any (--config, GATEHOUSE_CONFIG).
+	File string `yaml:"-"`
+
+	// Listeners and URLs.
+	Listen    string `yaml:"listen"`
+	Domain    string `yaml:"domain"`
+	Scheme    string `yaml:"scheme"`
+	Dev       bool   `yaml:"dev"`
+	OpsListen string `yaml:"ops-listen"`
+	Routes    string `yaml:"routes"`
+
+	// HTTP server limits.
+	MaxBodyBytes      int64         `yaml:"max-body-bytes"`
+	ReadHeaderTimeout time.Duration `yaml:"read-header-timeout"`
+	ReadTimeout       time.Duration `yaml:"read-timeout"`
+	WriteTimeout      time.Duration `yaml:"write-timeout"`
+	IdleTimeout       time.Duration `yaml:"idle-timeout"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown-timeout"`
+
+	// Tokens and signing keys.
+	AccessTokenTTL         time.Duration `yaml:"access-token-ttl"`
+	SigningAlg             string        `yaml:"signing-alg"`
+	SigningKeyRotation     time.Duration `yaml:"signing-key-rotation"`
+	SigningKeyPublishAhead time.Duration `yaml:"signing-key-publish-ahead"`
+	AuthCodeTTL            time.Duration `yaml:"auth-code-ttl"`
+	RefreshIdleTTL         time.Duration `yaml:"refresh-idle-ttl"`
+	RefreshAbsoluteTTL     time.Duration `yaml:"refresh-absolute-ttl"`
+
+	// Failed client authentications allowed per client_id and per IP
+	// within ClientAuthWindow before the token endpoint answers 429.
+	ClientAuthFailures int           `yaml:"client-auth-failures"`
+	ClientAuthWindow   time.Duration `yaml:"client-auth-window"`
+
+	// The server's static key sunset policy, which every team without a
+	// policy of its own takes. Times are RFC 3339; "" means unset. Read
+	// them parsed with StaticKeyPolicy.
+	StaticKeysDeprecatedSince string `yaml:"static-keys-deprecated-since"`
+	StaticKeysSunsetAt        string `yaml:"static-keys-sunset-at"`
+	StaticKeysLink            string `yaml:"static-keys-link"`
+	StaticKeysRefuseNew       bool   `yaml:"static-keys-refuse-new"`
+
+	// Scopes are operator-added entries of the scope catalog (YAML only).
+	Scopes []ScopeEntry `yaml:"scopes"`
+
+	// explicit holds the names of the settings that Load found in a flag,
+	// the environment or the file, so that ApplyDev derives only the rest.
+	explicit map[string]bool
+}
+
+// ScopeEntry is an operator-added OAuth scope. Name is an RFC 6749
+// section 3.3 scope-token.
+type ScopeEntry struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+}
+
+// Default returns the configuration used when no source sets anything.
+func Default() Config {
+	return Config{
+		DataDir:   "./gatehouse-data",
+		LogLevel:  "info",
+		LogFormat: "text",
+
+		Listen: ":8080",
+		Domain: "localhost:8080",
+		Scheme: "https",
+
+		MaxBodyBytes:      1 << 20,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ShutdownTimeout:   20 * time.Second,
+
+		AccessTokenTTL:         15 * time.Minute,
+		SigningAlg:             "ES384",
+		SigningKeyRotation:     720 * time.Hour,
+		SigningKeyPublishAhead: time.Hour,
+		AuthCodeTTL:            60 * time.Second,
+		RefreshIdleTTL:         720 * time.Hour,
+		RefreshAbsoluteTTL:     2160 * time.Hour,
+
+		ClientAuthFailures: 10,
+		ClientAuthWindow:   time.Minute,
+	}
+}
+
+// StaticKeyPolicy is the server's static key sunset policy with its times
+// parsed. A nil time is unset.
+type StaticKeyPolicy struct {
+	DeprecatedSince *time.Time
+	SunsetAt        *time.Time
+	Link            string
+	RefuseNew       bool
+}
+
+// StaticKeyPolicy returns the static key settings with their times parsed.
+// It fails only where Validate does.
+func (c Config) StaticKeyPolicy() (StaticKeyPolicy, error) {
+	since, err := parseTime("static-keys-deprecated-since", c.StaticKeysDeprecatedSince)
+	if err != nil {
+		return StaticKeyPolicy{}, err
+	}
+	sunset, err := parseTime("static-keys-sunset-at", c.StaticKeysSunsetAt)
+	if err != nil {
+		return StaticKeyPolicy{}, err
+	}
+	return StaticKeyPolicy{
+		DeprecatedSince: since,
+		SunsetAt:        sunset,
+		Link:            c.StaticKeysLink,
+		RefuseNew:       c.StaticKeysRefuseNew,
+	}, nil
+}
+
+// parseTime parses an RFC 3339 setting; "" is nil.
+func parseTime(name, s string) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %q is not an RFC 3339 time such as 2026-01-31T00:00:00Z", name, s)
+	}
+	return &t, nil
+}

@@ -1,0 +1,4 @@
+package masterkey
+
+// Raw exposes the key's bytes to tests.
+func (k Key) Raw() []byte { return k.raw }

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gatehouse_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// statusWriter records what a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	bytes int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// middleware wraps every request: request ID, panic recovery, body limit,
+// request log and metrics; then the host-independent routes, or the team's.
+func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &web.Info{RequestID: s.requestID(r)}
+		info.Log = s.log.With("request_id", info.RequestID)
+		r = r.WithContext(web.WithInfo(r.Context(), info))
+		w.Header().Set("X-Request-Id", info.RequestID)
+		sw := &statusWriter{ResponseWriter: w}
+		if r.Body != nil && r.ContentLength != 0 {
+			r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBodyBytes)
+		}
+
+		h, pattern := global.Handler(r)
+		if pattern == "" {
+			h = team
+		}
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					if p == http.ErrAbortHandler {
+						panic(p)
+					}
+					info.Log.Error("panic serving request", "panic", p, "stack", string(debug.Stack()))
+					if sw.code == 0 {
+						web.Error(sw, http.StatusInternalServerError, "server_error", "internal error; request "+info.RequestID)
+					}
+				}
+			}()
+			h.ServeHTTP(sw, r)
+		}()
+
+		route := r.Pattern
+		if route == "" {
+			route = pattern
+		}
+		if route == "" {
+			route = "unmatched"
+		}
+		code := sw.code
+		if code == 0 {
+			code = http.StatusOK
+		}
+		elapsed := time.Since(start)
+		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(code)).Inc()
+		s.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+		level := slog.LevelInfo
+		if code >= 500 {
+			level = slog.LevelError
+		}
+		info.Log.LogAttrs(r.Context(), level, "request",
+			slog.String("method", r.Method), slog.String("host", r.Host), slog.String("path", r.URL.Path),
+			slog.String("route", route), slog.Int("status", code), slog.Int64("bytes", sw.bytes),
+			slog.Duration("duration", elapsed), slog.String("remote", r.RemoteAddr),
+			slog.String("principal", info.Principal))
+	})
+}
+
+// requestID keeps a caller's X-Request-Id when it is short and plain,
+// else makes one.
+func (s *Server) requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && plain(id) {
+		return id
+	}
+	b, err := s.gen.Bytes(12)
+	if err != nil {
+		return strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
+	return hex.EncodeToString(b)
+}
+
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,148 @@
+// Package server is Gatehouse's composition root: it builds every part
+// explicitly from the configuration and the store, registers every route
+// in one list (routes.go), and runs the HTTP listeners with graceful
+// shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse/gatehouse/internal/change"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Options are what a server is built from.
+type Options struct {
+	Config    config.Config
+	Store     store.Store
+	MasterKey masterkey.Key
+	Log       *slog.Logger
+	Now       func() time.Time // nil: time.Now
+	Gen       secret.Generator // zero: crypto/rand
+}
+
+// Server is a Gatehouse node.
+type Server struct {
+	cfg     config.Config
+	store   store.Store
+	log     *slog.Logger
+	now     func() time.Time
+	gen     secret.Generator
+	hub     *change.Hub
+	teams   *teamResolver
+	metrics *metrics
+	reg     *prometheus.Registry
+	handler http.Handler
+
+	// background work started by Run and waited for on shutdown
+	background []func(ctx context.Context)
+	// flushers write what hot paths batched, on shutdown
+	flushers []func(ctx context.Context) error
+}
+
+// New builds a server.
+func New(o Options) (*Server, error) {
+	if o.Store == nil {
+		return nil, errors.New("new server: no store")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s := &Server{
+		cfg:     o.Config,
+		store:   o.Store,
+		log:     o.Log,
+		now:     o.Now,
+		gen:     o.Gen,
+		hub:     change.NewHub(),
+		metrics: newMetrics(reg),
+		reg:     reg,
+	}
+	s.teams = newTeamResolver(o.Store, o.Config.Domain, o.Config.Scheme)
+	s.hub.Subscribe(s.teams.invalidate)
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler is the server's whole HTTP handler, for tests with httptest.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Hub is the server's change hub.
+func (s *Server) Hub() *change.Hub { return s.hub }
+
+// Run serves on ln (and the metrics on ops, if not nil) until ctx ends,
+// then stops accepting, drains requests in flight for up to the shutdown
+// timeout, and flushes batched writes.
+func (s *Server) Run(ctx context.Context, ln, ops net.Listener) error {
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { s.hub.Run(bg, s.store, s.log) })
+	for _, fn := range s.background {
+		wg.Go(func() { fn(bg) })
+	}
+
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	if ops != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+		opsSrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		servers = append(servers, opsSrv)
+		go func() { errc <- opsSrv.Serve(ops) }()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = fmt.Errorf("serve: %w", err)
+		}
+	}
+	s.log.Info("shutting down: draining requests in flight", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	for _, hs := range servers {
+		if err := hs.Shutdown(sctx); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("shutdown: %w", err))
+		}
+	}
+	stopBG()
+	wg.Wait()
+	for _, flush := range s.flushers {
+		if err := flush(sctx); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("flush: %w", err))
+		}
+	}
+	s.log.Info("stopped")
+	return runErr
+}

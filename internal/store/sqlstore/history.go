@@ -1,0 +1,159 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// AppendAudit appends events; it announces no change.
+func (q *queries) AppendAudit(ctx context.Context, events ...store.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	return q.write(ctx, func(x execer) error {
+		for _, e := range events {
+			detail := []byte("{}")
+			if len(e.Detail) > 0 {
+				var err error
+				if detail, err = json.Marshal(e.Detail); err != nil {
+					return fmt.Errorf("append audit event: %w", err)
+				}
+			}
+			if _, err := x.ExecContext(ctx, `INSERT INTO audit_events (team, at, actor, action, target, ip, user_agent, detail)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+				e.Team, ts(e.At), e.Actor, e.Action, e.Target, e.IP, e.UserAgent, string(detail)); err != nil {
+				return q.fail("append audit event", err)
+			}
+		}
+		return nil
+	})
+}
+
+func idCursor(p store.Page) (int64, error) {
+	if p.Cursor == "" {
+		return 0, nil
+	}
+	s, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return 0, err
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("bad cursor: %w", store.ErrInvalid)
+	}
+	return id, nil
+}
+
+// bound is a filter time as stored, 0 meaning "no bound".
+func bound(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return ts(t)
+}
+
+// ListAudit pages through the team's audit log, newest first.
+func (q *queries) ListAudit(ctx context.Context, team string, f store.AuditFilter, p store.Page) ([]store.AuditEvent, string, error) {
+	before, err := idCursor(p)
+	if err != nil {
+		return nil, "", err
+	}
+	n := pageSize(p)
+	rows, err := q.x.QueryContext(ctx, `SELECT id, team, at, actor, action, target, ip, user_agent, detail FROM audit_events
+		WHERE team = $1 AND ($2 = 0 OR id < $2) AND ($3 = 0 OR at >= $3) AND ($4 = 0 OR at < $4)
+		AND ($5 = '' OR actor = $5) AND ($6 = '' OR action = $6) AND ($7 = '' OR target = $7)
+		ORDER BY id DESC LIMIT $8`,
+		team, before, bound(f.Since), bound(f.Until), f.Actor, f.Action, f.Target, n+1)
+	if err != nil {
+		return nil, "", q.fail("list audit events", err)
+	}
+	defer rows.Close()
+	var out []store.AuditEvent
+	for rows.Next() {
+		var (
+			e      store.AuditEvent
+			at     int64
+			detail string
+		)
+		if err := rows.Scan(&e.ID, &e.Team, &at, &e.Actor, &e.Action, &e.Target, &e.IP, &e.UserAgent, &detail); err != nil {
+			return nil, "", q.fail("list audit events", err)
+		}
+		e.At = fromTS(at)
+		if detail != "{}" && detail != "" {
+			if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+				return nil, "", fmt.Errorf("list audit events: detail of %d: %w", e.ID, err)
+			}
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", q.fail("list audit events", err)
+	}
+	var next string
+	if len(out) > n {
+		out = out[:n]
+		next = encodeCursor(strconv.FormatInt(out[n-1].ID, 10))
+	}
+	return out, next, nil
+}
+
+// AppendLogin appends a login attempt; it announces no change.
+func (q *queries) AppendLogin(ctx context.Context, e store.LoginEvent) error {
+	return q.write(ctx, func(x execer) error {
+		if _, err := x.ExecContext(ctx, `INSERT INTO login_events (team, at, email, user_id, success, reason, ip, user_agent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			e.Team, ts(e.At), e.Email, e.UserID, e.Success, e.Reason, e.IP, e.UserAgent); err != nil {
+			return q.fail("append login event", err)
+		}
+		return nil
+	})
+}
+
+// ListLogins pages through the team's login history, newest first.
+func (q *queries) ListLogins(ctx context.Context, team string, f store.LoginFilter, p store.Page) ([]store.LoginEvent, string, error) {
+	before, err := idCursor(p)
+	if err != nil {
+		return nil, "", err
+	}
+	switch f.Result {
+	case "", "success", "failure":
+	default:
+		return nil, "", fmt.Errorf("list login events: result %q: %w", f.Result, store.ErrInvalid)
+	}
+	n := pageSize(p)
+	rows, err := q.x.QueryContext(ctx, `SELECT id, team, at, email, user_id, success, reason, ip, user_agent FROM login_events
+		WHERE team = $1 AND ($2 = 0 OR id < $2) AND ($3 = 0 OR at >= $3) AND ($4 = 0 OR at < $4)
+		AND ($5 = '' OR email = $5) AND ($6 = '' OR ($6 = 'success') = success)
+		ORDER BY id DESC LIMIT $7`,
+		team, before, bound(f.Since), bound(f.Until), f.Email, f.Result, n+1)
+	if err != nil {
+		return nil, "", q.fail("list login events", err)
+	}
+	defer rows.Close()
+	var out []store.LoginEvent
+	for rows.Next() {
+		var (
+			e  store.LoginEvent
+			at int64
+		)
+		if err := rows.Scan(&e.ID, &e.Team, &at, &e.Email, &e.UserID, &e.Success, &e.Reason, &e.IP, &e.UserAgent); err != nil {
+			return nil, "", q.fail("list login events", err)
+		}
+		e.At = fromTS(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", q.fail("list login events", err)
+	}
+	var next string
+	if len(out) > n {
+		out = out[:n]
+		next = encodeCursor(strconv.FormatInt(out[n-1].ID, 10))
+	}
+	return out, next, nil
+}

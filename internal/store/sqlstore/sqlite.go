@@ -1,0 +1,213 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// OpenSQLite opens (creating it if needed) the SQLite database at path in
+// WAL mode with foreign keys on, a busy timeout, full fsync on commit and
+// immediate write transactions, and migrates it.
+func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	q := url.Values{}
+	for _, p := range []string{
+		// The busy timeout first: switching to WAL takes a lock that
+		// another process may hold.
+		"busy_timeout(10000)",
+		"foreign_keys(1)",
+		"journal_mode(WAL)",
+		// FULL: a commit that returned survives power loss too, not only a
+		// crash of the process.
+		"synchronous(FULL)",
+	} {
+		q.Add("_pragma", p)
+	}
+	// BEGIN IMMEDIATE takes the write lock up front, so two writers queue on
+	// the busy timeout instead of failing on a lock upgrade.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(0)
+	return newDB(ctx, db, sqliteDialect{}, log)
+}
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) name() string { return "sqlite" }
+
+func (sqliteDialect) classify(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return nil
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return store.ErrAlreadyExists
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+func (sqliteDialect) changed(ctx context.Context, x execer, c store.Change, now time.Time) error {
+	_, err := x.ExecContext(ctx, `INSERT INTO changes (team, kind, key, at) VALUES ($1, $2, $3, $4)`,
+		c.Team, c.Kind, c.Key, ts(now))
+	return err
+}
+
+// watchInterval is how often a watcher asks SQLite whether another
+// connection committed; PRAGMA data_version answers without touching a table.
+const watchInterval = 100 * time.Millisecond
+
+func (sqliteDialect) watch(ctx context.Context, db *sql.DB, fn func(store.Change)) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	defer conn.Close()
+	var last int64
+	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM changes`).Scan(&last); err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	var version int64 = -1
+	tick := time.NewTicker(watchInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		var v int64
+		if err := conn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("watch: %w", err)
+		}
+		if v == version {
+			continue
+		}
+		version = v
+		for {
+			n, err := readChanges(ctx, conn, &last, fn)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("watch: %w", err)
+			}
+			if n < changeBatch {
+				break
+			}
+		}
+	}
+}
+
+const changeBatch = 500
+
+func readChanges(ctx context.Context, conn *sql.Conn, last *int64, fn func(store.Change)) (int, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT seq, team, kind, key FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2`, *last, changeBatch)
+	if err != nil {
+		return 0, err
+	}
+	var batch []store.Change
+	for rows.Next() {
+		var c store.Change
+		if err := rows.Scan(last, &c.Team, &c.Kind, &c.Key); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		batch = append(batch, c)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, c := range batch {
+		fn(c)
+	}
+	return len(batch), nil
+}
+
+// Migrations run in one immediate transaction: SQLite's write lock keeps a
+// second process out until the first has finished.
+func (d sqliteDialect) migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := applyMigrations(ctx, tx, d.name()); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+func (sqliteDialect) check(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `PRAGMA integrity_check`)
+	if err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	var problems []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return fmt.Errorf("integrity check: %w", err)
+		}
+		if s != "ok" {
+			problems = append(problems, s)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	fk, err := db.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return fmt.Errorf("foreign key check: %w", err)
+	}
+	for fk.Next() {
+		problems = append(problems, "foreign key violation")
+	}
+	fk.Close()
+	if len(problems) > 0 {
+		return fmt.Errorf("integrity check: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// changeRetention is how long the change log keeps records: far longer than
+// any watcher takes to read them.
+const changeRetention = time.Hour
+
+func (sqliteDialect) purge(ctx context.Context, x execer, now time.Time) error {
+	if err := purgeCommon(ctx, x, now); err != nil {
+		return err
+	}
+	_, err := x.ExecContext(ctx, `DELETE FROM changes WHERE at < $1`, ts(now.Add(-changeRetention)))
+	return err
+}

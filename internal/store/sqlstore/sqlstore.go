@@ -1,0 +1,249 @@
+// Package sqlstore implements store.Store on SQLite (modernc.org/sqlite,
+// no cgo) and PostgreSQL (pgx through database/sql).
+//
+// The queries are written once: both engines accept the same SQL with $N
+// placeholders, which modernc's driver binds by ordinal. What differs per
+// engine is kept in its dialect: the schema migrations (migrations/<dialect>),
+// error classification, how a write announces its change to other processes
+// (a change-log table on SQLite, NOTIFY on PostgreSQL) and how watchers hear
+// of it.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// dialect is what differs between engines.
+type dialect interface {
+	name() string
+	// classify maps an engine error to store.ErrAlreadyExists,
+	// store.ErrNotFound (a foreign key names a missing record) or nil.
+	classify(err error) error
+	// changed announces a change from inside the writing transaction, so
+	// that it is delivered if and only if the transaction commits.
+	changed(ctx context.Context, x execer, c store.Change, now time.Time) error
+	watch(ctx context.Context, db *sql.DB, fn func(store.Change)) error
+	migrate(ctx context.Context, db *sql.DB) error
+	check(ctx context.Context, db *sql.DB) error
+	purge(ctx context.Context, x execer, now time.Time) error
+}
+
+// execer is what a query needs: a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// DB is a store.Store on one database.
+type DB struct {
+	queries
+	db  *sql.DB
+	log *slog.Logger
+}
+
+var _ store.Store = (*DB)(nil)
+
+// queries runs every store.Queries method on x; tx is set inside Store.Tx.
+type queries struct {
+	d   dialect
+	x   execer
+	db  *sql.DB // non-nil outside a transaction: writes open their own
+	now func() time.Time
+}
+
+// Open opens the database named by databaseURL (postgres:// or
+// postgresql://), or else the SQLite file at sqlitePath, and brings its
+// schema up to date.
+func Open(ctx context.Context, databaseURL, sqlitePath string, log *slog.Logger) (*DB, error) {
+	if databaseURL != "" {
+		return OpenPostgres(ctx, databaseURL, log)
+	}
+	return OpenSQLite(ctx, sqlitePath, log)
+}
+
+func newDB(ctx context.Context, db *sql.DB, d dialect, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", d.name(), err)
+	}
+	if err := d.migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", d.name(), err)
+	}
+	return &DB{queries: queries{d: d, x: db, db: db, now: time.Now}, db: db, log: log}, nil
+}
+
+// Dialect names the engine: "sqlite" or "postgres".
+func (s *DB) Dialect() string { return s.d.name() }
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *DB) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s: %w", s.d.name(), err)
+	}
+	var one int
+	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("ping %s: %w", s.d.name(), err)
+	}
+	return nil
+}
+
+// Check runs the engine's integrity check.
+func (s *DB) Check(ctx context.Context) error { return s.d.check(ctx, s.db) }
+
+// Watch delivers every committed change until ctx ends.
+func (s *DB) Watch(ctx context.Context, fn func(store.Change)) error {
+	return s.d.watch(ctx, s.db, fn)
+}
+
+// Purge deletes what expired before now.
+func (s *DB) Purge(ctx context.Context, now time.Time) error {
+	return s.write(ctx, func(x execer) error {
+		if err := s.d.purge(ctx, x, now); err != nil {
+			return fmt.Errorf("purge: %w", err)
+		}
+		return nil
+	})
+}
+
+// Tx runs fn in one transaction.
+func (s *DB) Tx(ctx context.Context, fn func(q store.Queries) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(&queries{d: s.d, x: tx, now: s.now}); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// write runs fn in the current transaction, or in a new one outside Tx.
+func (q *queries) write(ctx context.Context, fn func(x execer) error) error {
+	if q.db == nil {
+		return fn(q.x)
+	}
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// changed records a change inside the writing transaction x.
+func (q *queries) changed(ctx context.Context, x execer, team, kind, key string) error {
+	if err := q.d.changed(ctx, x, store.Change{Team: team, Kind: kind, Key: key}, q.now()); err != nil {
+		return fmt.Errorf("record change: %w", err)
+	}
+	return nil
+}
+
+// fail wraps an engine error with what was being done, translating
+// constraint violations to the store's errors.
+func (q *queries) fail(what string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	if c := q.d.classify(err); c != nil {
+		return fmt.Errorf("%s: %w", what, c)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// affected turns "no row changed" into ErrNotFound.
+func affected(what string, res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	return nil
+}
+
+// Times are stored as Unix microseconds in UTC.
+func ts(t time.Time) int64 { return t.UnixMicro() }
+
+func fromTS(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func nullTS(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}
+
+func fromNullTS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromTS(v.Int64)
+	return &t
+}
+
+// Lists of space-free tokens are stored space-separated.
+func joinList(l []string) string { return strings.Join(l, " ") }
+
+func splitList(s string) []string {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return nil
+	}
+	return f
+}
+
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+)
+
+func pageSize(p store.Page) int {
+	switch {
+	case p.Limit <= 0:
+		return defaultPageSize
+	case p.Limit > maxPageSize:
+		return maxPageSize
+	}
+	return p.Limit
+}
+
+// Cursors are opaque to callers: the last key of the page, base64url.
+func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+
+func decodeCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", fmt.Errorf("bad cursor: %w", store.ErrInvalid)
+	}
+	return string(b), nil
+}

@@ -1,0 +1,138 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+const userColumns = `team, id, email, name, password_hash, team_admin, disabled, created_at`
+
+func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
+	var (
+		u       store.User
+		created int64
+	)
+	if err := sc.Scan(&u.Team, &u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.TeamAdmin, &u.Disabled, &created); err != nil {
+		return store.User{}, err
+	}
+	u.CreatedAt = fromTS(created)
+	return u, nil
+}
+
+func (q *queries) CreateUser(ctx context.Context, u store.User) error {
+	return q.write(ctx, func(x execer) error {
+		_, err := x.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			u.Team, u.ID, u.Email, u.Name, u.PasswordHash, u.TeamAdmin, u.Disabled, ts(u.CreatedAt))
+		if err != nil {
+			return q.fail("create user "+u.Email, err)
+		}
+		return q.changed(ctx, x, u.Team, store.KindUser, u.ID)
+	})
+}
+
+func (q *queries) User(ctx context.Context, team, id string) (store.User, error) {
+	u, err := scanUser(q.x.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE team = $1 AND id = $2`, team, id))
+	if err != nil {
+		return store.User{}, q.fail("user "+id, err)
+	}
+	return u, nil
+}
+
+func (q *queries) UserByEmail(ctx context.Context, team, email string) (store.User, error) {
+	u, err := scanUser(q.x.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE team = $1 AND email = $2`, team, email))
+	if err != nil {
+		return store.User{}, q.fail("user "+email, err)
+	}
+	return u, nil
+}
+
+// ListUsers pages through the team's users in email order.
+func (q *queries) ListUsers(ctx context.Context, team string, p store.Page) ([]store.User, string, error) {
+	after, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := pageSize(p)
+	rows, err := q.x.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE team = $1 AND email > $2 ORDER BY email LIMIT $3`,
+		team, after, n+1)
+	if err != nil {
+		return nil, "", q.fail("list users", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, "", q.fail("list users", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", q.fail("list users", err)
+	}
+	var next string
+	if len(out) > n {
+		out = out[:n]
+		next = encodeCursor(out[n-1].Email)
+	}
+	return out, next, nil
+}
+
+func (q *queries) UpdateUser(ctx context.Context, u store.User) error {
+	return q.write(ctx, func(x execer) error {
+		old, err := scanUser(x.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE team = $1 AND id = $2`, u.Team, u.ID))
+		if err != nil {
+			return q.fail("update user "+u.ID, err)
+		}
+		if _, err := x.ExecContext(ctx, `UPDATE users SET email = $3, name = $4, password_hash = $5, team_admin = $6, disabled = $7
+			WHERE team = $1 AND id = $2`, u.Team, u.ID, u.Email, u.Name, u.PasswordHash, u.TeamAdmin, u.Disabled); err != nil {
+			return q.fail("update user "+u.ID, err)
+		}
+		if old.Email != u.Email {
+			// Permissions name users by email: they follow the user.
+			if _, err := x.ExecContext(ctx, `UPDATE permissions SET principal = $3 WHERE team = $1 AND principal = $2`,
+				u.Team, "user:"+old.Email, "user:"+u.Email); err != nil {
+				return q.fail("update user "+u.ID, err)
+			}
+			if err := q.changed(ctx, x, u.Team, store.KindPermission, ""); err != nil {
+				return err
+			}
+		}
+		return q.changed(ctx, x, u.Team, store.KindUser, u.ID)
+	})
+}
+
+// DeleteUser deletes the user with its memberships, consents, codes and
+// refresh tokens (by cascade), its API keys and its permissions, so that a
+// later user with the same email inherits nothing.
+func (q *queries) DeleteUser(ctx context.Context, team, id string) error {
+	return q.write(ctx, func(x execer) error {
+		u, err := scanUser(x.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE team = $1 AND id = $2`, team, id))
+		if err != nil {
+			return q.fail("delete user "+id, err)
+		}
+		for _, s := range []struct {
+			sql  string
+			args []any
+		}{
+			{`DELETE FROM permissions WHERE team = $1 AND principal = $2`, []any{team, "user:" + u.Email}},
+			{`DELETE FROM static_keys WHERE team = $1 AND kind = 'user' AND owner = $2`, []any{team, id}},
+			{`DELETE FROM users WHERE team = $1 AND id = $2`, []any{team, id}},
+		} {
+			if _, err := x.ExecContext(ctx, s.sql, s.args...); err != nil {
+				return q.fail("delete user "+id, err)
+			}
+		}
+		for _, kind := range []string{store.KindUser, store.KindPermission, store.KindKey, store.KindGroup, store.KindConsent, store.KindRefresh} {
+			key := ""
+			if kind == store.KindUser {
+				key = id
+			}
+			if err := q.changed(ctx, x, team, kind, key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

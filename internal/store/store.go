@@ -1,0 +1,391 @@
+// Package store defines Gatehouse's persistence contract: the records of
+// DESIGN.md section 1 and the one Store interface that every backend
+// (SQLite, PostgreSQL) implements and the conformance suite in storetest
+// checks.
+//
+// Every method names its team explicitly and every key includes the team:
+// nothing of one team can be read, changed or deleted through another.
+// Secrets (client secrets, static keys, codes, refresh tokens) are stored
+// only as keyed hashes; the store never sees the secret itself.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns, wrapped with context; test with errors.Is.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrConflict reports a write that lost a race or violates a rule the
+	// store enforces (for example a refresh token that was already spent).
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid reports an argument the store cannot use, such as a
+	// malformed page cursor.
+	ErrInvalid = errors.New("invalid argument")
+)
+
+// Team is a tenant. Its settings live on the record so that one read gives
+// everything a request needs.
+type Team struct {
+	Name      string
+	CreatedAt time.Time
+	Settings  TeamSettings
+}
+
+// TeamSettings are per-team overrides; zero values mean "use the server's".
+type TeamSettings struct {
+	AccessTokenTTL time.Duration // 0: server default
+	ScopeFormat    string        // "" or "array": JSON array; "string": RFC 9068 space-separated
+	SigningAlg     string        // "" : server default (ES384)
+
+	// Static key sunset policy (DESIGN.md "Static key sunset"). A nil time
+	// means "not set: take the server's".
+	StaticKeysDeprecatedSince *time.Time
+	StaticKeysSunsetAt        *time.Time
+	StaticKeysLink            string
+	StaticKeysRefuseNew       bool
+}
+
+// User is a person in a team.
+type User struct {
+	Team         string
+	ID           string // UUID
+	Email        string // unique in the team, stored lower-cased
+	Name         string
+	PasswordHash string // argon2id, PHC string form
+	TeamAdmin    bool
+	Disabled     bool
+	CreatedAt    time.Time
+}
+
+// Group is a named set of users.
+type Group struct {
+	Team      string
+	Name      string
+	CreatedAt time.Time
+	Members   []string // user IDs, filled by ListGroups and GroupByName
+}
+
+// Application is a non-person principal that holds AppKeys.
+type Application struct {
+	Team      string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Client is a registered OAuth 2.0 client.
+type Client struct {
+	Team           string
+	ID             string // UUID client_id
+	Name           string
+	GrantTypes     []string
+	AuthMethod     string
+	Scopes         []string
+	RedirectURIs   []string
+	AccessTokenTTL time.Duration // 0: team default
+	CreatedAt      time.Time
+	Secrets        []ClientSecret // filled by Client and ListClients
+}
+
+// ClientSecret is one valid secret of a client, as its keyed hash. A client
+// has one current secret and, during a rotation's grace period, the old one
+// with an ExpiresAt.
+type ClientSecret struct {
+	ID        string
+	Hash      []byte
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+}
+
+// Static key kinds.
+const (
+	KeyKindUser = "user" // user API key, sent as Bearer
+	KeyKindApp  = "app"  // AppKey, sent as AppKey
+)
+
+// StaticKey is a user API key or an AppKey, as its keyed hash.
+type StaticKey struct {
+	Team       string
+	ID         string // UUID, the first part of the key
+	Kind       string // KeyKindUser or KeyKindApp
+	Owner      string // user ID (user keys) or application name (AppKeys)
+	Hash       []byte
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	LastUsedAt *time.Time
+	LastUsedIP string
+	LastUsedUA string
+	MigratedTo string // client_id created by `static-keys migrate`, if any
+}
+
+// KeyUse is a batched last-used record.
+type KeyUse struct {
+	ID        string
+	At        time.Time
+	IP        string
+	UserAgent string
+}
+
+// Permission says a principal may do an action on a resource pattern.
+type Permission struct {
+	Team      string
+	Principal string // user:<email>, group:<name>, app:<name>, client:<client_id>
+	Action    string
+	Resource  string
+	CreatedAt time.Time
+}
+
+// Consent is a user's grant of scopes to a client.
+type Consent struct {
+	Team       string
+	UserID     string
+	ClientID   string
+	Scopes     []string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
+// AuthCode is an authorization code, stored as its keyed hash.
+type AuthCode struct {
+	Team                string
+	Hash                []byte
+	ClientID            string
+	UserID              string
+	RedirectURI         string
+	Scopes              []string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	CreatedAt           time.Time
+	ExpiresAt           time.Time
+	UsedAt              *time.Time
+}
+
+// RefreshToken is one refresh token of a family, stored as its keyed hash.
+type RefreshToken struct {
+	Team            string
+	Hash            []byte
+	FamilyID        string
+	ClientID        string
+	UserID          string
+	Scopes          []string
+	CreatedAt       time.Time
+	ExpiresAt       time.Time // idle expiry of this token
+	FamilyExpiresAt time.Time // absolute expiry of the family
+	UsedAt          *time.Time
+	RevokedAt       *time.Time
+}
+
+// SigningKey is a team's token signing key; the private part is sealed with
+// the master key.
+type SigningKey struct {
+	Team          string
+	ID            string // kid
+	Alg           string
+	PublicJWK     []byte // JSON
+	PrivateSealed []byte
+	CreatedAt     time.Time
+	ActivateAt    time.Time  // published from CreatedAt, signs from ActivateAt
+	RetiredAt     *time.Time // stops signing
+	DeleteAfter   *time.Time // leaves the JWKS (every token it signed has expired)
+}
+
+// AuditEvent is an append-only record of a security-relevant change or
+// decision.
+type AuditEvent struct {
+	Team      string
+	ID        int64 // assigned by the store
+	At        time.Time
+	Actor     string // "cli", "user:<email>", "client:<id>", ...
+	Action    string // "user.create", "client.secret.regenerate", ...
+	Target    string
+	IP        string
+	UserAgent string
+	Detail    map[string]string
+}
+
+// LoginEvent is one login attempt.
+type LoginEvent struct {
+	Team      string
+	ID        int64
+	At        time.Time
+	Email     string
+	UserID    string // empty when no such user
+	Success   bool
+	Reason    string
+	IP        string
+	UserAgent string
+}
+
+// RevokedToken is an entry of the access-token denylist.
+type RevokedToken struct {
+	Team      string
+	JTI       string
+	ExpiresAt time.Time
+}
+
+// Page selects a page of a listing: at most Limit records after the opaque
+// Cursor returned by the previous page.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// AuditFilter narrows an audit log listing; zero fields match everything.
+type AuditFilter struct {
+	Since, Until time.Time
+	Actor        string
+	Action       string
+	Target       string
+}
+
+// LoginFilter narrows a login history listing.
+type LoginFilter struct {
+	Since, Until time.Time
+	Email        string
+	Result       string // "", "success", "failure"
+}
+
+// Change names what a write touched, so that caches on every node can drop
+// it. An empty field widens it: an empty Key means every record of the kind
+// in the team, an empty Kind every kind, an empty Team every team (a
+// watcher that reconnects sends Change{} because it may have missed some).
+type Change struct {
+	Team string
+	Kind string
+	Key  string
+}
+
+// Change kinds.
+const (
+	KindTeam       = "team"
+	KindUser       = "user"
+	KindGroup      = "group"
+	KindApp        = "app"
+	KindClient     = "client"
+	KindKey        = "key"
+	KindPermission = "permission"
+	KindConsent    = "consent"
+	KindSigningKey = "signing-key"
+	KindRevoked    = "revoked"
+	KindRefresh    = "refresh"
+)
+
+// Queries is every read and write. Within Store.Tx they run in one
+// transaction; on the Store itself each runs on its own. Every write also
+// records a Change, delivered to every node's watchers after commit.
+type Queries interface {
+	// Teams.
+	CreateTeam(ctx context.Context, t Team) error
+	Team(ctx context.Context, name string) (Team, error)
+	ListTeams(ctx context.Context) ([]Team, error)
+	UpdateTeamSettings(ctx context.Context, name string, s TeamSettings) error
+	DeleteTeam(ctx context.Context, name string) error
+
+	// Users.
+	CreateUser(ctx context.Context, u User) error
+	User(ctx context.Context, team, id string) (User, error)
+	UserByEmail(ctx context.Context, team, email string) (User, error)
+	ListUsers(ctx context.Context, team string, p Page) ([]User, string, error)
+	UpdateUser(ctx context.Context, u User) error
+	DeleteUser(ctx context.Context, team, id string) error
+
+	// Groups.
+	CreateGroup(ctx context.Context, g Group) error
+	Group(ctx context.Context, team, name string) (Group, error)
+	ListGroups(ctx context.Context, team string, p Page) ([]Group, string, error)
+	DeleteGroup(ctx context.Context, team, name string) error
+	AddGroupMember(ctx context.Context, team, group, userID string) error
+	RemoveGroupMember(ctx context.Context, team, group, userID string) error
+	UserGroups(ctx context.Context, team, userID string) ([]string, error)
+
+	// Applications.
+	CreateApp(ctx context.Context, a Application) error
+	App(ctx context.Context, team, name string) (Application, error)
+	ListApps(ctx context.Context, team string) ([]Application, error)
+	DeleteApp(ctx context.Context, team, name string) error
+
+	// OAuth clients and their secrets.
+	CreateClient(ctx context.Context, c Client) error
+	Client(ctx context.Context, team, id string) (Client, error)
+	ListClients(ctx context.Context, team string) ([]Client, error)
+	UpdateClient(ctx context.Context, c Client) error
+	DeleteClient(ctx context.Context, team, id string) error
+	// AddClientSecret adds s; every other secret of the client without an
+	// expiry gets expireOthers (nil deletes them).
+	AddClientSecret(ctx context.Context, team, clientID string, s ClientSecret, expireOthers *time.Time) error
+
+	// Static keys.
+	CreateKey(ctx context.Context, k StaticKey) error
+	Key(ctx context.Context, team, id string) (StaticKey, error)
+	ListKeys(ctx context.Context, team string) ([]StaticKey, error)
+	DeleteKey(ctx context.Context, team, id string) error
+	RecordKeyUse(ctx context.Context, team string, uses []KeyUse) error
+	SetKeyMigrated(ctx context.Context, team, id, clientID string) error
+
+	// Permissions.
+	GrantPermission(ctx context.Context, p Permission) error
+	RevokePermission(ctx context.Context, p Permission) error
+	ListPermissions(ctx context.Context, team, principal string) ([]Permission, error)
+
+	// Consents.
+	UpsertConsent(ctx context.Context, c Consent) error
+	Consent(ctx context.Context, team, userID, clientID string) (Consent, error)
+	ListConsents(ctx context.Context, team, userID string) ([]Consent, error)
+	TouchConsent(ctx context.Context, team, userID, clientID string, at time.Time) error
+	DeleteConsent(ctx context.Context, team, userID, clientID string) error
+
+	// Authorization codes.
+	CreateAuthCode(ctx context.Context, c AuthCode) error
+	// UseAuthCode marks the code used at `at` and returns it as it was
+	// before; a code already used comes back with UsedAt set and
+	// ErrConflict.
+	UseAuthCode(ctx context.Context, team string, hash []byte, at time.Time) (AuthCode, error)
+
+	// Refresh tokens.
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	RefreshToken(ctx context.Context, team string, hash []byte) (RefreshToken, error)
+	// UseRefreshToken marks the token used; a token already used or revoked
+	// comes back with ErrConflict.
+	UseRefreshToken(ctx context.Context, team string, hash []byte, at time.Time) (RefreshToken, error)
+	RevokeRefreshFamily(ctx context.Context, team, familyID string, at time.Time) error
+	RevokeRefreshTokensOf(ctx context.Context, team, userID, clientID string, at time.Time) error
+
+	// Signing keys.
+	CreateSigningKey(ctx context.Context, k SigningKey) error
+	ListSigningKeys(ctx context.Context, team string) ([]SigningKey, error)
+	RetireSigningKey(ctx context.Context, team, id string, retiredAt, deleteAfter time.Time) error
+	DeleteSigningKey(ctx context.Context, team, id string) error
+
+	// Access-token denylist.
+	RevokeToken(ctx context.Context, r RevokedToken) error
+	ListRevokedTokens(ctx context.Context, team string, now time.Time) ([]RevokedToken, error)
+
+	// Audit and login history, append-only.
+	AppendAudit(ctx context.Context, events ...AuditEvent) error
+	ListAudit(ctx context.Context, team string, f AuditFilter, p Page) ([]AuditEvent, string, error)
+	AppendLogin(ctx context.Context, e LoginEvent) error
+	ListLogins(ctx context.Context, team string, f LoginFilter, p Page) ([]LoginEvent, string, error)
+}
+
+// Store is a backend: Queries plus transactions, change watching and
+// housekeeping.
+type Store interface {
+	Queries
+	// Tx runs fn in one transaction, committed if fn returns nil.
+	Tx(ctx context.Context, fn func(q Queries) error) error
+	// Watch calls fn for every change committed by any process, in commit
+	// order, until ctx ends. Changes are delivered within one second.
+	Watch(ctx context.Context, fn func(Change)) error
+	// Purge deletes what has expired before now: codes, refresh tokens,
+	// denylist entries, old change records.
+	Purge(ctx context.Context, now time.Time) error
+	Ping(ctx context.Context) error
+	// Check runs the backend's integrity check.
+	Check(ctx context.Context) error
+	Dialect() string
+	Close() error
+}

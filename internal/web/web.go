@@ -1,0 +1,66 @@
+// Package web is the HTTP edge shared by every handler: the per-request
+// record (request ID, team, route) that the middleware fills and logs,
+// JSON answers, and JSON errors.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Info is what the middleware knows of a request. Handlers fill Route and
+// Principal as they learn them, so that the request log carries them.
+type Info struct {
+	RequestID string
+	Team      store.Team // zero on host-independent routes
+	TeamURL   string     // the issuer, <scheme>://<team>.<domain>
+	TeamHost  string     // <team>.<domain>, the tokens' audience
+	Principal string
+	Log       *slog.Logger
+}
+
+type infoKey struct{}
+
+// WithInfo attaches i to ctx.
+func WithInfo(ctx context.Context, i *Info) context.Context {
+	return context.WithValue(ctx, infoKey{}, i)
+}
+
+// RequestInfo returns the request's Info; never nil.
+func RequestInfo(r *http.Request) *Info {
+	if i, ok := r.Context().Value(infoKey{}).(*Info); ok {
+		return i
+	}
+	return &Info{Log: slog.New(slog.DiscardHandler)}
+}
+
+// JSON writes v as the JSON body of a response with status code.
+func JSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v) // a failed write means the client is gone: nothing to do
+}
+
+// ErrorBody is the JSON error of every non-OAuth endpoint, shaped like
+// RFC 6749's so that clients parse one format.
+type ErrorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// Error writes a JSON error.
+func Error(w http.ResponseWriter, code int, errCode, description string) {
+	JSON(w, code, ErrorBody{Error: errCode, Description: description})
+}
+
+// NotFound is the answer for an unknown path.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+}
