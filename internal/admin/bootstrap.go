@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"fmt"
-
 )
 
 // DevTeam and DevAdmin are what Bootstrap creates.
@@ -41,4 +40,3 @@ func (s *Service) Bootstrap(ctx context.Context) (b Bootstrapped, ok bool, err e
 	}
 	return Bootstrapped{Team: DevTeam, Email: DevAdmin, Password: pw.Reveal()}, true, nil
 }
-
