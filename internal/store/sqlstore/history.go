@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -34,19 +35,27 @@ func (q *queries) AppendAudit(ctx context.Context, events ...store.AuditEvent) e
 	})
 }
 
-func idCursor(p store.Page) (int64, error) {
+// Histories are listed newest first by (time, id); a cursor is the last
+// (time, id) of a page, and 0, 0 means "from the newest".
+func historyCursor(p store.Page) (at, id int64, err error) {
 	if p.Cursor == "" {
-		return 0, nil
+		return 0, 0, nil
 	}
 	s, err := decodeCursor(p.Cursor)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("bad cursor: %w", store.ErrInvalid)
+	a, b, ok := strings.Cut(s, ".")
+	at, err1 := strconv.ParseInt(a, 10, 64)
+	id, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || id <= 0 {
+		return 0, 0, fmt.Errorf("bad cursor: %w", store.ErrInvalid)
 	}
-	return id, nil
+	return at, id, nil
+}
+
+func encodeHistoryCursor(at time.Time, id int64) string {
+	return encodeCursor(strconv.FormatInt(ts(at), 10) + "." + strconv.FormatInt(id, 10))
 }
 
 // bound is a filter time as stored, 0 meaning "no bound".
@@ -59,16 +68,17 @@ func bound(t time.Time) int64 {
 
 // ListAudit pages through the team's audit log, newest first.
 func (q *queries) ListAudit(ctx context.Context, team string, f store.AuditFilter, p store.Page) ([]store.AuditEvent, string, error) {
-	before, err := idCursor(p)
+	cAt, cID, err := historyCursor(p)
 	if err != nil {
 		return nil, "", err
 	}
 	n := pageSize(p)
 	rows, err := q.x.QueryContext(ctx, `SELECT id, team, at, actor, action, target, ip, user_agent, detail FROM audit_events
-		WHERE team = $1 AND ($2 = 0 OR id < $2) AND ($3 = 0 OR at >= $3) AND ($4 = 0 OR at < $4)
-		AND ($5 = '' OR actor = $5) AND ($6 = '' OR action = $6) AND ($7 = '' OR target = $7)
-		ORDER BY id DESC LIMIT $8`,
-		team, before, bound(f.Since), bound(f.Until), f.Actor, f.Action, f.Target, n+1)
+		WHERE team = $1 AND (CAST($2 AS BIGINT) = 0 OR at < $3 OR (at = $3 AND id < $2))
+		AND (CAST($4 AS BIGINT) = 0 OR at >= $4) AND (CAST($5 AS BIGINT) = 0 OR at < $5)
+		AND (CAST($6 AS TEXT) = '' OR actor = $6) AND (CAST($7 AS TEXT) = '' OR action = $7) AND (CAST($8 AS TEXT) = '' OR target = $8)
+		ORDER BY at DESC, id DESC LIMIT $9`,
+		team, cID, cAt, bound(f.Since), bound(f.Until), f.Actor, f.Action, f.Target, n+1)
 	if err != nil {
 		return nil, "", q.fail("list audit events", err)
 	}
@@ -97,7 +107,7 @@ func (q *queries) ListAudit(ctx context.Context, team string, f store.AuditFilte
 	var next string
 	if len(out) > n {
 		out = out[:n]
-		next = encodeCursor(strconv.FormatInt(out[n-1].ID, 10))
+		next = encodeHistoryCursor(out[n-1].At, out[n-1].ID)
 	}
 	return out, next, nil
 }
@@ -116,7 +126,7 @@ func (q *queries) AppendLogin(ctx context.Context, e store.LoginEvent) error {
 
 // ListLogins pages through the team's login history, newest first.
 func (q *queries) ListLogins(ctx context.Context, team string, f store.LoginFilter, p store.Page) ([]store.LoginEvent, string, error) {
-	before, err := idCursor(p)
+	cAt, cID, err := historyCursor(p)
 	if err != nil {
 		return nil, "", err
 	}
@@ -127,10 +137,11 @@ func (q *queries) ListLogins(ctx context.Context, team string, f store.LoginFilt
 	}
 	n := pageSize(p)
 	rows, err := q.x.QueryContext(ctx, `SELECT id, team, at, email, user_id, success, reason, ip, user_agent FROM login_events
-		WHERE team = $1 AND ($2 = 0 OR id < $2) AND ($3 = 0 OR at >= $3) AND ($4 = 0 OR at < $4)
-		AND ($5 = '' OR email = $5) AND ($6 = '' OR ($6 = 'success') = success)
-		ORDER BY id DESC LIMIT $7`,
-		team, before, bound(f.Since), bound(f.Until), f.Email, f.Result, n+1)
+		WHERE team = $1 AND (CAST($2 AS BIGINT) = 0 OR at < $3 OR (at = $3 AND id < $2))
+		AND (CAST($4 AS BIGINT) = 0 OR at >= $4) AND (CAST($5 AS BIGINT) = 0 OR at < $5)
+		AND (CAST($6 AS TEXT) = '' OR email = $6) AND (CAST($7 AS TEXT) = '' OR (CAST($7 AS TEXT) = 'success') = success)
+		ORDER BY at DESC, id DESC LIMIT $8`,
+		team, cID, cAt, bound(f.Since), bound(f.Until), f.Email, f.Result, n+1)
 	if err != nil {
 		return nil, "", q.fail("list login events", err)
 	}
@@ -153,7 +164,7 @@ func (q *queries) ListLogins(ctx context.Context, team string, f store.LoginFilt
 	var next string
 	if len(out) > n {
 		out = out[:n]
-		next = encodeCursor(strconv.FormatInt(out[n-1].ID, 10))
+		next = encodeHistoryCursor(out[n-1].At, out[n-1].ID)
 	}
 	return out, next, nil
 }

@@ -182,7 +182,7 @@ CREATE TABLE audit_events (
     user_agent TEXT NOT NULL,
     detail     TEXT NOT NULL
 );
-CREATE INDEX audit_events_team ON audit_events(team, id);
+CREATE INDEX audit_events_team ON audit_events(team, at, id);
 
 CREATE TABLE login_events (
     id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -195,4 +195,4 @@ CREATE TABLE login_events (
     ip         TEXT NOT NULL,
     user_agent TEXT NOT NULL
 );
-CREATE INDEX login_events_team ON login_events(team, id);
+CREATE INDEX login_events_team ON login_events(team, at, id);

@@ -182,7 +182,7 @@ CREATE TABLE audit_events (
     user_agent TEXT NOT NULL,
     detail     TEXT NOT NULL
 ) STRICT;
-CREATE INDEX audit_events_team ON audit_events(team, id);
+CREATE INDEX audit_events_team ON audit_events(team, at, id);
 
 CREATE TABLE login_events (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -195,7 +195,7 @@ CREATE TABLE login_events (
     ip         TEXT NOT NULL,
     user_agent TEXT NOT NULL
 ) STRICT;
-CREATE INDEX login_events_team ON login_events(team, id);
+CREATE INDEX login_events_team ON login_events(team, at, id);
 
 -- The change log that carries cache invalidations between processes:
 -- writers append in the same transaction, watchers poll it when

@@ -1,0 +1,35 @@
+package sqlstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/pgtest"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/store/storetest"
+)
+
+func openSQLite(t *testing.T) store.Store {
+	t.Helper()
+	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"), nil)
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func openPostgres(t *testing.T) store.Store {
+	t.Helper()
+	db, err := sqlstore.OpenPostgres(context.Background(), pgtest.URL(t), nil)
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestConformanceSQLite(t *testing.T)   { storetest.Run(t, openSQLite) }
+func TestConformancePostgres(t *testing.T) { storetest.Run(t, openPostgres) }
