@@ -1,0 +1,12 @@
+package server
+
+import "net/http"
+
+// SetTeamHandler replaces the team routes with h, keeping the middleware
+// and team resolution, so that tests can exercise them with any handler.
+func (s *Server) SetTeamHandler(h http.Handler) {
+	global := http.NewServeMux()
+	global.HandleFunc("GET /healthz", s.healthz)
+	global.HandleFunc("GET /readyz", s.readyz)
+	s.handler = s.middleware(global, s.resolveTeam(h))
+}
