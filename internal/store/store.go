@@ -66,7 +66,7 @@ type Group struct {
 	Team      string
 	Name      string
 	CreatedAt time.Time
-	Members   []string // user IDs, filled by ListGroups and GroupByName
+	Members   []string // user IDs, filled by ListGroups and Group
 }
 
 // Application is a non-person principal that holds AppKeys.
@@ -276,7 +276,14 @@ const (
 
 // Queries is every read and write. Within Store.Tx they run in one
 // transaction; on the Store itself each runs on its own. Every write also
-// records a Change, delivered to every node's watchers after commit.
+// records a Change, delivered to every node's watchers after commit, except
+// the bookkeeping that no cache depends on (RecordKeyUse, TouchConsent,
+// AppendAudit, AppendLogin, CreateAuthCode, CreateRefreshToken).
+//
+// Deleting a principal (user, group, application, client) deletes its
+// permissions, and deleting a user or an application its static keys, so a
+// later principal of the same name inherits nothing; changing a user's
+// email renames its user:<email> permissions.
 type Queries interface {
 	// Teams.
 	CreateTeam(ctx context.Context, t Team) error
@@ -314,8 +321,9 @@ type Queries interface {
 	ListClients(ctx context.Context, team string) ([]Client, error)
 	UpdateClient(ctx context.Context, c Client) error
 	DeleteClient(ctx context.Context, team, id string) error
-	// AddClientSecret adds s; every other secret of the client without an
-	// expiry gets expireOthers (nil deletes them).
+	// AddClientSecret adds s. With expireOthers nil every other secret of
+	// the client is deleted; otherwise every other secret without an expiry
+	// gets expireOthers (a rotation's grace period).
 	AddClientSecret(ctx context.Context, team, clientID string, s ClientSecret, expireOthers *time.Time) error
 
 	// Static keys.
@@ -380,8 +388,11 @@ type Store interface {
 	// Watch calls fn for every change committed by any process, in commit
 	// order, until ctx ends. Changes are delivered within one second.
 	Watch(ctx context.Context, fn func(Change)) error
-	// Purge deletes what has expired before now: codes, refresh tokens,
-	// denylist entries, old change records.
+	// Purge deletes what has expired before now: authorization codes,
+	// refresh tokens whose family has expired (a spent token is kept until
+	// then, so that its replay is still recognised), denylist entries,
+	// client secrets past their grace period, signing keys past
+	// DeleteAfter, and old change records.
 	Purge(ctx context.Context, now time.Time) error
 	Ping(ctx context.Context) error
 	// Check runs the backend's integrity check.

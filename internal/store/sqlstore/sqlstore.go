@@ -128,7 +128,15 @@ func (s *DB) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&queries{d: s.d, x: tx, now: s.now}); err != nil {
+	finished := false
+	defer func() {
+		if !finished {
+			tx.Rollback() // fn panicked: never leave the write lock held
+		}
+	}()
+	err = fn(&queries{d: s.d, x: tx, now: s.now})
+	finished = true
+	if err != nil {
 		if rerr := tx.Rollback(); rerr != nil {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
 		}
