@@ -69,6 +69,25 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w "+format, append([]any{ErrInvalid}, args...)...)
 }
 
+// invalidError marks a validation error of another package (a team name, a
+// principal, an action, a resource) as ErrInvalid too, keeping its message
+// and its own sentinel.
+type invalidError struct{ err error }
+
+func (e invalidError) Error() string   { return e.err.Error() }
+func (e invalidError) Unwrap() []error { return []error{ErrInvalid, e.err} }
+
+// asInvalid wraps a non-nil validation error with invalidError.
+func asInvalid(err error) error {
+	if err == nil {
+		return nil
+	}
+	return invalidError{err}
+}
+
+// validateTeamName checks a team name (a DNS label).
+func validateTeamName(name string) error { return asInvalid(team.ValidateName(name)) }
+
 // NormalizeEmail parses a bare address and lower-cases it.
 func NormalizeEmail(email string) (string, error) {
 	a, err := mail.ParseAddress(email)
@@ -92,7 +111,7 @@ func validateName(kind, name string) error {
 
 // teamExists checks that the team exists, to give a clear error.
 func teamExists(ctx context.Context, q store.Queries, name string) error {
-	if err := team.ValidateName(name); err != nil {
+	if err := validateTeamName(name); err != nil {
 		return err
 	}
 	if _, err := q.Team(ctx, name); err != nil {
@@ -106,20 +125,27 @@ func teamExists(ctx context.Context, q store.Queries, name string) error {
 
 // CreateTeam creates a team.
 func (s *Service) CreateTeam(ctx context.Context, a Actor, name string) (store.Team, error) {
-	if err := team.ValidateName(name); err != nil {
+	if err := validateTeamName(name); err != nil {
 		return store.Team{}, err
 	}
 	t := store.Team{Name: name, CreatedAt: s.now()}
-	err := s.write(ctx, s.audit(a, name, "team.create", name, nil), func(q store.Queries) error {
-		if err := q.CreateTeam(ctx, t); err != nil {
-			if errors.Is(err, store.ErrAlreadyExists) {
-				return fmt.Errorf("team %q: %w", name, store.ErrAlreadyExists)
-			}
-			return err
-		}
-		return nil
-	})
+	err := s.write(ctx, s.teamCreated(a, t), func(q store.Queries) error { return createTeam(ctx, q, t) })
 	return t, err
+}
+
+func (s *Service) teamCreated(a Actor, t store.Team) store.AuditEvent {
+	return s.audit(a, t.Name, "team.create", t.Name, nil)
+}
+
+// createTeam writes a validated team.
+func createTeam(ctx context.Context, q store.Queries, t store.Team) error {
+	if err := q.CreateTeam(ctx, t); err != nil {
+		if errors.Is(err, store.ErrAlreadyExists) {
+			return fmt.Errorf("team %q: %w", t.Name, store.ErrAlreadyExists)
+		}
+		return err
+	}
+	return nil
 }
 
 // DeleteTeam deletes a team and everything in it. The event goes to the
@@ -148,6 +174,19 @@ type NewUser struct {
 
 // CreateUser creates a user with an argon2id password hash.
 func (s *Service) CreateUser(ctx context.Context, a Actor, teamName string, in NewUser) (store.User, error) {
+	u, err := s.newUser(teamName, in)
+	if err != nil {
+		return store.User{}, err
+	}
+	err = s.write(ctx, s.userCreated(a, u), func(q store.Queries) error { return createUser(ctx, q, u) })
+	return u, err
+}
+
+// newUser validates in and builds the user, with its ID and password hash.
+func (s *Service) newUser(teamName string, in NewUser) (store.User, error) {
+	if err := validateTeamName(teamName); err != nil {
+		return store.User{}, err
+	}
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
 		return store.User{}, err
@@ -170,21 +209,25 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, teamName string, in N
 	if name == "" {
 		name = email
 	}
-	u := store.User{Team: teamName, ID: id, Email: email, Name: name, PasswordHash: hash, TeamAdmin: in.TeamAdmin, CreatedAt: s.now()}
-	err = s.write(ctx, s.audit(a, teamName, "user.create", "user:"+email, map[string]string{"team_admin": fmt.Sprint(in.TeamAdmin)}),
-		func(q store.Queries) error {
-			if err := teamExists(ctx, q, teamName); err != nil {
-				return err
-			}
-			if err := q.CreateUser(ctx, u); err != nil {
-				if errors.Is(err, store.ErrAlreadyExists) {
-					return fmt.Errorf("user %s in team %s: %w", email, teamName, store.ErrAlreadyExists)
-				}
-				return err
-			}
-			return nil
-		})
-	return u, err
+	return store.User{Team: teamName, ID: id, Email: email, Name: name, PasswordHash: hash, TeamAdmin: in.TeamAdmin, CreatedAt: s.now()}, nil
+}
+
+func (s *Service) userCreated(a Actor, u store.User) store.AuditEvent {
+	return s.audit(a, u.Team, "user.create", "user:"+u.Email, map[string]string{"team_admin": fmt.Sprint(u.TeamAdmin)})
+}
+
+// createUser writes a user made by newUser.
+func createUser(ctx context.Context, q store.Queries, u store.User) error {
+	if err := teamExists(ctx, q, u.Team); err != nil {
+		return err
+	}
+	if err := q.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrAlreadyExists) {
+			return fmt.Errorf("user %s in team %s: %w", u.Email, u.Team, store.ErrAlreadyExists)
+		}
+		return err
+	}
+	return nil
 }
 
 func (s *Service) passwordParams() secret.PasswordParams {

@@ -14,13 +14,13 @@ import (
 func checkPermission(ctx context.Context, q store.Queries, p store.Permission) (store.Permission, error) {
 	pr, err := authz.ParsePrincipal(p.Principal)
 	if err != nil {
-		return p, err
+		return p, asInvalid(err)
 	}
 	if err := authz.ValidateAction(p.Action); err != nil {
-		return p, err
+		return p, asInvalid(err)
 	}
 	if err := authz.ValidateResource(p.Resource); err != nil {
-		return p, err
+		return p, asInvalid(err)
 	}
 	if err := teamExists(ctx, q, p.Team); err != nil {
 		return p, err
@@ -94,7 +94,7 @@ func (s *Service) ListPermissions(ctx context.Context, teamName, principal strin
 	if principal != "" {
 		pr, err := authz.ParsePrincipal(principal)
 		if err != nil {
-			return nil, err
+			return nil, asInvalid(err)
 		}
 		if pr.Kind == authz.User {
 			e, err := NormalizeEmail(pr.Name)

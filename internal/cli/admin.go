@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,6 +20,7 @@ func (a *app) adminCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Administer teams, users, groups, applications and permissions"}
 	cmd.PersistentFlags().BoolVar(&a.json, "json", false, "print the result as JSON")
 	cmd.AddCommand(a.teamCommand(), a.userCommand(), a.groupCommand(), a.appCommand(), a.permissionCommand())
+	cmd.AddCommand(a.clientCommand(), a.scopesCommand())
 	return cmd
 }
 
@@ -93,7 +95,7 @@ func (a *app) teamCommand() *cobra.Command {
 			})
 		}),
 	}, &cobra.Command{
-		Use: "list", Short: "List teams", Args: cobra.NoArgs,
+		Use: "list", Short: "List teams", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			ts, err := e.admin.ListTeams(cmd.Context())
 			if err != nil {
@@ -120,6 +122,7 @@ func (a *app) teamCommand() *cobra.Command {
 			return a.done("deleted team %s", args[0])
 		}),
 	})
+	cmd.AddCommand(a.teamSettingsCommands()...)
 	return cmd
 }
 
@@ -143,7 +146,7 @@ func (a *app) userCommand() *cobra.Command {
 		teamAdmin, stdin  bool
 	)
 	create := &cobra.Command{
-		Use: "create", Short: "Create a user; the password is read from stdin", Args: cobra.NoArgs,
+		Use: "create", Short: "Create a user; the password is read from stdin", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			if !stdin {
 				return usageError{errors.New("--password-stdin is required: passwords are never taken as arguments")}
@@ -167,7 +170,7 @@ func (a *app) userCommand() *cobra.Command {
 	create.Flags().BoolVar(&stdin, "password-stdin", false, "read the password (at least 12 characters) from the first line of stdin")
 
 	list := &cobra.Command{
-		Use: "list", Short: "List a team's users", Args: cobra.NoArgs,
+		Use: "list", Short: "List a team's users", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			us, err := e.admin.AllUsers(cmd.Context(), team)
 			if err != nil {
@@ -218,7 +221,7 @@ func (a *app) groupCommand() *cobra.Command {
 		}),
 	}
 	list := &cobra.Command{
-		Use: "list", Short: "List groups with their members' emails", Args: cobra.NoArgs,
+		Use: "list", Short: "List groups with their members' emails", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			gs, err := e.admin.ListGroups(cmd.Context(), team)
 			if err != nil {
@@ -238,6 +241,7 @@ func (a *app) groupCommand() *cobra.Command {
 				for _, id := range g.Members {
 					members = append(members, emails[id])
 				}
+				slices.Sort(members) // the store orders them by user ID
 				out = append(out, groupJSON{Name: g.Name, Members: members, CreatedAt: g.CreatedAt})
 			}
 			return a.print(out, func(w io.Writer) {
@@ -299,7 +303,7 @@ func (a *app) appCommand() *cobra.Command {
 		}),
 	}
 	list := &cobra.Command{
-		Use: "list", Short: "List applications", Args: cobra.NoArgs,
+		Use: "list", Short: "List applications", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			as, err := e.admin.ListApps(cmd.Context(), team)
 			if err != nil {
@@ -338,7 +342,7 @@ func (a *app) permissionCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "permission", Short: "Grant, revoke and list permissions"}
 	var p store.Permission
 	grant := &cobra.Command{
-		Use: "grant", Short: "Let a principal do an action on a resource pattern", Args: cobra.NoArgs,
+		Use: "grant", Short: "Let a principal do an action on a resource pattern", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			got, err := e.admin.Grant(cmd.Context(), admin.CLI, p)
 			if err != nil {
@@ -350,7 +354,7 @@ func (a *app) permissionCommand() *cobra.Command {
 		}),
 	}
 	revoke := &cobra.Command{
-		Use: "revoke", Short: "Take a permission away", Args: cobra.NoArgs,
+		Use: "revoke", Short: "Take a permission away", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			if err := e.admin.Revoke(cmd.Context(), admin.CLI, p); err != nil {
 				return err
@@ -368,7 +372,7 @@ func (a *app) permissionCommand() *cobra.Command {
 		}
 	}
 	list := &cobra.Command{
-		Use: "list", Short: "List the team's permissions, or one principal's", Args: cobra.NoArgs,
+		Use: "list", Short: "List the team's permissions, or one principal's", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			ps, err := e.admin.ListPermissions(cmd.Context(), p.Team, p.Principal)
 			if err != nil {

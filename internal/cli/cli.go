@@ -75,9 +75,42 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	// Cobra reports a missing required flag as a plain error, after the
+	// persistent pre-run: check it here first, as the usage error it is.
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := cmd.ValidateRequiredFlags(); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
 	config.Bind(root.PersistentFlags(), &a.cfg)
 	root.AddCommand(a.versionCommand(), a.migrateCommand(), a.serveCommand(), a.adminCommand())
+	groups(root)
 	return root
+}
+
+// groups makes every command that only holds subcommands print its help
+// when called alone and answer a usage error for an unknown subcommand:
+// left to cobra, "gatehouse admin user creat ..." prints the help and exits
+// 0, so a typo in a script would pass for success.
+func groups(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		groups(c)
+	}
+	if !cmd.HasSubCommands() || cmd.Runnable() {
+		return
+	}
+	cmd.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return usageError{errors.New(msg)}
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 }
 
 // load resolves the configuration for cmd and validates it.
@@ -159,7 +192,7 @@ func (a *app) versionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(a.streams.Out, "gatehouse "+version())
 			return nil
@@ -181,7 +214,7 @@ func (a *app) migrateCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "migrate",
 		Short: "Create or upgrade the database schema (serve also does this on start)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			if err := e.store.Check(cmd.Context()); err != nil {
 				return err
@@ -190,6 +223,14 @@ func (a *app) migrateCommand() *cobra.Command {
 			return nil
 		}),
 	}
+}
+
+// noArgs is cobra.NoArgs as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])}
+	}
+	return nil
 }
 
 // exactArgs is cobra.ExactArgs as a usage error naming the arguments.
