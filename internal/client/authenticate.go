@@ -1,0 +1,176 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/internal/change"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Cache bounds. Entries live until a change invalidates them; the maximum
+// age is only a safety net for a change that never arrives.
+const (
+	cacheMaxAge    = 10 * time.Minute
+	cacheLimit     = 100_000
+	missingMaxAge  = time.Minute
+	missingLimit   = 10_000 // an attacker spraying client_ids fills this, not the clients' cache
+	canonicalIDLen = 36
+)
+
+// The reasons Authenticate gives, each wrapping ErrInvalidClient; built
+// once so that a failure does not allocate.
+var (
+	errMalformedID   = fmt.Errorf("%w: client_id is not a UUID", ErrInvalidClient)
+	errUnknownClient = fmt.Errorf("%w: no such client in this team", ErrInvalidClient)
+	errBadSecret     = fmt.Errorf("%w: wrong or expired secret", ErrInvalidClient)
+	errClientMissing = fmt.Errorf("client: %w", store.ErrNotFound)
+)
+
+type cacheKey struct{ team, id string }
+
+// errFound carries a client the store returned out of the missing cache's
+// load, which must not keep it.
+type errFound struct{ c store.Client }
+
+func (errFound) Error() string { return "client found" }
+
+// errMissing tells the clients cache's load that the client does not exist;
+// it is never returned.
+var errMissing = errors.New("client missing")
+
+func (s *Service) init() {
+	s.once.Do(func() {
+		s.clients = change.NewCache[cacheKey, store.Client](cacheMaxAge, cacheLimit)
+		s.missing = change.NewCache[cacheKey, struct{}](missingMaxAge, missingLimit)
+	})
+}
+
+// validID reports whether id is a UUID in canonical lower-case form, the
+// only form Create makes.
+func validID(id string) bool {
+	if len(id) != canonicalIDLen {
+		return false
+	}
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
+}
+
+// lookup returns the client from the cache, loading it on a miss; ok is
+// false when the team has no such client.
+func (s *Service) lookup(ctx context.Context, team, id string) (c store.Client, ok bool, err error) {
+	s.init()
+	k := cacheKey{team, id}
+	c, err = s.clients.Get(k, func() (store.Client, error) {
+		// Not known: ask the missing cache, whose load reads the store
+		// and keeps only the answer "missing".
+		_, err := s.missing.Get(k, func() (struct{}, error) {
+			c, err := s.Store.Client(ctx, team, id)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				return struct{}{}, nil
+			case err != nil:
+				return struct{}{}, err
+			}
+			return struct{}{}, errFound{c}
+		})
+		var f errFound
+		switch {
+		case errors.As(err, &f):
+			return f.c, nil
+		case err != nil:
+			return store.Client{}, fmt.Errorf("client %s: %w", id, err)
+		}
+		return store.Client{}, errMissing
+	})
+	switch {
+	case errors.Is(err, errMissing):
+		return store.Client{}, false, nil
+	case err != nil:
+		return store.Client{}, false, err
+	}
+	return c, true, nil
+}
+
+// Authenticate checks a client's credentials (RFC 6749 section 2.3.1) and
+// returns the client. Any failure of the credentials is an error wrapping
+// ErrInvalidClient; other errors are the store's (when a cold lookup
+// fails). The secret is checked, in constant time, against every secret of
+// the client that has not expired (ExpiresAt after Now).
+//
+// Warm, Authenticate reads nothing from the store: see Invalidate. The
+// client it returns has no Secrets and shares its slices with the cache:
+// do not modify them.
+func (s *Service) Authenticate(ctx context.Context, team, clientID, secretValue string) (store.Client, error) {
+	if !validID(clientID) {
+		return store.Client{}, errMalformedID
+	}
+	c, ok, err := s.lookup(ctx, team, clientID)
+	if err != nil {
+		return store.Client{}, err
+	}
+	if !ok {
+		return store.Client{}, errUnknownClient
+	}
+	now := s.now()
+	match := false
+	for _, sec := range c.Secrets {
+		if sec.ExpiresAt != nil && !sec.ExpiresAt.After(now) {
+			continue
+		}
+		// No early exit: every live secret is checked.
+		if s.Hasher.Verify(secretValue, sec.Hash) {
+			match = true
+		}
+	}
+	if !match {
+		return store.Client{}, errBadSecret
+	}
+	c.Secrets = nil
+	return c, nil
+}
+
+// Client returns a client of the team through the same cache as
+// Authenticate, for callers that need its registration (the authorization
+// endpoint, token issuance). A missing client, or a client_id that is not a
+// UUID, is an error wrapping store.ErrNotFound. The client has no Secrets
+// and shares its slices with the cache: do not modify them.
+func (s *Service) Client(ctx context.Context, team, id string) (store.Client, error) {
+	if !validID(id) {
+		return store.Client{}, errClientMissing
+	}
+	c, ok, err := s.lookup(ctx, team, id)
+	if err != nil {
+		return store.Client{}, err
+	}
+	if !ok {
+		return store.Client{}, errClientMissing
+	}
+	c.Secrets = nil
+	return c, nil
+}
+
+// Invalidate drops the cached clients that change c may have touched: a
+// change of kind client (one client, or every client of a team) or a
+// change of every kind (a team deleted, a watcher restarted). The server
+// subscribes it to the change hub, so that a write by any process reaches
+// this one's cache within the delivery time of store.Store.Watch.
+func (s *Service) Invalidate(c store.Change) {
+	if c.Kind != "" && c.Kind != store.KindClient {
+		return
+	}
+	s.init()
+	match := func(k cacheKey) bool { return change.Covers(c, k.team, store.KindClient, k.id) }
+	s.clients.Invalidate(match)
+	s.missing.Invalidate(match)
+}
+
+// invalidate drops one client from this process's cache after this
+// Service changed it, without waiting for the change to come round.
+func (s *Service) invalidate(team, id string) {
+	s.Invalidate(store.Change{Team: team, Kind: store.KindClient, Key: id})
+}

@@ -1,0 +1,253 @@
+// Package client registers OAuth 2.0 clients (RFC 6749 section 2) and
+// authenticates them with their secrets (section 2.3.1): the domain logic
+// behind "gatehouse admin client" and the token endpoint's client
+// authentication. It knows nothing of HTTP or SQL.
+//
+// A client's secret carries 256 random bits; it is shown once, when made,
+// and stored only as its keyed hash (HMAC-SHA-256, secret.Hasher).
+// Regenerating a secret may keep the old one valid for a grace period, so
+// that deployments can roll over without downtime.
+//
+// Authenticate is on the hot path of every token request: warm, it reads
+// nothing from the database. Clients are cached in process and dropped when
+// a change to them reaches Invalidate, which the server subscribes to the
+// change hub.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/change"
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Grant types (RFC 6749 sections 4.1, 4.4 and 6).
+const (
+	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = "authorization_code"
+	// GrantRefreshToken is not registered: a client registered for
+	// authorization_code may refresh the tokens it gets.
+	GrantRefreshToken = "refresh_token"
+)
+
+// Client authentication methods (RFC 7591 section 2, token_endpoint_auth_method).
+const (
+	AuthSecretBasic = "client_secret_basic" // HTTP Basic, RFC 6749 section 2.3.1
+	AuthSecretPost  = "client_secret_post"  // client_id and client_secret in the body
+)
+
+// Bounds of a client's own access token lifetime (0: the team's).
+const (
+	MinAccessTokenTTL = time.Minute
+	MaxAccessTokenTTL = 24 * time.Hour
+)
+
+// MaxGrace is the longest an old secret may keep working after a new one is
+// made.
+const MaxGrace = 7 * 24 * time.Hour
+
+// ErrInvalidClient reports a client authentication that failed: unknown
+// client, wrong team, wrong or expired secret (RFC 6749 section 5.2
+// invalid_client). The errors Authenticate returns wrap it with the reason,
+// for the log; the client must be told no more than invalid_client.
+var ErrInvalidClient = errors.New("invalid client")
+
+// Service registers and authenticates clients.
+//
+// Store, Hasher and Scopes are required; Gen's zero value draws from
+// crypto/rand; Now defaults to time.Now. Set the fields before first use
+// and do not change them after: the cache behind Authenticate and Client
+// is built on first use. A Service must not be copied after first use.
+type Service struct {
+	Store  store.Store
+	Hasher *secret.Hasher
+	Gen    secret.Generator
+	Now    func() time.Time
+	Scopes *scope.Catalog
+
+	once    sync.Once
+	clients *change.Cache[cacheKey, store.Client] // known clients
+	missing *change.Cache[cacheKey, struct{}]     // clients known not to exist
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// NewClient is what registering a client takes.
+type NewClient struct {
+	Name           string
+	GrantTypes     []string
+	AuthMethod     string
+	Scopes         []string
+	RedirectURIs   []string
+	AccessTokenTTL time.Duration // 0: the team's
+}
+
+// Create registers a client in a team and returns it with its secret,
+// which is shown this once: the store keeps only its hash. The client_id
+// is a random UUID.
+func (s *Service) Create(ctx context.Context, a admin.Actor, team string, in NewClient) (store.Client, secret.Secret, error) {
+	if err := s.validate(in); err != nil {
+		return store.Client{}, "", err
+	}
+	id, err := s.Gen.UUID()
+	if err != nil {
+		return store.Client{}, "", fmt.Errorf("create client: %w", err)
+	}
+	sec, cs, err := s.newSecret()
+	if err != nil {
+		return store.Client{}, "", fmt.Errorf("create client: %w", err)
+	}
+	c := store.Client{
+		Team:           team,
+		ID:             id,
+		Name:           in.Name,
+		GrantTypes:     in.GrantTypes,
+		AuthMethod:     in.AuthMethod,
+		Scopes:         in.Scopes,
+		RedirectURIs:   in.RedirectURIs,
+		AccessTokenTTL: in.AccessTokenTTL,
+		CreatedAt:      cs.CreatedAt,
+		Secrets:        []store.ClientSecret{cs},
+	}
+	ev := admin.Audit(a, c.CreatedAt, team, "client.create", "client:"+id, map[string]string{
+		"name":        c.Name,
+		"grant_types": strings.Join(c.GrantTypes, " "),
+		"auth_method": c.AuthMethod,
+		"scopes":      strings.Join(c.Scopes, " "),
+	})
+	err = s.Store.Tx(ctx, func(q store.Queries) error {
+		if err := admin.TeamExists(ctx, q, team); err != nil {
+			return err
+		}
+		if err := q.CreateClient(ctx, c); err != nil {
+			return fmt.Errorf("create client: %w", err)
+		}
+		return q.AppendAudit(ctx, ev)
+	})
+	if err != nil {
+		return store.Client{}, "", err
+	}
+	s.invalidate(team, id) // a cached "missing"
+	return c, sec, nil
+}
+
+// newSecret makes a secret and the record that stores its hash.
+func (s *Service) newSecret() (secret.Secret, store.ClientSecret, error) {
+	if s.Hasher == nil {
+		return "", store.ClientSecret{}, errors.New("client service has no secret hasher")
+	}
+	sec, err := s.Gen.Token()
+	if err != nil {
+		return "", store.ClientSecret{}, err
+	}
+	id, err := s.Gen.UUID()
+	if err != nil {
+		return "", store.ClientSecret{}, err
+	}
+	return sec, store.ClientSecret{ID: id, Hash: s.Hasher.Hash(sec.Reveal()), CreatedAt: s.now()}, nil
+}
+
+// List lists the team's clients, with their secrets' metadata and hashes.
+func (s *Service) List(ctx context.Context, team string) ([]store.Client, error) {
+	if err := admin.TeamExists(ctx, s.Store, team); err != nil {
+		return nil, err
+	}
+	return s.Store.ListClients(ctx, team)
+}
+
+// Get reads a client from the store, uncached, with its secrets' metadata
+// and hashes. A missing team or client is a wrapped store.ErrNotFound that
+// names it.
+func (s *Service) Get(ctx context.Context, team, id string) (store.Client, error) {
+	return clientIn(ctx, s.Store, team, id)
+}
+
+// clientIn reads a client within q, with clear errors.
+func clientIn(ctx context.Context, q store.Queries, team, id string) (store.Client, error) {
+	if err := admin.TeamExists(ctx, q, team); err != nil {
+		return store.Client{}, err
+	}
+	if !validID(id) {
+		return store.Client{}, notFound(team, id)
+	}
+	c, err := q.Client(ctx, team, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Client{}, notFound(team, id)
+	}
+	return c, err
+}
+
+func notFound(team, id string) error {
+	return fmt.Errorf("client %q in team %s: %w", id, team, store.ErrNotFound)
+}
+
+// Delete deletes a client with its secrets, consents, codes, refresh
+// tokens and permissions.
+func (s *Service) Delete(ctx context.Context, a admin.Actor, team, id string) error {
+	ev := admin.Audit(a, s.now(), team, "client.delete", "client:"+id, nil)
+	defer s.invalidate(team, id)
+	return s.Store.Tx(ctx, func(q store.Queries) error {
+		c, err := clientIn(ctx, q, team, id)
+		if err != nil {
+			return err
+		}
+		if err := q.DeleteClient(ctx, team, id); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return notFound(team, id)
+			}
+			return fmt.Errorf("delete client: %w", err)
+		}
+		ev.Detail = map[string]string{"name": c.Name}
+		return q.AppendAudit(ctx, ev)
+	})
+}
+
+// RegenerateSecret gives a client a new secret and returns it, shown this
+// once. With grace 0 every older secret stops working at once; with
+// 0 < grace <= MaxGrace the secrets that had no expiry keep working until
+// now+grace (those already in a grace period keep theirs).
+func (s *Service) RegenerateSecret(ctx context.Context, a admin.Actor, team, id string, grace time.Duration) (secret.Secret, error) {
+	if grace < 0 || grace > MaxGrace {
+		return "", fmt.Errorf("%w grace %s: want 0 (old secrets stop at once) up to %s", admin.ErrInvalid, grace, MaxGrace)
+	}
+	sec, cs, err := s.newSecret()
+	if err != nil {
+		return "", fmt.Errorf("regenerate client secret: %w", err)
+	}
+	var expireOthers *time.Time
+	if grace > 0 {
+		t := cs.CreatedAt.Add(grace)
+		expireOthers = &t
+	}
+	ev := admin.Audit(a, cs.CreatedAt, team, "client.secret.regenerate", "client:"+id, map[string]string{"grace": grace.String()})
+	err = s.Store.Tx(ctx, func(q store.Queries) error {
+		if _, err := clientIn(ctx, q, team, id); err != nil {
+			return err
+		}
+		if err := q.AddClientSecret(ctx, team, id, cs, expireOthers); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return notFound(team, id)
+			}
+			return fmt.Errorf("regenerate client secret: %w", err)
+		}
+		return q.AppendAudit(ctx, ev)
+	})
+	s.invalidate(team, id)
+	if err != nil {
+		return "", err
+	}
+	return sec, nil
+}

@@ -1,0 +1,134 @@
+package client
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+)
+
+// MaxNameLen is the longest client name, in characters.
+const MaxNameLen = 128
+
+// maxRedirectURILen bounds a redirect URI, in bytes.
+const maxRedirectURILen = 2000
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w "+format, append([]any{admin.ErrInvalid}, args...)...)
+}
+
+// validate checks a registration; the first problem found is an error
+// wrapping admin.ErrInvalid whose message names the field.
+func (s *Service) validate(in NewClient) error {
+	if in.Name == "" || utf8.RuneCountInString(in.Name) > MaxNameLen || !utf8.ValidString(in.Name) {
+		return invalid("name %q: want 1 to %d characters", in.Name, MaxNameLen)
+	}
+	if strings.TrimSpace(in.Name) != in.Name || strings.ContainsFunc(in.Name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return invalid("name %q: no control characters or leading or trailing spaces", in.Name)
+	}
+
+	if len(in.GrantTypes) == 0 {
+		return invalid("grant types: want %s, %s or both", GrantClientCredentials, GrantAuthorizationCode)
+	}
+	for i, g := range in.GrantTypes {
+		switch {
+		case g == GrantRefreshToken:
+			return invalid("grant type %s: not registered on its own; a client with %s may refresh its tokens", g, GrantAuthorizationCode)
+		case g != GrantClientCredentials && g != GrantAuthorizationCode:
+			return invalid("grant type %q: want %s or %s", g, GrantClientCredentials, GrantAuthorizationCode)
+		case slices.Contains(in.GrantTypes[:i], g):
+			return invalid("grant type %s: listed twice", g)
+		}
+	}
+
+	if in.AuthMethod != AuthSecretBasic && in.AuthMethod != AuthSecretPost {
+		return invalid("auth method %q: want %s or %s", in.AuthMethod, AuthSecretBasic, AuthSecretPost)
+	}
+
+	if len(in.Scopes) == 0 {
+		return invalid("scopes: want at least one scope of the catalog")
+	}
+	if s.Scopes == nil {
+		return fmt.Errorf("client service has no scope catalog")
+	}
+	for i, sc := range in.Scopes {
+		switch {
+		case !s.Scopes.Has(sc):
+			return invalid("scope %q: not in the scope catalog (see `gatehouse admin scopes list`)", sc)
+		case slices.Contains(in.Scopes[:i], sc):
+			return invalid("scope %s: listed twice", sc)
+		}
+	}
+
+	code := slices.Contains(in.GrantTypes, GrantAuthorizationCode)
+	switch {
+	case code && len(in.RedirectURIs) == 0:
+		return invalid("redirect URIs: the %s grant needs at least one", GrantAuthorizationCode)
+	case !code && len(in.RedirectURIs) > 0:
+		return invalid("redirect URIs: only the %s grant takes them", GrantAuthorizationCode)
+	}
+	for i, u := range in.RedirectURIs {
+		if err := validateRedirectURI(u); err != nil {
+			return err
+		}
+		if slices.Contains(in.RedirectURIs[:i], u) {
+			return invalid("redirect URI %q: listed twice", u)
+		}
+	}
+
+	if d := in.AccessTokenTTL; d != 0 && (d < MinAccessTokenTTL || d > MaxAccessTokenTTL) {
+		return invalid("access token TTL %s: want 0 (the team's) or from %s to %s", d, MinAccessTokenTTL, MaxAccessTokenTTL)
+	}
+	return nil
+}
+
+// validateRedirectURI checks a redirect URI (RFC 6749 section 3.1.2): an
+// absolute https URI without fragment or userinfo, or http on a loopback
+// host (RFC 8252 section 7.3) for native and development clients. It must
+// be plain ASCII without spaces, since the authorization request must
+// match it exactly.
+func validateRedirectURI(raw string) error {
+	if raw == "" || len(raw) > maxRedirectURILen {
+		return invalid("redirect URI %q: want an absolute URI of at most %d bytes", raw, maxRedirectURILen)
+	}
+	for i := 0; i < len(raw); i++ {
+		if b := raw[i]; b <= ' ' || b >= 0x7f {
+			return invalid("redirect URI %q: spaces, control and non-ASCII characters must be percent-encoded", raw)
+		}
+	}
+	if strings.Contains(raw, "#") {
+		return invalid("redirect URI %q: must not have a fragment", raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return invalid("redirect URI %q: %v", raw, err)
+	}
+	if !u.IsAbs() || u.Opaque != "" || u.Host == "" {
+		return invalid("redirect URI %q: want an absolute URI such as https://app.example.com/callback", raw)
+	}
+	if u.User != nil {
+		return invalid("redirect URI %q: must not have userinfo", raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !loopback(u.Hostname()) {
+			return invalid("redirect URI %q: http only on a loopback host (127.0.0.1, [::1] or localhost); use https", raw)
+		}
+	default:
+		return invalid("redirect URI %q: want https (or http on a loopback host)", raw)
+	}
+	return nil
+}
+
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
