@@ -1,0 +1,399 @@
+package signing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Defaults for [Options].
+const (
+	DefaultAlg          = ES384
+	DefaultRotation     = 30 * 24 * time.Hour
+	DefaultPublishAhead = time.Hour
+	DefaultMaxTokenTTL  = 24 * time.Hour
+)
+
+// ClockSkew is the margin a retired key stays published beyond the expiry
+// of the last token it may have signed, for resource servers whose clocks
+// run late.
+const ClockSkew = 5 * time.Minute
+
+// cacheMaxAge bounds how long a team's keys are kept without a reload, a
+// safety net for a missed change: it is far shorter than PublishAhead, so
+// even a node that hears no changes learns of a new key before it signs.
+const cacheMaxAge = 5 * time.Minute
+
+// unknownKidReload is how often a token with a kid the cache lacks may
+// force a reload, so that a key made by another node a moment ago verifies
+// while random kids cannot hammer the database.
+const unknownKidReload = time.Second
+
+// Errors of this package; test with errors.Is.
+var (
+	ErrUnsupportedAlg = errors.New("unsupported signing algorithm")
+	// ErrKeyUnavailable reports that the team's active key cannot sign on
+	// this node: its private part does not open with this master key.
+	ErrKeyUnavailable = errors.New("signing key unavailable")
+)
+
+// Options configure a [Manager]. Zero fields take the defaults.
+type Options struct {
+	Store     store.Store
+	MasterKey masterkey.Key
+	Gen       secret.Generator // kids (random UUIDs)
+	Now       func() time.Time // nil: time.Now
+
+	// Alg is the algorithm of Sign(ctx, team, "", ...): ES384, ES256 or
+	// EdDSA. "": DefaultAlg.
+	Alg string
+	// Rotation is the age at which RotateDue replaces an active key.
+	// 0: DefaultRotation; negative: never rotate automatically. It is
+	// raised to at least 2*PublishAhead.
+	Rotation time.Duration
+	// PublishAhead is how long a rotated-in key is published before it
+	// signs. 0 or negative: DefaultPublishAhead.
+	PublishAhead time.Duration
+	// MaxTokenTTL is the longest lifetime of any token this manager signs:
+	// a retired key stays published until RetiredAt + MaxTokenTTL +
+	// ClockSkew. Issuers must not sign longer-lived tokens.
+	// 0 or negative: DefaultMaxTokenTTL.
+	MaxTokenTTL time.Duration
+	Logger      *slog.Logger // nil: discard
+}
+
+// Manager keeps every team's signing keys. It is safe for concurrent use.
+type Manager struct {
+	store        store.Store
+	mk           masterkey.Key
+	gen          secret.Generator
+	now          func() time.Time
+	alg          string
+	rotation     time.Duration // <= 0: no automatic rotation
+	publishAhead time.Duration
+	maxTokenTTL  time.Duration
+	log          *slog.Logger
+
+	mu    sync.RWMutex
+	epoch uint64           // bumped by every invalidation
+	rings map[string]*ring // by team; a stale ring is kept to reuse its opened keys
+
+	loadMu  sync.Mutex
+	loading map[string]*sync.Mutex // one load at a time per team
+
+	makeMu sync.Mutex // one first key made at a time
+}
+
+// NewManager returns a manager for opts.
+func NewManager(opts Options) *Manager {
+	m := &Manager{
+		store: opts.Store, mk: opts.MasterKey, gen: opts.Gen, now: opts.Now,
+		alg: opts.Alg, rotation: opts.Rotation, publishAhead: opts.PublishAhead,
+		maxTokenTTL: opts.MaxTokenTTL, log: opts.Logger,
+		rings: map[string]*ring{}, loading: map[string]*sync.Mutex{},
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.alg == "" {
+		m.alg = DefaultAlg
+	}
+	if m.publishAhead <= 0 {
+		m.publishAhead = DefaultPublishAhead
+	}
+	switch {
+	case m.rotation == 0:
+		m.rotation = DefaultRotation
+	case m.rotation > 0 && m.rotation < 2*m.publishAhead:
+		m.rotation = 2 * m.publishAhead
+	}
+	if m.maxTokenTTL <= 0 {
+		m.maxTokenTTL = DefaultMaxTokenTTL
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	return m
+}
+
+// MaxTokenTTL is the longest token lifetime the manager's key retention
+// covers; issuers cap lifetimes to it.
+func (m *Manager) MaxTokenTTL() time.Duration { return m.maxTokenTTL }
+
+// ring is a team's keys as loaded at one moment: immutable but for stale.
+type ring struct {
+	keys     []*key // latest ActivateAt first, ties by greatest kid
+	loadedAt time.Time
+	stale    atomic.Bool
+}
+
+// active returns the key of alg that signs at now, or nil.
+func (r *ring) active(alg string, now time.Time) *key {
+	for _, k := range r.keys {
+		if k.alg == alg && k.signs(now) {
+			return k
+		}
+	}
+	return nil
+}
+
+// published returns the key kid if it is in the JWKS at now, or nil.
+func (r *ring) published(kid string, now time.Time) *key {
+	for _, k := range r.keys {
+		if k.id == kid && k.published(now) {
+			return k
+		}
+	}
+	return nil
+}
+
+// byActivation orders keys as a ring holds them.
+func byActivation(a, b *key) int {
+	if c := b.activateAt.Compare(a.activateAt); c != 0 {
+		return c
+	}
+	return strings.Compare(b.id, a.id)
+}
+
+// resolve checks alg and applies the default.
+func (m *Manager) resolve(alg string) (string, error) {
+	if alg == "" {
+		return m.alg, nil
+	}
+	if _, ok := algorithms[alg]; !ok {
+		return "", fmt.Errorf("%w %q", ErrUnsupportedAlg, alg)
+	}
+	return alg, nil
+}
+
+// Sign returns payload signed with the team's active key of alg ("": the
+// manager's default) as a JWS compact serialization with the protected
+// header {"alg", "kid", "typ": "at+jwt"}. If the team has no active key of
+// alg, one is made that signs at once. Warm, Sign reads no database.
+func (m *Manager) Sign(ctx context.Context, team, alg string, payload []byte) (string, error) {
+	alg, err := m.resolve(alg)
+	if err != nil {
+		return "", err
+	}
+	now := m.now()
+	r, err := m.ring(ctx, team, now)
+	if err != nil {
+		return "", err
+	}
+	k := r.active(alg, now)
+	if k == nil {
+		if k, err = m.firstKey(ctx, team, alg); err != nil {
+			return "", err
+		}
+	}
+	return k.sign(payload)
+}
+
+// firstKey makes the team's key of alg, unless another request or node
+// made one meanwhile, and returns the active key. Requests on this node
+// take turns; inside the transaction the keys are listed again, so that
+// nodes that race here mostly make one key. If two still do (PostgreSQL's
+// read committed does not serialise them), every node picks the same
+// active key, and RotateDue retires the other.
+func (m *Manager) firstKey(ctx context.Context, team, alg string) (*key, error) {
+	m.makeMu.Lock()
+	defer m.makeMu.Unlock()
+	now := m.now()
+	r, err := m.ring(ctx, team, now)
+	if err != nil {
+		return nil, err
+	}
+	if k := r.active(alg, now); k != nil {
+		return k, nil
+	}
+	priv, err := generate(alg)
+	if err != nil {
+		return nil, err
+	}
+	var made string
+	err = m.store.Tx(ctx, func(q store.Queries) error {
+		made = ""
+		keys, err := q.ListSigningKeys(ctx, team)
+		if err != nil {
+			return err
+		}
+		now := m.now().Truncate(time.Microsecond)
+		if activeRecord(keys, alg, now) != nil {
+			return nil
+		}
+		rec, err := m.successor(ctx, q, team, alg, priv, keys, now)
+		made = rec.ID
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("make %s signing key for team %s: %w", alg, team, err)
+	}
+	if made != "" {
+		m.log.Info("signing key created", "team", team, "kid", made, "alg", alg)
+	}
+	m.invalidateTeam(team)
+	now = m.now()
+	if r, err = m.ring(ctx, team, now); err != nil {
+		return nil, err
+	}
+	k := r.active(alg, now)
+	if k == nil {
+		return nil, fmt.Errorf("team %s has no active %s signing key after making one", team, alg)
+	}
+	return k, nil
+}
+
+// activeRecord is ring.active on store records.
+func activeRecord(keys []store.SigningKey, alg string, now time.Time) *store.SigningKey {
+	var best *store.SigningKey
+	for i, k := range keys {
+		if k.Alg != alg || k.ActivateAt.After(now) || (k.RetiredAt != nil && !k.RetiredAt.After(now)) {
+			continue
+		}
+		if best == nil || k.ActivateAt.After(best.ActivateAt) || (k.ActivateAt.Equal(best.ActivateAt) && k.ID > best.ID) {
+			best = &keys[i]
+		}
+	}
+	return best
+}
+
+// JWKS returns the team's JWK Set (RFC 7517 section 5) as JSON: the public
+// part of every key not yet past its DeleteAfter, including keys not yet
+// active. A team without keys has {"keys":[]}.
+func (m *Manager) JWKS(ctx context.Context, team string) ([]byte, error) {
+	now := m.now()
+	r, err := m.ring(ctx, team, now)
+	if err != nil {
+		return nil, err
+	}
+	buf := []byte(`{"keys":[`)
+	first := true
+	for _, k := range r.keys {
+		if !k.published(now) {
+			continue
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = append(buf, k.jwk...)
+	}
+	return append(buf, "]}"...), nil
+}
+
+// Keys describes every key of the team the store holds, published or not,
+// latest activation first.
+func (m *Manager) Keys(ctx context.Context, team string) ([]KeyInfo, error) {
+	r, err := m.ring(ctx, team, m.now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]KeyInfo, len(r.keys))
+	for i, k := range r.keys {
+		out[i] = k.info()
+	}
+	return out, nil
+}
+
+// Invalidate drops what change c may have made stale: the keys of c.Team
+// (every team when empty) when c.Kind is store.KindSigningKey or empty.
+// Subscribe it to the change hub; it is quick and never blocks on I/O.
+func (m *Manager) Invalidate(c store.Change) {
+	if c.Kind != "" && c.Kind != store.KindSigningKey {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.epoch++
+	if c.Team == "" {
+		for _, r := range m.rings {
+			r.stale.Store(true)
+		}
+		return
+	}
+	if r := m.rings[c.Team]; r != nil {
+		r.stale.Store(true)
+	}
+}
+
+func (m *Manager) invalidateTeam(team string) {
+	m.Invalidate(store.Change{Team: team, Kind: store.KindSigningKey})
+}
+
+// ring returns the team's keys, from the cache when fresh.
+func (m *Manager) ring(ctx context.Context, team string, now time.Time) (*ring, error) {
+	if r, _, ok := m.cached(team, now); ok {
+		return r, nil
+	}
+	return m.load(ctx, team, now, nil)
+}
+
+// cached returns the team's ring, the invalidation epoch it was read at,
+// and whether the ring is fresh.
+func (m *Manager) cached(team string, now time.Time) (*ring, uint64, bool) {
+	m.mu.RLock()
+	r, epoch := m.rings[team], m.epoch
+	m.mu.RUnlock()
+	return r, epoch, r != nil && !r.stale.Load() && now.Sub(r.loadedAt) < cacheMaxAge
+}
+
+// load reads the team's keys from the store, reusing the private keys
+// already opened, and keeps them unless an invalidation happened meanwhile.
+// Loads of one team are serialised, so that a burst of requests after an
+// invalidation reads the database once. A non-nil unless is a ring the
+// caller found wanting: if the cache holds a newer fresh one, that is used.
+func (m *Manager) load(ctx context.Context, team string, now time.Time, unless *ring) (*ring, error) {
+	m.loadMu.Lock()
+	mu := m.loading[team]
+	if mu == nil {
+		mu = new(sync.Mutex)
+		m.loading[team] = mu
+	}
+	m.loadMu.Unlock()
+	mu.Lock()
+	defer mu.Unlock()
+
+	old, epoch, fresh := m.cached(team, now)
+	if fresh && (unless == nil || old != unless) {
+		return old, nil
+	}
+	recs, err := m.store.ListSigningKeys(ctx, team)
+	if err != nil {
+		return nil, fmt.Errorf("load signing keys of team %s: %w", team, err)
+	}
+	prev := map[string]*key{}
+	if old != nil {
+		for _, k := range old.keys {
+			prev[k.id] = k
+		}
+	}
+	r := &ring{keys: make([]*key, 0, len(recs)), loadedAt: now}
+	for _, rec := range recs {
+		k, err := parseKey(m.mk, rec, prev[rec.ID])
+		if err != nil {
+			return nil, fmt.Errorf("load signing keys of team %s: %w", team, err)
+		}
+		if k.privErr != nil && (prev[rec.ID] == nil || prev[rec.ID].privErr == nil) {
+			m.log.Error("signing key cannot sign on this node", "team", team, "kid", k.id, "err", k.privErr)
+		}
+		r.keys = append(r.keys, k)
+	}
+	slices.SortFunc(r.keys, byActivation)
+
+	m.mu.Lock()
+	if m.epoch == epoch {
+		m.rings[team] = r
+	}
+	m.mu.Unlock()
+	return r, nil
+}

@@ -1,0 +1,91 @@
+package signing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// ErrInvalid is wrapped by every error Verify returns for a bad token, as
+// opposed to a failure to load the keys.
+var ErrInvalid = errors.New("invalid token")
+
+// Reasons a token is invalid; each wraps ErrInvalid.
+var (
+	// ErrMalformed: not a JWS compact serialization with one signature
+	// by an allowed algorithm (ES384, ES256, EdDSA).
+	ErrMalformed = fmt.Errorf("%w: malformed JWS", ErrInvalid)
+	// ErrType: the header's typ is not at+jwt (RFC 9068 section 4).
+	ErrType = fmt.Errorf("%w: typ is not %s", ErrInvalid, TokenType)
+	// ErrUnknownKey: no published key of the team has the header's kid.
+	ErrUnknownKey = fmt.Errorf("%w: unknown signing key", ErrInvalid)
+	// ErrSignature: the signature does not verify with that key.
+	ErrSignature = fmt.Errorf("%w: bad signature", ErrInvalid)
+)
+
+// allowedAlgs are the only algorithms a token header may name; in
+// particular never "none" or an HMAC.
+var allowedAlgs = []jose.SignatureAlgorithm{jose.ES384, jose.ES256, jose.EdDSA}
+
+// Header is the verified protected header of a token.
+type Header struct {
+	Alg   string
+	KeyID string
+	Type  string
+}
+
+// Verify checks that token is a JWS compact serialization of type at+jwt
+// (also "application/at+jwt", case-insensitively; RFC 9068 section 4)
+// signed by one of the team's published keys, and returns its payload and
+// header. It checks no claims: that is the token package's work. A bad
+// token gives an error wrapping ErrInvalid; any other error is a failure
+// to load the team's keys.
+func (m *Manager) Verify(ctx context.Context, team, token string) ([]byte, Header, error) {
+	jws, err := jose.ParseSignedCompact(token, allowedAlgs)
+	if err != nil {
+		return nil, Header{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, Header{}, ErrMalformed
+	}
+	ph := jws.Signatures[0].Protected
+	h := Header{Alg: ph.Algorithm, KeyID: ph.KeyID}
+	h.Type, _ = ph.ExtraHeaders[jose.HeaderType].(string)
+	if !isTokenType(h.Type) {
+		return nil, h, ErrType
+	}
+	now := m.now()
+	r, err := m.ring(ctx, team, now)
+	if err != nil {
+		return nil, h, err
+	}
+	k := r.published(h.KeyID, now)
+	if k == nil && h.KeyID != "" && now.Sub(r.loadedAt) >= unknownKidReload {
+		// Perhaps another node made the key a moment ago and its change
+		// is still on the way.
+		if r, err = m.load(ctx, team, now, r); err != nil {
+			return nil, h, err
+		}
+		k = r.published(h.KeyID, now)
+	}
+	if k == nil {
+		return nil, h, ErrUnknownKey
+	}
+	if k.alg != h.Alg {
+		return nil, h, fmt.Errorf("%w: alg %s with a %s key", ErrSignature, h.Alg, k.alg)
+	}
+	payload, err := jws.Verify(k.pub)
+	if err != nil {
+		return nil, h, ErrSignature
+	}
+	return payload, h, nil
+}
+
+// isTokenType reports whether typ names an access token: "at+jwt" or
+// "application/at+jwt" in any case (RFC 7515 section 4.1.9).
+func isTokenType(typ string) bool {
+	return strings.EqualFold(typ, TokenType) || strings.EqualFold(typ, "application/"+TokenType)
+}
