@@ -13,6 +13,15 @@ func (s *Server) routes() http.Handler {
 
 	// Routes of a team's host.
 	team := http.NewServeMux()
+	// OAuth 2.0 (RFC 6749, 7662, 7009, 8414, 7517). The POST endpoints
+	// answer other methods themselves, with an OAuth error.
+	team.HandleFunc("/oauth2/token", s.oauth.ServeToken)
+	team.HandleFunc("/oauth2/introspect", s.oauth.ServeIntrospect)
+	team.HandleFunc("/oauth2/revoke", s.oauth.ServeRevoke)
+	team.HandleFunc("GET /oauth2/jwks", s.oauth.ServeJWKS)
+	team.HandleFunc("GET /.well-known/jwks.json", s.oauth.ServeJWKS)
+	team.HandleFunc("GET /.well-known/oauth-authorization-server", s.oauth.ServeMetadata)
+	team.HandleFunc("GET /.well-known/openid-configuration", s.oauth.ServeMetadata)
 	team.HandleFunc("/", s.notFound)
 
 	return s.middleware(global, s.resolveTeam(team))

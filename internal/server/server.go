@@ -18,11 +18,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/change"
+	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/denylist"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
+	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // Options are what a server is built from.
@@ -47,6 +55,11 @@ type Server struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	handler http.Handler
+
+	clients *client.Service
+	keys    *signing.Manager
+	audit   *auditlog.Batcher
+	oauth   *oauth.Endpoints
 
 	// background work started by Run and waited for on shutdown
 	background []func(ctx context.Context)
@@ -77,10 +90,92 @@ func New(o Options) (*Server, error) {
 		metrics: newMetrics(reg),
 		reg:     reg,
 	}
-	s.teams = newTeamResolver(o.Store, o.Config.Domain, o.Config.Scheme)
-	s.hub.Subscribe(s.teams.invalidate)
+	if err := s.build(o); err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
 	s.handler = s.routes()
 	return s, nil
+}
+
+// build makes every part of the server and subscribes every cache to the
+// change hub.
+func (s *Server) build(o Options) error {
+	cfg := o.Config
+	s.teams = newTeamResolver(o.Store, cfg.Domain, cfg.Scheme)
+
+	extra := make([]scope.Scope, 0, len(cfg.Scopes))
+	for _, e := range cfg.Scopes {
+		extra = append(extra, scope.Scope{Name: e.Name, Description: e.Description})
+	}
+	scopes, err := scope.New(extra)
+	if err != nil {
+		return err
+	}
+	hasher, err := secret.NewHasher(o.MasterKey.Derive("secret-hash"))
+	if err != nil {
+		return err
+	}
+	s.clients = &client.Service{Store: o.Store, Hasher: hasher, Gen: o.Gen, Now: o.Now, Scopes: scopes}
+	s.keys = signing.NewManager(signing.Options{
+		Store: o.Store, MasterKey: o.MasterKey, Gen: o.Gen, Now: o.Now, Alg: cfg.SigningAlg,
+		Rotation: rotation(cfg.SigningKeyRotation), PublishAhead: cfg.SigningKeyPublishAhead,
+		MaxTokenTTL: maxAccessTokenTTL, Logger: s.log,
+	})
+	deny := denylist.New(o.Store, o.Now)
+	s.audit = auditlog.New(o.Store, s.log, 200*time.Millisecond, 500)
+	s.oauth = &oauth.Endpoints{
+		Clients:        s.clients,
+		Tokens:         &token.Issuer{Signer: s.keys, Gen: o.Gen, Now: o.Now, MaxTTL: s.keys.MaxTokenTTL()},
+		Keys:           s.keys,
+		Denylist:       deny,
+		ScopeNames:     scopes.Names(),
+		ClientLimit:    &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: o.Now},
+		IPLimit:        &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: o.Now},
+		Audit:          s.audit,
+		Now:            o.Now,
+		AccessTokenTTL: cfg.AccessTokenTTL,
+		SigningAlg:     cfg.SigningAlg,
+	}
+
+	for _, fn := range []func(store.Change){s.teams.invalidate, s.clients.Invalidate, s.keys.Invalidate, deny.Invalidate} {
+		s.hub.Subscribe(fn)
+	}
+	s.background = append(s.background, s.audit.Run, s.keys.RunRotation, s.purge)
+	s.flushers = append(s.flushers, s.audit.Wait)
+	return nil
+}
+
+// maxAccessTokenTTL is the longest access-token lifetime any setting
+// allows (config and team settings cap it at 24 h); retired signing keys
+// stay published this long.
+const maxAccessTokenTTL = 24 * time.Hour
+
+// rotation maps the configured rotation period, where 0 means never, to
+// the signing manager's, where a negative value does.
+func rotation(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// purgeInterval is how often expired codes, tokens and denylist entries
+// are deleted.
+const purgeInterval = 10 * time.Minute
+
+func (s *Server) purge(ctx context.Context) {
+	t := time.NewTicker(purgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.store.Purge(ctx, s.now()); err != nil && ctx.Err() == nil {
+				s.log.Error("purge expired records", "err", err)
+			}
+		}
+	}
 }
 
 // Handler is the server's whole HTTP handler, for tests with httptest.

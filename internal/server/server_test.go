@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -36,11 +38,20 @@ func newServer(t *testing.T) (*server.Server, store.Store) {
 	cfg := config.Default()
 	cfg.Domain = "gatehouse.test"
 	cfg.MaxBodyBytes = 1024
-	srv, err := server.New(server.Options{Config: cfg, Store: st})
+	srv, err := server.New(server.Options{Config: cfg, Store: st, MasterKey: testKey(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return srv, st
+}
+
+func testKey(t *testing.T) masterkey.Key {
+	t.Helper()
+	k, err := masterkey.New(bytes.Repeat([]byte{7}, masterkey.Size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func do(h http.Handler, method, host, path string, body io.Reader, hdr ...string) (*httptest.ResponseRecorder, map[string]any) {

@@ -1,0 +1,108 @@
+package oauth
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Error is an OAuth 2.0 error response (RFC 6749 section 5.2).
+type Error struct {
+	Code        string
+	Description string
+	Status      int
+	// challenge is the WWW-Authenticate value sent with a 401.
+	challenge string
+	// retryAfter is sent as Retry-After with a 429.
+	retryAfter time.Duration
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+func invalidRequest(desc string) *Error {
+	return &Error{Code: "invalid_request", Description: desc, Status: http.StatusBadRequest}
+}
+
+// invalidClient is a failed client authentication: 401, with a Basic
+// challenge when the client used the Authorization header (section 5.2).
+func invalidClient(desc string, usedBasic bool) *Error {
+	e := &Error{Code: "invalid_client", Description: desc, Status: http.StatusUnauthorized}
+	if usedBasic {
+		e.challenge = `Basic realm="oauth2", charset="UTF-8"`
+	}
+	return e
+}
+
+func invalidGrant(desc string) *Error {
+	return &Error{Code: "invalid_grant", Description: desc, Status: http.StatusBadRequest}
+}
+
+func unauthorizedClient(desc string) *Error {
+	return &Error{Code: "unauthorized_client", Description: desc, Status: http.StatusBadRequest}
+}
+
+func unsupportedGrantType(desc string) *Error {
+	return &Error{Code: "unsupported_grant_type", Description: desc, Status: http.StatusBadRequest}
+}
+
+func invalidScope(desc string) *Error {
+	return &Error{Code: "invalid_scope", Description: desc, Status: http.StatusBadRequest}
+}
+
+func serverError() *Error {
+	return &Error{Code: "server_error", Description: "the server could not complete the request; try again", Status: http.StatusInternalServerError}
+}
+
+func tooManyFailures(retry time.Duration) *Error {
+	return &Error{Code: "temporarily_unavailable", Status: http.StatusTooManyRequests, retryAfter: retry,
+		Description: "too many failed client authentications; retry later"}
+}
+
+// noStore marks a response as holding credentials (RFC 6749 section 5.1).
+func noStore(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+}
+
+// writeError writes e as RFC 6749 section 5.2 JSON.
+func writeError(w http.ResponseWriter, e *Error) {
+	h := w.Header()
+	noStore(h)
+	if e.challenge != "" {
+		h.Set("WWW-Authenticate", e.challenge)
+	}
+	if e.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int((e.retryAfter+time.Second-1)/time.Second)))
+	}
+	b := make([]byte, 0, 128)
+	b = append(b, `{"error":`...)
+	b = strconv.AppendQuote(b, e.Code)
+	if e.Description != "" {
+		b = append(b, `,"error_description":`...)
+		b = appendJSONString(b, e.Description)
+	}
+	b = append(b, '}')
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(e.Status)
+	w.Write(b)
+}
+
+// appendJSONString appends s as a JSON string. RFC 6749 limits
+// error_description to printable ASCII without '"' and '\', which our
+// descriptions keep; anything else is escaped.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&':
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}

@@ -1,0 +1,137 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/signing"
+	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// clientRequest parses and client-authenticates a POST to the
+// introspection or revocation endpoint.
+func (e *Endpoints) clientRequest(w http.ResponseWriter, r *http.Request) (*tokenRequest, bool) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, &Error{Code: "invalid_request", Description: "this endpoint takes POST", Status: http.StatusMethodNotAllowed})
+		return nil, false
+	}
+	p, oerr := parseBody(r)
+	if oerr != nil {
+		writeError(w, oerr)
+		return nil, false
+	}
+	req := &tokenRequest{info: web.RequestInfo(r), params: p, ip: remoteIP(r), ua: r.UserAgent()}
+	c, oerr := e.authenticate(r.Context(), r, req)
+	if oerr != nil {
+		writeError(w, oerr)
+		return nil, false
+	}
+	req.client = c
+	req.info.Principal = "client:" + c.ID
+	if p.get("token") == "" {
+		writeError(w, invalidRequest("token is missing"))
+		return nil, false
+	}
+	return req, true
+}
+
+// inspect returns the claims of an access token that is valid right now
+// at this team: signed by one of its keys, of its issuer and audience,
+// unexpired and not revoked. ok is false for anything else, including a
+// token of another team; err reports only a failure to decide.
+func (e *Endpoints) inspect(ctx context.Context, info *web.Info, raw string) (token.Claims, bool, error) {
+	payload, _, err := e.Keys.Verify(ctx, info.Team.Name, raw)
+	if err != nil {
+		if errors.Is(err, signing.ErrInvalid) {
+			return token.Claims{}, false, nil
+		}
+		return token.Claims{}, false, err
+	}
+	claims, err := token.Validate(payload, e.now(), token.Expectation{Issuer: info.TeamURL, Audience: info.TeamHost})
+	if err != nil {
+		return token.Claims{}, false, nil
+	}
+	revoked, err := e.Denylist.Revoked(ctx, info.Team.Name, claims.JTI)
+	if err != nil {
+		return token.Claims{}, false, err
+	}
+	return claims, !revoked, nil
+}
+
+// introspection is an RFC 7662 section 2.2 response.
+type introspection struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Subject   string   `json:"sub,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	Expiry    int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	NotBefore int64    `json:"nbf,omitempty"`
+	Issuer    string   `json:"iss,omitempty"`
+	Audience  []string `json:"aud,omitempty"`
+	JTI       string   `json:"jti,omitempty"`
+}
+
+// ServeIntrospect is POST /oauth2/introspect (RFC 7662): any client of the
+// team may ask about a token; anything not valid here and now is
+// {"active": false}.
+func (e *Endpoints) ServeIntrospect(w http.ResponseWriter, r *http.Request) {
+	req, ok := e.clientRequest(w, r)
+	if !ok {
+		return
+	}
+	claims, active, err := e.inspect(r.Context(), req.info, req.params.get("token"))
+	if err != nil {
+		req.info.Log.Error("introspect", "err", err)
+		writeError(w, serverError())
+		return
+	}
+	out := introspection{Active: active}
+	if active {
+		out = introspection{Active: true, Scope: strings.Join(claims.Scopes, " "), ClientID: claims.ClientID,
+			Subject: claims.Subject, TokenType: "Bearer", Expiry: claims.Expiry.Unix(), IssuedAt: claims.IssuedAt.Unix(),
+			NotBefore: claims.NotBefore.Unix(), Issuer: claims.Issuer, Audience: claims.Audience, JTI: claims.JTI}
+	}
+	noStore(w.Header())
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	json.NewEncoder(w).Encode(out)
+}
+
+// ServeRevoke is POST /oauth2/revoke (RFC 7009). An access token issued to
+// the calling client goes on the denylist until it expires; every node
+// refuses it within a second. An unknown, invalid or expired token is
+// answered 200 like a revoked one (section 2.2).
+func (e *Endpoints) ServeRevoke(w http.ResponseWriter, r *http.Request) {
+	req, ok := e.clientRequest(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	claims, active, err := e.inspect(ctx, req.info, req.params.get("token"))
+	if err != nil {
+		req.info.Log.Error("revoke", "err", err)
+		writeError(w, serverError())
+		return
+	}
+	if active {
+		if claims.ClientID != req.client.ID {
+			writeError(w, unauthorizedClient("the token was not issued to this client"))
+			return
+		}
+		if err := e.Denylist.Revoke(ctx, req.info.Team.Name, claims.JTI, claims.Expiry.Add(time.Minute)); err != nil {
+			req.info.Log.Error("revoke", "err", err)
+			writeError(w, serverError())
+			return
+		}
+		e.Audit.Add(auditEvent(e, req, "token.revoke", "token:"+claims.JTI, map[string]string{"sub": claims.Subject}))
+	}
+	noStore(w.Header())
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,281 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auditlog"
+	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/denylist"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
+	"github.com/gatehouse/gatehouse/internal/signing"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// Clients authenticates clients and reads them, from a cache.
+type Clients interface {
+	Authenticate(ctx context.Context, team, clientID, secret string) (store.Client, error)
+}
+
+// Keys are the teams' signing keys.
+type Keys interface {
+	JWKS(ctx context.Context, team string) ([]byte, error)
+	Verify(ctx context.Context, team, raw string) ([]byte, signing.Header, error)
+}
+
+// Tokens issues access tokens.
+type Tokens interface {
+	Issue(ctx context.Context, req token.Request) (token.Token, error)
+}
+
+// Endpoints serves a team's OAuth endpoints.
+type Endpoints struct {
+	Clients  Clients
+	Tokens   Tokens
+	Keys     Keys
+	Denylist *denylist.List
+	// ScopeNames lists the scope catalog, for the metadata.
+	ScopeNames []string
+	// Failed client authentications are limited per client and per IP.
+	ClientLimit, IPLimit *ratelimit.Limiter
+	Audit                *auditlog.Batcher
+	Now                  func() time.Time
+	// AccessTokenTTL and SigningAlg are the server's defaults; a team's
+	// settings and a client's lifetime override them.
+	AccessTokenTTL time.Duration
+	SigningAlg     string
+
+	grants map[string]grant
+}
+
+// grant is one grant type of the token endpoint. The steps every grant
+// shares (parse the body, authenticate the client, check the client may use
+// the grant, write the answer) are done once, in ServeToken.
+type grant interface {
+	issue(ctx context.Context, e *Endpoints, req *tokenRequest) (*tokenResponse, *Error)
+}
+
+// tokenRequest is a parsed, client-authenticated token request.
+type tokenRequest struct {
+	info   *web.Info
+	params params
+	client store.Client
+	ip     string
+	ua     string
+}
+
+// tokenResponse is a successful answer (RFC 6749 section 5.1).
+type tokenResponse struct {
+	accessToken  string
+	scopes       []string
+	expiresIn    time.Duration
+	refreshToken string
+}
+
+// grants lists the grant types this server supports, by name.
+func (e *Endpoints) grantTypes() map[string]grant {
+	if e.grants == nil {
+		e.grants = map[string]grant{
+			client.GrantClientCredentials: clientCredentialsGrant{},
+		}
+	}
+	return e.grants
+}
+
+// GrantTypes names the supported grant types, for the metadata.
+func (e *Endpoints) GrantTypes() []string {
+	var names []string
+	for n := range e.grantTypes() {
+		names = append(names, n)
+	}
+	return names
+}
+
+func (e *Endpoints) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// ServeToken is POST /oauth2/token.
+func (e *Endpoints) ServeToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, &Error{Code: "invalid_request", Description: "the token endpoint takes POST", Status: http.StatusMethodNotAllowed})
+		return
+	}
+	resp, oerr := e.token(r)
+	if oerr != nil {
+		writeError(w, oerr)
+		return
+	}
+	writeToken(w, resp)
+}
+
+func (e *Endpoints) token(r *http.Request) (*tokenResponse, *Error) {
+	ctx := r.Context()
+	p, oerr := parseBody(r)
+	if oerr != nil {
+		return nil, oerr
+	}
+	gt := p.get("grant_type")
+	if gt == "" {
+		return nil, invalidRequest("grant_type is missing")
+	}
+	g, ok := e.grantTypes()[gt]
+	if !ok {
+		return nil, unsupportedGrantType("grant_type " + strconv.Quote(gt) + " is not supported")
+	}
+	req := &tokenRequest{info: web.RequestInfo(r), params: p, ip: remoteIP(r), ua: r.UserAgent()}
+	c, oerr := e.authenticate(ctx, r, req)
+	if oerr != nil {
+		return nil, oerr
+	}
+	req.client = c
+	req.info.Principal = "client:" + c.ID
+	if !allowsGrant(c, gt) {
+		return nil, unauthorizedClient("the client is not registered for grant_type " + gt)
+	}
+	return g.issue(ctx, e, req)
+}
+
+// allowsGrant tells whether c may use grant type gt: refresh_token comes
+// with authorization_code.
+func allowsGrant(c store.Client, gt string) bool {
+	if gt == client.GrantRefreshToken {
+		gt = client.GrantAuthorizationCode
+	}
+	for _, g := range c.GrantTypes {
+		if g == gt {
+			return true
+		}
+	}
+	return false
+}
+
+// authenticate authenticates the client of a request to a token,
+// introspection or revocation endpoint, under the brute-force limits.
+func (e *Endpoints) authenticate(ctx context.Context, r *http.Request, req *tokenRequest) (store.Client, *Error) {
+	creds, oerr := clientCredentials(r, req.params)
+	if oerr != nil {
+		return store.Client{}, oerr
+	}
+	team := req.info.Team.Name
+	clientKey := team + "/" + creds.id
+	ipKey := req.ip
+	if retry, blocked := e.ClientLimit.Blocked(clientKey); blocked {
+		return store.Client{}, tooManyFailures(retry)
+	}
+	if retry, blocked := e.IPLimit.Blocked(ipKey); blocked {
+		return store.Client{}, tooManyFailures(retry)
+	}
+	c, err := e.Clients.Authenticate(ctx, team, creds.id, creds.secret)
+	if err != nil {
+		if !errors.Is(err, client.ErrInvalidClient) {
+			req.info.Log.Error("authenticate client", "err", err)
+			return store.Client{}, serverError()
+		}
+		e.failed(req, creds.id, "unknown client or wrong secret", clientKey, ipKey)
+		return store.Client{}, invalidClient("client authentication failed", creds.basic)
+	}
+	if c.AuthMethod != creds.method {
+		e.failed(req, creds.id, "wrong authentication method", clientKey, ipKey)
+		return store.Client{}, invalidClient("the client must authenticate with "+c.AuthMethod, creds.basic)
+	}
+	return c, nil
+}
+
+// failed counts and audits a failed client authentication. Once a limit
+// runs out, one "blocked" event stands for the attempts refused after it.
+func (e *Endpoints) failed(req *tokenRequest, clientID, reason, clientKey, ipKey string) {
+	team := req.info.Team.Name
+	ev := store.AuditEvent{Team: team, At: e.now().UTC(), Actor: "client:" + clientID, Action: "client.auth.failure",
+		Target: "client:" + clientID, IP: req.ip, UserAgent: req.ua, Detail: map[string]string{"reason": reason}}
+	e.Audit.Add(ev)
+	for _, k := range []struct {
+		l   *ratelimit.Limiter
+		key string
+		by  string
+	}{{e.ClientLimit, clientKey, "client"}, {e.IPLimit, ipKey, "ip"}} {
+		if k.l.Fail(k.key) {
+			b := ev
+			b.Action = "client.auth.blocked"
+			b.Detail = map[string]string{"by": k.by, "window": k.l.Window.String()}
+			e.Audit.Add(b)
+			req.info.Log.Warn("client authentication blocked after repeated failures", "by", k.by, "client_id", clientID, "ip", req.ip)
+		}
+	}
+}
+
+// remoteIP is the address of the peer. Behind a proxy that is the proxy:
+// the limits then count per proxy, the safe side.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// writeToken writes a token response (RFC 6749 section 5.1).
+func writeToken(w http.ResponseWriter, t *tokenResponse) {
+	b := make([]byte, 0, len(t.accessToken)+len(t.refreshToken)+256)
+	b = append(b, `{"access_token":"`...)
+	b = append(b, t.accessToken...) // base64url and dots: no escaping needed
+	b = append(b, `","scope":`...)
+	b = appendJSONString(b, strings.Join(t.scopes, " "))
+	b = append(b, `,"token_type":"Bearer","expires_in":`...)
+	b = strconv.AppendInt(b, int64(t.expiresIn/time.Second), 10)
+	if t.refreshToken != "" {
+		b = append(b, `,"refresh_token":`...)
+		b = appendJSONString(b, t.refreshToken)
+	}
+	b = append(b, '}')
+	h := w.Header()
+	noStore(h)
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// accessTokenTTL is the lifetime of a token for client c in team t.
+func (e *Endpoints) accessTokenTTL(t store.Team, c store.Client) time.Duration {
+	switch {
+	case c.AccessTokenTTL > 0:
+		return c.AccessTokenTTL
+	case t.Settings.AccessTokenTTL > 0:
+		return t.Settings.AccessTokenTTL
+	}
+	return e.AccessTokenTTL
+}
+
+// issueAccess issues an access token and audits it (batched).
+func (e *Endpoints) issueAccess(ctx context.Context, req *tokenRequest, subject string, scopes []string, grantType string) (*tokenResponse, *Error) {
+	t := req.info.Team
+	alg := t.Settings.SigningAlg
+	if alg == "" {
+		alg = e.SigningAlg
+	}
+	ttl := e.accessTokenTTL(t, req.client)
+	tok, err := e.Tokens.Issue(ctx, token.Request{
+		Team: t.Name, IssuerURL: req.info.TeamURL, TeamHost: req.info.TeamHost,
+		ClientID: req.client.ID, Subject: subject, Scopes: scopes, TTL: ttl,
+		ScopeAsString: t.Settings.ScopeFormat == "string", Alg: alg,
+	})
+	if err != nil {
+		req.info.Log.Error("issue access token", "err", err)
+		return nil, serverError()
+	}
+	e.Audit.Add(store.AuditEvent{Team: t.Name, At: e.now().UTC(), Actor: "client:" + req.client.ID, Action: "token.issue",
+		Target: "client:" + req.client.ID, IP: req.ip, UserAgent: req.ua,
+		Detail: map[string]string{"grant_type": grantType, "jti": tok.JTI, "sub": subject, "scope": strings.Join(scopes, " ")}})
+	return &tokenResponse{accessToken: tok.Raw.Reveal(), scopes: scopes, expiresIn: ttl}, nil
+}
