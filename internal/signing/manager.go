@@ -222,6 +222,9 @@ func (m *Manager) firstKey(ctx context.Context, team, alg string) (*key, error) 
 	}
 	var made string
 	err = m.store.Tx(ctx, func(q store.Queries) error {
+		if err := q.LockTeam(ctx, team); err != nil {
+			return err
+		}
 		made = ""
 		keys, err := q.ListSigningKeys(ctx, team)
 		if err != nil {

@@ -30,6 +30,9 @@ func (m *Manager) Rotate(ctx context.Context, team, alg string) (KeyInfo, error)
 	}
 	var rec store.SigningKey
 	err = m.store.Tx(ctx, func(q store.Queries) error {
+		if err := q.LockTeam(ctx, team); err != nil {
+			return err
+		}
 		keys, err := q.ListSigningKeys(ctx, team)
 		if err != nil {
 			return err
@@ -185,6 +188,9 @@ func (m *Manager) housekeep(ctx context.Context, t store.Team) error {
 func (m *Manager) tend(ctx context.Context, team, alg string, inUse bool) error {
 	var did []any
 	err := m.store.Tx(ctx, func(q store.Queries) error {
+		if err := q.LockTeam(ctx, team); err != nil {
+			return err
+		}
 		did = did[:0]
 		keys, err := q.ListSigningKeys(ctx, team)
 		if err != nil {

@@ -291,6 +291,11 @@ type Queries interface {
 	ListTeams(ctx context.Context) ([]Team, error)
 	UpdateTeamSettings(ctx context.Context, name string, s TeamSettings) error
 	DeleteTeam(ctx context.Context, name string) error
+	// LockTeam holds the team's row locked until the transaction ends, so
+	// that read-then-write steps of several nodes on one team (making the
+	// team's first signing key, rotating it) run one after the other.
+	// Outside Tx it is useless. It records no change.
+	LockTeam(ctx context.Context, name string) error
 
 	// Users.
 	CreateUser(ctx context.Context, u User) error

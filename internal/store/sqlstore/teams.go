@@ -106,3 +106,15 @@ func (q *queries) DeleteTeam(ctx context.Context, name string) error {
 		return q.changed(ctx, x, name, "", "")
 	})
 }
+
+// LockTeam takes the team's row lock (PostgreSQL) or the database's write
+// lock (SQLite) with a write that changes nothing.
+func (q *queries) LockTeam(ctx context.Context, name string) error {
+	return q.write(ctx, func(x execer) error {
+		res, err := x.ExecContext(ctx, `UPDATE teams SET name = name WHERE name = $1`, name)
+		if err != nil {
+			return q.fail("lock team "+name, err)
+		}
+		return affected("lock team "+name, res)
+	})
+}

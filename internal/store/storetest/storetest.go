@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeleteTeamCascades", testDeleteTeamCascades},
 		{"isolation", testIsolation},
 		{"Tx", testTx},
+		{"LockTeam", testLockTeam},
 		{"Purge", testPurge},
 		{"Watch", testWatch},
 		{"Health", testHealth},
