@@ -20,7 +20,7 @@ func (a *app) adminCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Administer teams, users, groups, applications and permissions"}
 	cmd.PersistentFlags().BoolVar(&a.json, "json", false, "print the result as JSON")
 	cmd.AddCommand(a.teamCommand(), a.userCommand(), a.groupCommand(), a.appCommand(), a.permissionCommand())
-	cmd.AddCommand(a.clientCommand(), a.scopesCommand())
+	cmd.AddCommand(a.clientCommand(), a.scopesCommand(), a.signingKeysCommand())
 	return cmd
 }
 

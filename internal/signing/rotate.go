@@ -18,8 +18,9 @@ const RotationCheckInterval = time.Minute
 // signs from now + PublishAhead, and retires every other key of alg at that
 // instant (each stays published until its DeleteAfter, MaxTokenTTL +
 // ClockSkew later). A team with no active key of alg gets one that signs at
-// once.
-func (m *Manager) Rotate(ctx context.Context, team, alg string) (KeyInfo, error) {
+// once. Each audit event given is written in the same transaction, with the
+// new key's kid in its detail.
+func (m *Manager) Rotate(ctx context.Context, team, alg string, audit ...store.AuditEvent) (KeyInfo, error) {
 	alg, err := m.resolve(alg)
 	if err != nil {
 		return KeyInfo{}, err
@@ -38,7 +39,16 @@ func (m *Manager) Rotate(ctx context.Context, team, alg string) (KeyInfo, error)
 			return err
 		}
 		rec, err = m.successor(ctx, q, team, alg, priv, keys, m.now().Truncate(time.Microsecond))
-		return err
+		if err != nil {
+			return err
+		}
+		for _, ev := range audit {
+			ev.Detail = map[string]string{"kid": rec.ID, "alg": alg, "activate_at": rec.ActivateAt.UTC().Format(time.RFC3339)}
+			if err := q.AppendAudit(ctx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return KeyInfo{}, fmt.Errorf("rotate %s signing key of team %s: %w", alg, team, err)
