@@ -51,7 +51,12 @@ whose generated password is printed once.`,
   password: %s
 Open:
   %s/healthz
-`, b.Team, b.Email, b.Password, u)
+  %s/.well-known/oauth-authorization-server
+Register an OAuth client (its secret is shown once) and get a token:
+  gatehouse admin client create --team %s --name demo --grant-type client_credentials \
+      --auth-method client_secret_basic --scope audit.log:read --data-dir %s
+  curl -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials %s/oauth2/token
+`, b.Team, b.Email, b.Password, u, u, b.Team, a.cfg.DataDir, u)
 				}
 			}
 			e.log.Info("serving", "listen", ln.Addr().String(), "domain", a.cfg.Domain, "scheme", a.cfg.Scheme,
