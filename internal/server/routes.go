@@ -22,6 +22,9 @@ func (s *Server) routes() http.Handler {
 	team.HandleFunc("GET /.well-known/jwks.json", s.oauth.ServeJWKS)
 	team.HandleFunc("GET /.well-known/oauth-authorization-server", s.oauth.ServeMetadata)
 	team.HandleFunc("GET /.well-known/openid-configuration", s.oauth.ServeMetadata)
+	// The access rule's decision, for resource servers (issue 4).
+	team.HandleFunc("POST /api/authz/check", s.guard.ServeCheck)
+
 	team.HandleFunc("/", s.notFound)
 
 	return s.middleware(global, s.resolveTeam(team))

@@ -18,7 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse/gatehouse/internal/access"
 	"github.com/gatehouse/gatehouse/internal/auditlog"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/change"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -60,6 +62,7 @@ type Server struct {
 	keys    *signing.Manager
 	audit   *auditlog.Batcher
 	oauth   *oauth.Endpoints
+	guard   *access.Guard
 
 	// background work started by Run and waited for on shutdown
 	background []func(ctx context.Context)
@@ -137,7 +140,10 @@ func (s *Server) build(o Options) error {
 		SigningAlg:     cfg.SigningAlg,
 	}
 
-	for _, fn := range []func(store.Change){s.teams.invalidate, s.clients.Invalidate, s.keys.Invalidate, deny.Invalidate} {
+	checker := authz.NewChecker(o.Store)
+	s.guard = &access.Guard{Keys: s.keys, Denylist: deny, Checker: checker, Audit: s.audit, Now: o.Now}
+
+	for _, fn := range []func(store.Change){s.teams.invalidate, s.clients.Invalidate, s.keys.Invalidate, deny.Invalidate, checker.Invalidate} {
 		s.hub.Subscribe(fn)
 	}
 	s.background = append(s.background, s.audit.Run, s.keys.RunRotation, s.purge)

@@ -1,0 +1,375 @@
+// Package access enforces the access rule on every protected call: it
+// authenticates the Authorization header (RFC 6750 bearer tokens, and the
+// static keys' schemes), resolves the principal and its grants, applies
+// authz.Decide, and answers denials exactly as RFC 6750 section 3 says.
+package access
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auditlog"
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/denylist"
+	"github.com/gatehouse/gatehouse/internal/signing"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// Keys verifies token signatures with a team's keys.
+type Keys interface {
+	Verify(ctx context.Context, team, raw string) ([]byte, signing.Header, error)
+}
+
+// StaticKeys authenticates static keys: user API keys sent as
+// "Bearer <key>" (scheme "Bearer") and AppKeys sent as "AppKey <key>"
+// (scheme "AppKey"). It may set response headers (the sunset policy's
+// Deprecation, Sunset and Link). An error wrapping ErrBadCredential is a
+// refused key; its message is safe to show.
+type StaticKeys interface {
+	Authenticate(ctx context.Context, w http.ResponseWriter, r *http.Request, team store.Team, scheme, key string) (authz.Subject, error)
+}
+
+// ErrBadCredential marks a credential that is refused (401), as opposed to
+// a failure to decide (503).
+var ErrBadCredential = errors.New("bad credential")
+
+// Leeway is the clock skew allowed on exp and nbf.
+const Leeway = 60 * time.Second
+
+// Guard authenticates and authorizes requests.
+type Guard struct {
+	Keys       Keys
+	Denylist   *denylist.List
+	Checker    *authz.Checker
+	StaticKeys StaticKeys // nil: static keys are refused
+	Audit      *auditlog.Batcher
+	Now        func() time.Time
+
+	verified verifiedCache
+}
+
+func (g *Guard) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+// Fixed is the resource function of a route whose resource does not
+// depend on the request.
+func Fixed(resource string) func(*http.Request) string {
+	return func(*http.Request) string { return resource }
+}
+
+type subjectKey struct{}
+
+// FromContext returns the authenticated subject of a request that passed
+// the guard.
+func FromContext(ctx context.Context) (authz.Subject, bool) {
+	s, ok := ctx.Value(subjectKey{}).(authz.Subject)
+	return s, ok
+}
+
+// Require serves next only to calls that pass the rule for scope, action
+// and the resource that resource computes from the request.
+func (g *Guard) Require(scope, action string, resource func(*http.Request) string, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sub, ok := g.Authorize(w, r, scope, action, resource(r))
+		if !ok {
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), subjectKey{}, sub)))
+	})
+}
+
+// Authorize authenticates r and applies the access rule for scope, action
+// and resource. When the call is denied it has written the answer and
+// returns false.
+func (g *Guard) Authorize(w http.ResponseWriter, r *http.Request, scope, action, resource string) (authz.Subject, bool) {
+	sub, grants, ok := g.authenticate(w, r)
+	if !ok {
+		return authz.Subject{}, false
+	}
+	d := authz.Decide(sub, grants, scope, action, resource)
+	if d.Allowed() {
+		return sub, true
+	}
+	g.deny(w, r, sub, d)
+	return authz.Subject{}, false
+}
+
+// Authenticate authenticates r, or writes a 401 and returns false.
+func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (authz.Subject, authz.Grants, bool) {
+	return g.authenticate(w, r)
+}
+
+// failure is a refused authentication.
+type failure struct {
+	status      int
+	scheme      string // of the challenge
+	code        string // RFC 6750 error code; "" when no credential was sent
+	description string
+}
+
+func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (authz.Subject, authz.Grants, bool) {
+	info := web.RequestInfo(r)
+	sub, grants, f := g.credential(w, r, info)
+	if f != nil {
+		if f.status == http.StatusServiceUnavailable {
+			web.Error(w, f.status, "temporarily_unavailable", f.description)
+		} else {
+			challenge(w, info, f)
+		}
+		return authz.Subject{}, authz.Grants{}, false
+	}
+	info.Principal = sub.Principal.String()
+	return sub, grants, true
+}
+
+func (g *Guard) credential(w http.ResponseWriter, r *http.Request, info *web.Info) (authz.Subject, authz.Grants, *failure) {
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 {
+		return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer"}
+	}
+	if len(values) > 1 {
+		return authz.Subject{}, authz.Grants{}, &failure{status: 400, scheme: "Bearer", code: "invalid_request", description: "more than one Authorization header"}
+	}
+	scheme, cred, _ := strings.Cut(strings.TrimSpace(values[0]), " ")
+	cred = strings.TrimSpace(cred)
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		if cred == "" {
+			return authz.Subject{}, authz.Grants{}, &failure{status: 400, scheme: "Bearer", code: "invalid_request", description: "the Bearer credential is empty"}
+		}
+		if looksLikeJWT(cred) {
+			return g.accessToken(r.Context(), info, cred)
+		}
+		return g.staticKey(w, r, info, "Bearer", cred)
+	case strings.EqualFold(scheme, "AppKey"):
+		if cred == "" {
+			return authz.Subject{}, authz.Grants{}, &failure{status: 400, scheme: "AppKey", code: "invalid_request", description: "the AppKey credential is empty"}
+		}
+		return g.staticKey(w, r, info, "AppKey", cred)
+	}
+	// An unknown scheme is no credential of ours.
+	return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer"}
+}
+
+// looksLikeJWT tells a JWS compact serialization (three base64url parts,
+// the first a JSON object) from a static key (standard base64, no dots),
+// by form alone: the two are never both tried.
+func looksLikeJWT(s string) bool {
+	return strings.HasPrefix(s, "eyJ") && strings.Count(s, ".") == 2
+}
+
+func (g *Guard) staticKey(w http.ResponseWriter, r *http.Request, info *web.Info, scheme, key string) (authz.Subject, authz.Grants, *failure) {
+	if g.StaticKeys == nil {
+		return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: scheme, code: "invalid_token", description: "static keys are not accepted"}
+	}
+	sub, err := g.StaticKeys.Authenticate(r.Context(), w, r, info.Team, scheme, key)
+	if err != nil {
+		if errors.Is(err, ErrBadCredential) {
+			return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: scheme, code: "invalid_token", description: publicMessage(err)}
+		}
+		info.Log.Error("authenticate static key", "err", err)
+		return authz.Subject{}, authz.Grants{}, &failure{status: 503, description: "credentials cannot be checked right now; try again"}
+	}
+	e, err := g.Checker.Resolve(r.Context(), info.Team.Name, sub.Principal.Kind, principalID(sub))
+	if err != nil {
+		return authz.Subject{}, authz.Grants{}, g.resolveFailure(info, scheme, err)
+	}
+	sub.Principal = e.Principal
+	return sub, e.Grants, nil
+}
+
+// principalID is how the checker finds a subject's principal.
+func principalID(s authz.Subject) string {
+	if s.Principal.Kind == authz.User {
+		return s.UserID
+	}
+	return s.Principal.Name
+}
+
+func (g *Guard) resolveFailure(info *web.Info, scheme string, err error) *failure {
+	if errors.Is(err, authz.ErrUnknownPrincipal) {
+		return &failure{status: 401, scheme: scheme, code: "invalid_token", description: authz.ErrUnknownPrincipal.Error()}
+	}
+	info.Log.Error("resolve principal", "err", err)
+	return &failure{status: 503, description: "credentials cannot be checked right now; try again"}
+}
+
+// publicMessage is the part of a credential error that may be shown: the
+// text after the last "bad credential: ".
+func publicMessage(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ErrBadCredential.Error()+": "); i >= 0 {
+		return msg[i+len(ErrBadCredential.Error())+2:]
+	}
+	return "the credential is not valid"
+}
+
+// accessToken authenticates a JWT access token of the request's team: its
+// signature (skipped when this node verified the same token for the same
+// team before and it has not expired), its claims, the denylist and its
+// principal.
+func (g *Guard) accessToken(ctx context.Context, info *web.Info, raw string) (authz.Subject, authz.Grants, *failure) {
+	team := info.Team.Name
+	now := g.now()
+	key := sha256.Sum256([]byte(team + "\x00" + raw))
+	claims, ok := g.verified.get(key)
+	if !ok {
+		payload, _, err := g.Keys.Verify(ctx, team, raw)
+		if err != nil {
+			if errors.Is(err, signing.ErrInvalid) {
+				return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer", code: "invalid_token", description: "the access token is not valid"}
+			}
+			info.Log.Error("verify access token", "err", err)
+			return authz.Subject{}, authz.Grants{}, &failure{status: 503, description: "credentials cannot be checked right now; try again"}
+		}
+		claims, err = token.Validate(payload, now, token.Expectation{Issuer: info.TeamURL, Audience: info.TeamHost, Leeway: Leeway})
+		if err != nil {
+			return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer", code: "invalid_token", description: tokenProblem(err)}
+		}
+		g.verified.put(key, claims, now)
+	} else if !claims.Expiry.Add(Leeway).After(now) {
+		return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer", code: "invalid_token", description: "the access token expired"}
+	}
+	revoked, err := g.Denylist.Revoked(ctx, team, claims.JTI)
+	if err != nil {
+		info.Log.Error("read denylist", "err", err)
+		return authz.Subject{}, authz.Grants{}, &failure{status: 503, description: "credentials cannot be checked right now; try again"}
+	}
+	if revoked {
+		return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer", code: "invalid_token", description: "the access token was revoked"}
+	}
+	sub := authz.Subject{Team: team, ClientID: claims.ClientID, Scopes: claims.Scopes, Credential: "access_token", TokenID: claims.JTI}
+	kind, id := authz.Client, claims.ClientID
+	if claims.Subject != claims.ClientID {
+		// A user-delegated token: the principal is the user, limited to
+		// the consented scopes the token carries.
+		kind, id = authz.User, claims.Subject
+	}
+	e, err := g.Checker.Resolve(ctx, team, kind, id)
+	if err != nil {
+		return authz.Subject{}, authz.Grants{}, g.resolveFailure(info, "Bearer", err)
+	}
+	sub.Principal, sub.UserID = e.Principal, e.UserID
+	return sub, e.Grants, nil
+}
+
+func tokenProblem(err error) string {
+	switch {
+	case errors.Is(err, token.ErrExpired):
+		return "the access token expired"
+	case errors.Is(err, token.ErrNotYetValid):
+		return "the access token is not valid yet"
+	case errors.Is(err, token.ErrWrongIssuer), errors.Is(err, token.ErrWrongAudience):
+		return "the access token is not for this team"
+	}
+	return "the access token is not valid"
+}
+
+// challenge writes a 400/401 with its WWW-Authenticate challenge (RFC 6750
+// section 3) and a JSON body.
+func challenge(w http.ResponseWriter, info *web.Info, f *failure) {
+	var b strings.Builder
+	b.WriteString(f.scheme)
+	b.WriteString(` realm="`)
+	b.WriteString(info.TeamHost)
+	b.WriteByte('"')
+	if f.code != "" {
+		fmt.Fprintf(&b, `, error="%s", error_description="%s"`, f.code, f.description)
+	}
+	w.Header().Set("WWW-Authenticate", b.String())
+	code, desc := f.code, f.description
+	if code == "" {
+		code, desc = "unauthorized", "this endpoint requires a credential in the Authorization header"
+	}
+	web.Error(w, f.status, code, desc)
+}
+
+// denial is the JSON body of a 403.
+type denial struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+	Scope       string `json:"scope,omitempty"`
+	Action      string `json:"action,omitempty"`
+	Resource    string `json:"resource,omitempty"`
+}
+
+// deny writes a 403 for a decision (RFC 6750 section 3.1 for a missing
+// scope) and audits it.
+func (g *Guard) deny(w http.ResponseWriter, r *http.Request, sub authz.Subject, d authz.Decision) {
+	info := web.RequestInfo(r)
+	var body denial
+	reason := "missing_permission"
+	if d.Outcome == authz.DenyScope {
+		reason = "insufficient_scope"
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="%s", error="insufficient_scope", error_description="the access token lacks scope %s", scope="%s"`,
+			info.TeamHost, d.Scope, d.Scope))
+		body = denial{Error: "insufficient_scope", Description: "this call requires scope " + d.Scope, Scope: d.Scope}
+	} else {
+		body = denial{Error: "forbidden", Description: fmt.Sprintf("%s may not %s %s", sub.Principal, d.Action, d.Resource),
+			Action: d.Action, Resource: d.Resource}
+	}
+	if g.Audit != nil {
+		g.Audit.Add(store.AuditEvent{Team: sub.Team, At: g.now().UTC(), Actor: sub.Principal.String(), Action: "access.deny",
+			Target: d.Resource, IP: remoteIP(r), UserAgent: r.UserAgent(),
+			Detail: map[string]string{"reason": reason, "scope": d.Scope, "action": d.Action, "method": r.Method, "path": r.URL.Path}})
+	}
+	web.JSON(w, http.StatusForbidden, body)
+}
+
+func remoteIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+// verifiedCache remembers tokens whose signature and claims this node
+// checked, by the hash of team and token, until they expire: a token
+// presented again costs a map lookup instead of an ES384 verification.
+type verifiedCache struct {
+	mu sync.RWMutex
+	m  map[[32]byte]token.Claims
+}
+
+// maxVerified bounds the cache; when it fills, expired entries go, and if
+// none had expired, all of them.
+const maxVerified = 100_000
+
+func (c *verifiedCache) get(k [32]byte) (token.Claims, bool) {
+	c.mu.RLock()
+	cl, ok := c.m[k]
+	c.mu.RUnlock()
+	return cl, ok
+}
+
+func (c *verifiedCache) put(k [32]byte, cl token.Claims, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[[32]byte]token.Claims)
+	}
+	if len(c.m) >= maxVerified {
+		for key, v := range c.m {
+			if !v.Expiry.After(now) {
+				delete(c.m, key)
+			}
+		}
+		if len(c.m) >= maxVerified {
+			clear(c.m)
+		}
+	}
+	c.m[k] = cl
+}

@@ -1,0 +1,145 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/change"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// ErrUnknownPrincipal reports a credential whose principal no longer
+// exists in the team, or is a disabled user: its credentials stop working.
+var ErrUnknownPrincipal = errors.New("the credential's principal no longer exists or is disabled")
+
+// Entry is a principal as the rule needs it.
+type Entry struct {
+	Principal Principal
+	UserID    string
+	Grants    Grants
+}
+
+// Checker reads principals and their grants live from the store, through
+// a cache that every write to users, groups, applications, clients or
+// permissions of the team invalidates (on every node, within a second), so
+// a grant or a revoke applies to tokens already issued. A warm lookup does
+// no database read.
+type Checker struct {
+	store store.Store
+	cache *change.Cache[entryKey, Entry]
+}
+
+type entryKey struct{ team, kind, id string }
+
+// NewChecker returns a checker over st.
+func NewChecker(st store.Store) *Checker {
+	return &Checker{store: st, cache: change.NewCache[entryKey, Entry](10*time.Minute, 200_000)}
+}
+
+// Invalidate drops what a change may have touched: the changed team's
+// entries, for any kind that can alter a principal or its grants.
+func (c *Checker) Invalidate(ch store.Change) {
+	switch ch.Kind {
+	case "", store.KindTeam, store.KindUser, store.KindGroup, store.KindApp, store.KindClient, store.KindPermission:
+	default:
+		return
+	}
+	c.cache.Invalidate(func(k entryKey) bool { return ch.Team == "" || ch.Team == k.team })
+}
+
+// errMissing marks a principal found absent, so that the absence is cached
+// like a presence.
+var errMissing = errors.New("missing")
+
+// Resolve returns the principal of kind (User, App or Client) identified by
+// id (a user's ID, an application's name, a client_id) with its grants, or
+// ErrUnknownPrincipal.
+func (c *Checker) Resolve(ctx context.Context, team, kind, id string) (Entry, error) {
+	e, err := c.cache.Get(entryKey{team, kind, id}, func() (Entry, error) {
+		e, err := c.load(ctx, team, kind, id)
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrUnknownPrincipal) {
+			return Entry{}, nil // cached as absent
+		}
+		return e, err
+	})
+	if err != nil {
+		return Entry{}, fmt.Errorf("resolve %s %s: %w", kind, id, err)
+	}
+	if e.Principal.Kind == "" {
+		return Entry{}, ErrUnknownPrincipal
+	}
+	return e, nil
+}
+
+func (c *Checker) load(ctx context.Context, team, kind, id string) (Entry, error) {
+	switch kind {
+	case User:
+		u, err := c.store.User(ctx, team, id)
+		if err != nil {
+			return Entry{}, err
+		}
+		if u.Disabled {
+			return Entry{}, ErrUnknownPrincipal
+		}
+		e := Entry{Principal: Principal{Kind: User, Name: u.Email}, UserID: u.ID}
+		if u.TeamAdmin {
+			e.Grants.TeamAdmin = true
+			return e, nil
+		}
+		holders := []string{e.Principal.String()}
+		groups, err := c.store.UserGroups(ctx, team, u.ID)
+		if err != nil {
+			return Entry{}, err
+		}
+		for _, g := range groups {
+			holders = append(holders, Principal{Kind: Group, Name: g}.String())
+		}
+		for _, h := range holders {
+			if err := c.addGrants(ctx, team, h, &e.Grants); err != nil {
+				return Entry{}, err
+			}
+		}
+		return e, nil
+	case App:
+		if _, err := c.store.App(ctx, team, id); err != nil {
+			return Entry{}, err
+		}
+	case Client:
+		if _, err := c.store.Client(ctx, team, id); err != nil {
+			return Entry{}, err
+		}
+	default:
+		return Entry{}, fmt.Errorf("principal kind %q cannot authenticate", kind)
+	}
+	e := Entry{Principal: Principal{Kind: kind, Name: id}}
+	return e, c.addGrants(ctx, team, e.Principal.String(), &e.Grants)
+}
+
+func (c *Checker) addGrants(ctx context.Context, team, holder string, g *Grants) error {
+	ps, err := c.store.ListPermissions(ctx, team, holder)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		g.List = append(g.List, Grant{Action: p.Action, Resource: p.Resource})
+	}
+	return nil
+}
+
+// ResolveName resolves a principal written as in permissions
+// (user:<email>, app:<name>, client:<client_id>).
+func (c *Checker) ResolveName(ctx context.Context, team string, p Principal) (Entry, error) {
+	if p.Kind != User {
+		return c.Resolve(ctx, team, p.Kind, p.Name)
+	}
+	u, err := c.store.UserByEmail(ctx, team, p.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		return Entry{}, ErrUnknownPrincipal
+	}
+	if err != nil {
+		return Entry{}, fmt.Errorf("resolve %s: %w", p, err)
+	}
+	return c.Resolve(ctx, team, User, u.ID)
+}
