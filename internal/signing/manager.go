@@ -88,6 +88,9 @@ type Manager struct {
 	epoch uint64           // bumped by every invalidation
 	rings map[string]*ring // by team; a stale ring is kept to reuse its opened keys
 
+	kidMu      sync.Mutex
+	kidReloads map[string]time.Time // by team: the last reload for an unknown kid
+
 	loadMu  sync.Mutex
 	loading map[string]*sync.Mutex // one load at a time per team
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 )
@@ -63,7 +64,7 @@ func (m *Manager) Verify(ctx context.Context, team, token string) ([]byte, Heade
 		return nil, h, err
 	}
 	k := r.published(h.KeyID, now)
-	if k == nil && h.KeyID != "" && now.Sub(r.loadedAt) >= unknownKidReload {
+	if k == nil && h.KeyID != "" && m.mayReloadForKid(team, now) {
 		// Perhaps another node made the key a moment ago and its change
 		// is still on the way.
 		if r, err = m.load(ctx, team, now, r); err != nil {
@@ -88,4 +89,22 @@ func (m *Manager) Verify(ctx context.Context, team, token string) ([]byte, Heade
 // "application/at+jwt" in any case (RFC 7515 section 4.1.9).
 func isTokenType(typ string) bool {
 	return strings.EqualFold(typ, TokenType) || strings.EqualFold(typ, "application/"+TokenType)
+}
+
+// mayReloadForKid allows a reload for an unknown kid at most once per
+// unknownKidReload per team, timed from the last such reload (not from the
+// last load, which background work may have done a moment ago), so that a
+// key another node made is found at once while random kids cannot make
+// this node read its store more than once a second.
+func (m *Manager) mayReloadForKid(team string, now time.Time) bool {
+	m.kidMu.Lock()
+	defer m.kidMu.Unlock()
+	if last, ok := m.kidReloads[team]; ok && now.Sub(last) < unknownKidReload {
+		return false
+	}
+	if m.kidReloads == nil {
+		m.kidReloads = map[string]time.Time{}
+	}
+	m.kidReloads[team] = now
+	return true
 }
