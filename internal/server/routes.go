@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/teamapi"
 )
 
 // routes registers every route of the server, in one readable list.
@@ -22,7 +24,9 @@ func (s *Server) routes() http.Handler {
 	team.HandleFunc("GET /.well-known/jwks.json", s.oauth.ServeJWKS)
 	team.HandleFunc("GET /.well-known/oauth-authorization-server", s.oauth.ServeMetadata)
 	team.HandleFunc("GET /.well-known/openid-configuration", s.oauth.ServeMetadata)
-	// The access rule's decision, for resource servers (issue 4).
+	// The built-in team APIs, each behind a scope and a permission.
+	teamapi.Register(team, s.guard, s.store)
+	// The access rule's decision, for resource servers.
 	team.HandleFunc("POST /api/authz/check", s.guard.ServeCheck)
 
 	team.HandleFunc("/", s.notFound)
