@@ -69,7 +69,8 @@ func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handl
 		r = r.WithContext(web.WithInfo(r.Context(), info))
 		w.Header().Set("X-Request-Id", info.RequestID)
 		sw := &statusWriter{ResponseWriter: w}
-		if r.Body != nil && r.ContentLength != 0 {
+		// Gateway routes stream bodies of any size to their upstream.
+		if r.Body != nil && r.ContentLength != 0 && (s.gateway == nil || !s.gateway.Matches(r)) {
 			r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBodyBytes)
 		}
 

@@ -29,7 +29,12 @@ func (s *Server) routes() http.Handler {
 	// The access rule's decision, for resource servers.
 	team.HandleFunc("POST /api/authz/check", s.guard.ServeCheck)
 
-	team.HandleFunc("/", s.notFound)
+	// Anything else: a gateway route, if --routes names one, else 404.
+	if s.gateway != nil {
+		team.Handle("/", s.gateway)
+	} else {
+		team.HandleFunc("/", s.notFound)
+	}
 
 	return s.middleware(global, s.resolveTeam(team))
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/denylist"
+	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
@@ -63,6 +64,7 @@ type Server struct {
 	audit   *auditlog.Batcher
 	oauth   *oauth.Endpoints
 	guard   *access.Guard
+	gateway *gateway.Gateway // nil without --routes
 
 	// background work started by Run and waited for on shutdown
 	background []func(ctx context.Context)
@@ -147,9 +149,19 @@ func (s *Server) build(o Options) error {
 		s.hub.Subscribe(fn)
 	}
 	s.background = append(s.background, s.audit.Run, s.keys.RunRotation, s.purge)
+
+	// The gateway puts upstream APIs behind the same rule (--routes).
+	if cfg.Routes != "" {
+		if s.gateway, err = gateway.New(cfg.Routes, scopes, s.guard, s.log); err != nil {
+			return err
+		}
+		s.background = append(s.background, func(ctx context.Context) { s.gateway.WatchSIGHUP(ctx, cfg.Routes) })
+	}
 	s.flushers = append(s.flushers, s.audit.Wait)
 	return nil
 }
+
+var _ gateway.Authorizer = (*access.Guard)(nil)
 
 // maxAccessTokenTTL is the longest access-token lifetime any setting
 // allows (config and team settings cap it at 24 h); retired signing keys

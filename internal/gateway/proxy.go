@@ -1,0 +1,315 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// Authorizer applies the access rule to a gateway request.
+type Authorizer interface {
+	// Authorize authenticates r and applies the access rule for scope,
+	// action and resource; when the call is denied it has written the
+	// answer (RFC 6750 401/403, JSON) and returns false.
+	Authorize(w http.ResponseWriter, r *http.Request, scope, action, resource string) (authz.Subject, bool)
+}
+
+// Handler returns the handler of t's routes, which authorizes each request
+// with auth. It answers a request that matches no route 404 (or 405, with
+// Allow, when another method would match), in JSON.
+func (t *Table) Handler(auth Authorizer) http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range t.routes {
+		mux.Handle(rt.pattern.String(), &routeHandler{rt: rt, auth: auth})
+	}
+	mux.HandleFunc("/", t.unmatched)
+	return mux
+}
+
+// unmatched answers a request that matches no route.
+func (t *Table) unmatched(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	probe := r.WithContext(r.Context()) // a shallow copy, to change its method
+	for _, m := range t.methods {
+		if m == r.Method {
+			continue
+		}
+		probe.Method = m
+		if _, p := t.match.Handler(probe); p != "" && !slices.Contains(allow, m) {
+			allow = append(allow, m)
+			if m == http.MethodGet && !slices.Contains(t.methods, http.MethodHead) {
+				allow = append(allow, http.MethodHead)
+			}
+		}
+	}
+	if allow == nil {
+		web.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	web.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", "method "+r.Method+" is not allowed here; allowed: "+strings.Join(allow, ", "))
+}
+
+// routeHandler serves one route: it checks the path values, authorizes
+// and proxies.
+type routeHandler struct {
+	rt   *route
+	auth Authorizer
+}
+
+// forward is what the upstream is told of an authorized request.
+type forward struct {
+	team, principal, scopes string
+	requestID, proto        string
+}
+
+type forwardKey struct{}
+
+func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt := h.rt
+	resource, err := rt.resourceOf(r)
+	if err != nil {
+		web.Error(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	subj, ok := h.auth.Authorize(w, r, rt.Scope, rt.Action, resource)
+	if !ok {
+		return
+	}
+
+	info := web.RequestInfo(r)
+	f := &forward{team: info.Team.Name, principal: subj.Principal.String(), requestID: info.RequestID}
+	if f.team == "" {
+		f.team = subj.Team
+	}
+	if info.Principal == "" {
+		info.Principal = f.principal
+	}
+	if subj.AllScopes {
+		f.scopes = "*"
+	} else {
+		f.scopes = strings.Join(subj.Scopes, " ")
+	}
+	if scheme, _, ok := strings.Cut(info.TeamURL, "://"); ok {
+		f.proto = scheme
+	}
+
+	// An authorized upload or stream takes as long as it takes: the
+	// server's read and write timeouts fit its own endpoints, not
+	// arbitrary APIs. The upstream's limits apply. (Not every
+	// ResponseWriter supports deadlines; then there are none to clear.)
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+
+	rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), forwardKey{}, f)))
+}
+
+// resourceOf checks r's path values and fills them into the route's
+// resource template.
+func (rt *route) resourceOf(r *http.Request) (string, error) {
+	for _, name := range rt.pattern.names {
+		if err := checkValue(name, r.PathValue(name), name == rt.pattern.rest, rt.used[name]); err != nil {
+			return "", err
+		}
+	}
+	var b strings.Builder
+	for _, p := range rt.resource {
+		if p.name == "" {
+			b.WriteString(p.lit)
+		} else {
+			b.WriteString(r.PathValue(p.name))
+		}
+	}
+	res := b.String()
+	if err := authz.ValidateResource(res); err != nil { // what is left to fail: the length
+		return "", fmt.Errorf("%w: %w", errPathValue, err)
+	}
+	return res, nil
+}
+
+// flushInterval is how late a write of the upstream may reach the caller
+// when the response has a Content-Length. Chunked responses and event
+// streams (text/event-stream) are flushed on every write whatever it is
+// (net/http/httputil); a short delay for the others spares ordinary
+// responses a flush per write, some 15% of BenchmarkGateway's throughput
+// against -1.
+const flushInterval = 10 * time.Millisecond
+
+// newProxy makes the reverse proxy of a route.
+func newProxy(rt *route, tr http.RoundTripper, log *slog.Logger) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite:       rt.rewrite,
+		Transport:     tr,
+		FlushInterval: flushInterval,
+		BufferPool:    buffers,
+		ErrorHandler:  rt.proxyError,
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// rewrite makes the upstream request from the caller's: DESIGN.md,
+// "Gateway routes", and the package documentation.
+func (rt *route) rewrite(pr *httputil.ProxyRequest) {
+	pr.SetURL(rt.upstream) // scheme, host, path prefix; the Host header is the upstream's
+	pr.SetXForwarded()
+
+	h := pr.Out.Header
+	h.Del("Authorization")
+	h.Del("Cookie")
+	h.Del("Forwarded")
+	for k := range h {
+		if isGatehouseHeader(k) {
+			delete(h, k)
+		}
+	}
+	f, _ := pr.In.Context().Value(forwardKey{}).(*forward)
+	if f == nil {
+		return // unreachable: routeHandler always sets it
+	}
+	v := [...]string{f.team, f.principal, f.scopes, f.proto, f.requestID} // one allocation for all
+	h["X-Gatehouse-Team"] = v[0:1:1]
+	h["X-Gatehouse-Principal"] = v[1:2:2]
+	h["X-Gatehouse-Scopes"] = v[2:3:3]
+	if f.proto != "" {
+		h["X-Forwarded-Proto"] = v[3:4:4] // the team URL's, which a TLS-terminating balancer hides
+	}
+	if f.requestID != "" {
+		h["X-Request-Id"] = v[4:5:5]
+	}
+}
+
+// isGatehouseHeader reports whether the header name k, in any case and
+// with '_' for '-', starts with X-Gatehouse-: servers that map headers to
+// variables (CGI, WSGI, Rack) read X_Gatehouse_Team as X-Gatehouse-Team.
+func isGatehouseHeader(k string) bool {
+	const prefix = "x-gatehouse-"
+	if len(k) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := k[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c == '_' {
+			c = '-'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// proxyError answers a request that the upstream did not answer.
+func (rt *route) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	log := web.RequestInfo(r).Log
+	var (
+		tooBig *http.MaxBytesError
+		ne     net.Error
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		web.Error(w, http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit))
+	case r.Context().Err() != nil:
+		// The caller left: nobody reads this answer, but the log shows it.
+		log.Debug("gateway: caller went away", "upstream", rt.upstream.Host, "err", err)
+		web.Error(w, http.StatusBadGateway, "bad_gateway", "the request was canceled")
+	case errors.As(err, &ne) && ne.Timeout():
+		log.Warn("gateway: upstream timed out", "upstream", rt.upstream.Host, "timeout", rt.Timeout, "err", err)
+		web.Error(w, http.StatusGatewayTimeout, "gateway_timeout", fmt.Sprintf("the upstream did not answer within %s", rt.Timeout))
+	default:
+		log.Warn("gateway: upstream unreachable", "upstream", rt.upstream.Host, "err", err)
+		web.Error(w, http.StatusBadGateway, "bad_gateway", "the upstream could not be reached")
+	}
+}
+
+// buffers are the proxies' copy buffers, shared so that a response costs
+// no 32 KiB allocation.
+var buffers = &bufferPool{}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+// pool holds one transport per upstream origin and timeout, so that the
+// routes to an upstream share its keep-alive connections, across reloads
+// too.
+type pool struct {
+	mu sync.Mutex
+	m  map[transportKey]*http.Transport
+}
+
+type transportKey struct {
+	scheme, host string
+	timeout      time.Duration
+}
+
+func newPool() *pool { return &pool{m: map[transportKey]*http.Transport{}} }
+
+// transport returns the transport to u's origin whose response header
+// timeout is timeout.
+func (p *pool) transport(u *url.URL, timeout time.Duration) *http.Transport {
+	k := transportKey{u.Scheme, u.Host, timeout}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if tr, ok := p.m[k]; ok {
+		return tr
+	}
+	dial := &net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		// Upstreams are named by the route file; HTTP_PROXY and friends are
+		// not for them.
+		Proxy:                 nil,
+		DialContext:           dial.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          0, // no total limit: per host below
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   min(timeout, 10*time.Second),
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: timeout,
+		// Pass bodies as they are: the caller chose its Accept-Encoding.
+		DisableCompression: true,
+	}
+	p.m[k] = tr
+	return tr
+}
+
+// retain keeps the transports that t's routes use and closes the idle
+// connections of the others, which no new request will take. Requests in
+// flight on them finish undisturbed.
+func (p *pool) retain(t *Table) {
+	keep := map[transportKey]bool{}
+	for _, rt := range t.routes {
+		keep[transportKey{rt.upstream.Scheme, rt.upstream.Host, rt.Timeout}] = true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, tr := range p.m {
+		if !keep[k] {
+			tr.CloseIdleConnections()
+			delete(p.m, k)
+		}
+	}
+}
