@@ -22,7 +22,7 @@ import (
 
 // accessToken gets a client-credentials token for a new client of team
 // with scopes, and returns it with the client.
-func (e *oauthEnv) accessToken(t *testing.T, team string, scopes ...string) (string, store.Client) {
+func (e *oauthEnv) accessToken(t testing.TB, team string, scopes ...string) (string, store.Client) {
 	t.Helper()
 	c, sec := e.newClient(t, team, client.AuthSecretBasic, scopes...)
 	status, _, body := e.post(t, team, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}},
@@ -35,7 +35,7 @@ func (e *oauthEnv) accessToken(t *testing.T, team string, scopes ...string) (str
 
 // call sends method path on team's host with the Authorization header
 // values given, and returns status, WWW-Authenticate and JSON body.
-func (e *oauthEnv) call(t *testing.T, team, method, path, body string, auth ...string) (int, string, map[string]any) {
+func (e *oauthEnv) call(t testing.TB, team, method, path, body string, auth ...string) (int, string, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, "http://"+team+".gatehouse.test"+path, strings.NewReader(body))
 	if body != "" {
@@ -55,7 +55,7 @@ func (e *oauthEnv) call(t *testing.T, team, method, path, body string, auth ...s
 	return resp.StatusCode, resp.Header.Get("WWW-Authenticate"), m
 }
 
-func (e *oauthEnv) grant(t *testing.T, team, principal, action, resource string) {
+func (e *oauthEnv) grant(t testing.TB, team, principal, action, resource string) {
 	t.Helper()
 	if _, err := (&admin.Service{Store: e.st}).Grant(context.Background(), admin.CLI,
 		store.Permission{Team: team, Principal: principal, Action: action, Resource: resource}); err != nil {

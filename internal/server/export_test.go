@@ -1,6 +1,10 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/internal/access"
+)
 
 // SetTeamHandler replaces the team routes with h, keeping the middleware
 // and team resolution, so that tests can exercise them with any handler.
@@ -10,3 +14,6 @@ func (s *Server) SetTeamHandler(h http.Handler) {
 	global.HandleFunc("GET /readyz", s.readyz)
 	s.handler = s.middleware(global, s.resolveTeam(h))
 }
+
+// Guard is the server's access guard.
+func (s *Server) Guard() *access.Guard { return s.guard }

@@ -47,7 +47,7 @@ type oauthEnv struct {
 	cfg     config.Config
 }
 
-func newOAuthEnv(t *testing.T, tweak ...func(*config.Config)) *oauthEnv {
+func newOAuthEnv(t testing.TB, tweak ...func(*config.Config)) *oauthEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), nil)
@@ -83,7 +83,7 @@ func newOAuthEnv(t *testing.T, tweak ...func(*config.Config)) *oauthEnv {
 	return &oauthEnv{srv: srv, st: st, ts: ts, http: hc, clients: clientService(t, st, key), cfg: cfg}
 }
 
-func clientService(t *testing.T, st store.Store, key masterkey.Key) *client.Service {
+func clientService(t testing.TB, st store.Store, key masterkey.Key) *client.Service {
 	t.Helper()
 	h, err := secret.NewHasher(key.Derive("secret-hash"))
 	if err != nil {
@@ -96,7 +96,7 @@ func clientService(t *testing.T, st store.Store, key masterkey.Key) *client.Serv
 	return &client.Service{Store: st, Hasher: h, Scopes: cat}
 }
 
-func (e *oauthEnv) newClient(t *testing.T, team, method string, scopes ...string) (store.Client, string) {
+func (e *oauthEnv) newClient(t testing.TB, team, method string, scopes ...string) (store.Client, string) {
 	t.Helper()
 	c, sec, err := e.clients.Create(context.Background(), admin.CLI, team, client.NewClient{
 		Name: "test", GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: method, Scopes: scopes})
@@ -279,7 +279,7 @@ func TestSeedCurlRequest(t *testing.T) {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // post sends a token request and returns status, headers and JSON body.
-func (e *oauthEnv) post(t *testing.T, team, path string, form url.Values, hdr map[string]string) (int, http.Header, map[string]any) {
+func (e *oauthEnv) post(t testing.TB, team, path string, form url.Values, hdr map[string]string) (int, http.Header, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", "http://"+team+".gatehouse.test"+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

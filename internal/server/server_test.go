@@ -45,7 +45,7 @@ func newServer(t *testing.T) (*server.Server, store.Store) {
 	return srv, st
 }
 
-func testKey(t *testing.T) masterkey.Key {
+func testKey(t testing.TB) masterkey.Key {
 	t.Helper()
 	k, err := masterkey.New(bytes.Repeat([]byte{7}, masterkey.Size))
 	if err != nil {
