@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/apikey"
 	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/denylist"
@@ -28,18 +30,15 @@ type Keys interface {
 	Verify(ctx context.Context, team, raw string) ([]byte, signing.Header, error)
 }
 
-// StaticKeys authenticates static keys: user API keys sent as
-// "Bearer <key>" (scheme "Bearer") and AppKeys sent as "AppKey <key>"
-// (scheme "AppKey"). It may set response headers (the sunset policy's
-// Deprecation, Sunset and Link). An error wrapping ErrBadCredential is a
-// refused key; its message is safe to show.
+// StaticKeys authenticates static keys (apikey.Service is one): user API
+// keys sent as "Bearer <key>" (kind apikey.KindUser) and AppKeys sent as
+// "AppKey <key>" (kind apikey.KindApp). It returns the notice of the
+// team's sunset policy with every answer, refusals included; an error
+// wrapping apikey.ErrInvalidKey is a refused key, whose apikey.Reason may
+// be shown.
 type StaticKeys interface {
-	Authenticate(ctx context.Context, w http.ResponseWriter, r *http.Request, team store.Team, scheme, key string) (authz.Subject, error)
+	Authenticate(ctx context.Context, team store.Team, kind, key string, use apikey.Use) (authz.Subject, apikey.Notice, error)
 }
-
-// ErrBadCredential marks a credential that is refused (401), as opposed to
-// a failure to decide (503).
-var ErrBadCredential = errors.New("bad credential")
 
 // Leeway is the clock skew allowed on exp and nbf.
 const Leeway = 60 * time.Second
@@ -174,10 +173,17 @@ func (g *Guard) staticKey(w http.ResponseWriter, r *http.Request, info *web.Info
 	if g.StaticKeys == nil {
 		return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: scheme, code: "invalid_token", description: "static keys are not accepted"}
 	}
-	sub, err := g.StaticKeys.Authenticate(r.Context(), w, r, info.Team, scheme, key)
+	kind := apikey.KindUser
+	if scheme == "AppKey" {
+		kind = apikey.KindApp
+	}
+	use := apikey.Use{At: g.now(), IP: remoteIP(r), UserAgent: r.UserAgent()}
+	sub, notice, err := g.StaticKeys.Authenticate(r.Context(), info.Team, kind, key, use)
+	// The notice goes on every answer to a static key: 200, 401, 403, 503.
+	writeNotice(w.Header(), notice)
 	if err != nil {
-		if errors.Is(err, ErrBadCredential) {
-			return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: scheme, code: "invalid_token", description: publicMessage(err)}
+		if errors.Is(err, apikey.ErrInvalidKey) {
+			return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: scheme, code: "invalid_token", description: apikey.Reason(err)}
 		}
 		info.Log.Error("authenticate static key", "err", err)
 		return authz.Subject{}, authz.Grants{}, &failure{status: 503, description: "credentials cannot be checked right now; try again"}
@@ -186,8 +192,24 @@ func (g *Guard) staticKey(w http.ResponseWriter, r *http.Request, info *web.Info
 	if err != nil {
 		return authz.Subject{}, authz.Grants{}, g.resolveFailure(info, scheme, err)
 	}
-	sub.Principal = e.Principal
+	sub.Principal, sub.UserID = e.Principal, e.UserID
 	return sub, e.Grants, nil
+}
+
+// writeNotice writes a static key sunset notice as the headers of RFC 9745
+// (Deprecation: @<unix seconds>), RFC 8594 (Sunset: <IMF-fixdate>) and
+// RFC 8288 (Link: <URL>; rel="deprecation").
+func writeNotice(h http.Header, n apikey.Notice) {
+	if !n.Active() {
+		return
+	}
+	h.Set("Deprecation", "@"+strconv.FormatInt(n.DeprecatedSince.Unix(), 10))
+	if n.SunsetAt != nil {
+		h.Set("Sunset", n.SunsetAt.UTC().Format(http.TimeFormat))
+	}
+	if n.Link != "" {
+		h.Set("Link", "<"+n.Link+`>; rel="deprecation"`)
+	}
 }
 
 // principalID is how the checker finds a subject's principal.
@@ -204,16 +226,6 @@ func (g *Guard) resolveFailure(info *web.Info, scheme string, err error) *failur
 	}
 	info.Log.Error("resolve principal", "err", err)
 	return &failure{status: 503, description: "credentials cannot be checked right now; try again"}
-}
-
-// publicMessage is the part of a credential error that may be shown: the
-// text after the last "bad credential: ".
-func publicMessage(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ErrBadCredential.Error()+": "); i >= 0 {
-		return msg[i+len(ErrBadCredential.Error())+2:]
-	}
-	return "the credential is not valid"
 }
 
 // accessToken authenticates a JWT access token of the request's team: its

@@ -21,6 +21,7 @@ func (a *app) adminCommand() *cobra.Command {
 	cmd.PersistentFlags().BoolVar(&a.json, "json", false, "print the result as JSON")
 	cmd.AddCommand(a.teamCommand(), a.userCommand(), a.groupCommand(), a.appCommand(), a.permissionCommand())
 	cmd.AddCommand(a.clientCommand(), a.scopesCommand(), a.signingKeysCommand())
+	cmd.AddCommand(a.keyCommand(), a.staticKeysCommand())
 	return cmd
 }
 

@@ -102,6 +102,31 @@ func (s *Service) Create(ctx context.Context, a admin.Actor, team string, in New
 	if err := s.validate(in); err != nil {
 		return store.Client{}, "", err
 	}
+	var (
+		c   store.Client
+		sec secret.Secret
+	)
+	err := s.Store.Tx(ctx, func(q store.Queries) error {
+		var err error
+		c, sec, err = s.CreateIn(ctx, q, a, team, in)
+		return err
+	})
+	if err != nil {
+		return store.Client{}, "", err
+	}
+	s.invalidate(team, c.ID) // a cached "missing"
+	return c, sec, nil
+}
+
+// CreateIn is Create within q, a transaction of a caller that writes more
+// in it (the static key migration). After the transaction commits the
+// caller should hand store.Change{Team: team, Kind: store.KindClient, Key:
+// c.ID} to Invalidate, since a lookup may have cached the client as
+// missing.
+func (s *Service) CreateIn(ctx context.Context, q store.Queries, a admin.Actor, team string, in NewClient) (store.Client, secret.Secret, error) {
+	if err := s.validate(in); err != nil {
+		return store.Client{}, "", err
+	}
 	id, err := s.Gen.UUID()
 	if err != nil {
 		return store.Client{}, "", fmt.Errorf("create client: %w", err)
@@ -128,19 +153,15 @@ func (s *Service) Create(ctx context.Context, a admin.Actor, team string, in New
 		"auth_method": c.AuthMethod,
 		"scopes":      strings.Join(c.Scopes, " "),
 	})
-	err = s.Store.Tx(ctx, func(q store.Queries) error {
-		if err := admin.TeamExists(ctx, q, team); err != nil {
-			return err
-		}
-		if err := q.CreateClient(ctx, c); err != nil {
-			return fmt.Errorf("create client: %w", err)
-		}
-		return q.AppendAudit(ctx, ev)
-	})
-	if err != nil {
+	if err := admin.TeamExists(ctx, q, team); err != nil {
 		return store.Client{}, "", err
 	}
-	s.invalidate(team, id) // a cached "missing"
+	if err := q.CreateClient(ctx, c); err != nil {
+		return store.Client{}, "", fmt.Errorf("create client: %w", err)
+	}
+	if err := q.AppendAudit(ctx, ev); err != nil {
+		return store.Client{}, "", err
+	}
 	return c, sec, nil
 }
 

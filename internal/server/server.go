@@ -144,6 +144,10 @@ func (s *Server) build(o Options) error {
 
 	checker := authz.NewChecker(o.Store)
 	s.guard = &access.Guard{Keys: s.keys, Denylist: deny, Checker: checker, Audit: s.audit, Now: o.Now}
+	// Static keys: user API keys and AppKeys (statickeys.go).
+	if err := s.buildStaticKeys(o, hasher); err != nil {
+		return err
+	}
 
 	for _, fn := range []func(store.Change){s.teams.invalidate, s.clients.Invalidate, s.keys.Invalidate, deny.Invalidate, checker.Invalidate} {
 		s.hub.Subscribe(fn)

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/access"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -80,6 +81,17 @@ func Register(mux *http.ServeMux, g *access.Guard, st Reader) {
 		g.Require(scope.TeamUserGroupInfoRead, ActionRead, access.Fixed(ResourceUsers), serve(h.groups)))
 	mux.Handle("GET /api/team/login-history",
 		g.Require(scope.TeamLoginHistoryRead, ActionRead, access.Fixed(ResourceLoginHistory), serve(h.loginHistory)))
+}
+
+// Routes lists what each route of Register requires, in the same order,
+// for the static key migration (authz.ScopesFor).
+func Routes() []authz.Route {
+	return []authz.Route{
+		{Scope: scope.AuditLogRead, Action: ActionRead, Resource: ResourceAuditLog},
+		{Scope: scope.TeamUserGroupInfoRead, Action: ActionRead, Resource: ResourceUsers},
+		{Scope: scope.TeamUserGroupInfoRead, Action: ActionRead, Resource: ResourceUsers},
+		{Scope: scope.TeamLoginHistoryRead, Action: ActionRead, Resource: ResourceLoginHistory},
+	}
 }
 
 type handlers struct {

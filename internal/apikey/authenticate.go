@@ -1,0 +1,249 @@
+package apikey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/change"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// Cache bounds. Entries live until a change invalidates them; the maximum
+// age is only a safety net for a change that never arrives.
+const (
+	cacheMaxAge   = 10 * time.Minute
+	cacheLimit    = 100_000
+	missingMaxAge = time.Minute
+	missingLimit  = 10_000 // a spray of made-up key ids fills this, not the keys' cache
+)
+
+// Credential names of authz.Subject.
+const (
+	CredentialUserKey = "user_api_key"
+	CredentialAppKey  = "app_key"
+)
+
+// DeprecatedUseEvery is how often, at most, the use of one key after its
+// team's deprecation date is audited, per node.
+const DeprecatedUseEvery = time.Hour
+
+type cacheKey struct{ team, id string }
+
+func (s *Service) init() {
+	s.once.Do(func() {
+		s.keys = change.NewCache[cacheKey, store.StaticKey](cacheMaxAge, cacheLimit)
+		s.missing = change.NewCache[cacheKey, struct{}](missingMaxAge, missingLimit)
+	})
+}
+
+// Use is one use of a key: when, and from where.
+type Use struct {
+	At        time.Time // zero: the service's clock
+	IP        string
+	UserAgent string
+}
+
+// errFound carries a key the store returned out of the missing cache's
+// load, which must not keep it.
+type errFound struct{ k store.StaticKey }
+
+func (errFound) Error() string { return "key found" }
+
+// errMissing tells the keys cache's load that the key does not exist; it
+// is never returned.
+var errMissing = errors.New("key missing")
+
+// lookup returns the key from the cache, loading it on a miss; ok is false
+// when the team has no such key.
+func (s *Service) lookup(ctx context.Context, team, id string) (k store.StaticKey, ok bool, err error) {
+	s.init()
+	ck := cacheKey{team, id}
+	k, err = s.keys.Get(ck, func() (store.StaticKey, error) {
+		_, err := s.missing.Get(ck, func() (struct{}, error) {
+			k, err := s.Store.Key(ctx, team, id)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				return struct{}{}, nil
+			case err != nil:
+				return struct{}{}, err
+			}
+			return struct{}{}, errFound{k}
+		})
+		var f errFound
+		switch {
+		case errors.As(err, &f):
+			return f.k, nil
+		case err != nil:
+			return store.StaticKey{}, fmt.Errorf("static key %s: %w", id, err)
+		}
+		return store.StaticKey{}, errMissing
+	})
+	switch {
+	case errors.Is(err, errMissing):
+		return store.StaticKey{}, false, nil
+	case err != nil:
+		return store.StaticKey{}, false, err
+	}
+	return k, true, nil
+}
+
+// Authenticate checks a static key sent as kind (KindUser: "Bearer";
+// KindApp: "AppKey") to team, and returns who it authenticates and the
+// notice the caller must be given. The notice depends on the team's policy
+// only, and comes with refusals too, so that every answer to a static key
+// carries it once keys are deprecated.
+//
+// A refused key is an error wrapping ErrInvalidKey whose Reason may be
+// shown; other errors are the store's (when a cold lookup fails). The
+// secret is checked in constant time. After the sunset date every key is
+// refused, with a reason that points to OAuth 2.0 and the policy's link.
+//
+// The subject's principal is the application of an AppKey, with its name,
+// or the user of a user API key, with only its ID (Principal.Kind
+// authz.User, UserID): the caller resolves the user and its grants with
+// authz.Checker, which refuses a disabled user.
+//
+// Warm, Authenticate reads and writes nothing in the store: see
+// Invalidate, Run and Flush.
+func (s *Service) Authenticate(ctx context.Context, team store.Team, kind, key string, use Use) (authz.Subject, Notice, error) {
+	if use.At.IsZero() {
+		use.At = s.now()
+	}
+	now := use.At
+	p, _ := s.EffectivePolicy(team)
+	notice := p.Notice(now)
+	k, err := s.verify(ctx, team.Name, key)
+	if p.SunsetAt != nil && !now.Before(*p.SunsetAt) {
+		if err == nil {
+			s.auditDeprecatedUse(team.Name, k, use, "refused")
+		} else if !errors.Is(err, ErrInvalidKey) {
+			return authz.Subject{}, notice, err
+		}
+		return authz.Subject{}, notice, sunsetRefusal(p)
+	}
+	if err != nil {
+		return authz.Subject{}, notice, err
+	}
+	switch {
+	case k.Kind != kind && k.Kind == KindUser:
+		return authz.Subject{}, notice, errUserAsApp
+	case k.Kind != kind:
+		return authz.Subject{}, notice, errAppAsUser
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return authz.Subject{}, notice, errExpired
+	}
+	s.uses.record(team.Name, k.ID, use)
+	if notice.Active() {
+		s.auditDeprecatedUse(team.Name, k, use, "allowed")
+	}
+	sub := authz.Subject{Team: team.Name, AllScopes: true, TokenID: k.ID}
+	if k.Kind == KindUser {
+		sub.Principal = authz.Principal{Kind: authz.User}
+		sub.UserID = k.Owner
+		sub.Credential = CredentialUserKey
+	} else {
+		sub.Principal = authz.Principal{Kind: authz.App, Name: k.Owner}
+		sub.Credential = CredentialAppKey
+	}
+	return sub, notice, nil
+}
+
+// verify finds the key of team that raw encodes and checks its secret.
+func (s *Service) verify(ctx context.Context, team, raw string) (store.StaticKey, error) {
+	decoded, ok := decode(raw)
+	if !ok {
+		return store.StaticKey{}, errMalformed
+	}
+	k, found, err := s.lookup(ctx, team, decoded[:uuidLen])
+	if err != nil {
+		return store.StaticKey{}, err
+	}
+	if !found || !s.Hasher.Verify(decoded, k.Hash) {
+		return store.StaticKey{}, errUnknown
+	}
+	return k, nil
+}
+
+// sunsetRefusal is the refusal of every key after the sunset date.
+func sunsetRefusal(p Policy) error {
+	msg := "static keys were retired on " + p.SunsetAt.UTC().Format(time.RFC3339) +
+		": authenticate with an OAuth 2.0 access token from an OAuth client instead (POST /oauth2/token)"
+	if p.Link != "" {
+		msg += "; see " + p.Link
+	}
+	return &refusal{msg}
+}
+
+// Invalidate drops the cached keys that change c may have touched: a
+// change of a key, or of anything that deletes keys with it (a user, an
+// application, a team), or of everything. The server subscribes it to the
+// change hub, so that a write by any process reaches this one's cache
+// within the delivery time of store.Store.Watch.
+func (s *Service) Invalidate(c store.Change) {
+	var match func(cacheKey) bool
+	switch c.Kind {
+	case store.KindKey:
+		match = func(k cacheKey) bool { return change.Covers(c, k.team, store.KindKey, k.id) }
+	case "", store.KindTeam, store.KindUser, store.KindApp:
+		match = func(k cacheKey) bool { return c.Team == "" || c.Team == k.team }
+	default:
+		return
+	}
+	s.init()
+	s.keys.Invalidate(match)
+	s.missing.Invalidate(match)
+}
+
+// invalidate drops one key from this process's cache after this Service
+// changed it, without waiting for the change to come round.
+func (s *Service) invalidate(team, id string) {
+	s.Invalidate(store.Change{Team: team, Kind: store.KindKey, Key: id})
+}
+
+// auditDeprecatedUse hands the audit batcher a "key.use.deprecated" event,
+// at most once per DeprecatedUseEvery per key.
+func (s *Service) auditDeprecatedUse(team string, k store.StaticKey, use Use, outcome string) {
+	if s.Audit == nil || !s.deprUses.allow(cacheKey{team, k.ID}, use.At) {
+		return
+	}
+	s.Audit.Add(store.AuditEvent{Team: team, At: use.At, Actor: "key:" + k.ID, Action: "key.use.deprecated",
+		Target: "key:" + k.ID, IP: use.IP, UserAgent: use.UserAgent,
+		Detail: map[string]string{"kind": k.Kind, "owner": k.Owner, "outcome": outcome}})
+}
+
+// auditLimiter lets one event per key through per DeprecatedUseEvery.
+type auditLimiter struct {
+	mu   sync.Mutex
+	last map[cacheKey]time.Time
+}
+
+// maxLimited bounds the limiter; when it fills, entries older than the
+// period go.
+const maxLimited = 100_000
+
+func (l *auditLimiter) allow(k cacheKey, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.last[k]; ok && now.Sub(t) < DeprecatedUseEvery && !now.Before(t) {
+		return false
+	}
+	if l.last == nil {
+		l.last = map[cacheKey]time.Time{}
+	}
+	if len(l.last) >= maxLimited {
+		for key, t := range l.last {
+			if now.Sub(t) >= DeprecatedUseEvery {
+				delete(l.last, key)
+			}
+		}
+		if len(l.last) >= maxLimited {
+			clear(l.last)
+		}
+	}
+	l.last[k] = now
+	return true
+}

@@ -1,0 +1,142 @@
+package apikey
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// useLog keeps the last use of each key in memory until the flusher writes
+// it: the request path only updates a map entry.
+type useLog struct {
+	mu sync.RWMutex
+	m  map[cacheKey]*useState
+}
+
+type useState struct {
+	written time.Time // when this node last wrote the key's use
+	pending store.KeyUse
+	has     bool // pending is not written yet
+}
+
+// useResolution is how close two uses from the same IP and user agent may
+// be for the later not to replace the earlier: last-used times are kept to
+// the second, so most requests only take a read lock.
+const useResolution = time.Second
+
+// record notes a use of key id of team.
+func (l *useLog) record(team, id string, u Use) {
+	k := cacheKey{team, id}
+	l.mu.RLock()
+	st, ok := l.m[k]
+	skip := ok && st.has && u.At.Sub(st.pending.At) < useResolution && st.pending.IP == u.IP && st.pending.UserAgent == u.UserAgent
+	l.mu.RUnlock()
+	if skip {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[cacheKey]*useState{}
+	}
+	st = l.m[k]
+	if st == nil {
+		st = &useState{}
+		l.m[k] = st
+	}
+	if st.has && u.At.Before(st.pending.At) {
+		return
+	}
+	st.pending = store.KeyUse{ID: id, At: u.At, IP: u.IP, UserAgent: u.UserAgent}
+	st.has = true
+}
+
+// due takes the uses to write at now: every pending use whose key was not
+// written within every (all of them with force), grouped by team. It forgets
+// keys that have been idle for two periods.
+func (l *useLog) due(now time.Time, every time.Duration, force bool) map[string][]store.KeyUse {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out map[string][]store.KeyUse
+	for k, st := range l.m {
+		if !st.has {
+			if now.Sub(st.written) >= 2*every {
+				delete(l.m, k)
+			}
+			continue
+		}
+		if !force && !st.written.IsZero() && now.Sub(st.written) < every {
+			continue
+		}
+		if out == nil {
+			out = map[string][]store.KeyUse{}
+		}
+		out[k.team] = append(out[k.team], st.pending)
+		st.written, st.has = now, false
+	}
+	return out
+}
+
+// putBack returns uses that could not be written, unless a later use came
+// in meanwhile; they are tried again once their key is due.
+func (l *useLog) putBack(team string, uses []store.KeyUse) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, u := range uses {
+		if st := l.m[cacheKey{team, u.ID}]; st != nil && !st.has {
+			st.pending, st.has = u, true
+		}
+	}
+}
+
+func (s *Service) useInterval() time.Duration {
+	if s.UseInterval > 0 {
+		return s.UseInterval
+	}
+	return time.Minute
+}
+
+// Run writes the keys' last uses that are due, every FlushInterval, until
+// ctx ends. Call Flush after it returns, to write what is left.
+func (s *Service) Run(ctx context.Context) {
+	every := s.FlushInterval
+	if every <= 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.write(ctx, false)
+		}
+	}
+}
+
+// Flush writes every last use not yet written, due or not: on shutdown.
+func (s *Service) Flush(ctx context.Context) error {
+	return s.write(ctx, true)
+}
+
+// FlushDue writes the last uses that are due, as one tick of Run does.
+func (s *Service) FlushDue(ctx context.Context) error {
+	return s.write(ctx, false)
+}
+
+func (s *Service) write(ctx context.Context, force bool) error {
+	var firstErr error
+	for team, uses := range s.uses.due(s.now(), s.useInterval(), force) {
+		if err := s.Store.RecordKeyUse(ctx, team, uses); err != nil {
+			s.log().Error("static key last uses could not be written", "team", team, "count", len(uses), "err", err)
+			s.uses.putBack(team, uses)
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	return firstErr
+}

@@ -1,0 +1,431 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/apikey"
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/teamapi"
+)
+
+// JSON shapes of the static key commands.
+type (
+	// keySecretJSON is the contract of key create (DESIGN.md "Command
+	// line"): exactly these two keys.
+	keySecretJSON struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	}
+	// staticKeyJSON never carries the key or its hash.
+	staticKeyJSON struct {
+		ID         string     `json:"id"`
+		Kind       string     `json:"kind"`
+		Owner      string     `json:"owner"` // email or application name
+		CreatedAt  time.Time  `json:"created_at"`
+		ExpiresAt  *time.Time `json:"expires_at"`
+		LastUsedAt *time.Time `json:"last_used_at"`
+		LastUsedIP string     `json:"last_used_ip"`
+		LastUsedUA string     `json:"last_used_user_agent"`
+		MigratedTo string     `json:"migrated_to"`
+		Status     string     `json:"status,omitempty"` // report only
+	}
+	policyJSON struct {
+		Team            string     `json:"team"`
+		Source          string     `json:"source"` // "team" or "server"
+		Status          string     `json:"status"` // active, deprecated or sunset, as of now
+		DeprecatedSince *time.Time `json:"deprecated_since"`
+		SunsetAt        *time.Time `json:"sunset_at"`
+		Link            string     `json:"link"`
+		RefuseNew       bool       `json:"refuse_new"`
+	}
+	reportJSON struct {
+		Team   string          `json:"team"`
+		Policy policyJSON      `json:"policy"`
+		Keys   []staticKeyJSON `json:"keys"`
+	}
+)
+
+func toStaticKeyJSON(k apikey.Key) staticKeyJSON {
+	return staticKeyJSON{ID: k.ID, Kind: k.Kind, Owner: k.OwnerName, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
+		LastUsedAt: k.LastUsedAt, LastUsedIP: k.LastUsedIP, LastUsedUA: k.LastUsedUA, MigratedTo: k.MigratedTo}
+}
+
+func toPolicyJSON(team string, p apikey.Policy, own bool, now time.Time) policyJSON {
+	src := "server"
+	if own {
+		src = "team"
+	}
+	return policyJSON{Team: team, Source: src, Status: p.Status(now), DeprecatedSince: p.DeprecatedSince,
+		SunsetAt: p.SunsetAt, Link: p.Link, RefuseNew: p.RefuseNew}
+}
+
+// keyService builds the static key service on e's store, keyed and with
+// the server's default policy as `gatehouse serve` would build it.
+func (a *app) keyService(e *env) (*apikey.Service, error) {
+	clients, err := a.clientService(e)
+	if err != nil {
+		return nil, err
+	}
+	h, err := secret.NewHasher(e.key.Derive("secret-hash"))
+	if err != nil {
+		return nil, err
+	}
+	cp, err := a.cfg.StaticKeyPolicy()
+	if err != nil {
+		return nil, err
+	}
+	def := apikey.Policy{DeprecatedSince: cp.DeprecatedSince, SunsetAt: cp.SunsetAt, Link: cp.Link, RefuseNew: cp.RefuseNew}
+	return &apikey.Service{Store: e.store, Hasher: h, Clients: clients, Default: def, Log: e.log}, nil
+}
+
+func kindName(kind string) string {
+	if kind == apikey.KindUser {
+		return "user API key"
+	}
+	return "AppKey"
+}
+
+func orDash(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return rfc3339(*t)
+}
+
+func (a *app) keyCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "key", Short: "Manage static keys: user API keys and AppKeys (prefer OAuth 2.0 clients)"}
+	var team string
+
+	var (
+		user, appName string
+		expiresIn     time.Duration
+	)
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Make a user API key (--user) or an AppKey (--app); the key is printed once",
+		Example: `  gatehouse admin key create --team acme --user ada@example.com
+  gatehouse admin key create --team acme --app etl --expires-in 720h --json`,
+		Args: noArgs,
+		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
+			in := apikey.NewKey{Kind: apikey.KindUser, Owner: user, ExpiresIn: expiresIn}
+			switch {
+			case (user == "") == (appName == ""):
+				return usageError{errors.New("give exactly one of --user EMAIL and --app NAME")}
+			case appName != "":
+				in = apikey.NewKey{Kind: apikey.KindApp, Owner: appName, ExpiresIn: expiresIn}
+			}
+			if cmd.Flags().Changed("expires-in") && expiresIn <= 0 {
+				return usageError{fmt.Errorf("--expires-in %s: want a positive duration such as 720h (leave it out for a key that does not expire)", expiresIn)}
+			}
+			svc, err := a.keyService(e)
+			if err != nil {
+				return err
+			}
+			k, key, err := svc.Create(cmd.Context(), admin.CLI, team, in)
+			if err != nil {
+				return err
+			}
+			scheme := "Bearer"
+			if k.Kind == apikey.KindApp {
+				scheme = "AppKey"
+			}
+			return a.print(keySecretJSON{ID: k.ID, Key: key.Reveal()}, func(w io.Writer) {
+				fmt.Fprintf(w, "created %s %s for %s in team %s\n", kindName(k.Kind), k.ID, k.OwnerName, team)
+				fmt.Fprintf(w, "key: %s\n", key.Reveal())
+				fmt.Fprintf(w, "Send it as:  Authorization: %s <key>\n", scheme)
+				if k.ExpiresAt != nil {
+					fmt.Fprintf(w, "It expires at %s.\n", rfc3339(*k.ExpiresAt))
+				}
+				fmt.Fprintln(w, "Copy the key now: it is shown only this once, and Gatehouse keeps only its hash.")
+			})
+		}),
+	}
+	create.Flags().StringVar(&user, "user", "", "make a user API key for the user with this email")
+	create.Flags().StringVar(&appName, "app", "", "make an AppKey for this application")
+	create.Flags().DurationVar(&expiresIn, "expires-in", 0, "the key stops working after this long, such as 720h (default: never)")
+
+	list := &cobra.Command{
+		Use: "list", Short: "List a team's static keys with their last use (never the keys)", Args: noArgs,
+		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
+			svc, err := a.keyService(e)
+			if err != nil {
+				return err
+			}
+			ks, err := svc.List(cmd.Context(), team)
+			if err != nil {
+				return err
+			}
+			out := make([]staticKeyJSON, 0, len(ks))
+			for _, k := range ks {
+				out = append(out, toStaticKeyJSON(k))
+			}
+			return a.print(out, func(w io.Writer) { printKeys(w, out, false) })
+		}),
+	}
+
+	del := &cobra.Command{
+		Use: "delete KEY_ID", Short: "Delete a static key; it stops working at once", Args: exactArgs("KEY_ID"),
+		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
+			svc, err := a.keyService(e)
+			if err != nil {
+				return err
+			}
+			if err := svc.Delete(cmd.Context(), admin.CLI, team, args[0]); err != nil {
+				return err
+			}
+			return a.done("deleted static key %s from team %s", args[0], team)
+		}),
+	}
+
+	for _, c := range []*cobra.Command{create, list, del} {
+		requireTeam(c, &team)
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+func printKeys(w io.Writer, ks []staticKeyJSON, status bool) {
+	header := "ID\tKIND\tOWNER\tCREATED\tEXPIRES\tLAST USED\tLAST IP\tLAST USER AGENT\tMIGRATED TO"
+	if status {
+		header += "\tSTATUS"
+	}
+	table(w, header, func(tw io.Writer) {
+		for _, k := range ks {
+			or := func(s string) string {
+				if s == "" {
+					return "-"
+				}
+				return s
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", k.ID, k.Kind, or(k.Owner), rfc3339(k.CreatedAt), orDash(k.ExpiresAt),
+				orDash(k.LastUsedAt), or(k.LastUsedIP), or(strings.ReplaceAll(k.LastUsedUA, "\t", " ")), or(k.MigratedTo))
+			if status {
+				fmt.Fprintf(tw, "\t%s", k.Status)
+			}
+			fmt.Fprintln(tw)
+		}
+	})
+}
+
+func printPolicy(w io.Writer, p policyJSON) {
+	src := "the server's (the team has none of its own)"
+	if p.Source == "team" {
+		src = "the team's own"
+	}
+	or := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	fmt.Fprintf(w, "team:             %s\n", p.Team)
+	fmt.Fprintf(w, "policy:           %s\n", src)
+	fmt.Fprintf(w, "status now:       %s\n", p.Status)
+	fmt.Fprintf(w, "deprecated since: %s\n", orDash(p.DeprecatedSince))
+	fmt.Fprintf(w, "sunset at:        %s\n", orDash(p.SunsetAt))
+	fmt.Fprintf(w, "link:             %s\n", or(p.Link))
+	fmt.Fprintf(w, "refuse new keys:  %v\n", p.RefuseNew)
+}
+
+// parseFlagTime parses an RFC 3339 time flag; "" unsets.
+func parseFlagTime(flag, s string) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--%s %q: want an RFC 3339 time such as 2026-03-31T00:00:00Z (or \"\" to unset)", flag, s)}
+	}
+	return &t, nil
+}
+
+func (a *app) staticKeysCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "static-keys", Short: "The static keys' sunset policy, report, and migration to OAuth 2.0"}
+	var team string
+
+	var (
+		since, sunset, link string
+		refuseNew, clear    bool
+	)
+	policy := &cobra.Command{
+		Use:   "policy",
+		Short: "Show a team's static key sunset policy, or change it with the flags given",
+		Long: `Show a team's static key sunset policy, or change it with the flags given.
+
+From --deprecated-since, every answer to a static key carries Deprecation,
+Sunset and Link headers; from --sunset-at, static keys are refused with 401.
+A team without a policy of its own takes the server's (serve's
+--static-keys-* flags); the first change copies the server's policy into the
+team's and changes it. An empty value unsets a setting; --clear removes the
+team's policy.`,
+		Example: `  gatehouse admin static-keys policy --team acme
+  gatehouse admin static-keys policy --team acme --deprecated-since 2026-01-01T00:00:00Z \
+    --sunset-at 2026-03-31T00:00:00Z --link https://docs.example.com/oauth --refuse-new`,
+		Args: noArgs,
+		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
+			svc, err := a.keyService(e)
+			if err != nil {
+				return err
+			}
+			f := cmd.Flags()
+			c := apikey.PolicyChange{Clear: clear}
+			if f.Changed("deprecated-since") {
+				if c.DeprecatedSince, err = parseFlagTime("deprecated-since", since); err != nil {
+					return err
+				}
+				c.SetDeprecatedSince = true
+			}
+			if f.Changed("sunset-at") {
+				if c.SunsetAt, err = parseFlagTime("sunset-at", sunset); err != nil {
+					return err
+				}
+				c.SetSunsetAt = true
+			}
+			if f.Changed("link") {
+				c.Link = &link
+			}
+			if f.Changed("refuse-new") {
+				c.RefuseNew = &refuseNew
+			}
+			changing := c.SetDeprecatedSince || c.SetSunsetAt || c.Link != nil || c.RefuseNew != nil
+			if clear && changing {
+				return usageError{errors.New("--clear takes no other policy flag")}
+			}
+			var (
+				p   apikey.Policy
+				own bool
+			)
+			if clear || changing {
+				p, own, err = svc.SetPolicy(cmd.Context(), admin.CLI, team, c)
+			} else {
+				p, own, err = svc.Policy(cmd.Context(), team)
+			}
+			if err != nil {
+				return err
+			}
+			out := toPolicyJSON(team, p, own, time.Now())
+			return a.print(out, func(w io.Writer) { printPolicy(w, out) })
+		}),
+	}
+	pf := policy.Flags()
+	pf.StringVar(&since, "deprecated-since", "", "RFC 3339 `TIME` from which static keys get Deprecation headers")
+	pf.StringVar(&sunset, "sunset-at", "", "RFC 3339 `TIME` from which static keys are refused; not before --deprecated-since")
+	pf.StringVar(&link, "link", "", "absolute http(s) `URL` sent as Link: <URL>; rel=\"deprecation\"")
+	pf.BoolVar(&refuseNew, "refuse-new", false, "refuse to make new static keys once deprecated (--refuse-new=false to allow)")
+	pf.BoolVar(&clear, "clear", false, "remove the team's policy: it takes the server's again")
+
+	var authMethod string
+	migrate := &cobra.Command{
+		Use:   "migrate KEY_ID",
+		Short: "Replace a static key with an OAuth 2.0 client that reaches what the key reached; its secret is printed once",
+		Long: `Replace a static key with an OAuth 2.0 client, the seed's four migration steps
+in one transaction: register a client_credentials client named after the key's
+owner, grant it the owner's permissions as of now (a user's own and its
+groups'), allow it the scopes those permissions can use on the built-in team
+APIs and the gateway's routes (--routes, GATEHOUSE_ROUTES or the configuration
+file), and mark the key migrated. The key
+keeps working until it is deleted; a team admin's key cannot be migrated.`,
+		Args: exactArgs("KEY_ID"),
+		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
+			svc, err := a.keyService(e)
+			if err != nil {
+				return err
+			}
+			routes := teamapi.Routes()
+			gw, err := a.gatewayRoutes()
+			if err != nil {
+				return err
+			}
+			routes = append(routes, gw...)
+			c, sec, err := svc.Migrate(cmd.Context(), admin.CLI, team, args[0], authMethod, routes)
+			if err != nil {
+				return err
+			}
+			return a.printSecret(c.ID, sec,
+				fmt.Sprintf("migrated static key %s to client %q in team %s, with scopes %s", args[0], c.Name, team, strings.Join(c.Scopes, " ")),
+				fmt.Sprintf("The key keeps working: switch the integration to the client (POST /oauth2/token, grant_type=client_credentials, %s), then delete the key with `gatehouse admin key delete --team %s %s`.", c.AuthMethod, team, args[0]))
+		}),
+	}
+	migrate.Flags().StringVar(&authMethod, "auth-method", "client_secret_basic", "the client's authentication method: client_secret_basic or client_secret_post")
+	// serve's --routes, so that the gateway's routes count without the
+	// configuration file or GATEHOUSE_ROUTES.
+	migrate.Flags().StringVar(&a.cfg.Routes, "routes", a.cfg.Routes, "gateway routes YAML `FILE` whose routes count too (default: the configuration's)")
+
+	report := &cobra.Command{
+		Use: "report", Short: "Every static key of a team with its owner, dates, last use, status and migration", Args: noArgs,
+		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
+			svc, err := a.keyService(e)
+			if err != nil {
+				return err
+			}
+			r, err := svc.Report(cmd.Context(), team)
+			if err != nil {
+				return err
+			}
+			out := reportJSON{Team: team, Policy: toPolicyJSON(team, r.Policy, r.OwnPolicy, time.Now()), Keys: make([]staticKeyJSON, 0, len(r.Keys))}
+			for _, k := range r.Keys {
+				kj := toStaticKeyJSON(k.Key)
+				kj.Status = k.Status
+				out.Keys = append(out.Keys, kj)
+			}
+			return a.print(out, func(w io.Writer) {
+				printPolicy(w, out.Policy)
+				fmt.Fprintln(w)
+				printKeys(w, out.Keys, true)
+			})
+		}),
+	}
+
+	for _, c := range []*cobra.Command{policy, migrate, report} {
+		requireTeam(c, &team)
+		cmd.AddCommand(c)
+	}
+	return cmd
+}
+
+// gatewayRoutes are the routes of the configuration's gateway route file
+// (--routes), as authz.Routes: each resource template's path values become
+// '*' segments ("data-pools/{pool}" is "data-pools/*"), and a {name...}
+// value, which may span segments, a final '*'. No route file: none.
+func (a *app) gatewayRoutes() ([]authz.Route, error) {
+	if a.cfg.Routes == "" {
+		return nil, nil
+	}
+	cat, err := a.scopeCatalog()
+	if err != nil {
+		return nil, err
+	}
+	t, err := gateway.Load(a.cfg.Routes, cat)
+	if err != nil {
+		return nil, err
+	}
+	var out []authz.Route
+	for _, rt := range t.Routes() {
+		out = append(out, authz.Route{Scope: rt.Scope, Action: rt.Action, Resource: resourcePattern(rt.Resource)})
+	}
+	return out, nil
+}
+
+// resourcePattern turns a gateway resource template into a pattern.
+func resourcePattern(tmpl string) string {
+	segs := strings.Split(tmpl, "/")
+	for i, seg := range segs {
+		if !strings.Contains(seg, "{") {
+			continue
+		}
+		segs[i] = "*"
+		if strings.Contains(seg, "...}") {
+			return strings.Join(segs[:i+1], "/")
+		}
+	}
+	return strings.Join(segs, "/")
+}
