@@ -85,7 +85,7 @@ func TestAuthenticationChallenges(t *testing.T) {
 		{"garbage JWT", []string{"Bearer eyJhbGciOiJFUzM4NCJ9.e30.AAAA"}, 401, `Bearer realm="acme.gatehouse.test", error="invalid_token"`, "invalid_token"},
 		{"tampered signature", []string{"Bearer " + tampered}, 401, `Bearer realm="acme.gatehouse.test", error="invalid_token"`, "invalid_token"},
 		{"token of another team", []string{"Bearer " + betaTok}, 401, `Bearer realm="acme.gatehouse.test", error="invalid_token"`, "invalid_token"},
-		{"static key without static keys", []string{"Bearer bm90LWEtand0Cg=="}, 401, `Bearer realm="acme.gatehouse.test", error="invalid_token"`, "invalid_token"},
+		{"malformed static key", []string{"Bearer bm90LWEtand0Cg=="}, 401, `Bearer realm="acme.gatehouse.test", error="invalid_token"`, "invalid_token"},
 		{"AppKey", []string{"AppKey bm90LWEtand0Cg=="}, 401, `AppKey realm="acme.gatehouse.test", error="invalid_token"`, "invalid_token"},
 		{"valid", []string{"Bearer " + tok}, 200, "", ""},
 		{"scheme is case-insensitive", []string{"bearer " + tok}, 200, "", ""},
