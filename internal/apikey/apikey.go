@@ -42,8 +42,7 @@ type Service struct {
 	UseInterval   time.Duration
 
 	once     sync.Once
-	keys     *change.Cache[cacheKey, store.StaticKey] // known keys
-	missing  *change.Cache[cacheKey, struct{}]        // keys known not to exist
+	keys     *change.Lookup[cacheKey, store.StaticKey] // keys, and ids known to have none
 	uses     useLog
 	deprUses auditLimiter
 }

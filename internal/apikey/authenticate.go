@@ -35,8 +35,7 @@ type cacheKey struct{ team, id string }
 
 func (s *Service) init() {
 	s.once.Do(func() {
-		s.keys = change.NewCache[cacheKey, store.StaticKey](cacheMaxAge, cacheLimit)
-		s.missing = change.NewCache[cacheKey, struct{}](missingMaxAge, missingLimit)
+		s.keys = change.NewLookup[cacheKey, store.StaticKey](cacheMaxAge, cacheLimit, missingMaxAge, missingLimit)
 	})
 }
 
@@ -47,48 +46,21 @@ type Use struct {
 	UserAgent string
 }
 
-// errFound carries a key the store returned out of the missing cache's
-// load, which must not keep it.
-type errFound struct{ k store.StaticKey }
-
-func (errFound) Error() string { return "key found" }
-
-// errMissing tells the keys cache's load that the key does not exist; it
-// is never returned.
-var errMissing = errors.New("key missing")
-
 // lookup returns the key from the cache, loading it on a miss; ok is false
 // when the team has no such key.
-func (s *Service) lookup(ctx context.Context, team, id string) (k store.StaticKey, ok bool, err error) {
+func (s *Service) lookup(ctx context.Context, team, id string) (store.StaticKey, bool, error) {
 	s.init()
-	ck := cacheKey{team, id}
-	k, err = s.keys.Get(ck, func() (store.StaticKey, error) {
-		_, err := s.missing.Get(ck, func() (struct{}, error) {
-			k, err := s.Store.Key(ctx, team, id)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				return struct{}{}, nil
-			case err != nil:
-				return struct{}{}, err
-			}
-			return struct{}{}, errFound{k}
-		})
-		var f errFound
-		switch {
-		case errors.As(err, &f):
-			return f.k, nil
-		case err != nil:
-			return store.StaticKey{}, fmt.Errorf("static key %s: %w", id, err)
+	k, ok, err := s.keys.Get(cacheKey{team, id}, func() (store.StaticKey, bool, error) {
+		k, err := s.Store.Key(ctx, team, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.StaticKey{}, false, nil
 		}
-		return store.StaticKey{}, errMissing
+		return k, err == nil, err
 	})
-	switch {
-	case errors.Is(err, errMissing):
-		return store.StaticKey{}, false, nil
-	case err != nil:
-		return store.StaticKey{}, false, err
+	if err != nil {
+		return store.StaticKey{}, false, fmt.Errorf("static key %s: %w", id, err)
 	}
-	return k, true, nil
+	return k, ok, nil
 }
 
 // Authenticate checks a static key sent as kind (KindUser: "Bearer";
@@ -195,7 +167,6 @@ func (s *Service) Invalidate(c store.Change) {
 	}
 	s.init()
 	s.keys.Invalidate(match)
-	s.missing.Invalidate(match)
 }
 
 // invalidate drops one key from this process's cache after this Service

@@ -33,20 +33,9 @@ var (
 
 type cacheKey struct{ team, id string }
 
-// errFound carries a client the store returned out of the missing cache's
-// load, which must not keep it.
-type errFound struct{ c store.Client }
-
-func (errFound) Error() string { return "client found" }
-
-// errMissing tells the clients cache's load that the client does not exist;
-// it is never returned.
-var errMissing = errors.New("client missing")
-
 func (s *Service) init() {
 	s.once.Do(func() {
-		s.clients = change.NewCache[cacheKey, store.Client](cacheMaxAge, cacheLimit)
-		s.missing = change.NewCache[cacheKey, struct{}](missingMaxAge, missingLimit)
+		s.clients = change.NewLookup[cacheKey, store.Client](cacheMaxAge, cacheLimit, missingMaxAge, missingLimit)
 	})
 }
 
@@ -62,38 +51,19 @@ func validID(id string) bool {
 
 // lookup returns the client from the cache, loading it on a miss; ok is
 // false when the team has no such client.
-func (s *Service) lookup(ctx context.Context, team, id string) (c store.Client, ok bool, err error) {
+func (s *Service) lookup(ctx context.Context, team, id string) (store.Client, bool, error) {
 	s.init()
-	k := cacheKey{team, id}
-	c, err = s.clients.Get(k, func() (store.Client, error) {
-		// Not known: ask the missing cache, whose load reads the store
-		// and keeps only the answer "missing".
-		_, err := s.missing.Get(k, func() (struct{}, error) {
-			c, err := s.Store.Client(ctx, team, id)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				return struct{}{}, nil
-			case err != nil:
-				return struct{}{}, err
-			}
-			return struct{}{}, errFound{c}
-		})
-		var f errFound
-		switch {
-		case errors.As(err, &f):
-			return f.c, nil
-		case err != nil:
-			return store.Client{}, fmt.Errorf("client %s: %w", id, err)
+	c, ok, err := s.clients.Get(cacheKey{team, id}, func() (store.Client, bool, error) {
+		c, err := s.Store.Client(ctx, team, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Client{}, false, nil
 		}
-		return store.Client{}, errMissing
+		return c, err == nil, err
 	})
-	switch {
-	case errors.Is(err, errMissing):
-		return store.Client{}, false, nil
-	case err != nil:
-		return store.Client{}, false, err
+	if err != nil {
+		return store.Client{}, false, fmt.Errorf("client %s: %w", id, err)
 	}
-	return c, true, nil
+	return c, ok, nil
 }
 
 // Authenticate checks a client's credentials (RFC 6749 section 2.3.1) and
@@ -166,7 +136,6 @@ func (s *Service) Invalidate(c store.Change) {
 	s.init()
 	match := func(k cacheKey) bool { return change.Covers(c, k.team, store.KindClient, k.id) }
 	s.clients.Invalidate(match)
-	s.missing.Invalidate(match)
 }
 
 // invalidate drops one client from this process's cache after this

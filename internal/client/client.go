@@ -74,8 +74,7 @@ type Service struct {
 	Scopes *scope.Catalog
 
 	once    sync.Once
-	clients *change.Cache[cacheKey, store.Client] // known clients
-	missing *change.Cache[cacheKey, struct{}]     // clients known not to exist
+	clients *change.Lookup[cacheKey, store.Client] // clients, and ids known to have none
 }
 
 func (s *Service) now() time.Time {
