@@ -254,7 +254,8 @@ func (g *Guard) accessToken(ctx context.Context, info *web.Info, raw string) (au
 	} else if !claims.Expiry.Add(Leeway).After(now) {
 		return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer", code: "invalid_token", description: "the access token expired"}
 	}
-	revoked, err := g.Denylist.Revoked(ctx, team, claims.JTI)
+	// The jti denylist, and for a user-delegated token its grant's cut-off.
+	revoked, err := g.Denylist.Refused(ctx, team, claims)
 	if err != nil {
 		info.Log.Error("read denylist", "err", err)
 		return authz.Subject{}, authz.Grants{}, &failure{status: 503, description: "credentials cannot be checked right now; try again"}

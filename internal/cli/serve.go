@@ -52,11 +52,12 @@ whose generated password is printed once.`,
 Open:
   %s/healthz
   %s/.well-known/oauth-authorization-server
+  %s/login (sign in; your consents are at /profile)
 Register an OAuth client (its secret is shown once) and get a token:
   gatehouse admin client create --team %s --name demo --grant-type client_credentials \
       --auth-method client_secret_basic --scope audit.log:read --data-dir %s
   curl -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials %s/oauth2/token
-`, b.Team, b.Email, b.Password, u, u, b.Team, a.cfg.DataDir, u)
+`, b.Team, b.Email, b.Password, u, u, u, b.Team, a.cfg.DataDir, u)
 				}
 			}
 			e.log.Info("serving", "listen", ln.Addr().String(), "domain", a.cfg.Domain, "scheme", a.cfg.Scheme,

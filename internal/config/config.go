@@ -48,6 +48,14 @@ type Config struct {
 	ClientAuthFailures int           `yaml:"client-auth-failures"`
 	ClientAuthWindow   time.Duration `yaml:"client-auth-window"`
 
+	// The web login: failed logins allowed per account and per IP within
+	// LoginWindow before /login answers 429, and the lifetime of a
+	// session.
+	LoginFailures   int           `yaml:"login-failures"`
+	LoginIPFailures int           `yaml:"login-ip-failures"`
+	LoginWindow     time.Duration `yaml:"login-window"`
+	SessionTTL      time.Duration `yaml:"session-ttl"`
+
 	// The server's static key sunset policy, which every team without a
 	// policy of its own takes. Times are RFC 3339; "" means unset. Read
 	// them parsed with StaticKeyPolicy.
@@ -99,6 +107,11 @@ func Default() Config {
 
 		ClientAuthFailures: 10,
 		ClientAuthWindow:   time.Minute,
+
+		LoginFailures:   5,
+		LoginIPFailures: 20,
+		LoginWindow:     15 * time.Minute,
+		SessionTTL:      12 * time.Hour,
 	}
 }
 

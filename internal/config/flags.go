@@ -53,6 +53,11 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	b.int(&c.ClientAuthFailures, "client-auth-failures", "failed client authentications allowed per client_id and per IP within --client-auth-window before 429")
 	b.duration(&c.ClientAuthWindow, "client-auth-window", "window over which --client-auth-failures are counted")
 
+	b.int(&c.LoginFailures, "login-failures", "failed web logins allowed per account within --login-window before 429")
+	b.int(&c.LoginIPFailures, "login-ip-failures", "failed web logins allowed per IP within --login-window before 429")
+	b.duration(&c.LoginWindow, "login-window", "window over which failed web logins are counted")
+	b.duration(&c.SessionTTL, "session-ttl", "lifetime of a web session, from 5m to 720h")
+
 	b.string(&c.StaticKeysDeprecatedSince, "static-keys-deprecated-since", "RFC 3339 `TIME` from which static keys get Deprecation headers (empty: never); for teams without a policy")
 	b.string(&c.StaticKeysSunsetAt, "static-keys-sunset-at", "RFC 3339 `TIME` from which static keys are refused (empty: never); for teams without a policy")
 	b.string(&c.StaticKeysLink, "static-keys-link", "`URL` sent to static key users in Link: <URL>; rel=\"deprecation\"")

@@ -97,6 +97,16 @@ func (c Config) Validate() error {
 		bad("client-auth-failures", "must be at least 1, got %d", c.ClientAuthFailures)
 	}
 	positive("client-auth-window", c.ClientAuthWindow)
+	if c.LoginFailures < 1 {
+		bad("login-failures", "must be at least 1, got %d", c.LoginFailures)
+	}
+	if c.LoginIPFailures < 1 {
+		bad("login-ip-failures", "must be at least 1, got %d", c.LoginIPFailures)
+	}
+	positive("login-window", c.LoginWindow)
+	if c.SessionTTL < 5*time.Minute || c.SessionTTL > 720*time.Hour {
+		bad("session-ttl", "must be from 5m to 720h, got %s", c.SessionTTL)
+	}
 
 	// Static key sunset policy.
 	since, err := parseTime("static-keys-deprecated-since", c.StaticKeysDeprecatedSince)

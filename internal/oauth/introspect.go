@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -43,7 +44,7 @@ func (e *Endpoints) clientRequest(w http.ResponseWriter, r *http.Request) (*toke
 
 // inspect returns the claims of an access token that is valid right now
 // at this team: signed by one of its keys, of its issuer and audience,
-// unexpired and not revoked. ok is false for anything else, including a
+// unexpired and not revoked (by jti or by its grant's cut-off). ok is false for anything else, including a
 // token of another team; err reports only a failure to decide.
 func (e *Endpoints) inspect(ctx context.Context, info *web.Info, raw string) (token.Claims, bool, error) {
 	payload, _, err := e.Keys.Verify(ctx, info.Team.Name, raw)
@@ -57,7 +58,7 @@ func (e *Endpoints) inspect(ctx context.Context, info *web.Info, raw string) (to
 	if err != nil {
 		return token.Claims{}, false, nil
 	}
-	revoked, err := e.Denylist.Revoked(ctx, info.Team.Name, claims.JTI)
+	revoked, err := e.Denylist.Refused(ctx, info.Team.Name, claims)
 	if err != nil {
 		return token.Claims{}, false, err
 	}
@@ -105,8 +106,9 @@ func (e *Endpoints) ServeIntrospect(w http.ResponseWriter, r *http.Request) {
 }
 
 // ServeRevoke is POST /oauth2/revoke (RFC 7009). An access token issued to
-// the calling client goes on the denylist until it expires; every node
-// refuses it within a second. An unknown, invalid or expired token is
+// the calling client goes on the denylist until it expires; a refresh
+// token takes its family and the access tokens of its grant with it; every
+// node refuses them within a second. An unknown, invalid or expired token is
 // answered 200 like a revoked one (section 2.2).
 func (e *Endpoints) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 	req, ok := e.clientRequest(w, r)
@@ -131,6 +133,21 @@ func (e *Endpoints) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		e.Audit.Add(auditEvent(e, req, "token.revoke", "token:"+claims.JTI, map[string]string{"sub": claims.Subject}))
+	} else if e.Consents != nil {
+		// A refresh token: its family goes, and the access tokens of its
+		// grant with it (section 2.1).
+		tok, found, err := e.Consents.RevokeRefresh(ctx, req.info.Team.Name, req.client.ID, req.params.get("token"))
+		switch {
+		case errors.Is(err, consent.ErrOtherClient):
+			writeError(w, unauthorizedClient("the token was not issued to this client"))
+			return
+		case err != nil:
+			req.info.Log.Error("revoke refresh token", "err", err)
+			writeError(w, serverError())
+			return
+		case found:
+			e.Audit.Add(auditEvent(e, req, "refresh.revoke", "user:"+tok.UserID, map[string]string{"family": tok.FamilyID}))
+		}
 	}
 	noStore(w.Header())
 	w.WriteHeader(http.StatusOK)

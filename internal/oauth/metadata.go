@@ -12,6 +12,7 @@ import (
 // metadata is RFC 8414 section 2's authorization server metadata.
 type metadata struct {
 	Issuer                     string   `json:"issuer"`
+	AuthorizationEndpoint      string   `json:"authorization_endpoint,omitempty"`
 	TokenEndpoint              string   `json:"token_endpoint"`
 	JWKSURI                    string   `json:"jwks_uri"`
 	IntrospectionEndpoint      string   `json:"introspection_endpoint"`
@@ -35,13 +36,14 @@ func (e *Endpoints) ServeMetadata(w http.ResponseWriter, r *http.Request) {
 	u := info.TeamURL
 	grants := e.GrantTypes()
 	slices.Sort(grants)
-	responseTypes := []string{}
+	responseTypes, authorizeURL := []string{}, ""
 	if slices.Contains(grants, client.GrantAuthorizationCode) {
-		responseTypes = []string{"code"}
+		responseTypes, authorizeURL = []string{"code"}, u+"/oauth2/authorize"
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	web.JSON(w, http.StatusOK, metadata{
 		Issuer:                     u,
+		AuthorizationEndpoint:      authorizeURL,
 		TokenEndpoint:              u + "/oauth2/token",
 		JWKSURI:                    u + "/oauth2/jwks",
 		IntrospectionEndpoint:      u + "/oauth2/introspect",

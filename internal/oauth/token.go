@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/denylist"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/signing"
@@ -51,8 +53,12 @@ type Endpoints struct {
 	// settings and a client's lifetime override them.
 	AccessTokenTTL time.Duration
 	SigningAlg     string
+	// Consents redeems authorization codes and rotates refresh tokens; nil
+	// leaves the authorization_code and refresh_token grants out.
+	Consents *consent.Service
 
-	grants map[string]grant
+	grantsOnce sync.Once
+	grants     map[string]grant // built once, then only read
 }
 
 // grant is one grant type of the token endpoint. The steps every grant
@@ -60,6 +66,12 @@ type Endpoints struct {
 // the grant, write the answer) are done once, in ServeToken.
 type grant interface {
 	issue(ctx context.Context, e *Endpoints, req *tokenRequest) (*tokenResponse, *Error)
+}
+
+// prechecker is a grant that can refuse a request before its client is
+// authenticated.
+type prechecker interface {
+	precheck(p params, info *web.Info) *Error
 }
 
 // tokenRequest is a parsed, client-authenticated token request.
@@ -81,11 +93,15 @@ type tokenResponse struct {
 
 // grants lists the grant types this server supports, by name.
 func (e *Endpoints) grantTypes() map[string]grant {
-	if e.grants == nil {
+	e.grantsOnce.Do(func() {
 		e.grants = map[string]grant{
 			client.GrantClientCredentials: clientCredentialsGrant{},
 		}
-	}
+		if e.Consents != nil {
+			e.grants[client.GrantAuthorizationCode] = authorizationCodeGrant{}
+			e.grants[client.GrantRefreshToken] = refreshTokenGrant{}
+		}
+	})
 	return e.grants
 }
 
@@ -135,6 +151,11 @@ func (e *Endpoints) token(r *http.Request) (*tokenResponse, *Error) {
 		return nil, unsupportedGrantType("grant_type " + strconv.Quote(gt) + " is not supported")
 	}
 	req := &tokenRequest{info: web.RequestInfo(r), params: p, ip: remoteIP(r), ua: r.UserAgent()}
+	if pc, ok := g.(prechecker); ok {
+		if oerr := pc.precheck(p, req.info); oerr != nil {
+			return nil, oerr
+		}
+	}
 	c, oerr := e.authenticate(ctx, r, req)
 	if oerr != nil {
 		return nil, oerr

@@ -1070,7 +1070,10 @@ func TestMetadata(t *testing.T) {
 		{"revocation_endpoint", "http://acme.gatehouse.test/oauth2/revoke"},
 		{"scopes_supported", wantScopes},
 		{"code_challenge_methods_supported", []any{"S256"}},
-		{"grant_types_supported", []any{"client_credentials"}},
+		{"grant_types_supported", []any{"authorization_code", "client_credentials", "refresh_token"}},
+		{"authorization_endpoint", "http://acme.gatehouse.test/oauth2/authorize"},
+		{"response_types_supported", []any{"code"}},
+		{"authorization_response_iss_parameter_supported", true},
 		{"token_endpoint_auth_methods_supported", []any{"client_secret_basic", "client_secret_post"}},
 	} {
 		if diff := cmp.Diff(tc.want, acme[tc.field]); diff != "" {

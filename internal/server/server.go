@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/webui"
 )
 
 // Options are what a server is built from.
@@ -65,6 +66,7 @@ type Server struct {
 	oauth   *oauth.Endpoints
 	guard   *access.Guard
 	gateway *gateway.Gateway // nil without --routes
+	web     *webui.UI
 
 	// background work started by Run and waited for on shutdown
 	background []func(ctx context.Context)
@@ -146,6 +148,10 @@ func (s *Server) build(o Options) error {
 	s.guard = &access.Guard{Keys: s.keys, Denylist: deny, Checker: checker, Audit: s.audit, Now: o.Now}
 	// Static keys: user API keys and AppKeys (statickeys.go).
 	if err := s.buildStaticKeys(o, hasher); err != nil {
+		return err
+	}
+	// The authorization code flow, consents and the web UI (webui.go).
+	if err := s.buildWebUI(o, hasher, scopes, deny); err != nil {
 		return err
 	}
 

@@ -227,6 +227,20 @@ type RevokedToken struct {
 	ExpiresAt time.Time
 }
 
+// GrantRevocation cuts off the access tokens a user delegated to a client
+// (authorization code flow): every token of (UserID, ClientID) issued at or
+// before RevokedAt is refused. Access tokens are JWTs that no store holds,
+// so this cut-off is how consent revocation and code or refresh-token
+// replay reach the ones already issued. It is kept until ExpiresAt, by
+// which time every such token has expired.
+type GrantRevocation struct {
+	Team      string
+	UserID    string
+	ClientID  string
+	RevokedAt time.Time
+	ExpiresAt time.Time
+}
+
 // Page selects a page of a listing: at most Limit records after the opaque
 // Cursor returned by the previous page.
 type Page struct {
@@ -272,6 +286,9 @@ const (
 	KindSigningKey = "signing-key"
 	KindRevoked    = "revoked"
 	KindRefresh    = "refresh"
+	// KindGrantRevoked is a GrantRevocation; its key is
+	// "<user id>/<client id>".
+	KindGrantRevoked = "grant-revoked"
 )
 
 // Queries is every read and write. Within Store.Tx they run in one
@@ -376,6 +393,12 @@ type Queries interface {
 	// Access-token denylist.
 	RevokeToken(ctx context.Context, r RevokedToken) error
 	ListRevokedTokens(ctx context.Context, team string, now time.Time) ([]RevokedToken, error)
+	// RevokeGrant records a cut-off of a (user, client) pair's access
+	// tokens. A pair cut off before keeps the later RevokedAt and the later
+	// ExpiresAt of the two.
+	RevokeGrant(ctx context.Context, r GrantRevocation) error
+	// ListGrantRevocations lists the team's cut-offs still unexpired at now.
+	ListGrantRevocations(ctx context.Context, team string, now time.Time) ([]GrantRevocation, error)
 
 	// Audit and login history, append-only.
 	AppendAudit(ctx context.Context, events ...AuditEvent) error
@@ -395,8 +418,8 @@ type Store interface {
 	Watch(ctx context.Context, fn func(Change)) error
 	// Purge deletes what has expired before now: authorization codes,
 	// refresh tokens whose family has expired (a spent token is kept until
-	// then, so that its replay is still recognised), denylist entries,
-	// client secrets past their grace period, signing keys past
+	// then, so that its replay is still recognised), denylist entries and
+	// grant cut-offs, client secrets past their grace period, signing keys past
 	// DeleteAfter, and old change records.
 	Purge(ctx context.Context, now time.Time) error
 	Ping(ctx context.Context) error

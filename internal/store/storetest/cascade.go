@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -53,6 +54,17 @@ func testMissingTeam(t *testing.T, s store.Store) {
 			})
 		}, func() error {
 			_, err := s.Key(t.Context(), "nope", keyID)
+			return err
+		}},
+		{"RevokeGrant", func() error {
+			return s.RevokeGrant(t.Context(), store.GrantRevocation{
+				Team: "nope", UserID: userID, ClientID: clientID, RevokedAt: t0, ExpiresAt: at(time.Hour),
+			})
+		}, func() error {
+			got, err := s.ListGrantRevocations(t.Context(), "nope", t0)
+			if err == nil && len(got) == 0 {
+				return store.ErrNotFound
+			}
 			return err
 		}},
 		{"GrantPermission", func() error {

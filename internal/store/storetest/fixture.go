@@ -27,6 +27,7 @@ type fixture struct {
 	refresh    store.RefreshToken
 	signingKey store.SigningKey
 	revoked    []store.RevokedToken // denylist entries
+	cutoffs    []store.GrantRevocation
 }
 
 func (f fixture) ann() store.User { return f.users[0] }
@@ -91,6 +92,8 @@ func newFixture(team string, extra bool) fixture {
 		PrivateSealed: []byte("sealed " + kid), CreatedAt: at(11 * time.Minute), ActivateAt: at(12 * time.Minute),
 	}
 	f.revoked = []store.RevokedToken{{Team: team, JTI: uuid.NewString(), ExpiresAt: at(48 * time.Hour)}}
+	f.cutoffs = []store.GrantRevocation{{Team: team, UserID: f.ann().ID, ClientID: f.client.ID,
+		RevokedAt: at(13 * time.Minute), ExpiresAt: at(48 * time.Hour)}}
 
 	if extra {
 		carl := user("carl@example.com", false)
@@ -139,6 +142,9 @@ func createFixture(t *testing.T, q store.Queries, f fixture) {
 	must(t, "create signing key", q.CreateSigningKey(c, f.signingKey))
 	for _, r := range f.revoked {
 		must(t, "revoke token", q.RevokeToken(c, r))
+	}
+	for _, r := range f.cutoffs {
+		must(t, "revoke grant", q.RevokeGrant(c, r))
 	}
 }
 
@@ -225,6 +231,9 @@ func checkFixture(t *testing.T, s store.Queries, f fixture) {
 	if got, err := s.ListRevokedTokens(c, team, t0); wantErr(t, "ListRevokedTokens", err, nil) {
 		diff(t, "ListRevokedTokens("+team+")", f.revoked, got, opts)
 	}
+	if got, err := s.ListGrantRevocations(c, team, t0); wantErr(t, "ListGrantRevocations", err, nil) {
+		diff(t, "ListGrantRevocations("+team+")", f.cutoffs, got, opts)
+	}
 }
 
 // checkGone reports each record of f that can still be read.
@@ -280,4 +289,6 @@ func checkGone(t *testing.T, s store.Queries, f fixture) {
 	notFoundOrEmpty(t, "ListSigningKeys", sks, err)
 	revoked, err := s.ListRevokedTokens(c, team, t0)
 	notFoundOrEmpty(t, "ListRevokedTokens", revoked, err)
+	cutoffs, err := s.ListGrantRevocations(c, team, t0)
+	notFoundOrEmpty(t, "ListGrantRevocations", cutoffs, err)
 }

@@ -308,6 +308,26 @@ func testIsolation(t *testing.T, s store.Store) {
 			}
 		}},
 
+		// Grant cut-offs.
+		{"ListGrantRevocations", func(t *testing.T) {
+			got, err := s.ListGrantRevocations(t.Context(), B, t0)
+			if wantErr(t, "ListGrantRevocations(beta)", err, nil) {
+				diff(t, "ListGrantRevocations(beta)", b.cutoffs, got, opts)
+			}
+		}},
+		{"RevokeGrant", func(t *testing.T) {
+			// alpha's pair, cut off later through beta: beta gets a
+			// cut-off of its own; alpha's stays as it was (checked below).
+			r := a.cutoffs[0]
+			r.Team, r.RevokedAt, r.ExpiresAt = B, at(time.Hour), at(72*time.Hour)
+			must(t, "RevokeGrant(beta, alpha's pair)", s.RevokeGrant(t.Context(), r))
+			b.cutoffs = append(b.cutoffs, r)
+			got, err := s.ListGrantRevocations(t.Context(), B, t0)
+			if wantErr(t, "ListGrantRevocations(beta)", err, nil) {
+				diff(t, "ListGrantRevocations(beta)", b.cutoffs, got, opts)
+			}
+		}},
+
 		// History.
 		{"ListAudit", func(t *testing.T) {
 			got := walk(t, 1, func(p store.Page) ([]store.AuditEvent, string, error) {

@@ -50,6 +50,15 @@ func testPurge(t *testing.T, s store.Store) {
 	alpha.revoked = append(alpha.revoked, mkRevoked(t, s, "alpha", at(time.Hour)))
 	mkRevoked(t, s, "beta", at(time.Minute)) // expired
 
+	cutoff := func(team, userID, clientID string, expiresAt time.Time) store.GrantRevocation {
+		r := store.GrantRevocation{Team: team, UserID: userID, ClientID: clientID, RevokedAt: t0, ExpiresAt: expiresAt}
+		must(t, "RevokeGrant", s.RevokeGrant(t.Context(), r))
+		return r
+	}
+	cutoff("alpha", uuid.NewString(), client.ID, at(time.Minute)) // expired
+	alpha.cutoffs = append(alpha.cutoffs, cutoff("alpha", uuid.NewString(), client.ID, at(time.Hour)))
+	cutoff("beta", uuid.NewString(), beta.client.ID, at(time.Minute)) // expired
+
 	must(t, "Purge", s.Purge(t.Context(), now))
 
 	t.Run("authCodes", func(t *testing.T) {
@@ -88,6 +97,15 @@ func testPurge(t *testing.T, s store.Store) {
 		got, err = s.ListRevokedTokens(t.Context(), "beta", t0)
 		if wantErr(t, "ListRevokedTokens(beta)", err, nil) {
 			diff(t, "ListRevokedTokens(beta)", beta.revoked, got, opts)
+		}
+	})
+	t.Run("grantRevocations", func(t *testing.T) {
+		// Listed as of t0, before any expiry: only the purge can hide one.
+		for _, f := range []fixture{alpha, beta} {
+			got, err := s.ListGrantRevocations(t.Context(), f.team.Name, t0)
+			if wantErr(t, "ListGrantRevocations("+f.team.Name+")", err, nil) {
+				diff(t, "ListGrantRevocations("+f.team.Name+")", f.cutoffs, got, opts)
+			}
 		}
 	})
 	t.Run("restUntouched", func(t *testing.T) {

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RefreshTokens", testRefreshTokens},
 		{"SigningKeys", testSigningKeys},
 		{"RevokedTokens", testRevokedTokens},
+		{"GrantRevocations", testGrantRevocations},
 		{"Audit", testAudit},
 		{"Logins", testLogins},
 		{"Invalid", testInvalid},
@@ -111,6 +112,9 @@ var (
 		cmpopts.SortSlices(func(a, b store.Consent) bool { return a.UserID+" "+a.ClientID < b.UserID+" "+b.ClientID }),
 		cmpopts.SortSlices(func(a, b store.SigningKey) bool { return a.ID < b.ID }),
 		cmpopts.SortSlices(func(a, b store.RevokedToken) bool { return a.JTI < b.JTI }),
+		cmpopts.SortSlices(func(a, b store.GrantRevocation) bool {
+			return a.UserID+" "+a.ClientID < b.UserID+" "+b.ClientID
+		}),
 	}
 
 	// opts is what record comparisons use.

@@ -211,6 +211,10 @@ func testWatch(t *testing.T, s store.Store) {
 		{"RevokeToken", []store.Change{ch("alpha", store.KindRevoked, jti)}, func(t *testing.T) error {
 			return s.RevokeToken(c, store.RevokedToken{Team: "alpha", JTI: jti, ExpiresAt: time.Now().Add(time.Hour)})
 		}},
+		{"RevokeGrant", []store.Change{ch("alpha", store.KindGrantRevoked, rtUser.ID+"/"+rtClient.ID)}, func(t *testing.T) error {
+			return s.RevokeGrant(c, store.GrantRevocation{Team: "alpha", UserID: rtUser.ID, ClientID: rtClient.ID,
+				RevokedAt: t0, ExpiresAt: time.Now().Add(time.Hour)})
+		}},
 		{"RevokePermission", []store.Change{permCh}, func(t *testing.T) error {
 			return s.RevokePermission(c, perm)
 		}},

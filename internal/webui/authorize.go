@@ -1,0 +1,182 @@
+package webui
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/consent"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// consentView is what the consent page shows.
+type consentView struct {
+	Client       string
+	Scopes       []scopeView
+	RedirectHost string
+	Params       []param // the request, sent back with the decision
+}
+
+type scopeView struct{ Name, Description string }
+
+type param struct{ Name, Value string }
+
+// ServeAuthorize is the authorization endpoint, GET and POST
+// /oauth2/authorize (RFC 6749 section 4.1.1, RFC 7636, RFC 9700 section
+// 2.1).
+//
+// The client and the redirect URI are checked first: until both are known
+// good (the redirect URI equal to a registered one, character for
+// character), a problem is shown to the user on a page and nobody is
+// redirected anywhere. From then on errors go back to the client at its
+// redirect URI (section 4.1.2.1) with state and iss (RFC 9207). A user
+// who is not signed in goes to /login and comes back. A consent that
+// covers the request answers it at once; otherwise the consent page asks,
+// and its form comes back here as a POST with the decision.
+func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if !u.sameOrigin(w, r) {
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			u.message(w, r, http.StatusBadRequest, "Cannot continue", "The form could not be read.", true, view{})
+			return
+		}
+		p = r.PostForm
+	}
+	ctx := r.Context()
+	info := web.RequestInfo(r)
+	team := info.Team.Name
+
+	var c *store.Client
+	if id := p.Get("client_id"); id != "" {
+		cl, err := u.o.Clients.Client(ctx, team, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			u.unavailable(w, r, "read client", err)
+			return
+		default:
+			c = &cl
+		}
+	}
+	req, err := consent.ParseRequest(c, p)
+	var pageErr *consent.PageError
+	var redirectErr *consent.RedirectError
+	switch {
+	case errors.As(err, &pageErr):
+		u.message(w, r, http.StatusBadRequest, "This sign-in request cannot continue",
+			"The application sent an authorization request that is not valid here: "+pageErr.Description+
+				". Nothing was shared. Tell the application's developers.", true, view{})
+		return
+	case errors.As(err, &redirectErr):
+		u.answer(w, r, req, url.Values{"error": {redirectErr.Code}, "error_description": {redirectErr.Description}})
+		return
+	case err != nil:
+		u.unavailable(w, r, "parse authorization request", err)
+		return
+	}
+	info.Log = info.Log.With("client_id", req.Client.ID)
+
+	s, err := u.signedIn(r)
+	switch {
+	case errors.Is(err, errNoSession):
+		// Sign in first, then come back to the same request (rebuilt from
+		// the checked parameters: a path on this host).
+		redirect(w, r, loginURL("/oauth2/authorize?"+req.Params().Encode()))
+		return
+	case err != nil:
+		u.unavailable(w, r, "read session", err)
+		return
+	}
+
+	if r.Method == http.MethodPost {
+		if !u.validSessionToken(r, s.sess, p.Get("csrf_token")) {
+			u.forbidden(w, r, s)
+			return
+		}
+		switch p.Get("decision") {
+		case "approve":
+			a := admin.Actor{ID: "user:" + s.user.Email, IP: remoteIP(r), UserAgent: clip(r.UserAgent(), 512)}
+			if err := u.o.Consents.Approve(ctx, a, team, s.user.ID, req.Client.ID, req.Scopes); err != nil {
+				u.unavailable(w, r, "record consent", err)
+				return
+			}
+			u.issueCode(w, r, req, s)
+		case "deny":
+			if u.o.Audit != nil {
+				u.o.Audit.Add(store.AuditEvent{Team: team, At: u.now().UTC(), Actor: "user:" + s.user.Email, Action: "consent.deny",
+					Target: "client:" + req.Client.ID, IP: remoteIP(r), UserAgent: clip(r.UserAgent(), 512),
+					Detail: map[string]string{"scopes": strings.Join(req.Scopes, " ")}})
+			}
+			u.answer(w, r, req, url.Values{"error": {"access_denied"}, "error_description": {"the user denied the request"}})
+		default:
+			u.message(w, r, http.StatusBadRequest, "Cannot continue", "Choose Allow or Deny.", true,
+				view{User: &s.user, CSRF: u.sessionToken(r, s.sess)})
+		}
+		return
+	}
+
+	remembered, err := u.o.Consents.Remembered(ctx, team, s.user.ID, req.Client.ID, req.Scopes)
+	if err != nil {
+		u.unavailable(w, r, "read consent", err)
+		return
+	}
+	if remembered {
+		u.issueCode(w, r, req, s)
+		return
+	}
+	u.consentPage(w, r, req, s)
+}
+
+// consentPage asks the user to approve or deny the request.
+func (u *UI) consentPage(w http.ResponseWriter, r *http.Request, req consent.Request, s *signedIn) {
+	cv := consentView{Client: req.Client.Name}
+	for _, name := range req.Scopes {
+		d, _ := u.o.Scopes.Describe(name)
+		cv.Scopes = append(cv.Scopes, scopeView{Name: name, Description: d})
+	}
+	if ru, err := url.Parse(req.RedirectURI); err == nil {
+		cv.RedirectHost = ru.Host
+	}
+	params := req.Params()
+	for k := range params {
+		cv.Params = append(cv.Params, param{k, params.Get(k)})
+	}
+	sort.Slice(cv.Params, func(i, j int) bool { return cv.Params[i].Name < cv.Params[j].Name })
+	u.render(w, r, http.StatusOK, "consent", view{Title: "Allow " + req.Client.Name + "?", User: &s.user,
+		CSRF: u.sessionToken(r, s.sess), Consent: cv})
+}
+
+// issueCode answers an approved request with an authorization code.
+func (u *UI) issueCode(w http.ResponseWriter, r *http.Request, req consent.Request, s *signedIn) {
+	code, err := u.o.Consents.IssueCode(r.Context(), web.RequestInfo(r).Team.Name, s.user.ID, req)
+	if err != nil {
+		u.answer(w, r, req, url.Values{"error": {"server_error"}, "error_description": {"the code could not be issued; try again"}})
+		web.RequestInfo(r).Log.Error("issue code", "err", err)
+		return
+	}
+	u.answer(w, r, req, url.Values{"code": {code.Reveal()}})
+}
+
+// answer sends the user agent back to the client's redirect URI with the
+// response parameters v, the request's state and the issuer (RFC 9207).
+// The redirect URI's own query is kept as it is (RFC 6749 section 3.1.2).
+func (u *UI) answer(w http.ResponseWriter, r *http.Request, req consent.Request, v url.Values) {
+	if req.State != "" {
+		v.Set("state", req.State)
+	}
+	v.Set("iss", web.RequestInfo(r).TeamURL)
+	to := req.RedirectURI
+	if strings.Contains(to, "?") {
+		to += "&" + v.Encode()
+	} else {
+		to += "?" + v.Encode()
+	}
+	redirect(w, r, to)
+}

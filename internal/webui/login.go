@@ -1,0 +1,204 @@
+package webui
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// The one answer to a failed sign-in, whatever failed: it never tells
+// whether the account exists.
+const badCredentials = "The email address or the password is not right."
+
+// ServeLoginPage is GET /login: the sign-in form. A signed-in user goes on
+// to return_to (a path on this host) or the profile.
+func (u *UI) ServeLoginPage(w http.ResponseWriter, r *http.Request) {
+	returnTo := safeReturn(r.URL.Query().Get("return_to"))
+	switch _, err := u.signedIn(r); {
+	case err == nil:
+		redirect(w, r, orProfile(returnTo))
+		return
+	case !errors.Is(err, errNoSession):
+		u.unavailable(w, r, "read session", err)
+		return
+	}
+	u.loginForm(w, r, http.StatusOK, view{ReturnTo: returnTo})
+}
+
+func orProfile(returnTo string) string {
+	if returnTo == "" {
+		return "/profile"
+	}
+	return returnTo
+}
+
+// loginForm renders the sign-in form with its CSRF token.
+func (u *UI) loginForm(w http.ResponseWriter, r *http.Request, status int, v view) {
+	nonce, err := u.loginNonce(w, r)
+	if err != nil {
+		u.unavailable(w, r, "login nonce", err)
+		return
+	}
+	v.Title, v.FormCSRF = "Sign in", u.loginToken(r, nonce)
+	u.render(w, r, status, "login", v)
+}
+
+// ServeLogin is POST /login. Every attempt goes to the login history.
+// Failures are limited per account and per IP (429 with Retry-After once
+// either allowance is used up, before any password is checked). An unknown
+// email costs the same Argon2id work as a wrong password and gets the same
+// answer. Argon2id takes 64 MiB per check, so only a few run at once.
+func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
+	if !u.sameOrigin(w, r) {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		u.message(w, r, http.StatusBadRequest, "Sign-in failed", "The form could not be read.", true, view{Link: "/login", LinkText: "Try again"})
+		return
+	}
+	f := r.PostForm
+	returnTo := safeReturn(f.Get("return_to"))
+	if !u.validLoginToken(r, f.Get("csrf_token")) {
+		u.forbidden(w, r, nil)
+		return
+	}
+	ctx := r.Context()
+	info := web.RequestInfo(r)
+	team := info.Team.Name
+	email := strings.ToLower(strings.TrimSpace(f.Get("email")))
+	password := f.Get("password")
+	ip := remoteIP(r)
+	ev := store.LoginEvent{Team: team, At: u.now().UTC(), Email: clip(email, 320), IP: ip, UserAgent: clip(r.UserAgent(), 512)}
+	retry := view{ReturnTo: returnTo, Email: clip(email, 320)}
+
+	if email == "" || password == "" {
+		u.record(r, ev, "incomplete form", "")
+		retry.Error = "Enter your email address and your password."
+		u.loginForm(w, r, http.StatusBadRequest, retry)
+		return
+	}
+	accountKey, ipKey := team+"/"+email, ip
+	wait, blocked := u.o.AccountLimit.Blocked(accountKey)
+	if w2, b := u.o.IPLimit.Blocked(ipKey); b {
+		blocked, wait = true, max(wait, w2)
+	}
+	if blocked {
+		u.record(r, ev, "throttled", "")
+		retryAfter(w, wait)
+		u.message(w, r, http.StatusTooManyRequests, "Too many attempts",
+			"There were too many failed sign-in attempts. Wait a few minutes and try again.", true,
+			view{Link: loginURL(returnTo), LinkText: "Back to sign-in"})
+		return
+	}
+
+	user, err := u.o.Store.UserByEmail(ctx, team, email)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		u.unavailable(w, r, "read user", err)
+		return
+	}
+	select {
+	case u.checks <- struct{}{}:
+	case <-ctx.Done():
+		return // the client gave up waiting
+	}
+	ok := false
+	if known {
+		ok, err = secret.VerifyPassword(password, user.PasswordHash)
+		if err != nil {
+			info.Log.Error("verify password: the stored hash is unusable", "user_id", user.ID, "err", err)
+		}
+	} else {
+		secret.DummyVerifyPassword(password)
+	}
+	<-u.checks
+
+	reason := ""
+	switch {
+	case !known:
+		reason = "no such user"
+	case !ok:
+		reason = "bad password"
+	case user.Disabled:
+		reason = "disabled"
+	}
+	if reason != "" {
+		u.o.AccountLimit.Fail(accountKey)
+		u.o.IPLimit.Fail(ipKey)
+		ev.UserID = user.ID
+		u.record(r, ev, reason, user.ID)
+		retry.Error = badCredentials
+		if reason == "disabled" {
+			// Only someone who knows the password learns this.
+			retry.Error = "This account is disabled. Ask an administrator of " + team + " to enable it."
+		}
+		u.loginForm(w, r, http.StatusBadRequest, retry)
+		return
+	}
+	if err := u.startSession(w, r, user); err != nil {
+		u.unavailable(w, r, "start session", err)
+		return
+	}
+	ev.UserID, ev.Success = user.ID, true
+	u.record(r, ev, "", user.ID)
+	http.SetCookie(w, u.cookie(u.loginCk, "", -1))
+	redirect(w, r, orProfile(returnTo))
+}
+
+// record writes a login attempt to the login history and its audit event
+// (batched).
+func (u *UI) record(r *http.Request, ev store.LoginEvent, reason, userID string) {
+	info := web.RequestInfo(r)
+	ev.Reason = reason
+	if err := u.o.Store.AppendLogin(r.Context(), ev); err != nil {
+		info.Log.Error("append login history", "err", err)
+	}
+	if u.o.Audit == nil {
+		return
+	}
+	action, actor := "login.failure", "anonymous"
+	if ev.Success {
+		action = "login.success"
+	}
+	if userID != "" {
+		actor = "user:" + ev.Email
+	}
+	detail := map[string]string{}
+	if reason != "" {
+		detail["reason"] = reason
+	}
+	u.o.Audit.Add(store.AuditEvent{Team: ev.Team, At: ev.At, Actor: actor, Action: action, Target: "user:" + ev.Email,
+		IP: ev.IP, UserAgent: ev.UserAgent, Detail: detail})
+}
+
+// ServeLogout is POST /logout: the session cookie goes. The form carries
+// the session's CSRF token, so that no other site can sign a user out.
+func (u *UI) ServeLogout(w http.ResponseWriter, r *http.Request) {
+	if !u.sameOrigin(w, r) {
+		return
+	}
+	s, err := u.signedIn(r)
+	switch {
+	case errors.Is(err, errNoSession):
+		u.endSession(w)
+		redirect(w, r, "/login")
+		return
+	case err != nil:
+		u.unavailable(w, r, "read session", err)
+		return
+	}
+	if err := r.ParseForm(); err != nil || !u.validSessionToken(r, s.sess, r.PostForm.Get("csrf_token")) {
+		u.forbidden(w, r, s)
+		return
+	}
+	u.endSession(w)
+	if u.o.Audit != nil {
+		u.o.Audit.Add(store.AuditEvent{Team: s.user.Team, At: u.now().UTC(), Actor: "user:" + s.user.Email, Action: "logout",
+			Target: "user:" + s.user.Email, IP: remoteIP(r), UserAgent: clip(r.UserAgent(), 512)})
+	}
+	redirect(w, r, "/login")
+}

@@ -1,0 +1,226 @@
+package webui
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// profileView is what the profile page shows.
+type profileView struct {
+	Consents []consentRow
+}
+
+type consentRow struct {
+	ClientID, ClientName   string
+	Scopes                 []scopeView
+	Granted, GrantedText   string
+	LastUsed, LastUsedText string
+	granted, updated       time.Time
+	lastUsed               *time.Time
+}
+
+// consents returns the user's consents with their clients' names.
+func (u *UI) consents(ctx context.Context, team, userID string) ([]consentRow, error) {
+	cs, err := u.o.Consents.List(ctx, team, userID)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]consentRow, 0, len(cs))
+	for _, c := range cs {
+		row := consentRow{ClientID: c.ClientID, ClientName: c.ClientID, granted: c.CreatedAt, updated: c.UpdatedAt,
+			Granted: c.CreatedAt.UTC().Format(time.RFC3339), GrantedText: c.CreatedAt.UTC().Format("2 Jan 2006 15:04 UTC")}
+		switch cl, err := u.o.Clients.Client(ctx, team, c.ClientID); {
+		case err == nil:
+			row.ClientName = cl.Name
+		case errors.Is(err, store.ErrNotFound):
+			// Deleting a client deletes its consents; a race shows the ID.
+		default:
+			return nil, err
+		}
+		for _, name := range c.Scopes {
+			d, _ := u.o.Scopes.Describe(name)
+			row.Scopes = append(row.Scopes, scopeView{Name: name, Description: d})
+		}
+		if c.LastUsedAt != nil {
+			row.lastUsed = c.LastUsedAt
+			row.LastUsed = c.LastUsedAt.UTC().Format(time.RFC3339)
+			row.LastUsedText = c.LastUsedAt.UTC().Format("2 Jan 2006 15:04 UTC")
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+// ServeProfile is GET /profile: the user's account and the clients they
+// consented to (the seed's "Edit Profile > OAuth Client Management"), each
+// with a button that revokes the consent.
+func (u *UI) ServeProfile(w http.ResponseWriter, r *http.Request) {
+	s, ok := u.requireSession(w, r)
+	if !ok {
+		return
+	}
+	rows, err := u.consents(r.Context(), s.user.Team, s.user.ID)
+	if err != nil {
+		u.unavailable(w, r, "list consents", err)
+		return
+	}
+	v := view{Title: "Your profile", User: &s.user, CSRF: u.sessionToken(r, s.sess), Profile: profileView{Consents: rows}}
+	if id := r.URL.Query().Get("revoked"); id != "" {
+		name := "the application"
+		if cl, err := u.o.Clients.Client(r.Context(), s.user.Team, id); err == nil {
+			name = cl.Name
+		}
+		v.Notice = "You revoked your consent to " + name + ". It can no longer act for you."
+	}
+	u.render(w, r, http.StatusOK, "profile", v)
+}
+
+// requireSession returns the signed-in user of a page request, or sends
+// the browser to sign in and come back.
+func (u *UI) requireSession(w http.ResponseWriter, r *http.Request) (*signedIn, bool) {
+	s, err := u.signedIn(r)
+	switch {
+	case errors.Is(err, errNoSession):
+		back := ""
+		if r.Method == http.MethodGet {
+			back = r.URL.RequestURI()
+		}
+		redirect(w, r, loginURL(safeReturn(back)))
+		return nil, false
+	case err != nil:
+		u.unavailable(w, r, "read session", err)
+		return nil, false
+	}
+	return s, true
+}
+
+// ServeRevokeConsent is POST /profile/consents/{client_id}/revoke, the
+// profile page's revoke button: the consent, the client's refresh tokens
+// and its live access tokens for this user end, on every node within a
+// second.
+func (u *UI) ServeRevokeConsent(w http.ResponseWriter, r *http.Request) {
+	if !u.sameOrigin(w, r) {
+		return
+	}
+	s, ok := u.requireSession(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil || !u.validSessionToken(r, s.sess, r.PostForm.Get("csrf_token")) {
+		u.forbidden(w, r, s)
+		return
+	}
+	clientID := r.PathValue("client_id")
+	err := u.revoke(r, s, clientID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		redirect(w, r, "/profile")
+	case err != nil:
+		u.unavailable(w, r, "revoke consent", err)
+	default:
+		redirect(w, r, "/profile?revoked="+url.QueryEscape(clientID))
+	}
+}
+
+func (u *UI) revoke(r *http.Request, s *signedIn, clientID string) error {
+	a := admin.Actor{ID: "user:" + s.user.Email, IP: remoteIP(r), UserAgent: clip(r.UserAgent(), 512)}
+	return u.o.Consents.Revoke(r.Context(), a, s.user.Team, s.user.ID, clientID)
+}
+
+// The JSON API of the signed-in user's consents. It authenticates with the
+// session cookie only. DELETE, the one unsafe method, must pass the
+// CrossOriginProtection and carry the session's CSRF token in the
+// X-CSRF-Token header: GET /api/profile/consents returns it (a page of
+// another site cannot read that answer), and every page of a signed-in
+// user has it in <meta name="csrf-token">.
+
+// consentJSON is one consent in the API.
+type consentJSON struct {
+	ClientID   string     `json:"client_id"`
+	ClientName string     `json:"client_name"`
+	Scopes     []string   `json:"scopes"`
+	GrantedAt  time.Time  `json:"granted_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+// apiSession returns the signed-in user of an API request or answers 401.
+func (u *UI) apiSession(w http.ResponseWriter, r *http.Request) (*signedIn, bool) {
+	w.Header().Set("Cache-Control", "no-store")
+	s, err := u.signedIn(r)
+	switch {
+	case errors.Is(err, errNoSession):
+		web.Error(w, http.StatusUnauthorized, "unauthorized", "sign in at /login first: this API takes the session cookie")
+		return nil, false
+	case err != nil:
+		web.RequestInfo(r).Log.Error("read session", "err", err)
+		web.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+		return nil, false
+	}
+	return s, true
+}
+
+// ServeConsentList is GET /api/profile/consents.
+func (u *UI) ServeConsentList(w http.ResponseWriter, r *http.Request) {
+	s, ok := u.apiSession(w, r)
+	if !ok {
+		return
+	}
+	rows, err := u.consents(r.Context(), s.user.Team, s.user.ID)
+	if err != nil {
+		web.RequestInfo(r).Log.Error("list consents", "err", err)
+		web.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+		return
+	}
+	out := struct {
+		Consents  []consentJSON `json:"consents"`
+		CSRFToken string        `json:"csrf_token"`
+	}{Consents: []consentJSON{}, CSRFToken: u.sessionToken(r, s.sess)}
+	for _, row := range rows {
+		c := consentJSON{ClientID: row.ClientID, ClientName: row.ClientName, Scopes: []string{},
+			GrantedAt: row.granted.UTC(), UpdatedAt: row.updated.UTC()}
+		for _, sc := range row.Scopes {
+			c.Scopes = append(c.Scopes, sc.Name)
+		}
+		if row.lastUsed != nil {
+			t := row.lastUsed.UTC()
+			c.LastUsedAt = &t
+		}
+		out.Consents = append(out.Consents, c)
+	}
+	web.JSON(w, http.StatusOK, out)
+}
+
+// ServeConsentDelete is DELETE /api/profile/consents/{client_id}: 204, or
+// 404 when there is no such consent.
+func (u *UI) ServeConsentDelete(w http.ResponseWriter, r *http.Request) {
+	if err := u.cop.Check(r); err != nil {
+		web.Error(w, http.StatusForbidden, "forbidden", "cross-origin request refused")
+		return
+	}
+	s, ok := u.apiSession(w, r)
+	if !ok {
+		return
+	}
+	if !u.validSessionToken(r, s.sess, r.Header.Get("X-CSRF-Token")) {
+		web.Error(w, http.StatusForbidden, "forbidden", "the X-CSRF-Token header must carry the csrf_token of GET /api/profile/consents")
+		return
+	}
+	err := u.revoke(r, s, r.PathValue("client_id"))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		web.Error(w, http.StatusNotFound, "not_found", "you have no consent to that client")
+	case err != nil:
+		web.RequestInfo(r).Log.Error("revoke consent", "err", err)
+		web.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}

@@ -1,0 +1,298 @@
+// Package webui is the web UI on a team's host: the pages people see.
+// It serves sign-in (/login, /logout), the authorization endpoint of the
+// authorization code flow with its consent page (/oauth2/authorize, RFC
+// 6749 section 4.1, RFC 7636, RFC 9700), and the profile page where users
+// manage the clients they consented to (/profile, and the same as JSON at
+// /api/profile/consents).
+//
+// Pages are server-rendered from html/template files embedded in the
+// binary; every page extends one layout (templates/base.html) that names
+// the team, and later pages of the web UI extend it too. No page loads
+// anything from elsewhere: the one stylesheet is inline and allowed by its
+// hash in the Content-Security-Policy.
+//
+// Sessions live in a cookie sealed with the master key (AES-256-GCM) and
+// bound to the team, named __Host-gatehouse_session under https. Every
+// form carries a CSRF token, and every unsafe request also passes net/http's
+// CrossOriginProtection.
+package webui
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/auditlog"
+	"github.com/gatehouse/gatehouse/internal/consent"
+	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// pages are the templates, each parsed with the base layout.
+var pageNames = []string{"login", "consent", "profile", "message"}
+
+// Clients reads registered clients (client.Service is one, from a cache).
+type Clients interface {
+	Client(ctx context.Context, team, id string) (store.Client, error)
+}
+
+// Options are what the UI is built from. Store, Clients, Consents, Scopes,
+// Key and the limiters are required.
+type Options struct {
+	Store    store.Store
+	Clients  Clients
+	Consents *consent.Service
+	Scopes   *scope.Catalog
+	Key      masterkey.Key
+	// Secure is true when the team URLs are https: the cookies then take
+	// the __Host- prefix and the Secure attribute.
+	Secure     bool
+	SessionTTL time.Duration
+	// Failed logins are limited per account and per IP.
+	AccountLimit, IPLimit *ratelimit.Limiter
+	Audit                 *auditlog.Batcher
+	Now                   func() time.Time // nil: time.Now
+	Gen                   secret.Generator
+	// PasswordChecks bounds the Argon2id verifications running at once
+	// (each takes 64 MiB); 0 means 4.
+	PasswordChecks int
+}
+
+// UI serves the web pages of every team.
+type UI struct {
+	o         Options
+	pages     map[string]*template.Template
+	css       template.CSS
+	csp       string
+	csrfKey   []byte
+	passKey   []byte
+	sealAD    string
+	checks    chan struct{}
+	cop       *http.CrossOriginProtection
+	sessionCk string
+	loginCk   string
+}
+
+// New builds the UI.
+func New(o Options) (*UI, error) {
+	if o.Store == nil || o.Clients == nil || o.Consents == nil || o.Scopes == nil || o.AccountLimit == nil || o.IPLimit == nil {
+		return nil, errors.New("web UI: store, clients, consents, scopes and limiters are required")
+	}
+	csrfKey, passKey := o.Key.Derive("web csrf"), o.Key.Derive("web session password")
+	if csrfKey == nil {
+		return nil, errors.New("web UI: no master key")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.PasswordChecks <= 0 {
+		o.PasswordChecks = 4
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	css, err := templateFS.ReadFile("templates/style.css")
+	if err != nil {
+		return nil, fmt.Errorf("web UI: %w", err)
+	}
+	u := &UI{
+		o:       o,
+		pages:   map[string]*template.Template{},
+		css:     template.CSS(css),
+		csrfKey: csrfKey,
+		passKey: passKey,
+		checks:  make(chan struct{}, o.PasswordChecks),
+		cop:     http.NewCrossOriginProtection(),
+	}
+	sum := sha256.Sum256(css)
+	// No script, no frame, no outside resource: only the inline style
+	// whose hash this is.
+	u.csp = "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+		"'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+	for _, name := range pageNames {
+		t, err := template.ParseFS(templateFS, "templates/base.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("web UI: parse %s: %w", name, err)
+		}
+		u.pages[name] = t
+	}
+	u.sessionCk, u.loginCk = "gatehouse_session", "gatehouse_login"
+	if o.Secure {
+		// __Host-: only ever set with Secure, Path=/ and no Domain, so no
+		// other host, not even a sibling team's, can plant or read it.
+		u.sessionCk, u.loginCk = "__Host-"+u.sessionCk, "__Host-"+u.loginCk
+	}
+	return u, nil
+}
+
+func (u *UI) now() time.Time { return u.o.Now() }
+
+// view is what a page template renders. The base layout uses Team, Title,
+// CSS, User and CSRF; each page the fields it needs.
+type view struct {
+	Team  string
+	Title string
+	CSS   template.CSS
+	User  *store.User // signed in: the header shows the account and a sign-out button
+	CSRF  string      // the session's CSRF token, for every session form
+
+	Error  string // shown with role=alert and linked to the fields it concerns
+	Notice string
+
+	// The login page.
+	FormCSRF string
+	ReturnTo string
+	Email    string
+
+	// The message page.
+	Link, LinkText string
+
+	Consent consentView
+	Profile profileView
+}
+
+// render writes page name with status. Every page is private to its
+// viewer, may not be framed, and loads nothing from elsewhere.
+func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
+	info := web.RequestInfo(r)
+	v.Team, v.CSS = info.Team.Name, u.css
+	var buf bytes.Buffer
+	if err := u.pages[name].ExecuteTemplate(&buf, "base", v); err != nil {
+		info.Log.Error("render page", "page", name, "err", err)
+		http.Error(w, "internal error; request "+info.RequestID, http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", u.csp)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// message renders a page that says one thing: an error when isError.
+func (u *UI) message(w http.ResponseWriter, r *http.Request, status int, title, text string, isError bool, v view) {
+	v.Title = title
+	if isError {
+		v.Error = text
+	} else {
+		v.Notice = text
+	}
+	u.render(w, r, status, "message", v)
+}
+
+// unavailable is the page of a failure to decide (the store did not
+// answer): the user may try again.
+func (u *UI) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
+	web.RequestInfo(r).Log.Error(what, "err", err)
+	u.message(w, r, http.StatusServiceUnavailable, "Try again shortly",
+		"The service could not complete the request. Please try again in a moment.", true, view{})
+}
+
+// forbidden is the answer to a form that fails its CSRF checks.
+func (u *UI) forbidden(w http.ResponseWriter, r *http.Request, s *signedIn) {
+	v := view{Link: "/profile", LinkText: "Go to your profile"}
+	if r.URL.Path == "/login" {
+		v.Link, v.LinkText = "/login", "Sign in again"
+	}
+	if s != nil {
+		v.User, v.CSRF = &s.user, u.sessionToken(r, s.sess)
+	}
+	u.message(w, r, http.StatusForbidden, "This form has expired",
+		"The form was not sent from this site, or it expired. Go back, reload the page and try again.", true, v)
+}
+
+// redirect answers with a redirect: 303 after a POST, so that the browser
+// follows with a GET, else 302. What it carries is private.
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	code := http.StatusFound
+	if r.Method == http.MethodPost || r.Method == http.MethodDelete {
+		code = http.StatusSeeOther
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	http.Redirect(w, r, to, code)
+}
+
+// safeReturn keeps a return_to only when it is a path on this host:
+// absolute-path, no scheme, no authority ("//evil" and "/\evil" are
+// authorities to browsers), no control characters. Anything else is "",
+// so that no link can send a user elsewhere after signing in.
+func safeReturn(s string) string {
+	if s == "" || len(s) > 4096 || s[0] != '/' || strings.HasPrefix(s, "//") || strings.ContainsAny(s, "\\") {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return ""
+		}
+	}
+	p, err := url.Parse(s)
+	if err != nil || p.Scheme != "" || p.Host != "" || p.User != nil || p.Opaque != "" {
+		return ""
+	}
+	return s
+}
+
+// loginURL is the sign-in page that comes back to returnTo.
+func loginURL(returnTo string) string {
+	if returnTo == "" {
+		return "/login"
+	}
+	return "/login?return_to=" + url.QueryEscape(returnTo)
+}
+
+// sameOrigin applies net/http's CrossOriginProtection to an unsafe
+// request (Sec-Fetch-Site, else Origin against Host); a refused request
+// has been answered.
+func (u *UI) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
+	if err := u.cop.Check(r); err != nil {
+		u.forbidden(w, r, nil)
+		return false
+	}
+	return true
+}
+
+// remoteIP is the address of the peer (the proxy's, behind one: the
+// limits then count per proxy, the safe side).
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// retryAfter writes Retry-After in whole seconds, rounded up.
+func retryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+}
+
+// clip bounds what a form field may put in the login history.
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
