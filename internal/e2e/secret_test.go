@@ -13,7 +13,8 @@ import (
 )
 
 // token asks node n for a client-credentials token at team acme
-// (client_secret_basic) and returns the status.
+// (client_secret_basic) and returns the status, 0 when the node does not
+// answer (yet).
 func (n *node) token(t *testing.T, id, secret string) int {
 	t.Helper()
 	req, _ := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d/oauth2/token", n.port),
@@ -23,7 +24,7 @@ func (n *node) token(t *testing.T, id, secret string) int {
 	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0
 	}
 	resp.Body.Close()
 	return resp.StatusCode
