@@ -9,6 +9,7 @@ package auditlog
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -23,47 +24,79 @@ type Appender interface {
 type Batcher struct {
 	store    Appender
 	log      *slog.Logger
-	ch       chan store.AuditEvent
 	interval time.Duration
 	maxBatch int
-	done     chan struct{}
+	limit    int // events waiting at which Add blocks
+
+	mu      sync.Mutex
+	pending []store.AuditEvent
+	room    sync.Cond     // the writer took what was pending
+	full    chan struct{} // a batch is waiting; never blocks Add
+	done    chan struct{}
 }
 
 // New returns a batcher that writes at least every interval, or as soon as
 // maxBatch events wait.
 func New(st Appender, log *slog.Logger, interval time.Duration, maxBatch int) *Batcher {
-	return &Batcher{store: st, log: log, ch: make(chan store.AuditEvent, 16*maxBatch),
-		interval: interval, maxBatch: maxBatch, done: make(chan struct{})}
+	b := &Batcher{store: st, log: log, interval: interval, maxBatch: maxBatch, limit: 16 * maxBatch,
+		full: make(chan struct{}, 1), done: make(chan struct{})}
+	b.room.L = &b.mu
+	return b
 }
 
-// Add hands an event over.
-func (b *Batcher) Add(e store.AuditEvent) { b.ch <- e }
+// Add hands an event over. It wakes the writer only when a batch is full,
+// not for every event: a request pays for a lock and an append.
+func (b *Batcher) Add(e store.AuditEvent) {
+	b.mu.Lock()
+	for len(b.pending) >= b.limit {
+		b.room.Wait()
+	}
+	b.pending = append(b.pending, e)
+	n := len(b.pending)
+	b.mu.Unlock()
+	if n == b.maxBatch {
+		select {
+		case b.full <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take swaps the events waiting for the empty spare and lets blocked Adds
+// go on.
+func (b *Batcher) take(spare []store.AuditEvent) []store.AuditEvent {
+	b.mu.Lock()
+	taken := b.pending
+	b.pending = spare[:0]
+	b.room.Broadcast()
+	b.mu.Unlock()
+	return taken
+}
 
 // Run writes batches until ctx ends, then writes what is left.
 func (b *Batcher) Run(ctx context.Context) {
 	defer close(b.done)
 	tick := time.NewTicker(b.interval)
 	defer tick.Stop()
-	batch := make([]store.AuditEvent, 0, b.maxBatch)
+	wctx := context.WithoutCancel(ctx)
+	spare := make([]store.AuditEvent, 0, b.maxBatch)
 	for {
+		stop := false
 		select {
-		case e := <-b.ch:
-			batch = append(batch, e)
-			if len(batch) >= b.maxBatch {
-				batch = b.write(context.WithoutCancel(ctx), batch)
-			}
+		case <-b.full:
 		case <-tick.C:
-			batch = b.write(context.WithoutCancel(ctx), batch)
 		case <-ctx.Done():
-			for {
-				select {
-				case e := <-b.ch:
-					batch = append(batch, e)
-				default:
-					b.write(context.WithoutCancel(ctx), batch)
-					return
-				}
-			}
+			stop = true
+		}
+		taken := b.take(spare)
+		for len(taken) > 0 {
+			n := min(len(taken), b.maxBatch)
+			b.write(wctx, taken[:n])
+			taken = taken[n:]
+		}
+		spare = taken[:0:cap(taken)]
+		if stop {
+			return
 		}
 	}
 }
@@ -80,14 +113,11 @@ func (b *Batcher) Wait(ctx context.Context) error {
 
 // write appends batch, retrying a failed write a few times before it
 // gives up and logs what it could not write.
-func (b *Batcher) write(ctx context.Context, batch []store.AuditEvent) []store.AuditEvent {
-	if len(batch) == 0 {
-		return batch
-	}
+func (b *Batcher) write(ctx context.Context, batch []store.AuditEvent) {
 	var err error
 	for attempt := range 5 {
 		if err = b.store.AppendAudit(ctx, batch...); err == nil {
-			return batch[:0]
+			return
 		}
 		time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
 	}
@@ -95,5 +125,4 @@ func (b *Batcher) write(ctx context.Context, batch []store.AuditEvent) []store.A
 	for _, e := range batch {
 		b.log.Error("unwritten audit event", "team", e.Team, "actor", e.Actor, "action", e.Action, "target", e.Target, "at", e.At)
 	}
-	return batch[:0]
 }

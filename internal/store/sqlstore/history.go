@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -17,6 +18,21 @@ func (q *queries) AppendAudit(ctx context.Context, events ...store.AuditEvent) e
 		return nil
 	}
 	return q.write(ctx, func(x execer) error {
+		const insert = `INSERT INTO audit_events (team, at, actor, action, target, ip, user_agent, detail)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+		exec := x.ExecContext
+		if p, ok := x.(interface {
+			PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+		}); ok && len(events) > 1 {
+			st, err := p.PrepareContext(ctx, insert)
+			if err != nil {
+				return q.fail("append audit event", err)
+			}
+			defer st.Close()
+			exec = func(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+				return st.ExecContext(ctx, args...)
+			}
+		}
 		for _, e := range events {
 			detail := []byte("{}")
 			if len(e.Detail) > 0 {
@@ -25,8 +41,7 @@ func (q *queries) AppendAudit(ctx context.Context, events ...store.AuditEvent) e
 					return fmt.Errorf("append audit event: %w", err)
 				}
 			}
-			if _, err := x.ExecContext(ctx, `INSERT INTO audit_events (team, at, actor, action, target, ip, user_agent, detail)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			if _, err := exec(ctx, insert,
 				e.Team, ts(e.At), e.Actor, e.Action, e.Target, e.IP, e.UserAgent, string(detail)); err != nil {
 				return q.fail("append audit event", err)
 			}
