@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -311,24 +310,4 @@ func TestReplays(t *testing.T) {
 			t.Errorf("code without consent: %v", err)
 		}
 	})
-}
-
-// The domain stays pure (STYLE.md "Shape"): nothing it imports, directly
-// or not, serves HTTP or speaks SQL.
-func TestNoHTTPOrSQL(t *testing.T) {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go tool:", err)
-	}
-	for _, pkg := range []string{".", "../denylist"} {
-		out, err := exec.Command(goTool, "list", "-deps", pkg).Output()
-		if err != nil {
-			t.Fatalf("go list -deps: %v", err)
-		}
-		for dep := range strings.FieldsSeq(string(out)) {
-			if dep == "net/http" || dep == "database/sql" {
-				t.Errorf("%s depends on %s", pkg, dep)
-			}
-		}
-	}
 }
