@@ -36,14 +36,13 @@ const (
 
 // creds is what the scenarios present.
 type creds struct {
-	team                    string
-	basicID, basicSecret    string // client_credentials, client_secret_basic
-	postID, postSecret      string // client_credentials, client_secret_post
-	appKey, userKey         string
-	code                    codeClient // refresh
-	codeErr                 string     // why there is no authorization code client
-	gatewayPath, upstream   string     // "" without gateway
-	gatewayErr, upstreamErr string
+	team                  string
+	basicID, basicSecret  string // client_credentials, client_secret_basic
+	postID, postSecret    string // client_credentials, client_secret_post
+	appKey, userKey       string
+	code                  codeClient // refresh
+	codeErr               string     // why there is no authorization code client
+	gatewayPath, upstream string     // "" without gateway
 }
 
 // codeClient is an authorization code client and a user who can log in.
