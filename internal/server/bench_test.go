@@ -37,9 +37,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/config"
-	"github.com/gatehouse/gatehouse/internal/masterkey"
-	"github.com/gatehouse/gatehouse/internal/scope"
-	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -76,19 +73,8 @@ func newBenchEnv(tb testing.TB, run bool, log *slog.Logger) *benchEnv {
 	if _, err := (&admin.Service{Store: db}).CreateTeam(ctx, admin.CLI, "acme"); err != nil {
 		tb.Fatal(err)
 	}
-	mk, err := masterkey.New(bytes.Repeat([]byte{7}, masterkey.Size))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hasher, err := secret.NewHasher(mk.Derive("secret-hash"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	catalog, err := scope.New(nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	clients := &client.Service{Store: db, Hasher: hasher, Scopes: catalog}
+	mk := testKey(tb)
+	clients := clientService(tb, db, mk)
 	newClient := func(method string) (string, string) {
 		c, sec, err := clients.Create(ctx, admin.CLI, "acme", client.NewClient{
 			Name: "bench " + method, GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: method,
