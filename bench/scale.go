@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/apikey"
+	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -24,7 +24,7 @@ import (
 // hours (a process per client), so the tool writes them straight through
 // the store, as the CLI would write them: client secrets and keys hashed
 // with the master key's "secret-hash" key, as the server derives it, and
-// keys in the apikey package's format. The load cycles through
+// keys in the statickey package's format. The load cycles through
 // -scale-active credentials spread evenly over all registered ones.
 
 // scaleCred is one credential the load presents.
@@ -252,9 +252,9 @@ func newScaleRecord(gen secret.Generator, h *secret.Hasher, team string, rec int
 		AuthMethod: client.AuthSecretBasic, Scopes: []string{"audit.log:read", "team.user-group-info:read"}, CreatedAt: now,
 		Secrets: []store.ClientSecret{{ID: sid, Hash: h.Hash(csec.Reveal()), CreatedAt: now}}}
 	k := scaleKey{
-		StaticKey: store.StaticKey{Team: team, ID: kid, Kind: apikey.KindApp, Owner: benchApp,
-			Hash: h.Hash(kid + ":" + ksec.Reveal()), CreatedAt: now}, // as apikey.Service.Create hashes it
-		full: apikey.Format(kid, ksec.Reveal()),
+		StaticKey: store.StaticKey{Team: team, ID: kid, Kind: statickey.KindApp, Owner: benchApp,
+			Hash: h.Hash(kid + ":" + ksec.Reveal()), CreatedAt: now}, // as statickey.Service.Create hashes it
+		full: statickey.Format(kid, ksec.Reveal()),
 	}
 	return c, csec.Reveal(), k, nil
 }

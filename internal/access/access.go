@@ -15,14 +15,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/apikey"
 	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/denylist"
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/signing"
+	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/token"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // Keys verifies token signatures with a team's keys.
@@ -30,14 +30,14 @@ type Keys interface {
 	Verify(ctx context.Context, team, raw string) ([]byte, signing.Header, error)
 }
 
-// StaticKeys authenticates static keys (apikey.Service is one): user API
-// keys sent as "Bearer <key>" (kind apikey.KindUser) and AppKeys sent as
-// "AppKey <key>" (kind apikey.KindApp). It returns the notice of the
+// StaticKeys authenticates static keys (statickey.Service is one): user API
+// keys sent as "Bearer <key>" (kind statickey.KindUser) and AppKeys sent as
+// "AppKey <key>" (kind statickey.KindApp). It returns the notice of the
 // team's sunset policy with every answer, refusals included; an error
-// wrapping apikey.ErrInvalidKey is a refused key, whose apikey.Reason may
+// wrapping statickey.ErrInvalidKey is a refused key, whose statickey.Reason may
 // be shown.
 type StaticKeys interface {
-	Authenticate(ctx context.Context, team store.Team, kind, key string, use apikey.Use) (authz.Subject, apikey.Notice, error)
+	Authenticate(ctx context.Context, team store.Team, kind, key string, use statickey.Use) (authz.Subject, statickey.Notice, error)
 }
 
 // Leeway is the clock skew allowed on exp and nbf.
@@ -119,11 +119,11 @@ type failure struct {
 }
 
 func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (authz.Subject, authz.Grants, bool) {
-	info := web.RequestInfo(r)
+	info := edge.RequestInfo(r)
 	sub, grants, f := g.credential(w, r, info)
 	if f != nil {
 		if f.status == http.StatusServiceUnavailable {
-			web.Error(w, f.status, "temporarily_unavailable", f.description)
+			edge.Error(w, f.status, "temporarily_unavailable", f.description)
 		} else {
 			challenge(w, info, f)
 		}
@@ -133,7 +133,7 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (authz.Subj
 	return sub, grants, true
 }
 
-func (g *Guard) credential(w http.ResponseWriter, r *http.Request, info *web.Info) (authz.Subject, authz.Grants, *failure) {
+func (g *Guard) credential(w http.ResponseWriter, r *http.Request, info *edge.Info) (authz.Subject, authz.Grants, *failure) {
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 {
 		return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer"}
@@ -169,21 +169,21 @@ func looksLikeJWT(s string) bool {
 	return strings.HasPrefix(s, "eyJ") && strings.Count(s, ".") == 2
 }
 
-func (g *Guard) staticKey(w http.ResponseWriter, r *http.Request, info *web.Info, scheme, key string) (authz.Subject, authz.Grants, *failure) {
+func (g *Guard) staticKey(w http.ResponseWriter, r *http.Request, info *edge.Info, scheme, key string) (authz.Subject, authz.Grants, *failure) {
 	if g.StaticKeys == nil {
 		return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: scheme, code: "invalid_token", description: "static keys are not accepted"}
 	}
-	kind := apikey.KindUser
+	kind := statickey.KindUser
 	if scheme == "AppKey" {
-		kind = apikey.KindApp
+		kind = statickey.KindApp
 	}
-	use := apikey.Use{At: g.now(), IP: remoteIP(r), UserAgent: r.UserAgent()}
+	use := statickey.Use{At: g.now(), IP: remoteIP(r), UserAgent: r.UserAgent()}
 	sub, notice, err := g.StaticKeys.Authenticate(r.Context(), info.Team, kind, key, use)
 	// The notice goes on every answer to a static key: 200, 401, 403, 503.
 	writeNotice(w.Header(), notice)
 	if err != nil {
-		if errors.Is(err, apikey.ErrInvalidKey) {
-			return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: scheme, code: "invalid_token", description: apikey.Reason(err)}
+		if errors.Is(err, statickey.ErrInvalidKey) {
+			return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: scheme, code: "invalid_token", description: statickey.Reason(err)}
 		}
 		info.Log.Error("authenticate static key", "err", err)
 		return authz.Subject{}, authz.Grants{}, &failure{status: 503, description: "credentials cannot be checked right now; try again"}
@@ -199,7 +199,7 @@ func (g *Guard) staticKey(w http.ResponseWriter, r *http.Request, info *web.Info
 // writeNotice writes a static key sunset notice as the headers of RFC 9745
 // (Deprecation: @<unix seconds>), RFC 8594 (Sunset: <IMF-fixdate>) and
 // RFC 8288 (Link: <URL>; rel="deprecation").
-func writeNotice(h http.Header, n apikey.Notice) {
+func writeNotice(h http.Header, n statickey.Notice) {
 	if !n.Active() {
 		return
 	}
@@ -220,7 +220,7 @@ func principalID(s authz.Subject) string {
 	return s.Principal.Name
 }
 
-func (g *Guard) resolveFailure(info *web.Info, scheme string, err error) *failure {
+func (g *Guard) resolveFailure(info *edge.Info, scheme string, err error) *failure {
 	if errors.Is(err, authz.ErrUnknownPrincipal) {
 		return &failure{status: 401, scheme: scheme, code: "invalid_token", description: authz.ErrUnknownPrincipal.Error()}
 	}
@@ -232,7 +232,7 @@ func (g *Guard) resolveFailure(info *web.Info, scheme string, err error) *failur
 // signature (skipped when this node verified the same token for the same
 // team before and it has not expired), its claims, the denylist and its
 // principal.
-func (g *Guard) accessToken(ctx context.Context, info *web.Info, raw string) (authz.Subject, authz.Grants, *failure) {
+func (g *Guard) accessToken(ctx context.Context, info *edge.Info, raw string) (authz.Subject, authz.Grants, *failure) {
 	team := info.Team.Name
 	now := g.now()
 	key := sha256.Sum256([]byte(team + "\x00" + raw))
@@ -292,7 +292,7 @@ func tokenProblem(err error) string {
 
 // challenge writes a 400/401 with its WWW-Authenticate challenge (RFC 6750
 // section 3) and a JSON body.
-func challenge(w http.ResponseWriter, info *web.Info, f *failure) {
+func challenge(w http.ResponseWriter, info *edge.Info, f *failure) {
 	var b strings.Builder
 	b.WriteString(f.scheme)
 	b.WriteString(` realm="`)
@@ -306,7 +306,7 @@ func challenge(w http.ResponseWriter, info *web.Info, f *failure) {
 	if code == "" {
 		code, desc = "unauthorized", "this endpoint requires a credential in the Authorization header"
 	}
-	web.Error(w, f.status, code, desc)
+	edge.Error(w, f.status, code, desc)
 }
 
 // denial is the JSON body of a 403.
@@ -321,7 +321,7 @@ type denial struct {
 // deny writes a 403 for a decision (RFC 6750 section 3.1 for a missing
 // scope) and audits it.
 func (g *Guard) deny(w http.ResponseWriter, r *http.Request, sub authz.Subject, d authz.Decision) {
-	info := web.RequestInfo(r)
+	info := edge.RequestInfo(r)
 	var body denial
 	reason := "missing_permission"
 	if d.Outcome == authz.DenyScope {
@@ -338,7 +338,7 @@ func (g *Guard) deny(w http.ResponseWriter, r *http.Request, sub authz.Subject, 
 			Target: d.Resource, IP: remoteIP(r), UserAgent: r.UserAgent(),
 			Detail: map[string]string{"reason": reason, "scope": d.Scope, "action": d.Action, "method": r.Method, "path": r.URL.Path}})
 	}
-	web.JSON(w, http.StatusForbidden, body)
+	edge.JSON(w, http.StatusForbidden, body)
 }
 
 func remoteIP(r *http.Request) string {

@@ -7,7 +7,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/authz"
-	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/internal/edge"
 )
 
 // CheckAction and CheckResource are the permission a caller of the check
@@ -47,24 +47,24 @@ func (g *Guard) ServeCheck(w http.ResponseWriter, r *http.Request) {
 	if _, ok := g.Authorize(w, r, "", CheckAction, CheckResource); !ok {
 		return
 	}
-	info := web.RequestInfo(r)
+	info := edge.RequestInfo(r)
 	var req checkRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		web.Error(w, http.StatusBadRequest, "invalid_request", "the body must be a JSON object with token or principal, scope, action and resource")
+		edge.Error(w, http.StatusBadRequest, "invalid_request", "the body must be a JSON object with token or principal, scope, action and resource")
 		return
 	}
 	if (req.Token == "") == (req.Principal == "") {
-		web.Error(w, http.StatusBadRequest, "invalid_request", "give exactly one of token and principal")
+		edge.Error(w, http.StatusBadRequest, "invalid_request", "give exactly one of token and principal")
 		return
 	}
 	if err := authz.ValidateAction(req.Action); err != nil {
-		web.Error(w, http.StatusBadRequest, "invalid_request", err.Error())
+		edge.Error(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
 	if err := authz.ValidateResource(req.Resource); err != nil {
-		web.Error(w, http.StatusBadRequest, "invalid_request", err.Error())
+		edge.Error(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
 	out := checkResponse{Scope: req.Scope, Action: req.Action, Resource: req.Resource}
@@ -76,34 +76,34 @@ func (g *Guard) ServeCheck(w http.ResponseWriter, r *http.Request) {
 	if req.Token != "" {
 		if !looksLikeJWT(req.Token) {
 			out.Reason = "invalid_token"
-			web.JSON(w, http.StatusOK, out)
+			edge.JSON(w, http.StatusOK, out)
 			return
 		}
 		s, gr, f := g.accessToken(r.Context(), info, req.Token)
 		if f != nil {
 			if f.status == http.StatusServiceUnavailable {
-				web.Error(w, f.status, "temporarily_unavailable", f.description)
+				edge.Error(w, f.status, "temporarily_unavailable", f.description)
 				return
 			}
 			out.Reason = "invalid_token"
-			web.JSON(w, http.StatusOK, out)
+			edge.JSON(w, http.StatusOK, out)
 			return
 		}
 		sub, grants = s, gr
 	} else {
 		p, err := authz.ParsePrincipal(req.Principal)
 		if err != nil || p.Kind == authz.Group {
-			web.Error(w, http.StatusBadRequest, "invalid_request", "principal must be user:<email>, app:<name> or client:<client_id>")
+			edge.Error(w, http.StatusBadRequest, "invalid_request", "principal must be user:<email>, app:<name> or client:<client_id>")
 			return
 		}
 		e, err := g.Checker.ResolveName(r.Context(), info.Team.Name, p)
 		if errors.Is(err, authz.ErrUnknownPrincipal) {
 			out.Reason = "invalid_token"
-			web.JSON(w, http.StatusOK, out)
+			edge.JSON(w, http.StatusOK, out)
 			return
 		} else if err != nil {
 			info.Log.Error("authz check", "err", err)
-			web.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again")
+			edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again")
 			return
 		}
 		sub = authz.Subject{Team: info.Team.Name, Principal: e.Principal, UserID: e.UserID, AllScopes: req.Scopes == nil}
@@ -121,5 +121,5 @@ func (g *Guard) ServeCheck(w http.ResponseWriter, r *http.Request) {
 	case authz.DenyPermission:
 		out.Reason = "missing_permission"
 	}
-	web.JSON(w, http.StatusOK, out)
+	edge.JSON(w, http.StatusOK, out)
 }

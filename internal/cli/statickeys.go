@@ -10,10 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
-	"github.com/gatehouse/gatehouse/internal/apikey"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/teamapi"
 )
 
@@ -54,12 +54,12 @@ type (
 	}
 )
 
-func toStaticKeyJSON(k apikey.Key) staticKeyJSON {
+func toStaticKeyJSON(k statickey.Key) staticKeyJSON {
 	return staticKeyJSON{ID: k.ID, Kind: k.Kind, Owner: k.OwnerName, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
 		LastUsedAt: k.LastUsedAt, LastUsedIP: k.LastUsedIP, LastUsedUA: k.LastUsedUA, MigratedTo: k.MigratedTo}
 }
 
-func toPolicyJSON(team string, p apikey.Policy, own bool, now time.Time) policyJSON {
+func toPolicyJSON(team string, p statickey.Policy, own bool, now time.Time) policyJSON {
 	src := "server"
 	if own {
 		src = "team"
@@ -70,7 +70,7 @@ func toPolicyJSON(team string, p apikey.Policy, own bool, now time.Time) policyJ
 
 // keyService builds the static key service on e's store, keyed and with
 // the server's default policy as `gatehouse serve` would build it.
-func (a *app) keyService(e *env) (*apikey.Service, error) {
+func (a *app) keyService(e *env) (*statickey.Service, error) {
 	clients, err := a.clientService(e)
 	if err != nil {
 		return nil, err
@@ -83,12 +83,12 @@ func (a *app) keyService(e *env) (*apikey.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	def := apikey.Policy{DeprecatedSince: cp.DeprecatedSince, SunsetAt: cp.SunsetAt, Link: cp.Link, RefuseNew: cp.RefuseNew}
-	return &apikey.Service{Store: e.store, Hasher: h, Clients: clients, Default: def, Log: e.log}, nil
+	def := statickey.Policy{DeprecatedSince: cp.DeprecatedSince, SunsetAt: cp.SunsetAt, Link: cp.Link, RefuseNew: cp.RefuseNew}
+	return &statickey.Service{Store: e.store, Hasher: h, Clients: clients, Default: def, Log: e.log}, nil
 }
 
 func kindName(kind string) string {
-	if kind == apikey.KindUser {
+	if kind == statickey.KindUser {
 		return "user API key"
 	}
 	return "AppKey"
@@ -116,12 +116,12 @@ func (a *app) keyCommand() *cobra.Command {
   gatehouse admin key create --team acme --app etl --expires-in 720h --json`,
 		Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			in := apikey.NewKey{Kind: apikey.KindUser, Owner: user, ExpiresIn: expiresIn}
+			in := statickey.NewKey{Kind: statickey.KindUser, Owner: user, ExpiresIn: expiresIn}
 			switch {
 			case (user == "") == (appName == ""):
 				return usageError{errors.New("give exactly one of --user EMAIL and --app NAME")}
 			case appName != "":
-				in = apikey.NewKey{Kind: apikey.KindApp, Owner: appName, ExpiresIn: expiresIn}
+				in = statickey.NewKey{Kind: statickey.KindApp, Owner: appName, ExpiresIn: expiresIn}
 			}
 			if cmd.Flags().Changed("expires-in") && expiresIn <= 0 {
 				return usageError{fmt.Errorf("--expires-in %s: want a positive duration such as 720h (leave it out for a key that does not expire)", expiresIn)}
@@ -135,7 +135,7 @@ func (a *app) keyCommand() *cobra.Command {
 				return err
 			}
 			scheme := "Bearer"
-			if k.Kind == apikey.KindApp {
+			if k.Kind == statickey.KindApp {
 				scheme = "AppKey"
 			}
 			return a.print(keySecretJSON{ID: k.ID, Key: key.Reveal()}, func(w io.Writer) {
@@ -277,7 +277,7 @@ team's policy.`,
 				return err
 			}
 			f := cmd.Flags()
-			c := apikey.PolicyChange{Clear: clear}
+			c := statickey.PolicyChange{Clear: clear}
 			if f.Changed("deprecated-since") {
 				if c.DeprecatedSince, err = parseFlagTime("deprecated-since", since); err != nil {
 					return err
@@ -301,7 +301,7 @@ team's policy.`,
 				return usageError{errors.New("--clear takes no other policy flag")}
 			}
 			var (
-				p   apikey.Policy
+				p   statickey.Policy
 				own bool
 			)
 			if clear || changing {

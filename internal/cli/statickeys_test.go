@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gatehouse/gatehouse/internal/apikey"
+	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -35,9 +35,9 @@ func newKeyCLI(t *testing.T) clientCLI {
 
 // keyService builds a static key service on the data directory's store,
 // keyed as the server's would be.
-func (c clientCLI) keyService() (*apikey.Service, store.Store) {
+func (c clientCLI) keyService() (*statickey.Service, store.Store) {
 	clients, st := c.service()
-	return &apikey.Service{Store: st, Hasher: clients.Hasher, Clients: clients}, st
+	return &statickey.Service{Store: st, Hasher: clients.Hasher, Clients: clients}, st
 }
 
 // keyJSONKeys decodes key create's JSON, which must have exactly the keys
@@ -77,7 +77,7 @@ func TestKeyCommands(t *testing.T) {
 	ctx := context.Background()
 
 	userID, userKey := keyJSONKeys(t, c.ok("admin", "key", "create", "--team", "acme", "--user", "ada@example.com", "--json"))
-	if id, _, err := apikey.Parse(userKey); err != nil || id != userID {
+	if id, _, err := statickey.Parse(userKey); err != nil || id != userID {
 		t.Fatalf("key %q: id %q, %v; want id %s", userKey, id, err, userID)
 	}
 	out := c.ok("admin", "key", "create", "--team", "acme", "--app", "etl", "--expires-in", "720h")
@@ -93,7 +93,7 @@ func TestKeyCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := keys.Authenticate(ctx, acme, apikey.KindUser, userKey, apikey.Use{IP: "192.0.2.5", UserAgent: "curl/8.5"}); err != nil {
+	if _, _, err := keys.Authenticate(ctx, acme, statickey.KindUser, userKey, statickey.Use{IP: "192.0.2.5", UserAgent: "curl/8.5"}); err != nil {
 		t.Fatalf("the printed key does not authenticate: %v", err)
 	}
 	if err := keys.Flush(ctx); err != nil {
@@ -133,7 +133,7 @@ func TestKeyCommands(t *testing.T) {
 		t.Errorf("another team's list = %s, want []", out)
 	}
 	keys.Invalidate(store.Change{}) // as the server's change hub would
-	if _, _, err := keys.Authenticate(ctx, acme, apikey.KindUser, userKey, apikey.Use{}); err == nil {
+	if _, _, err := keys.Authenticate(ctx, acme, statickey.KindUser, userKey, statickey.Use{}); err == nil {
 		t.Error("a deleted key authenticates")
 	}
 }

@@ -12,10 +12,10 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // catalog is the built-in scope catalog.
@@ -63,7 +63,7 @@ func (f *fakeAuth) Authorize(w http.ResponseWriter, r *http.Request, scope, acti
 	deny := f.deny
 	f.mu.Unlock()
 	if deny {
-		web.Error(w, http.StatusForbidden, "insufficient_permission", "no "+action+" on "+resource)
+		edge.Error(w, http.StatusForbidden, "insufficient_permission", "no "+action+" on "+resource)
 		return authz.Subject{}, false
 	}
 	return f.subj, true
@@ -90,14 +90,14 @@ func allowAll() *fakeAuth {
 // for team acme, served at https://acme.example.com.
 func teamInfo(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &web.Info{
+		info := &edge.Info{
 			RequestID: "req-1",
 			Team:      store.Team{Name: "acme"},
 			TeamURL:   "https://acme.example.com",
 			TeamHost:  "acme.example.com",
-			Log:       web.RequestInfo(r).Log,
+			Log:       edge.RequestInfo(r).Log,
 		}
-		h.ServeHTTP(w, r.WithContext(web.WithInfo(r.Context(), info)))
+		h.ServeHTTP(w, r.WithContext(edge.WithInfo(r.Context(), info)))
 	})
 }
 
@@ -155,12 +155,12 @@ func newGateway(t testing.TB, routes string, auth gateway.Authorizer) (*gateway.
 }
 
 // errorBody decodes a JSON error answer.
-func errorBody(t testing.TB, resp *http.Response) web.ErrorBody {
+func errorBody(t testing.TB, resp *http.Response) edge.ErrorBody {
 	t.Helper()
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q, want application/json", ct)
 	}
-	var e web.ErrorBody
+	var e edge.ErrorBody
 	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
 		t.Fatalf("decode error body: %v", err)
 	}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/authz"
-	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/internal/edge"
 )
 
 // Authorizer applies the access rule to a gateway request.
@@ -55,11 +55,11 @@ func (t *Table) unmatched(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if allow == nil {
-		web.NotFound(w, r)
+		edge.NotFound(w, r)
 		return
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))
-	web.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", "method "+r.Method+" is not allowed here; allowed: "+strings.Join(allow, ", "))
+	edge.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", "method "+r.Method+" is not allowed here; allowed: "+strings.Join(allow, ", "))
 }
 
 // routeHandler serves one route: it checks the path values, authorizes
@@ -81,7 +81,7 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := h.rt
 	resource, err := rt.resourceOf(r)
 	if err != nil {
-		web.Error(w, http.StatusBadRequest, "invalid_request", err.Error())
+		edge.Error(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
 	subj, ok := h.auth.Authorize(w, r, rt.Scope, rt.Action, resource)
@@ -89,7 +89,7 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	info := web.RequestInfo(r)
+	info := edge.RequestInfo(r)
 	f := &forward{team: info.Team.Name, principal: subj.Principal.String(), requestID: info.RequestID}
 	if f.team == "" {
 		f.team = subj.Team
@@ -216,24 +216,24 @@ func isGatehouseHeader(k string) bool {
 
 // proxyError answers a request that the upstream did not answer.
 func (rt *route) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	log := web.RequestInfo(r).Log
+	log := edge.RequestInfo(r).Log
 	var (
 		tooBig *http.MaxBytesError
 		ne     net.Error
 	)
 	switch {
 	case errors.As(err, &tooBig):
-		web.Error(w, http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit))
+		edge.Error(w, http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit))
 	case r.Context().Err() != nil:
 		// The caller left: nobody reads this answer, but the log shows it.
 		log.Debug("gateway: caller went away", "upstream", rt.upstream.Host, "err", err)
-		web.Error(w, http.StatusBadGateway, "bad_gateway", "the request was canceled")
+		edge.Error(w, http.StatusBadGateway, "bad_gateway", "the request was canceled")
 	case errors.As(err, &ne) && ne.Timeout():
 		log.Warn("gateway: upstream timed out", "upstream", rt.upstream.Host, "timeout", rt.Timeout, "err", err)
-		web.Error(w, http.StatusGatewayTimeout, "gateway_timeout", fmt.Sprintf("the upstream did not answer within %s", rt.Timeout))
+		edge.Error(w, http.StatusGatewayTimeout, "gateway_timeout", fmt.Sprintf("the upstream did not answer within %s", rt.Timeout))
 	default:
 		log.Warn("gateway: upstream unreachable", "upstream", rt.upstream.Host, "err", err)
-		web.Error(w, http.StatusBadGateway, "bad_gateway", "the upstream could not be reached")
+		edge.Error(w, http.StatusBadGateway, "bad_gateway", "the upstream could not be reached")
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 // not, on HTTP or on SQL. Handlers (oauth, access, webui, teamapi,
 // gateway, server) and storage (store/sqlstore) are where those live.
 var domain = []string{
-	"admin", "apikey", "auditlog", "authz", "change", "client", "consent", "denylist",
+	"admin", "statickey", "auditlog", "authz", "change", "client", "consent", "denylist",
 	"masterkey", "ratelimit", "scope", "secret", "signing", "store", "team", "token",
 }
 

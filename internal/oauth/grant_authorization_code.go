@@ -6,7 +6,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/consent"
-	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/internal/edge"
 )
 
 // authorizationCodeGrant is RFC 6749 section 4.1.3: a client exchanges the
@@ -19,7 +19,7 @@ type authorizationCodeGrant struct{}
 // authenticated: the seed's "authorization_code" curl sends
 // response_type, redirect_uri and scope to the token endpoint, and no
 // code; the flow starts elsewhere.
-func (authorizationCodeGrant) precheck(p params, info *web.Info) *Error {
+func (authorizationCodeGrant) precheck(p params, info *edge.Info) *Error {
 	if p.get("code") != "" {
 		return nil
 	}

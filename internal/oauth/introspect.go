@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/consent"
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/token"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // clientRequest parses and client-authenticates a POST to the
@@ -27,7 +27,7 @@ func (e *Endpoints) clientRequest(w http.ResponseWriter, r *http.Request) (*toke
 		writeError(w, oerr)
 		return nil, false
 	}
-	req := &tokenRequest{info: web.RequestInfo(r), params: p, ip: remoteIP(r), ua: r.UserAgent()}
+	req := &tokenRequest{info: edge.RequestInfo(r), params: p, ip: remoteIP(r), ua: r.UserAgent()}
 	c, oerr := e.authenticate(r.Context(), r, req)
 	if oerr != nil {
 		writeError(w, oerr)
@@ -46,7 +46,7 @@ func (e *Endpoints) clientRequest(w http.ResponseWriter, r *http.Request) (*toke
 // at this team: signed by one of its keys, of its issuer and audience,
 // unexpired and not revoked (by jti or by its grant's cut-off). ok is false for anything else, including a
 // token of another team; err reports only a failure to decide.
-func (e *Endpoints) inspect(ctx context.Context, info *web.Info, raw string) (token.Claims, bool, error) {
+func (e *Endpoints) inspect(ctx context.Context, info *edge.Info, raw string) (token.Claims, bool, error) {
 	payload, _, err := e.Keys.Verify(ctx, info.Team.Name, raw)
 	if err != nil {
 		if errors.Is(err, signing.ErrInvalid) {

@@ -5,8 +5,8 @@ import (
 	"slices"
 
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // metadata is RFC 8414 section 2's authorization server metadata.
@@ -32,7 +32,7 @@ var authMethods = []string{client.AuthSecretBasic, client.AuthSecretPost}
 // ServeMetadata is GET /.well-known/oauth-authorization-server (RFC 8414
 // section 3), also at /.well-known/openid-configuration.
 func (e *Endpoints) ServeMetadata(w http.ResponseWriter, r *http.Request) {
-	info := web.RequestInfo(r)
+	info := edge.RequestInfo(r)
 	u := info.TeamURL
 	grants := e.GrantTypes()
 	slices.Sort(grants)
@@ -41,7 +41,7 @@ func (e *Endpoints) ServeMetadata(w http.ResponseWriter, r *http.Request) {
 		responseTypes, authorizeURL = []string{"code"}, u+"/oauth2/authorize"
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	web.JSON(w, http.StatusOK, metadata{
+	edge.JSON(w, http.StatusOK, metadata{
 		Issuer:                     u,
 		AuthorizationEndpoint:      authorizeURL,
 		TokenEndpoint:              u + "/oauth2/token",
@@ -63,11 +63,11 @@ func (e *Endpoints) ServeMetadata(w http.ResponseWriter, r *http.Request) {
 // published public keys. New keys are published long before they sign (an
 // hour by default), so a cache of five minutes never misses a key.
 func (e *Endpoints) ServeJWKS(w http.ResponseWriter, r *http.Request) {
-	info := web.RequestInfo(r)
+	info := edge.RequestInfo(r)
 	b, err := e.Keys.JWKS(r.Context(), info.Team.Name)
 	if err != nil {
 		info.Log.Error("jwks", "err", err)
-		web.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the keys could not be read; try again")
+		edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the keys could not be read; try again")
 		return
 	}
 	h := w.Header()

@@ -14,11 +14,11 @@ import (
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/denylist"
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/token"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // Clients authenticates clients and reads them, from a cache.
@@ -71,12 +71,12 @@ type grant interface {
 // prechecker is a grant that can refuse a request before its client is
 // authenticated.
 type prechecker interface {
-	precheck(p params, info *web.Info) *Error
+	precheck(p params, info *edge.Info) *Error
 }
 
 // tokenRequest is a parsed, client-authenticated token request.
 type tokenRequest struct {
-	info   *web.Info
+	info   *edge.Info
 	params params
 	client store.Client
 	ip     string
@@ -150,7 +150,7 @@ func (e *Endpoints) token(r *http.Request) (*tokenResponse, *Error) {
 	if !ok {
 		return nil, unsupportedGrantType("grant_type " + strconv.Quote(gt) + " is not supported")
 	}
-	req := &tokenRequest{info: web.RequestInfo(r), params: p, ip: remoteIP(r), ua: r.UserAgent()}
+	req := &tokenRequest{info: edge.RequestInfo(r), params: p, ip: remoteIP(r), ua: r.UserAgent()}
 	if pc, ok := g.(prechecker); ok {
 		if oerr := pc.precheck(p, req.info); oerr != nil {
 			return nil, oerr

@@ -5,12 +5,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/internal/edge"
 )
 
 // healthz answers while the process serves: liveness.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	web.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	edge.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // readyz answers 200 only while the database does: readiness.
@@ -18,11 +18,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		web.RequestInfo(r).Log.Warn("readiness check failed", "err", err)
-		web.Error(w, http.StatusServiceUnavailable, "unavailable", "the database does not answer")
+		edge.RequestInfo(r).Log.Warn("readiness check failed", "err", err)
+		edge.Error(w, http.StatusServiceUnavailable, "unavailable", "the database does not answer")
 		return
 	}
-	web.JSON(w, http.StatusOK, map[string]string{"status": "ready", "database": s.store.Dialect()})
+	edge.JSON(w, http.StatusOK, map[string]string{"status": "ready", "database": s.store.Dialect()})
 }
 
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) { web.NotFound(w, r) }
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) { edge.NotFound(w, r) }

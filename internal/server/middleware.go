@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/internal/edge"
 )
 
 type metrics struct {
@@ -64,9 +64,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &web.Info{RequestID: s.requestID(r)}
+		info := &edge.Info{RequestID: s.requestID(r)}
 		info.Log = s.log.With("request_id", info.RequestID)
-		r = r.WithContext(web.WithInfo(r.Context(), info))
+		r = r.WithContext(edge.WithInfo(r.Context(), info))
 		w.Header().Set("X-Request-Id", info.RequestID)
 		sw := &statusWriter{ResponseWriter: w}
 		// Gateway routes stream bodies of any size to their upstream.
@@ -86,7 +86,7 @@ func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handl
 					}
 					info.Log.Error("panic serving request", "panic", p, "stack", string(debug.Stack()))
 					if sw.code == 0 {
-						web.Error(sw, http.StatusInternalServerError, "server_error", "internal error; request "+info.RequestID)
+						edge.Error(sw, http.StatusInternalServerError, "server_error", "internal error; request "+info.RequestID)
 					}
 				}
 			}()

@@ -32,15 +32,15 @@ func (s *Server) routes() http.Handler {
 	// The web UI (internal/webui): sign-in, the authorization endpoint
 	// with its consent page (RFC 6749 section 4.1), and the profile with
 	// the user's consents, also as JSON.
-	team.HandleFunc("GET /oauth2/authorize", s.web.ServeAuthorize)
-	team.HandleFunc("POST /oauth2/authorize", s.web.ServeAuthorize)
-	team.HandleFunc("GET /login", s.web.ServeLoginPage)
-	team.HandleFunc("POST /login", s.web.ServeLogin)
-	team.HandleFunc("POST /logout", s.web.ServeLogout)
-	team.HandleFunc("GET /profile", s.web.ServeProfile)
-	team.HandleFunc("POST /profile/consents/{client_id}/revoke", s.web.ServeRevokeConsent)
-	team.HandleFunc("GET /api/profile/consents", s.web.ServeConsentList)
-	team.HandleFunc("DELETE /api/profile/consents/{client_id}", s.web.ServeConsentDelete)
+	team.HandleFunc("GET /oauth2/authorize", s.ui.ServeAuthorize)
+	team.HandleFunc("POST /oauth2/authorize", s.ui.ServeAuthorize)
+	team.HandleFunc("GET /login", s.ui.ServeLoginPage)
+	team.HandleFunc("POST /login", s.ui.ServeLogin)
+	team.HandleFunc("POST /logout", s.ui.ServeLogout)
+	team.HandleFunc("GET /profile", s.ui.ServeProfile)
+	team.HandleFunc("POST /profile/consents/{client_id}/revoke", s.ui.ServeRevokeConsent)
+	team.HandleFunc("GET /api/profile/consents", s.ui.ServeConsentList)
+	team.HandleFunc("DELETE /api/profile/consents/{client_id}", s.ui.ServeConsentDelete)
 
 	// Anything else: a gateway route, if --routes names one, else 404.
 	if s.gateway != nil {

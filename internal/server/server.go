@@ -66,7 +66,7 @@ type Server struct {
 	oauth   *oauth.Endpoints
 	guard   *access.Guard
 	gateway *gateway.Gateway // nil without --routes
-	web     *webui.UI
+	ui      *webui.UI
 
 	// background work started by Run and waited for on shutdown
 	background []func(ctx context.Context)

@@ -26,13 +26,13 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/access"
 	"github.com/gatehouse/gatehouse/internal/admin"
-	"github.com/gatehouse/gatehouse/internal/apikey"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
@@ -80,10 +80,10 @@ func newSKBench(b *testing.B) *skBench {
 		_, err := adm.Grant(ctx, admin.CLI, store.Permission{Team: "acme", Principal: p, Action: "read", Resource: "audit-log"})
 		must(err)
 	}
-	keys := &apikey.Service{Store: st, Hasher: hasher}
-	_, appKey, err := keys.Create(ctx, admin.CLI, "acme", apikey.NewKey{Kind: apikey.KindApp, Owner: "etl"})
+	keys := &statickey.Service{Store: st, Hasher: hasher}
+	_, appKey, err := keys.Create(ctx, admin.CLI, "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl"})
 	must(err)
-	_, userKey, err := keys.Create(ctx, admin.CLI, "acme", apikey.NewKey{Kind: apikey.KindUser, Owner: "ada@example.com"})
+	_, userKey, err := keys.Create(ctx, admin.CLI, "acme", statickey.NewKey{Kind: statickey.KindUser, Owner: "ada@example.com"})
 	must(err)
 
 	cfg := config.Default()

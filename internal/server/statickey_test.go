@@ -16,10 +16,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
-	"github.com/gatehouse/gatehouse/internal/apikey"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/teamapi"
 )
@@ -33,7 +33,7 @@ type skEnv struct {
 	*liveEnv
 	path string
 	key  masterkey.Key
-	keys *apikey.Service
+	keys *statickey.Service
 	adm  *admin.Service
 }
 
@@ -53,7 +53,7 @@ func startSKEnv(t *testing.T, st store.Store, path string, tweak ...func(*config
 		liveEnv: &liveEnv{oauthEnv: &oauthEnv{srv: srv, st: st, http: httpClientVia(t, addr, nil), clients: clients, cfg: cfg}, addr: addr, clock: clock},
 		path:    path,
 		key:     key,
-		keys:    &apikey.Service{Store: st, Hasher: clients.Hasher, Clients: clients, Now: clock.Now},
+		keys:    &statickey.Service{Store: st, Hasher: clients.Hasher, Clients: clients, Now: clock.Now},
 		adm:     &admin.Service{Store: st, Password: skCheap},
 	}
 	return e
@@ -75,9 +75,9 @@ func (e *skEnv) app(t *testing.T, team, name string) {
 	}
 }
 
-func (e *skEnv) newKey(t *testing.T, team, kind, owner string) (apikey.Key, string) {
+func (e *skEnv) newKey(t *testing.T, team, kind, owner string) (statickey.Key, string) {
 	t.Helper()
-	k, raw, err := e.keys.Create(context.Background(), admin.CLI, team, apikey.NewKey{Kind: kind, Owner: owner})
+	k, raw, err := e.keys.Create(context.Background(), admin.CLI, team, statickey.NewKey{Kind: kind, Owner: owner})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,22 +124,22 @@ func TestStaticKeyAuthentication(t *testing.T) {
 	e.grant(t, "acme", "app:etl", "read", "audit-log")
 	e.grant(t, "beta", "app:etl", "read", "audit-log")
 
-	_, ada := e.newKey(t, "acme", apikey.KindUser, "ada@example.com")
-	_, bob := e.newKey(t, "acme", apikey.KindUser, "bob@example.com")
-	_, carlKey := e.newKey(t, "acme", apikey.KindUser, "carl@example.com")
-	_, etl := e.newKey(t, "acme", apikey.KindApp, "etl")
-	_, betaEtl := e.newKey(t, "beta", apikey.KindApp, "etl")
-	gone, goneKey := e.newKey(t, "acme", apikey.KindApp, "etl")
+	_, ada := e.newKey(t, "acme", statickey.KindUser, "ada@example.com")
+	_, bob := e.newKey(t, "acme", statickey.KindUser, "bob@example.com")
+	_, carlKey := e.newKey(t, "acme", statickey.KindUser, "carl@example.com")
+	_, etl := e.newKey(t, "acme", statickey.KindApp, "etl")
+	_, betaEtl := e.newKey(t, "beta", statickey.KindApp, "etl")
+	gone, goneKey := e.newKey(t, "acme", statickey.KindApp, "etl")
 	if err := e.keys.Delete(ctx, admin.CLI, "acme", gone.ID); err != nil {
 		t.Fatal(err)
 	}
-	past := &apikey.Service{Store: e.st, Hasher: e.clients.Hasher, Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}
-	_, expired, err := past.Create(ctx, admin.CLI, "acme", apikey.NewKey{Kind: apikey.KindApp, Owner: "etl", ExpiresIn: time.Hour})
+	past := &statickey.Service{Store: e.st, Hasher: e.clients.Hasher, Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}
+	_, expired, err := past.Create(ctx, admin.CLI, "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl", ExpiresIn: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.user(t, "acme", "dave@example.com", false)
-	_, daveKey := e.newKey(t, "acme", apikey.KindUser, "dave@example.com")
+	_, daveKey := e.newKey(t, "acme", statickey.KindUser, "dave@example.com")
 	if err := e.adm.DeleteUser(ctx, admin.CLI, "acme", "dave@example.com"); err != nil {
 		t.Fatal(err)
 	}
@@ -206,12 +206,12 @@ func TestStaticKeyDeletedElsewhereWithin1s(t *testing.T) {
 	e := startSKEnv(t, nil, "")
 	e.app(t, "acme", "etl")
 	e.grant(t, "acme", "app:etl", "read", "audit-log")
-	k, raw := e.newKey(t, "acme", apikey.KindApp, "etl")
+	k, raw := e.newKey(t, "acme", statickey.KindApp, "etl")
 	if r := e.skCall(t, "acme", "GET", "/api/team/audit-log", "", "AppKey "+raw); r.status != 200 {
 		t.Fatalf("before: %d %s", r.status, r.raw)
 	}
 	other := openSQLiteFile(t, e.path) // another process's handle
-	cli := &apikey.Service{Store: other, Hasher: e.clients.Hasher}
+	cli := &statickey.Service{Store: other, Hasher: e.clients.Hasher}
 	if err := cli.Delete(context.Background(), admin.CLI, "acme", k.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -307,8 +307,8 @@ func TestStaticKeyWarmAndLastUse(t *testing.T) {
 	e.grant(t, "acme", "app:etl", "read", "login-history")
 	e.user(t, "acme", "ada@example.com", false)
 	e.grant(t, "acme", "user:ada@example.com", "read", "login-history")
-	ak, appKey := e.newKey(t, "acme", apikey.KindApp, "etl")
-	uk, userKey := e.newKey(t, "acme", apikey.KindUser, "ada@example.com")
+	ak, appKey := e.newKey(t, "acme", statickey.KindApp, "etl")
+	uk, userKey := e.newKey(t, "acme", statickey.KindUser, "ada@example.com")
 	call := func(auth string) {
 		t.Helper()
 		if r := e.skCall(t, "acme", "GET", "/api/team/login-history", "", auth); r.status != 200 {
@@ -385,16 +385,16 @@ func TestStaticKeySunset(t *testing.T) {
 	e.grant(t, "acme", "user:ada@example.com", "read", "audit-log")
 	e.app(t, "beta", "etl")
 	e.grant(t, "beta", "app:etl", "read", "audit-log")
-	ak, ada := e.newKey(t, "acme", apikey.KindUser, "ada@example.com")
-	_, bob := e.newKey(t, "acme", apikey.KindUser, "bob@example.com")
-	_, betaKey := e.newKey(t, "beta", apikey.KindApp, "etl")
+	ak, ada := e.newKey(t, "acme", statickey.KindUser, "ada@example.com")
+	_, bob := e.newKey(t, "acme", statickey.KindUser, "bob@example.com")
+	_, betaKey := e.newKey(t, "beta", statickey.KindApp, "etl")
 	// beta's own policy: deprecated much later.
 	later := t0.Add(100 * time.Hour)
-	if _, _, err := e.keys.SetPolicy(ctx, admin.CLI, "beta", apikey.PolicyChange{SetDeprecatedSince: true, DeprecatedSince: &later, SetSunsetAt: true}); err != nil {
+	if _, _, err := e.keys.SetPolicy(ctx, admin.CLI, "beta", statickey.PolicyChange{SetDeprecatedSince: true, DeprecatedSince: &later, SetSunsetAt: true}); err != nil {
 		t.Fatal(err)
 	}
 	// A sunset before the deprecation is refused.
-	if _, _, err := e.keys.SetPolicy(ctx, admin.CLI, "beta", apikey.PolicyChange{SetSunsetAt: true, SunsetAt: &t0}); err == nil {
+	if _, _, err := e.keys.SetPolicy(ctx, admin.CLI, "beta", statickey.PolicyChange{SetSunsetAt: true, SunsetAt: &t0}); err == nil {
 		t.Error("a sunset before the deprecation was accepted")
 	}
 	c := e.register(t, "acme", "client_secret_basic", 0, "audit.log:read")
@@ -470,7 +470,7 @@ func TestStaticKeySunset(t *testing.T) {
 
 func mustKeyID(t *testing.T, key string) string {
 	t.Helper()
-	id, _, err := apikey.Parse(key)
+	id, _, err := statickey.Parse(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,8 +515,8 @@ func TestMigratedClientReachesWhatTheKeyReached(t *testing.T) {
 		name, kind, owner, scheme string
 		want                      []int
 	}{
-		{"AppKey", apikey.KindApp, "etl", "AppKey", []int{200, 403, 403, 403, 200}},
-		{"user key with group permissions", apikey.KindUser, "ada@example.com", "Bearer", []int{403, 200, 200, 200, 403}},
+		{"AppKey", statickey.KindApp, "etl", "AppKey", []int{200, 403, 403, 403, 200}},
+		{"user key with group permissions", statickey.KindUser, "ada@example.com", "Bearer", []int{403, 200, 200, 200, 403}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k, raw := e.newKey(t, "acme", tc.kind, tc.owner)

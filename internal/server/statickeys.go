@@ -3,8 +3,8 @@ package server
 import (
 	"fmt"
 
-	"github.com/gatehouse/gatehouse/internal/apikey"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/statickey"
 )
 
 // buildStaticKeys makes the static key service (user API keys and
@@ -16,11 +16,11 @@ func (s *Server) buildStaticKeys(o Options, hasher *secret.Hasher) error {
 	if err != nil {
 		return err
 	}
-	policy := apikey.Policy{DeprecatedSince: cp.DeprecatedSince, SunsetAt: cp.SunsetAt, Link: cp.Link, RefuseNew: cp.RefuseNew}
+	policy := statickey.Policy{DeprecatedSince: cp.DeprecatedSince, SunsetAt: cp.SunsetAt, Link: cp.Link, RefuseNew: cp.RefuseNew}
 	if err := policy.Validate(); err != nil {
 		return fmt.Errorf("static key policy: %w", err)
 	}
-	keys := &apikey.Service{Store: o.Store, Hasher: hasher, Gen: o.Gen, Now: o.Now, Default: policy,
+	keys := &statickey.Service{Store: o.Store, Hasher: hasher, Gen: o.Gen, Now: o.Now, Default: policy,
 		Clients: s.clients, Audit: s.audit, Log: s.log}
 	s.guard.StaticKeys = keys
 	s.hub.Subscribe(keys.Invalidate)

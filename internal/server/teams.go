@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/change"
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/team"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // teamResolver maps a request's host to its team, from a cache that the
@@ -51,20 +51,20 @@ func (t *teamResolver) lookup(ctx context.Context, name string) (*store.Team, er
 // host gets 404 and nothing else.
 func (s *Server) resolveTeam(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := web.RequestInfo(r)
+		info := edge.RequestInfo(r)
 		name, ok := team.FromHost(r.Host, s.teams.domain)
 		if !ok {
-			web.Error(w, http.StatusNotFound, "unknown_team", "no team is served at this host")
+			edge.Error(w, http.StatusNotFound, "unknown_team", "no team is served at this host")
 			return
 		}
 		tm, err := s.teams.lookup(r.Context(), name)
 		if err != nil {
 			info.Log.Error("resolve team", "err", err)
-			web.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+			edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
 			return
 		}
 		if tm == nil {
-			web.Error(w, http.StatusNotFound, "unknown_team", "no team is served at this host")
+			edge.Error(w, http.StatusNotFound, "unknown_team", "no team is served at this host")
 			return
 		}
 		info.Team = *tm

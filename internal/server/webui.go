@@ -29,6 +29,6 @@ func (s *Server) buildWebUI(o Options, hasher *secret.Hasher, scopes *scope.Cata
 	if err != nil {
 		return err
 	}
-	s.web = ui
+	s.ui = ui
 	return nil
 }

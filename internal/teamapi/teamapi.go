@@ -32,9 +32,9 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/access"
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // Reader is the part of the store the team APIs read; store.Store is one.
@@ -111,22 +111,22 @@ type list func(r *http.Request, team string) (items any, next string, err error)
 // the error.
 func serve(fn list) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		info := web.RequestInfo(r)
+		info := edge.RequestInfo(r)
 		items, next, err := fn(r, info.Team.Name)
 		w.Header().Set("Cache-Control", "no-store")
 		var bad *badRequest
 		switch {
 		case err == nil:
-			web.JSON(w, http.StatusOK, listing{Items: items, NextCursor: next})
+			edge.JSON(w, http.StatusOK, listing{Items: items, NextCursor: next})
 		case errors.As(err, &bad):
-			web.Error(w, http.StatusBadRequest, "invalid_request", bad.msg)
+			edge.Error(w, http.StatusBadRequest, "invalid_request", bad.msg)
 		case errors.Is(err, store.ErrInvalid):
 			// The only argument the store can refuse once the query is
 			// parsed: the cursor.
-			web.Error(w, http.StatusBadRequest, "invalid_request", "cursor: not a next_cursor of this listing")
+			edge.Error(w, http.StatusBadRequest, "invalid_request", "cursor: not a next_cursor of this listing")
 		default:
 			info.Log.Error("team api", "route", r.Pattern, "err", err)
-			web.Error(w, http.StatusInternalServerError, "server_error", "internal error; request "+info.RequestID)
+			edge.Error(w, http.StatusInternalServerError, "server_error", "internal error; request "+info.RequestID)
 		}
 	}
 }

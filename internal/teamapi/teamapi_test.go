@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/denylist"
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -34,7 +35,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/team"
 	"github.com/gatehouse/gatehouse/internal/teamapi"
 	"github.com/gatehouse/gatehouse/internal/token"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 const domain = "gatehouse.test"
@@ -132,17 +132,17 @@ func withTeam(st store.Store, log *slog.Logger, next http.Handler) http.Handler 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ok := team.FromHost(r.Host, domain)
 		if !ok {
-			web.Error(w, http.StatusNotFound, "unknown_team", "no team is served at this host")
+			edge.Error(w, http.StatusNotFound, "unknown_team", "no team is served at this host")
 			return
 		}
 		tm, err := st.Team(r.Context(), name)
 		if err != nil {
-			web.Error(w, http.StatusNotFound, "unknown_team", "no team is served at this host")
+			edge.Error(w, http.StatusNotFound, "unknown_team", "no team is served at this host")
 			return
 		}
-		info := &web.Info{RequestID: "req-1", Team: tm, TeamURL: team.URL("http", name, domain),
+		info := &edge.Info{RequestID: "req-1", Team: tm, TeamURL: team.URL("http", name, domain),
 			TeamHost: team.Host(name, domain), Log: log}
-		next.ServeHTTP(w, r.WithContext(web.WithInfo(r.Context(), info)))
+		next.ServeHTTP(w, r.WithContext(edge.WithInfo(r.Context(), info)))
 	})
 }
 
@@ -754,7 +754,7 @@ func TestBadQuery(t *testing.T) {
 				if resp.StatusCode != http.StatusBadRequest {
 					t.Fatalf("status %d: %s", resp.StatusCode, body)
 				}
-				var eb web.ErrorBody
+				var eb edge.ErrorBody
 				if err := json.Unmarshal(body, &eb); err != nil {
 					t.Fatal(err)
 				}
@@ -794,7 +794,7 @@ func TestStoreFailure(t *testing.T) {
 	auth := e.token(t, "acme", e.reader.ID, e.reader.ID, allScopes...)
 	for _, rt := range routes {
 		resp, body := e.get(t, rt.path, auth)
-		var eb web.ErrorBody
+		var eb edge.ErrorBody
 		if err := json.Unmarshal(body, &eb); err != nil {
 			t.Fatal(err)
 		}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/consent"
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // consentView is what the consent page shows.
@@ -50,7 +50,7 @@ func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
 		p = r.PostForm
 	}
 	ctx := r.Context()
-	info := web.RequestInfo(r)
+	info := edge.RequestInfo(r)
 	team := info.Team.Name
 
 	var c *store.Client
@@ -155,10 +155,10 @@ func (u *UI) consentPage(w http.ResponseWriter, r *http.Request, req consent.Req
 
 // issueCode answers an approved request with an authorization code.
 func (u *UI) issueCode(w http.ResponseWriter, r *http.Request, req consent.Request, s *signedIn) {
-	code, err := u.o.Consents.IssueCode(r.Context(), web.RequestInfo(r).Team.Name, s.user.ID, req)
+	code, err := u.o.Consents.IssueCode(r.Context(), edge.RequestInfo(r).Team.Name, s.user.ID, req)
 	if err != nil {
 		u.answer(w, r, req, url.Values{"error": {"server_error"}, "error_description": {"the code could not be issued; try again"}})
-		web.RequestInfo(r).Log.Error("issue code", "err", err)
+		edge.RequestInfo(r).Log.Error("issue code", "err", err)
 		return
 	}
 	u.answer(w, r, req, url.Values{"code": {code.Reveal()}})
@@ -171,7 +171,7 @@ func (u *UI) answer(w http.ResponseWriter, r *http.Request, req consent.Request,
 	if req.State != "" {
 		v.Set("state", req.State)
 	}
-	v.Set("iss", web.RequestInfo(r).TeamURL)
+	v.Set("iss", edge.RequestInfo(r).TeamURL)
 	to := req.RedirectURI
 	if strings.Contains(to, "?") {
 		to += "&" + v.Encode()

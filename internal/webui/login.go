@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // The one answer to a failed sign-in, whatever failed: it never tells
@@ -67,7 +67,7 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	info := web.RequestInfo(r)
+	info := edge.RequestInfo(r)
 	team := info.Team.Name
 	email := strings.ToLower(strings.TrimSpace(f.Get("email")))
 	password := f.Get("password")
@@ -152,7 +152,7 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 // record writes a login attempt to the login history and its audit event
 // (batched).
 func (u *UI) record(r *http.Request, ev store.LoginEvent, reason, userID string) {
-	info := web.RequestInfo(r)
+	info := edge.RequestInfo(r)
 	ev.Reason = reason
 	if err := u.o.Store.AppendLogin(r.Context(), ev); err != nil {
 		info.Log.Error("append login history", "err", err)

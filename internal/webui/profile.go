@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // profileView is what the profile page shows.
@@ -157,11 +157,11 @@ func (u *UI) apiSession(w http.ResponseWriter, r *http.Request) (*signedIn, bool
 	s, err := u.signedIn(r)
 	switch {
 	case errors.Is(err, errNoSession):
-		web.Error(w, http.StatusUnauthorized, "unauthorized", "sign in at /login first: this API takes the session cookie")
+		edge.Error(w, http.StatusUnauthorized, "unauthorized", "sign in at /login first: this API takes the session cookie")
 		return nil, false
 	case err != nil:
-		web.RequestInfo(r).Log.Error("read session", "err", err)
-		web.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+		edge.RequestInfo(r).Log.Error("read session", "err", err)
+		edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
 		return nil, false
 	}
 	return s, true
@@ -175,8 +175,8 @@ func (u *UI) ServeConsentList(w http.ResponseWriter, r *http.Request) {
 	}
 	rows, err := u.consents(r.Context(), s.user.Team, s.user.ID)
 	if err != nil {
-		web.RequestInfo(r).Log.Error("list consents", "err", err)
-		web.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+		edge.RequestInfo(r).Log.Error("list consents", "err", err)
+		edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
 		return
 	}
 	out := struct {
@@ -195,14 +195,14 @@ func (u *UI) ServeConsentList(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Consents = append(out.Consents, c)
 	}
-	web.JSON(w, http.StatusOK, out)
+	edge.JSON(w, http.StatusOK, out)
 }
 
 // ServeConsentDelete is DELETE /api/profile/consents/{client_id}: 204, or
 // 404 when there is no such consent.
 func (u *UI) ServeConsentDelete(w http.ResponseWriter, r *http.Request) {
 	if err := u.cop.Check(r); err != nil {
-		web.Error(w, http.StatusForbidden, "forbidden", "cross-origin request refused")
+		edge.Error(w, http.StatusForbidden, "forbidden", "cross-origin request refused")
 		return
 	}
 	s, ok := u.apiSession(w, r)
@@ -210,16 +210,16 @@ func (u *UI) ServeConsentDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !u.validSessionToken(r, s.sess, r.Header.Get("X-CSRF-Token")) {
-		web.Error(w, http.StatusForbidden, "forbidden", "the X-CSRF-Token header must carry the csrf_token of GET /api/profile/consents")
+		edge.Error(w, http.StatusForbidden, "forbidden", "the X-CSRF-Token header must carry the csrf_token of GET /api/profile/consents")
 		return
 	}
 	err := u.revoke(r, s, r.PathValue("client_id"))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		web.Error(w, http.StatusNotFound, "not_found", "you have no consent to that client")
+		edge.Error(w, http.StatusNotFound, "not_found", "you have no consent to that client")
 	case err != nil:
-		web.RequestInfo(r).Log.Error("revoke consent", "err", err)
-		web.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+		edge.RequestInfo(r).Log.Error("revoke consent", "err", err)
+		edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}

@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 // session is what the session cookie holds, sealed: nobody can read or
@@ -56,7 +56,7 @@ func (u *UI) startSession(w http.ResponseWriter, r *http.Request, user store.Use
 	if err != nil {
 		return err
 	}
-	sealed, err := u.o.Key.Seal(plain, sealAD(web.RequestInfo(r).Team.Name))
+	sealed, err := u.o.Key.Seal(plain, sealAD(edge.RequestInfo(r).Team.Name))
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (u *UI) signedIn(r *http.Request) (*signedIn, error) {
 	if err != nil {
 		return nil, errNoSession
 	}
-	info := web.RequestInfo(r)
+	info := edge.RequestInfo(r)
 	plain, err := u.o.Key.Open(sealed, sealAD(info.Team.Name))
 	if err != nil {
 		return nil, errNoSession
@@ -141,7 +141,7 @@ func (u *UI) mac(parts ...string) string {
 
 // sessionToken is the CSRF token of a session's forms.
 func (u *UI) sessionToken(r *http.Request, s session) string {
-	return u.mac("session", web.RequestInfo(r).Team.Name, s.ID)
+	return u.mac("session", edge.RequestInfo(r).Team.Name, s.ID)
 }
 
 // validSessionToken checks a session form's token.
@@ -166,7 +166,7 @@ func (u *UI) loginNonce(w http.ResponseWriter, r *http.Request) (string, error) 
 
 // loginToken is the login form's CSRF token for the cookie value nonce.
 func (u *UI) loginToken(r *http.Request, nonce string) string {
-	return u.mac("login", web.RequestInfo(r).Team.Name, nonce)
+	return u.mac("login", edge.RequestInfo(r).Team.Name, nonce)
 }
 
 // validLoginToken checks the login form's token against its cookie.

@@ -35,12 +35,12 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/consent"
+	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/web"
 )
 
 //go:embed templates
@@ -172,7 +172,7 @@ type view struct {
 // render writes page name with status. Every page is private to its
 // viewer, may not be framed, and loads nothing from elsewhere.
 func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
-	info := web.RequestInfo(r)
+	info := edge.RequestInfo(r)
 	v.Team, v.CSS = info.Team.Name, u.css
 	var buf bytes.Buffer
 	if err := u.pages[name].ExecuteTemplate(&buf, "base", v); err != nil {
@@ -205,7 +205,7 @@ func (u *UI) message(w http.ResponseWriter, r *http.Request, status int, title, 
 // unavailable is the page of a failure to decide (the store did not
 // answer): the user may try again.
 func (u *UI) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
-	web.RequestInfo(r).Log.Error(what, "err", err)
+	edge.RequestInfo(r).Log.Error(what, "err", err)
 	u.message(w, r, http.StatusServiceUnavailable, "Try again shortly",
 		"The service could not complete the request. Please try again in a moment.", true, view{})
 }

@@ -1,4 +1,4 @@
-// Package apikey is the domain logic of static keys (DESIGN.md section 1,
+// Package statickey is the domain logic of static keys (DESIGN.md section 1,
 // "Static key format" and "Static key sunset"): user API keys, sent as
 // "Authorization: Bearer <key>", and AppKeys, sent as "Authorization:
 // AppKey <key>". It creates, lists and deletes them, authenticates them on
@@ -46,4 +46,4 @@
 // key keeps working until it is deleted or the sunset date passes. A team
 // admin's key is refused: no set of permissions equals "team admin", so
 // the result could not reach what the key reached.
-package apikey
+package statickey

@@ -1,7 +1,7 @@
-// Package web is the HTTP edge shared by every handler: the per-request
+// Package edge is the HTTP edge shared by every handler: the per-request
 // record (request ID, team, route) that the middleware fills and logs,
 // JSON answers, and JSON errors.
-package web
+package edge
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package apikey_test
+package statickey_test
 
 import (
 	"bytes"
@@ -16,12 +16,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
-	"github.com/gatehouse/gatehouse/internal/apikey"
 	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
@@ -137,7 +137,7 @@ type fixture struct {
 	clock  *clock
 	hasher *secret.Hasher
 	adm    *admin.Service
-	svc    *apikey.Service
+	svc    *statickey.Service
 	users  map[string]store.User
 }
 
@@ -187,15 +187,15 @@ func setup(t *testing.T) *fixture {
 }
 
 // service is another Service (another node) on st.
-func (f *fixture) service(st store.Store) *apikey.Service {
+func (f *fixture) service(st store.Store) *statickey.Service {
 	cat, _ := scope.New(nil)
-	return &apikey.Service{Store: st, Hasher: f.hasher, Now: f.clock.Now,
+	return &statickey.Service{Store: st, Hasher: f.hasher, Now: f.clock.Now,
 		Clients: &client.Service{Store: st, Hasher: f.hasher, Now: f.clock.Now, Scopes: cat}}
 }
 
-func (f *fixture) create(t *testing.T, team, kind, owner string, expiresIn time.Duration) (apikey.Key, string) {
+func (f *fixture) create(t *testing.T, team, kind, owner string, expiresIn time.Duration) (statickey.Key, string) {
 	t.Helper()
-	k, key, err := f.svc.Create(context.Background(), admin.CLI, team, apikey.NewKey{Kind: kind, Owner: owner, ExpiresIn: expiresIn})
+	k, key, err := f.svc.Create(context.Background(), admin.CLI, team, statickey.NewKey{Kind: kind, Owner: owner, ExpiresIn: expiresIn})
 	if err != nil {
 		t.Fatalf("create %s key of %s in %s: %v", kind, owner, team, err)
 	}
@@ -221,7 +221,7 @@ func (f *fixture) grant(t *testing.T, principal, action, resource string) {
 func TestParse(t *testing.T) {
 	const id = "0890ed49-630d-487b-924b-23f33164f3b0"
 	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
-	gotID, gotSecret, err := apikey.Parse(apikey.Format(id, "HMQTLR+8Hhz4xAcmUrOFigdznkc0kozt7NzYC4lijs3"))
+	gotID, gotSecret, err := statickey.Parse(statickey.Format(id, "HMQTLR+8Hhz4xAcmUrOFigdznkc0kozt7NzYC4lijs3"))
 	if err != nil || gotID != id || gotSecret != "HMQTLR+8Hhz4xAcmUrOFigdznkc0kozt7NzYC4lijs3" {
 		t.Errorf("Parse(Format(...)) = %q, %q, %v", gotID, gotSecret, err)
 	}
@@ -240,7 +240,7 @@ func TestParse(t *testing.T) {
 		{"too long", b64(id + ":" + strings.Repeat("a", 65))},
 		{"a JWT", "eyJhbGciOiJFUzM4NCJ9.e30.AAAA"},
 	} {
-		if _, _, err := apikey.Parse(tc.key); !errors.Is(err, apikey.ErrInvalidKey) {
+		if _, _, err := statickey.Parse(tc.key); !errors.Is(err, statickey.ErrInvalidKey) {
 			t.Errorf("%s: Parse(%q) = %v, want ErrInvalidKey", tc.name, tc.key, err)
 		}
 	}
@@ -248,8 +248,8 @@ func TestParse(t *testing.T) {
 
 func TestCreate(t *testing.T) {
 	f := setup(t)
-	k, key := f.create(t, "acme", apikey.KindUser, "Ada@Example.com", 0)
-	id, sec, err := apikey.Parse(key)
+	k, key := f.create(t, "acme", statickey.KindUser, "Ada@Example.com", 0)
+	id, sec, err := statickey.Parse(key)
 	if err != nil || id != k.ID || len(sec) != secret.TokenLen {
 		t.Fatalf("key %q: id %q secret of %d characters, err %v; want id %s and a %d-character secret", key, id, len(sec), err, k.ID, secret.TokenLen)
 	}
@@ -257,11 +257,11 @@ func TestCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.Owner != f.users["ada@example.com"].ID || stored.Kind != apikey.KindUser || stored.ExpiresAt != nil ||
+	if stored.Owner != f.users["ada@example.com"].ID || stored.Kind != statickey.KindUser || stored.ExpiresAt != nil ||
 		bytes.Contains(stored.Hash, []byte(sec)) || len(stored.Hash) != secret.HashSize || k.OwnerName != "ada@example.com" || k.Hash != nil {
 		t.Errorf("stored %+v, returned %+v", stored, k)
 	}
-	exp, _ := f.create(t, "acme", apikey.KindApp, "etl", time.Hour)
+	exp, _ := f.create(t, "acme", statickey.KindApp, "etl", time.Hour)
 	if exp.ExpiresAt == nil || !exp.ExpiresAt.Equal(start.Add(time.Hour)) {
 		t.Errorf("ExpiresAt %v, want %v", exp.ExpiresAt, start.Add(time.Hour))
 	}
@@ -270,18 +270,18 @@ func TestCreate(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		team  string
-		in    apikey.NewKey
+		in    statickey.NewKey
 		want  error
 		inMsg string
 	}{
-		{"unknown user", "acme", apikey.NewKey{Kind: apikey.KindUser, Owner: "bob@example.com"}, store.ErrNotFound, "bob@example.com"},
-		{"user of another team", "beta", apikey.NewKey{Kind: apikey.KindUser, Owner: "ada@example.com"}, store.ErrNotFound, "ada@example.com"},
-		{"bad email", "acme", apikey.NewKey{Kind: apikey.KindUser, Owner: "ada"}, admin.ErrInvalid, "email"},
-		{"unknown app", "acme", apikey.NewKey{Kind: apikey.KindApp, Owner: "nope"}, store.ErrNotFound, "nope"},
-		{"no app", "acme", apikey.NewKey{Kind: apikey.KindApp}, admin.ErrInvalid, "application name"},
-		{"bad kind", "acme", apikey.NewKey{Kind: "root", Owner: "etl"}, admin.ErrInvalid, "kind"},
-		{"negative expiry", "acme", apikey.NewKey{Kind: apikey.KindApp, Owner: "etl", ExpiresIn: -time.Hour}, admin.ErrInvalid, "expires"},
-		{"unknown team", "nope", apikey.NewKey{Kind: apikey.KindApp, Owner: "etl"}, store.ErrNotFound, "nope"},
+		{"unknown user", "acme", statickey.NewKey{Kind: statickey.KindUser, Owner: "bob@example.com"}, store.ErrNotFound, "bob@example.com"},
+		{"user of another team", "beta", statickey.NewKey{Kind: statickey.KindUser, Owner: "ada@example.com"}, store.ErrNotFound, "ada@example.com"},
+		{"bad email", "acme", statickey.NewKey{Kind: statickey.KindUser, Owner: "ada"}, admin.ErrInvalid, "email"},
+		{"unknown app", "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "nope"}, store.ErrNotFound, "nope"},
+		{"no app", "acme", statickey.NewKey{Kind: statickey.KindApp}, admin.ErrInvalid, "application name"},
+		{"bad kind", "acme", statickey.NewKey{Kind: "root", Owner: "etl"}, admin.ErrInvalid, "kind"},
+		{"negative expiry", "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl", ExpiresIn: -time.Hour}, admin.ErrInvalid, "expires"},
+		{"unknown team", "nope", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl"}, store.ErrNotFound, "nope"},
 	} {
 		_, _, err := f.svc.Create(ctx, admin.CLI, tc.team, tc.in)
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.inMsg) {
@@ -298,16 +298,16 @@ func TestCreate(t *testing.T) {
 func TestAuthenticate(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
-	userKey, userRaw := f.create(t, "acme", apikey.KindUser, "ada@example.com", 0)
-	appKey, appRaw := f.create(t, "acme", apikey.KindApp, "etl", 0)
-	_, betaRaw := f.create(t, "beta", apikey.KindApp, "etl", 0)
-	deleted, deletedRaw := f.create(t, "acme", apikey.KindApp, "etl", 0)
+	userKey, userRaw := f.create(t, "acme", statickey.KindUser, "ada@example.com", 0)
+	appKey, appRaw := f.create(t, "acme", statickey.KindApp, "etl", 0)
+	_, betaRaw := f.create(t, "beta", statickey.KindApp, "etl", 0)
+	deleted, deletedRaw := f.create(t, "acme", statickey.KindApp, "etl", 0)
 	if err := f.svc.Delete(ctx, admin.CLI, "acme", deleted.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, expiringRaw := f.create(t, "acme", apikey.KindApp, "etl", time.Hour)
-	id, _, _ := apikey.Parse(appRaw)
-	wrongSecret := apikey.Format(id, "x"+strings.Repeat("A", 42))
+	_, expiringRaw := f.create(t, "acme", statickey.KindApp, "etl", time.Hour)
+	id, _, _ := statickey.Parse(appRaw)
+	wrongSecret := statickey.Format(id, "x"+strings.Repeat("A", 42))
 
 	acme := f.team(t, "acme")
 	for _, tc := range []struct {
@@ -318,30 +318,30 @@ func TestAuthenticate(t *testing.T) {
 		want    authz.Subject
 		problem string // the Reason of a refusal
 	}{
-		{"user key as Bearer", apikey.KindUser, userRaw, start, authz.Subject{Team: "acme", Principal: authz.Principal{Kind: authz.User},
+		{"user key as Bearer", statickey.KindUser, userRaw, start, authz.Subject{Team: "acme", Principal: authz.Principal{Kind: authz.User},
 			UserID: f.users["ada@example.com"].ID, AllScopes: true, Credential: "user_api_key", TokenID: userKey.ID}, ""},
-		{"AppKey as AppKey", apikey.KindApp, appRaw, start, authz.Subject{Team: "acme", Principal: authz.Principal{Kind: authz.App, Name: "etl"},
+		{"AppKey as AppKey", statickey.KindApp, appRaw, start, authz.Subject{Team: "acme", Principal: authz.Principal{Kind: authz.App, Name: "etl"},
 			AllScopes: true, Credential: "app_key", TokenID: appKey.ID}, ""},
-		{"user key as AppKey", apikey.KindApp, userRaw, start, authz.Subject{}, "this is a user API key: send it as Authorization: Bearer <key>"},
-		{"AppKey as Bearer", apikey.KindUser, appRaw, start, authz.Subject{}, "this is an AppKey: send it as Authorization: AppKey <key>"},
-		{"key of another team", apikey.KindApp, betaRaw, start, authz.Subject{}, "the static key is not valid"},
-		{"deleted key", apikey.KindApp, deletedRaw, start, authz.Subject{}, "the static key is not valid"},
-		{"wrong secret", apikey.KindApp, wrongSecret, start, authz.Subject{}, "the static key is not valid"},
-		{"before expiry", apikey.KindApp, expiringRaw, start.Add(time.Hour - time.Second), authz.Subject{Team: "acme",
+		{"user key as AppKey", statickey.KindApp, userRaw, start, authz.Subject{}, "this is a user API key: send it as Authorization: Bearer <key>"},
+		{"AppKey as Bearer", statickey.KindUser, appRaw, start, authz.Subject{}, "this is an AppKey: send it as Authorization: AppKey <key>"},
+		{"key of another team", statickey.KindApp, betaRaw, start, authz.Subject{}, "the static key is not valid"},
+		{"deleted key", statickey.KindApp, deletedRaw, start, authz.Subject{}, "the static key is not valid"},
+		{"wrong secret", statickey.KindApp, wrongSecret, start, authz.Subject{}, "the static key is not valid"},
+		{"before expiry", statickey.KindApp, expiringRaw, start.Add(time.Hour - time.Second), authz.Subject{Team: "acme",
 			Principal: authz.Principal{Kind: authz.App, Name: "etl"}, AllScopes: true, Credential: "app_key"}, ""},
-		{"expired", apikey.KindApp, expiringRaw, start.Add(time.Hour), authz.Subject{}, "the static key expired"},
-		{"malformed", apikey.KindUser, "bm90LWEtand0Cg==", start, authz.Subject{}, "the static key is malformed: want base64 of <key id>:<secret>"},
-		{"garbage", apikey.KindApp, "%%%", start, authz.Subject{}, "the static key is malformed: want base64 of <key id>:<secret>"},
-		{"unknown id", apikey.KindApp, apikey.Format("0890ed49-630d-487b-924b-23f33164f3b0", "abc"), start, authz.Subject{}, "the static key is not valid"},
+		{"expired", statickey.KindApp, expiringRaw, start.Add(time.Hour), authz.Subject{}, "the static key expired"},
+		{"malformed", statickey.KindUser, "bm90LWEtand0Cg==", start, authz.Subject{}, "the static key is malformed: want base64 of <key id>:<secret>"},
+		{"garbage", statickey.KindApp, "%%%", start, authz.Subject{}, "the static key is malformed: want base64 of <key id>:<secret>"},
+		{"unknown id", statickey.KindApp, statickey.Format("0890ed49-630d-487b-924b-23f33164f3b0", "abc"), start, authz.Subject{}, "the static key is not valid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sub, notice, err := f.svc.Authenticate(ctx, acme, tc.kind, tc.key, apikey.Use{At: tc.at, IP: "192.0.2.1", UserAgent: "test"})
+			sub, notice, err := f.svc.Authenticate(ctx, acme, tc.kind, tc.key, statickey.Use{At: tc.at, IP: "192.0.2.1", UserAgent: "test"})
 			if notice.Active() {
 				t.Errorf("notice %+v without a policy", notice)
 			}
 			if tc.problem != "" {
-				if !errors.Is(err, apikey.ErrInvalidKey) || apikey.Reason(err) != tc.problem {
-					t.Fatalf("err %v (reason %q), want ErrInvalidKey with %q", err, apikey.Reason(err), tc.problem)
+				if !errors.Is(err, statickey.ErrInvalidKey) || statickey.Reason(err) != tc.problem {
+					t.Fatalf("err %v (reason %q), want ErrInvalidKey with %q", err, statickey.Reason(err), tc.problem)
 				}
 				return
 			}
@@ -363,22 +363,22 @@ func TestAuthenticate(t *testing.T) {
 func TestWarmAuthenticateAndLastUse(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
-	k, raw := f.create(t, "acme", apikey.KindApp, "etl", 0)
-	other, otherRaw := f.create(t, "acme", apikey.KindUser, "ada@example.com", 0)
+	k, raw := f.create(t, "acme", statickey.KindApp, "etl", 0)
+	other, otherRaw := f.create(t, "acme", statickey.KindUser, "ada@example.com", 0)
 	acme := f.team(t, "acme")
 	use := func(key, kind string, at time.Time, ip string) {
 		t.Helper()
-		if _, _, err := f.svc.Authenticate(ctx, acme, kind, key, apikey.Use{At: at, IP: ip, UserAgent: "etl/1.0"}); err != nil {
+		if _, _, err := f.svc.Authenticate(ctx, acme, kind, key, statickey.Use{At: at, IP: ip, UserAgent: "etl/1.0"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	use(raw, apikey.KindApp, start, "192.0.2.1") // cold: reads the key
-	use(otherRaw, apikey.KindUser, start, "192.0.2.9")
+	use(raw, statickey.KindApp, start, "192.0.2.1") // cold: reads the key
+	use(otherRaw, statickey.KindUser, start, "192.0.2.9")
 	f.st.reset()
 	for i := range 100 {
-		use(raw, apikey.KindApp, start.Add(time.Duration(i)*300*time.Millisecond), "192.0.2.1")
+		use(raw, statickey.KindApp, start.Add(time.Duration(i)*300*time.Millisecond), "192.0.2.1")
 	}
-	use(raw, apikey.KindApp, start.Add(30*time.Second), "192.0.2.2")
+	use(raw, statickey.KindApp, start.Add(30*time.Second), "192.0.2.2")
 	if c := f.st.counts(); len(c) != 0 {
 		t.Fatalf("warm Authenticate called the store: %v", c)
 	}
@@ -418,7 +418,7 @@ func TestWarmAuthenticateAndLastUse(t *testing.T) {
 		t.Fatalf("first flush (-want +got):\n%s", diff)
 	}
 	// Within the minute: used again, but not written.
-	use(raw, apikey.KindApp, start.Add(50*time.Second), "192.0.2.3")
+	use(raw, statickey.KindApp, start.Add(50*time.Second), "192.0.2.3")
 	if got := flushAt(start.Add(60*time.Second), false); len(got) != 0 {
 		t.Errorf("written again within a minute: %v", got)
 	}
@@ -431,7 +431,7 @@ func TestWarmAuthenticateAndLastUse(t *testing.T) {
 		t.Errorf("flush a minute later (-want +got):\n%s", diff)
 	}
 	// Shutdown writes what is pending, due or not.
-	use(raw, apikey.KindApp, start.Add(100*time.Second), "192.0.2.4")
+	use(raw, statickey.KindApp, start.Add(100*time.Second), "192.0.2.4")
 	if got := flushAt(start.Add(101*time.Second), true); len(got) != 1 || len(got[0]) != 1 || got[0][0].IP != "192.0.2.4" {
 		t.Errorf("Flush wrote %v, want the pending use", got)
 	}
@@ -451,11 +451,11 @@ func TestWarmAuthenticateAndLastUse(t *testing.T) {
 func TestRun(t *testing.T) {
 	f := setup(t)
 	f.svc.FlushInterval = 10 * time.Millisecond
-	_, raw := f.create(t, "acme", apikey.KindApp, "etl", 0)
+	_, raw := f.create(t, "acme", statickey.KindApp, "etl", 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { f.svc.Run(ctx); close(done) }()
-	if _, _, err := f.svc.Authenticate(ctx, f.team(t, "acme"), apikey.KindApp, raw, apikey.Use{IP: "192.0.2.1"}); err != nil {
+	if _, _, err := f.svc.Authenticate(ctx, f.team(t, "acme"), statickey.KindApp, raw, statickey.Use{IP: "192.0.2.1"}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -475,28 +475,28 @@ func TestInvalidate(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	acme := f.team(t, "acme")
-	k, raw := f.create(t, "acme", apikey.KindApp, "etl", 0)
-	uk, uraw := f.create(t, "acme", apikey.KindUser, "ada@example.com", 0)
+	k, raw := f.create(t, "acme", statickey.KindApp, "etl", 0)
+	uk, uraw := f.create(t, "acme", statickey.KindUser, "ada@example.com", 0)
 	auth := func(kind, key string) error {
-		_, _, err := f.svc.Authenticate(ctx, acme, kind, key, apikey.Use{})
+		_, _, err := f.svc.Authenticate(ctx, acme, kind, key, statickey.Use{})
 		return err
 	}
-	if auth(apikey.KindApp, raw) != nil || auth(apikey.KindUser, uraw) != nil {
+	if auth(statickey.KindApp, raw) != nil || auth(statickey.KindUser, uraw) != nil {
 		t.Fatal("keys refused")
 	}
 	if err := f.raw.DeleteKey(ctx, "acme", k.ID); err != nil { // "another node"
 		t.Fatal(err)
 	}
-	if err := auth(apikey.KindApp, raw); err != nil {
+	if err := auth(statickey.KindApp, raw); err != nil {
 		t.Fatalf("cached key refused before the change arrived: %v", err)
 	}
 	f.svc.Invalidate(store.Change{Team: "beta", Kind: store.KindKey, Key: k.ID})
 	f.svc.Invalidate(store.Change{Team: "acme", Kind: store.KindPermission})
-	if err := auth(apikey.KindApp, raw); err != nil {
+	if err := auth(statickey.KindApp, raw); err != nil {
 		t.Fatalf("unrelated changes dropped the key: %v", err)
 	}
 	f.svc.Invalidate(store.Change{Team: "acme", Kind: store.KindKey, Key: k.ID})
-	if err := auth(apikey.KindApp, raw); !errors.Is(err, apikey.ErrInvalidKey) {
+	if err := auth(statickey.KindApp, raw); !errors.Is(err, statickey.ErrInvalidKey) {
 		t.Errorf("deleted key after its change: %v", err)
 	}
 	// Deleting the user deletes its keys; the user's change drops them.
@@ -504,7 +504,7 @@ func TestInvalidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.svc.Invalidate(store.Change{Team: "acme", Kind: store.KindUser, Key: uk.Owner})
-	if err := auth(apikey.KindUser, uraw); !errors.Is(err, apikey.ErrInvalidKey) {
+	if err := auth(statickey.KindUser, uraw); !errors.Is(err, statickey.ErrInvalidKey) {
 		t.Errorf("key of a deleted user: %v", err)
 	}
 }
@@ -513,21 +513,21 @@ func ptr(t time.Time) *time.Time { return &t }
 
 func TestPolicy(t *testing.T) {
 	dep, sun := start.Add(24*time.Hour), start.Add(48*time.Hour)
-	full := apikey.Policy{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"}
-	onlySunset := apikey.Policy{SunsetAt: &sun}
+	full := statickey.Policy{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"}
+	onlySunset := statickey.Policy{SunsetAt: &sun}
 	for _, tc := range []struct {
 		name   string
-		p      apikey.Policy
+		p      statickey.Policy
 		at     time.Time
 		status string
-		notice apikey.Notice
+		notice statickey.Notice
 	}{
-		{"none", apikey.Policy{}, sun, apikey.StatusActive, apikey.Notice{}},
-		{"before deprecation", full, dep.Add(-time.Second), apikey.StatusActive, apikey.Notice{}},
-		{"at deprecation", full, dep, apikey.StatusDeprecated, apikey.Notice{DeprecatedSince: &dep, SunsetAt: &sun, Link: full.Link}},
-		{"at sunset", full, sun, apikey.StatusSunset, apikey.Notice{DeprecatedSince: &dep, SunsetAt: &sun, Link: full.Link}},
-		{"sunset only, before", onlySunset, dep, apikey.StatusActive, apikey.Notice{}},
-		{"sunset only, at", onlySunset, sun, apikey.StatusSunset, apikey.Notice{DeprecatedSince: &sun, SunsetAt: &sun}},
+		{"none", statickey.Policy{}, sun, statickey.StatusActive, statickey.Notice{}},
+		{"before deprecation", full, dep.Add(-time.Second), statickey.StatusActive, statickey.Notice{}},
+		{"at deprecation", full, dep, statickey.StatusDeprecated, statickey.Notice{DeprecatedSince: &dep, SunsetAt: &sun, Link: full.Link}},
+		{"at sunset", full, sun, statickey.StatusSunset, statickey.Notice{DeprecatedSince: &dep, SunsetAt: &sun, Link: full.Link}},
+		{"sunset only, before", onlySunset, dep, statickey.StatusActive, statickey.Notice{}},
+		{"sunset only, at", onlySunset, sun, statickey.StatusSunset, statickey.Notice{DeprecatedSince: &sun, SunsetAt: &sun}},
 	} {
 		if got := tc.p.Status(tc.at); got != tc.status {
 			t.Errorf("%s: Status = %q, want %q", tc.name, got, tc.status)
@@ -539,17 +539,17 @@ func TestPolicy(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		p    apikey.Policy
+		p    statickey.Policy
 		want string // "" for valid
 	}{
 		{"full", full, ""},
-		{"equal dates", apikey.Policy{DeprecatedSince: &dep, SunsetAt: &dep}, ""},
-		{"sunset before deprecation", apikey.Policy{DeprecatedSince: &sun, SunsetAt: &dep}, "must not be before deprecated-since"},
-		{"relative link", apikey.Policy{Link: "/docs/oauth"}, "absolute"},
-		{"ftp link", apikey.Policy{Link: "ftp://docs.example.com/"}, "absolute"},
-		{"link with a quote", apikey.Policy{Link: `https://docs.example.com/"x`}, "percent-encoded"},
-		{"link with >", apikey.Policy{Link: `https://docs.example.com/>; rel="x"`}, "percent-encoded"},
-		{"link with a space", apikey.Policy{Link: `https://docs.example.com/a b`}, "percent-encoded"},
+		{"equal dates", statickey.Policy{DeprecatedSince: &dep, SunsetAt: &dep}, ""},
+		{"sunset before deprecation", statickey.Policy{DeprecatedSince: &sun, SunsetAt: &dep}, "must not be before deprecated-since"},
+		{"relative link", statickey.Policy{Link: "/docs/oauth"}, "absolute"},
+		{"ftp link", statickey.Policy{Link: "ftp://docs.example.com/"}, "absolute"},
+		{"link with a quote", statickey.Policy{Link: `https://docs.example.com/"x`}, "percent-encoded"},
+		{"link with >", statickey.Policy{Link: `https://docs.example.com/>; rel="x"`}, "percent-encoded"},
+		{"link with a space", statickey.Policy{Link: `https://docs.example.com/a b`}, "percent-encoded"},
 	} {
 		err := tc.p.Validate()
 		if tc.want == "" && err != nil || tc.want != "" && (!errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), tc.want)) {
@@ -562,11 +562,11 @@ func TestAuthenticateUnderPolicy(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	dep, sun := start.Add(24*time.Hour), start.Add(48*time.Hour)
-	f.svc.Default = apikey.Policy{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"}
-	_, raw := f.create(t, "acme", apikey.KindApp, "etl", 0)
-	_, betaRaw := f.create(t, "beta", apikey.KindApp, "etl", 0)
+	f.svc.Default = statickey.Policy{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"}
+	_, raw := f.create(t, "acme", statickey.KindApp, "etl", 0)
+	_, betaRaw := f.create(t, "beta", statickey.KindApp, "etl", 0)
 	teamDep := start.Add(time.Hour)
-	if _, own, err := f.svc.SetPolicy(ctx, admin.CLI, "beta", apikey.PolicyChange{SetDeprecatedSince: true, DeprecatedSince: &teamDep,
+	if _, own, err := f.svc.SetPolicy(ctx, admin.CLI, "beta", statickey.PolicyChange{SetDeprecatedSince: true, DeprecatedSince: &teamDep,
 		SetSunsetAt: true, Link: ptrS("")}); err != nil || !own {
 		t.Fatalf("SetPolicy: own %v, %v", own, err)
 	}
@@ -576,26 +576,26 @@ func TestAuthenticateUnderPolicy(t *testing.T) {
 		team    store.Team
 		key     string
 		at      time.Time
-		notice  apikey.Notice
+		notice  statickey.Notice
 		problem string
 	}{
-		{"server's, before deprecation", acme, raw, dep.Add(-time.Second), apikey.Notice{}, ""},
-		{"server's, deprecated", acme, raw, dep, apikey.Notice{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"}, ""},
-		{"server's, sunset", acme, raw, sun, apikey.Notice{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"},
+		{"server's, before deprecation", acme, raw, dep.Add(-time.Second), statickey.Notice{}, ""},
+		{"server's, deprecated", acme, raw, dep, statickey.Notice{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"}, ""},
+		{"server's, sunset", acme, raw, sun, statickey.Notice{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"},
 			"static keys were retired on 2026-03-03T12:00:00Z: authenticate with an OAuth 2.0 access token from an OAuth client instead (POST /oauth2/token); see https://docs.example.com/oauth"},
-		{"server's, sunset, garbage key", acme, "%%%", sun, apikey.Notice{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"},
+		{"server's, sunset, garbage key", acme, "%%%", sun, statickey.Notice{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"},
 			"static keys were retired on 2026-03-03T12:00:00Z: authenticate with an OAuth 2.0 access token from an OAuth client instead (POST /oauth2/token); see https://docs.example.com/oauth"},
-		{"team's, before its deprecation", beta, betaRaw, teamDep.Add(-time.Second), apikey.Notice{}, ""},
-		{"team's, deprecated", beta, betaRaw, teamDep, apikey.Notice{DeprecatedSince: &teamDep}, ""},
-		{"team's, past the server's sunset", beta, betaRaw, sun.Add(time.Hour), apikey.Notice{DeprecatedSince: &teamDep}, ""},
-		{"malformed key still gets the notice", beta, "bm90LWEtand0Cg==", teamDep, apikey.Notice{DeprecatedSince: &teamDep}, "the static key is malformed: want base64 of <key id>:<secret>"},
+		{"team's, before its deprecation", beta, betaRaw, teamDep.Add(-time.Second), statickey.Notice{}, ""},
+		{"team's, deprecated", beta, betaRaw, teamDep, statickey.Notice{DeprecatedSince: &teamDep}, ""},
+		{"team's, past the server's sunset", beta, betaRaw, sun.Add(time.Hour), statickey.Notice{DeprecatedSince: &teamDep}, ""},
+		{"malformed key still gets the notice", beta, "bm90LWEtand0Cg==", teamDep, statickey.Notice{DeprecatedSince: &teamDep}, "the static key is malformed: want base64 of <key id>:<secret>"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, notice, err := f.svc.Authenticate(ctx, tc.team, apikey.KindApp, tc.key, apikey.Use{At: tc.at})
+			_, notice, err := f.svc.Authenticate(ctx, tc.team, statickey.KindApp, tc.key, statickey.Use{At: tc.at})
 			if diff := cmp.Diff(tc.notice, notice); diff != "" {
 				t.Errorf("notice (-want +got):\n%s", diff)
 			}
-			if tc.problem == "" && err != nil || tc.problem != "" && (!errors.Is(err, apikey.ErrInvalidKey) || apikey.Reason(err) != tc.problem) {
+			if tc.problem == "" && err != nil || tc.problem != "" && (!errors.Is(err, statickey.ErrInvalidKey) || statickey.Reason(err) != tc.problem) {
 				t.Errorf("err %v, want %q", err, tc.problem)
 			}
 		})
@@ -609,50 +609,50 @@ func TestSetPolicy(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	dep, sun := start.Add(24*time.Hour), start.Add(48*time.Hour)
-	f.svc.Default = apikey.Policy{DeprecatedSince: &dep, SunsetAt: &sun}
+	f.svc.Default = statickey.Policy{DeprecatedSince: &dep, SunsetAt: &sun}
 
 	p, own, err := f.svc.Policy(ctx, "acme")
 	if err != nil || own || !p.DeprecatedSince.Equal(dep) {
 		t.Fatalf("Policy before any change: %+v own %v %v", p, own, err)
 	}
 	// The first change copies the server's policy.
-	p, own, err = f.svc.SetPolicy(ctx, admin.CLI, "acme", apikey.PolicyChange{Link: ptrS("https://docs.example.com/oauth")})
-	want := apikey.Policy{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"}
+	p, own, err = f.svc.SetPolicy(ctx, admin.CLI, "acme", statickey.PolicyChange{Link: ptrS("https://docs.example.com/oauth")})
+	want := statickey.Policy{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"}
 	if err != nil || !own || !cmp.Equal(want, p) {
 		t.Fatalf("SetPolicy(link) = %+v own %v %v, want %+v", p, own, err, want)
 	}
 	// A sunset before the deprecation is refused, and changes nothing.
 	early := dep.Add(-time.Hour)
-	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", apikey.PolicyChange{SetSunsetAt: true, SunsetAt: &early}); !errors.Is(err, admin.ErrInvalid) ||
+	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", statickey.PolicyChange{SetSunsetAt: true, SunsetAt: &early}); !errors.Is(err, admin.ErrInvalid) ||
 		!strings.Contains(err.Error(), "sunset-at") {
 		t.Errorf("sunset before deprecation: %v", err)
 	}
 	late := sun.Add(time.Hour)
-	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", apikey.PolicyChange{SetDeprecatedSince: true, DeprecatedSince: &late}); !errors.Is(err, admin.ErrInvalid) {
+	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", statickey.PolicyChange{SetDeprecatedSince: true, DeprecatedSince: &late}); !errors.Is(err, admin.ErrInvalid) {
 		t.Errorf("deprecation after sunset: %v", err)
 	}
-	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", apikey.PolicyChange{Link: ptrS("javascript:alert(1)")}); !errors.Is(err, admin.ErrInvalid) {
+	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", statickey.PolicyChange{Link: ptrS("javascript:alert(1)")}); !errors.Is(err, admin.ErrInvalid) {
 		t.Errorf("bad link: %v", err)
 	}
 	if p, _, _ := f.svc.Policy(ctx, "acme"); !cmp.Equal(want, p) {
 		t.Errorf("policy after refused changes %+v, want %+v", p, want)
 	}
 	// Unsetting a date, setting refuse-new.
-	p, _, err = f.svc.SetPolicy(ctx, admin.CLI, "acme", apikey.PolicyChange{SetSunsetAt: true, RefuseNew: ptrB(true)})
-	want = apikey.Policy{DeprecatedSince: &dep, Link: "https://docs.example.com/oauth", RefuseNew: true}
+	p, _, err = f.svc.SetPolicy(ctx, admin.CLI, "acme", statickey.PolicyChange{SetSunsetAt: true, RefuseNew: ptrB(true)})
+	want = statickey.Policy{DeprecatedSince: &dep, Link: "https://docs.example.com/oauth", RefuseNew: true}
 	if err != nil || !cmp.Equal(want, p) {
 		t.Errorf("unset sunset: %+v %v, want %+v", p, err, want)
 	}
 	// Clear: the server's again.
-	if p, own, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", apikey.PolicyChange{Clear: true}); err != nil || own || !cmp.Equal(f.svc.Default, p) {
+	if p, own, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", statickey.PolicyChange{Clear: true}); err != nil || own || !cmp.Equal(f.svc.Default, p) {
 		t.Errorf("clear: %+v own %v %v", p, own, err)
 	}
-	for _, c := range []apikey.PolicyChange{{}, {Clear: true, RefuseNew: ptrB(true)}} {
+	for _, c := range []statickey.PolicyChange{{}, {Clear: true, RefuseNew: ptrB(true)}} {
 		if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", c); !errors.Is(err, admin.ErrInvalid) {
 			t.Errorf("SetPolicy(%+v) = %v, want ErrInvalid", c, err)
 		}
 	}
-	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "nope", apikey.PolicyChange{RefuseNew: ptrB(true)}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "nope", statickey.PolicyChange{RefuseNew: ptrB(true)}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown team: %v", err)
 	}
 	events, _, _ := f.raw.ListAudit(ctx, "acme", store.AuditFilter{Action: "static-keys.policy"}, store.Page{Limit: 10})
@@ -665,30 +665,30 @@ func TestRefuseNew(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	dep := start.Add(time.Hour)
-	f.svc.Default = apikey.Policy{DeprecatedSince: &dep, RefuseNew: true}
+	f.svc.Default = statickey.Policy{DeprecatedSince: &dep, RefuseNew: true}
 	newKey := func(team string) error {
-		_, _, err := f.svc.Create(ctx, admin.CLI, team, apikey.NewKey{Kind: apikey.KindApp, Owner: "etl"})
+		_, _, err := f.svc.Create(ctx, admin.CLI, team, statickey.NewKey{Kind: statickey.KindApp, Owner: "etl"})
 		return err
 	}
 	if err := newKey("acme"); err != nil {
 		t.Errorf("before deprecation: %v", err)
 	}
 	f.clock.Set(dep)
-	if err := newKey("acme"); !errors.Is(err, apikey.ErrRefusedNew) || !strings.Contains(err.Error(), "OAuth 2.0") {
+	if err := newKey("acme"); !errors.Is(err, statickey.ErrRefusedNew) || !strings.Contains(err.Error(), "OAuth 2.0") {
 		t.Errorf("once deprecated: %v, want ErrRefusedNew", err)
 	}
 	// A team policy without refuse-new overrides the server's.
-	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "beta", apikey.PolicyChange{RefuseNew: ptrB(false)}); err != nil {
+	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "beta", statickey.PolicyChange{RefuseNew: ptrB(false)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := newKey("beta"); err != nil {
 		t.Errorf("team without refuse-new: %v", err)
 	}
 	// Refuse-new without a date refuses at once.
-	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "beta", apikey.PolicyChange{SetDeprecatedSince: true, RefuseNew: ptrB(true)}); err != nil {
+	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "beta", statickey.PolicyChange{SetDeprecatedSince: true, RefuseNew: ptrB(true)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := newKey("beta"); !errors.Is(err, apikey.ErrRefusedNew) {
+	if err := newKey("beta"); !errors.Is(err, statickey.ErrRefusedNew) {
 		t.Errorf("refuse-new without a date: %v", err)
 	}
 }
@@ -710,32 +710,32 @@ func TestDeprecatedUseAudited(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	dep, sun := start.Add(time.Hour), start.Add(10*time.Hour)
-	f.svc.Default = apikey.Policy{DeprecatedSince: &dep, SunsetAt: &sun}
+	f.svc.Default = statickey.Policy{DeprecatedSince: &dep, SunsetAt: &sun}
 	mem := &memAudit{}
 	b := auditlog.New(mem, slog.New(slog.DiscardHandler), time.Millisecond, 100)
 	runCtx, cancel := context.WithCancel(ctx)
 	go b.Run(runCtx)
 	f.svc.Audit = b
-	k1, raw1 := f.create(t, "acme", apikey.KindApp, "etl", 0)
-	k2, raw2 := f.create(t, "acme", apikey.KindUser, "ada@example.com", 0)
+	k1, raw1 := f.create(t, "acme", statickey.KindApp, "etl", 0)
+	k2, raw2 := f.create(t, "acme", statickey.KindUser, "ada@example.com", 0)
 	acme := f.team(t, "acme")
 	var refused atomic.Int64
 	use := func(kind, raw string, at time.Time) {
-		if _, _, err := f.svc.Authenticate(ctx, acme, kind, raw, apikey.Use{At: at, IP: "192.0.2.1", UserAgent: "ua"}); err != nil {
+		if _, _, err := f.svc.Authenticate(ctx, acme, kind, raw, statickey.Use{At: at, IP: "192.0.2.1", UserAgent: "ua"}); err != nil {
 			refused.Add(1)
 		}
 	}
 	for i := range 50 { // before deprecation: nothing
-		use(apikey.KindApp, raw1, start.Add(time.Duration(i)*time.Minute/50))
+		use(statickey.KindApp, raw1, start.Add(time.Duration(i)*time.Minute/50))
 	}
 	for i := range 100 { // the first hour of deprecation: one event per key
 		at := dep.Add(time.Duration(i) * 30 * time.Second)
-		use(apikey.KindApp, raw1, at)
-		use(apikey.KindUser, raw2, at)
+		use(statickey.KindApp, raw1, at)
+		use(statickey.KindUser, raw2, at)
 	}
-	use(apikey.KindApp, raw1, dep.Add(time.Hour)) // an hour later: one more
-	use(apikey.KindApp, raw1, sun)                // refused after sunset, audited
-	use(apikey.KindApp, raw1, sun.Add(time.Minute))
+	use(statickey.KindApp, raw1, dep.Add(time.Hour)) // an hour later: one more
+	use(statickey.KindApp, raw1, sun)                // refused after sunset, audited
+	use(statickey.KindApp, raw1, sun.Add(time.Minute))
 	cancel()
 	if err := b.Wait(ctx); err != nil {
 		t.Fatal(err)
@@ -766,10 +766,10 @@ func TestListAndReport(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	dep := start.Add(-time.Hour)
-	f.svc.Default = apikey.Policy{DeprecatedSince: &dep}
-	uk, uraw := f.create(t, "acme", apikey.KindUser, "ada@example.com", 0)
-	ak, _ := f.create(t, "acme", apikey.KindApp, "etl", 2*time.Hour)
-	if _, _, err := f.svc.Authenticate(ctx, f.team(t, "acme"), apikey.KindUser, uraw, apikey.Use{IP: "192.0.2.7", UserAgent: "curl/8"}); err != nil {
+	f.svc.Default = statickey.Policy{DeprecatedSince: &dep}
+	uk, uraw := f.create(t, "acme", statickey.KindUser, "ada@example.com", 0)
+	ak, _ := f.create(t, "acme", statickey.KindApp, "etl", 2*time.Hour)
+	if _, _, err := f.svc.Authenticate(ctx, f.team(t, "acme"), statickey.KindUser, uraw, statickey.Use{IP: "192.0.2.7", UserAgent: "curl/8"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.svc.Flush(ctx); err != nil {
@@ -779,10 +779,10 @@ func TestListAndReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != apikey.StatusDeprecated || r.OwnPolicy || len(r.Keys) != 2 {
+	if r.Status != statickey.StatusDeprecated || r.OwnPolicy || len(r.Keys) != 2 {
 		t.Fatalf("report %+v", r)
 	}
-	byID := map[string]apikey.ReportEntry{}
+	byID := map[string]statickey.ReportEntry{}
 	for _, e := range r.Keys {
 		if e.Hash != nil {
 			t.Errorf("report carries a hash")
@@ -790,8 +790,8 @@ func TestListAndReport(t *testing.T) {
 		byID[e.ID] = e
 	}
 	u, a := byID[uk.ID], byID[ak.ID]
-	if u.OwnerName != "ada@example.com" || u.Kind != apikey.KindUser || u.LastUsedAt == nil || !u.LastUsedAt.Equal(start) ||
-		u.LastUsedIP != "192.0.2.7" || u.LastUsedUA != "curl/8" || u.Status != apikey.StatusDeprecated {
+	if u.OwnerName != "ada@example.com" || u.Kind != statickey.KindUser || u.LastUsedAt == nil || !u.LastUsedAt.Equal(start) ||
+		u.LastUsedIP != "192.0.2.7" || u.LastUsedUA != "curl/8" || u.Status != statickey.StatusDeprecated {
 		t.Errorf("user key in report %+v", u)
 	}
 	if a.OwnerName != "etl" || a.LastUsedAt != nil || a.ExpiresAt == nil || !a.ExpiresAt.Equal(start.Add(2*time.Hour)) {
@@ -823,7 +823,7 @@ func TestMigrate(t *testing.T) {
 	f.grant(t, "group:ops", "push", "data-pools/7")
 	f.grant(t, "user:ada@example.com", "check", "authz") // no scope needed
 	f.grant(t, "app:etl", "read", "login-history")
-	uk, _ := f.create(t, "acme", apikey.KindUser, "ada@example.com", 0)
+	uk, _ := f.create(t, "acme", statickey.KindUser, "ada@example.com", 0)
 
 	c, sec, err := f.svc.Migrate(ctx, admin.CLI, "acme", uk.ID, "", routes)
 	if err != nil {
@@ -863,7 +863,7 @@ func TestMigrate(t *testing.T) {
 
 	// Migrating again while the client exists is refused; once it is
 	// deleted, allowed.
-	if _, _, err := f.svc.Migrate(ctx, admin.CLI, "acme", uk.ID, "", routes); !errors.Is(err, apikey.ErrCannotMigrate) || !strings.Contains(err.Error(), c.ID) {
+	if _, _, err := f.svc.Migrate(ctx, admin.CLI, "acme", uk.ID, "", routes); !errors.Is(err, statickey.ErrCannotMigrate) || !strings.Contains(err.Error(), c.ID) {
 		t.Errorf("second migration: %v", err)
 	}
 	if err := f.svc.Clients.Delete(ctx, admin.CLI, "acme", c.ID); err != nil {
@@ -874,28 +874,28 @@ func TestMigrate(t *testing.T) {
 	}
 
 	// An AppKey: the application's permissions only.
-	ak, _ := f.create(t, "acme", apikey.KindApp, "etl", 0)
+	ak, _ := f.create(t, "acme", statickey.KindApp, "etl", 0)
 	c, _, err = f.svc.Migrate(ctx, admin.CLI, "acme", ak.ID, client.AuthSecretPost, routes)
 	if err != nil || c.Name != "migrated from AppKey of etl" || !cmp.Equal(c.Scopes, []string{"team.login-history:read"}) || c.AuthMethod != client.AuthSecretPost {
 		t.Errorf("AppKey migration: %+v %v", c, err)
 	}
 
-	rootKey, _ := f.create(t, "acme", apikey.KindUser, "root@example.com", 0)
-	eveKey, _ := f.create(t, "acme", apikey.KindUser, "eve@example.com", 0)
+	rootKey, _ := f.create(t, "acme", statickey.KindUser, "root@example.com", 0)
+	eveKey, _ := f.create(t, "acme", statickey.KindUser, "eve@example.com", 0)
 	if _, err := f.adm.CreateApp(ctx, admin.CLI, "acme", "idle"); err != nil {
 		t.Fatal(err)
 	}
 	f.grant(t, "app:idle", "check", "authz")
-	idleKey, _ := f.create(t, "acme", apikey.KindApp, "idle", 0)
-	ak2, _ := f.create(t, "acme", apikey.KindApp, "etl", 0)
+	idleKey, _ := f.create(t, "acme", statickey.KindApp, "idle", 0)
+	ak2, _ := f.create(t, "acme", statickey.KindApp, "etl", 0)
 	for _, tc := range []struct {
 		name, id, method string
 		want             error
 		inMsg            string
 	}{
-		{"team admin", rootKey.ID, "", apikey.ErrCannotMigrate, "team admin"},
-		{"disabled user", eveKey.ID, "", apikey.ErrCannotMigrate, "disabled"},
-		{"no scoped permission", idleKey.ID, "", apikey.ErrCannotMigrate, "no route that needs a scope"},
+		{"team admin", rootKey.ID, "", statickey.ErrCannotMigrate, "team admin"},
+		{"disabled user", eveKey.ID, "", statickey.ErrCannotMigrate, "disabled"},
+		{"no scoped permission", idleKey.ID, "", statickey.ErrCannotMigrate, "no route that needs a scope"},
 		{"unknown key", "0890ed49-630d-487b-924b-23f33164f3b0", "", store.ErrNotFound, "0890ed49"},
 		{"bad auth method", ak2.ID, "private_key_jwt", admin.ErrInvalid, "auth method"},
 	} {
@@ -914,7 +914,7 @@ func TestMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.grant(t, "app:"+long, "read", "users")
-	lk, _ := f.create(t, "acme", apikey.KindApp, long, 0)
+	lk, _ := f.create(t, "acme", statickey.KindApp, long, 0)
 	if c, _, err := f.svc.Migrate(ctx, admin.CLI, "acme", lk.ID, "", routes); err != nil || len(c.Name) != client.MaxNameLen {
 		t.Errorf("long name: %q %v", c.Name, err)
 	}
