@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -36,7 +37,7 @@ func TestAgainstGatehouse(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	adm := &admin.Service{Store: st}
 	for _, team := range []string{"acme", "beta"} {
-		if _, err := adm.CreateTeam(ctx, admin.CLI, team); err != nil {
+		if _, err := adm.CreateTeam(ctx, kernel.CLI, team); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,7 +71,7 @@ func TestAgainstGatehouse(t *testing.T) {
 	clients := &client.Service{Store: st, Hasher: hasher, Scopes: cat}
 	token := func(team string) (string, string) {
 		t.Helper()
-		c, sec, err := clients.Create(ctx, admin.CLI, team, client.NewClient{Name: "rs-test",
+		c, sec, err := clients.Create(ctx, kernel.CLI, team, client.NewClient{Name: "rs-test",
 			GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: client.AuthSecretBasic,
 			Scopes: []string{"audit.log:read", "team.login-history:read"}})
 		if err != nil {
@@ -131,7 +132,7 @@ func TestAgainstGatehouse(t *testing.T) {
 
 	// Permissions through the real POST /api/authz/check, with the
 	// resource server's own client-credentials token as its credential.
-	rsID, rsSec, err := clients.Create(ctx, admin.CLI, "acme", client.NewClient{Name: "resource-server",
+	rsID, rsSec, err := clients.Create(ctx, kernel.CLI, "acme", client.NewClient{Name: "resource-server",
 		GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: client.AuthSecretBasic,
 		Scopes: []string{"audit.log:read"}})
 	if err != nil {
@@ -141,7 +142,7 @@ func TestAgainstGatehouse(t *testing.T) {
 		{Team: "acme", Principal: "client:" + rsID.ID, Action: "check", Resource: "authz"},
 		{Team: "acme", Principal: "client:" + acmeClient, Action: "read", Resource: "reports/*"},
 	} {
-		if _, err := adm.Grant(ctx, admin.CLI, p); err != nil {
+		if _, err := adm.Grant(ctx, kernel.CLI, p); err != nil {
 			t.Fatal(err)
 		}
 	}

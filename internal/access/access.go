@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/denylist"
 	"github.com/gatehouse/gatehouse/internal/edge"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -334,9 +335,9 @@ func (g *Guard) deny(w http.ResponseWriter, r *http.Request, sub authz.Subject, 
 			Action: d.Action, Resource: d.Resource}
 	}
 	if g.Audit != nil {
-		g.Audit.Add(store.AuditEvent{Team: sub.Team, At: g.now().UTC(), Actor: sub.Principal.String(), Action: "access.deny",
-			Target: d.Resource, IP: remoteIP(r), UserAgent: r.UserAgent(),
-			Detail: map[string]string{"reason": reason, "scope": d.Scope, "action": d.Action, "method": r.Method, "path": r.URL.Path}})
+		a := kernel.Actor{ID: sub.Principal.String(), IP: remoteIP(r), UserAgent: r.UserAgent()}
+		g.Audit.Add(kernel.Event(a, g.now().UTC(), sub.Team, "access.deny", d.Resource,
+			map[string]string{"reason": reason, "scope": d.Scope, "action": d.Action, "method": r.Method, "path": r.URL.Path}))
 	}
 	edge.JSON(w, http.StatusForbidden, body)
 }

@@ -1,24 +1,21 @@
 // Package admin is the domain logic behind every administrative change:
 // it validates input, writes the change and its audit event in one
-// transaction, and knows nothing of the CLI or HTTP that call it.
+// transaction, and knows nothing of the kernel.CLI or HTTP that call it.
 package admin
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/team"
 )
-
-// ErrInvalid reports input that fails validation; the message says why.
-var ErrInvalid = errors.New("invalid")
 
 // MinPasswordLen is the shortest password accepted (NIST SP 800-63B allows
 // 8; we ask more of accounts that can administer a team).
@@ -32,16 +29,6 @@ type Service struct {
 	Password secret.PasswordParams
 }
 
-// Actor is who makes a change, for the audit log.
-type Actor struct {
-	ID        string // "cli", "user:<email>", ...
-	IP        string
-	UserAgent string
-}
-
-// CLI is the actor of changes made with the gatehouse command.
-var CLI = Actor{ID: "cli"}
-
 func (s *Service) now() time.Time {
 	if s.Now != nil {
 		return s.Now().UTC()
@@ -50,9 +37,8 @@ func (s *Service) now() time.Time {
 }
 
 // audit builds the audit event of a change.
-func (s *Service) audit(a Actor, teamName, action, target string, detail map[string]string) store.AuditEvent {
-	return store.AuditEvent{Team: teamName, At: s.now(), Actor: a.ID, Action: action, Target: target,
-		IP: a.IP, UserAgent: a.UserAgent, Detail: detail}
+func (s *Service) audit(a kernel.Actor, teamName, action, target string, detail map[string]string) store.AuditEvent {
+	return kernel.Event(a, s.now(), teamName, action, target, detail)
 }
 
 // write runs fn and appends ev in one transaction.
@@ -65,37 +51,7 @@ func (s *Service) write(ctx context.Context, ev store.AuditEvent, fn func(q stor
 	})
 }
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w "+format, append([]any{ErrInvalid}, args...)...)
-}
-
-// invalidError marks a validation error of another package (a team name, a
-// principal, an action, a resource) as ErrInvalid too, keeping its message
-// and its own sentinel.
-type invalidError struct{ err error }
-
-func (e invalidError) Error() string   { return e.err.Error() }
-func (e invalidError) Unwrap() []error { return []error{ErrInvalid, e.err} }
-
-// asInvalid wraps a non-nil validation error with invalidError.
-func asInvalid(err error) error {
-	if err == nil {
-		return nil
-	}
-	return invalidError{err}
-}
-
-// validateTeamName checks a team name (a DNS label).
-func validateTeamName(name string) error { return asInvalid(team.ValidateName(name)) }
-
-// NormalizeEmail parses a bare address and lower-cases it.
-func NormalizeEmail(email string) (string, error) {
-	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || a.Name != "" {
-		return "", invalid("email %q: want a bare address such as ada@example.com", email)
-	}
-	return strings.ToLower(a.Address), nil
-}
+func invalid(format string, args ...any) error { return kernel.Invalid(format, args...) }
 
 // validateName checks a group or application name: 1 to 128 printable
 // characters without ':' (it would confuse principals) or spaces at the ends.
@@ -111,20 +67,14 @@ func validateName(kind, name string) error {
 
 // teamExists checks that the team exists, to give a clear error.
 func teamExists(ctx context.Context, q store.Queries, name string) error {
-	if err := validateTeamName(name); err != nil {
-		return err
-	}
-	if _, err := q.Team(ctx, name); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("team %q: %w", name, store.ErrNotFound)
-		}
-		return err
-	}
-	return nil
+	return kernel.TeamExists(ctx, q, name)
 }
 
+// validateTeamName checks a team name (a DNS label).
+func validateTeamName(name string) error { return kernel.AsInvalid(team.ValidateName(name)) }
+
 // CreateTeam creates a team.
-func (s *Service) CreateTeam(ctx context.Context, a Actor, name string) (store.Team, error) {
+func (s *Service) CreateTeam(ctx context.Context, a kernel.Actor, name string) (store.Team, error) {
 	if err := validateTeamName(name); err != nil {
 		return store.Team{}, err
 	}
@@ -133,7 +83,7 @@ func (s *Service) CreateTeam(ctx context.Context, a Actor, name string) (store.T
 	return t, err
 }
 
-func (s *Service) teamCreated(a Actor, t store.Team) store.AuditEvent {
+func (s *Service) teamCreated(a kernel.Actor, t store.Team) store.AuditEvent {
 	return s.audit(a, t.Name, "team.create", t.Name, nil)
 }
 
@@ -150,7 +100,7 @@ func createTeam(ctx context.Context, q store.Queries, t store.Team) error {
 
 // DeleteTeam deletes a team and everything in it. The event goes to the
 // server-wide log (team ""), since the team's own log goes with it.
-func (s *Service) DeleteTeam(ctx context.Context, a Actor, name string) error {
+func (s *Service) DeleteTeam(ctx context.Context, a kernel.Actor, name string) error {
 	return s.write(ctx, s.audit(a, "", "team.delete", name, nil), func(q store.Queries) error {
 		if err := teamExists(ctx, q, name); err != nil {
 			return err
@@ -173,7 +123,7 @@ type NewUser struct {
 }
 
 // CreateUser creates a user with an argon2id password hash.
-func (s *Service) CreateUser(ctx context.Context, a Actor, teamName string, in NewUser) (store.User, error) {
+func (s *Service) CreateUser(ctx context.Context, a kernel.Actor, teamName string, in NewUser) (store.User, error) {
 	u, err := s.newUser(teamName, in)
 	if err != nil {
 		return store.User{}, err
@@ -187,7 +137,7 @@ func (s *Service) newUser(teamName string, in NewUser) (store.User, error) {
 	if err := validateTeamName(teamName); err != nil {
 		return store.User{}, err
 	}
-	email, err := NormalizeEmail(in.Email)
+	email, err := kernel.NormalizeEmail(in.Email)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -212,7 +162,7 @@ func (s *Service) newUser(teamName string, in NewUser) (store.User, error) {
 	return store.User{Team: teamName, ID: id, Email: email, Name: name, PasswordHash: hash, TeamAdmin: in.TeamAdmin, CreatedAt: s.now()}, nil
 }
 
-func (s *Service) userCreated(a Actor, u store.User) store.AuditEvent {
+func (s *Service) userCreated(a kernel.Actor, u store.User) store.AuditEvent {
 	return s.audit(a, u.Team, "user.create", "user:"+u.Email, map[string]string{"team_admin": fmt.Sprint(u.TeamAdmin)})
 }
 
@@ -239,7 +189,7 @@ func (s *Service) passwordParams() secret.PasswordParams {
 
 // userByEmail finds a user by email within q.
 func userByEmail(ctx context.Context, q store.Queries, teamName, email string) (store.User, error) {
-	e, err := NormalizeEmail(email)
+	e, err := kernel.NormalizeEmail(email)
 	if err != nil {
 		return store.User{}, err
 	}
@@ -254,7 +204,7 @@ func userByEmail(ctx context.Context, q store.Queries, teamName, email string) (
 }
 
 // DeleteUser deletes a user with its keys, memberships and permissions.
-func (s *Service) DeleteUser(ctx context.Context, a Actor, teamName, email string) error {
+func (s *Service) DeleteUser(ctx context.Context, a kernel.Actor, teamName, email string) error {
 	return s.Store.Tx(ctx, func(q store.Queries) error {
 		u, err := userByEmail(ctx, q, teamName, email)
 		if err != nil {

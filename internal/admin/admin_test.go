@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -30,7 +31,7 @@ const password = "correct horse battery"
 
 // actor is who makes the changes of these tests; its IP and user agent
 // must reach the audit log.
-var actor = admin.Actor{ID: "user:root@example.com", IP: "192.0.2.7", UserAgent: "admin-test/1"}
+var actor = kernel.Actor{ID: "user:root@example.com", IP: "192.0.2.7", UserAgent: "admin-test/1"}
 
 // openStore opens a fresh SQLite store in a temporary directory.
 func openStore(t *testing.T) store.Store {
@@ -67,21 +68,21 @@ func newFixture(t *testing.T) fixture {
 		}
 	}
 	for _, name := range []string{"acme", "other"} {
-		_, err := f.svc.CreateTeam(ctx, admin.CLI, name)
+		_, err := f.svc.CreateTeam(ctx, kernel.CLI, name)
 		must(err)
 	}
-	_, err := f.svc.CreateUser(ctx, admin.CLI, "acme", admin.NewUser{Email: "ada@example.com", Name: "Ada", Password: password, TeamAdmin: true})
+	_, err := f.svc.CreateUser(ctx, kernel.CLI, "acme", admin.NewUser{Email: "ada@example.com", Name: "Ada", Password: password, TeamAdmin: true})
 	must(err)
-	_, err = f.svc.CreateUser(ctx, admin.CLI, "acme", admin.NewUser{Email: "bob@example.com", Password: password})
+	_, err = f.svc.CreateUser(ctx, kernel.CLI, "acme", admin.NewUser{Email: "bob@example.com", Password: password})
 	must(err)
-	_, err = f.svc.CreateUser(ctx, admin.CLI, "other", admin.NewUser{Email: "eve@example.com", Password: password})
+	_, err = f.svc.CreateUser(ctx, kernel.CLI, "other", admin.NewUser{Email: "eve@example.com", Password: password})
 	must(err)
-	_, err = f.svc.CreateGroup(ctx, admin.CLI, "acme", "eng")
+	_, err = f.svc.CreateGroup(ctx, kernel.CLI, "acme", "eng")
 	must(err)
-	must(f.svc.AddMember(ctx, admin.CLI, "acme", "eng", "ada@example.com"))
-	_, err = f.svc.CreateGroup(ctx, admin.CLI, "other", "ops")
+	must(f.svc.AddMember(ctx, kernel.CLI, "acme", "eng", "ada@example.com"))
+	_, err = f.svc.CreateGroup(ctx, kernel.CLI, "other", "ops")
 	must(err)
-	_, err = f.svc.CreateApp(ctx, admin.CLI, "acme", "ci")
+	_, err = f.svc.CreateApp(ctx, kernel.CLI, "acme", "ci")
 	must(err)
 	f.client = store.Client{Team: "acme", ID: "0b5f4c1e-3c1b-4e55-9d6c-1f2a3b4c5d6e", Name: "web",
 		GrantTypes: []string{"client_credentials"}, AuthMethod: "client_secret_basic",
@@ -93,7 +94,7 @@ func newFixture(t *testing.T) fixture {
 		{Team: "acme", Principal: "app:ci", Action: "read", Resource: "packages/42"},
 		{Team: "acme", Principal: "client:" + f.client.ID, Action: "*", Resource: "team"},
 	} {
-		_, err := f.svc.Grant(ctx, admin.CLI, p)
+		_, err := f.svc.Grant(ctx, kernel.CLI, p)
 		must(err)
 	}
 	return f
@@ -208,11 +209,11 @@ func TestInvalidInputWritesNothing(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	long := func(n int) string { return strings.Repeat("a", n) }
-	// Validation errors wrap admin.ErrInvalid, and the sentinel of the
+	// Validation errors wrap kernel.ErrInvalid, and the sentinel of the
 	// package that defines the rule where there is one.
-	badTeam := []error{admin.ErrInvalid, team.ErrInvalidName}
-	badAuthz := []error{admin.ErrInvalid, authz.ErrInvalid}
-	bad := []error{admin.ErrInvalid}
+	badTeam := []error{kernel.ErrInvalid, team.ErrInvalidName}
+	badAuthz := []error{kernel.ErrInvalid, authz.ErrInvalid}
+	bad := []error{kernel.ErrInvalid}
 	notFound := []error{store.ErrNotFound}
 
 	type tc struct {
@@ -606,10 +607,10 @@ func TestDefaultPasswordParams(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	svc := &admin.Service{Store: st, Now: func() time.Time { return now }}
-	if _, err := svc.CreateTeam(ctx, admin.CLI, "acme"); err != nil {
+	if _, err := svc.CreateTeam(ctx, kernel.CLI, "acme"); err != nil {
 		t.Fatal(err)
 	}
-	u, err := svc.CreateUser(ctx, admin.CLI, "acme", admin.NewUser{Email: "ada@example.com", Password: password})
+	u, err := svc.CreateUser(ctx, kernel.CLI, "acme", admin.NewUser{Email: "ada@example.com", Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -841,9 +842,9 @@ func TestLists(t *testing.T) {
 		{"groups of unknown team", second(f.svc.ListGroups(ctx, "nope")), store.ErrNotFound},
 		{"apps of unknown team", second(f.svc.ListApps(ctx, "nope")), store.ErrNotFound},
 		{"permissions of unknown team", second(f.svc.ListPermissions(ctx, "nope", "")), store.ErrNotFound},
-		{"users of bad team", second(f.svc.AllUsers(ctx, "Bad")), admin.ErrInvalid},
-		{"permissions of bad principal", second(f.svc.ListPermissions(ctx, "acme", "robot:x")), admin.ErrInvalid},
-		{"permissions of bad email", second(f.svc.ListPermissions(ctx, "acme", "user:ada")), admin.ErrInvalid},
+		{"users of bad team", second(f.svc.AllUsers(ctx, "Bad")), kernel.ErrInvalid},
+		{"permissions of bad principal", second(f.svc.ListPermissions(ctx, "acme", "robot:x")), kernel.ErrInvalid},
+		{"permissions of bad email", second(f.svc.ListPermissions(ctx, "acme", "user:ada")), kernel.ErrInvalid},
 	} {
 		if !errors.Is(c.err, c.want) {
 			t.Errorf("%s: err = %v, want %v", c.name, c.err, c.want)
@@ -852,19 +853,6 @@ func TestLists(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
-
-func TestNormalizeEmail(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"ada@example.com", "ada@example.com"},
-		{"Ada@Example.COM", "ada@example.com"},
-		{"ada.lovelace+gatehouse@example.co.uk", "ada.lovelace+gatehouse@example.co.uk"},
-	} {
-		got, err := admin.NormalizeEmail(c.in)
-		if err != nil || got != c.want {
-			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", c.in, got, err, c.want)
-		}
-	}
-}
 
 func TestBootstrap(t *testing.T) {
 	ctx := context.Background()
@@ -913,7 +901,7 @@ func TestBootstrap(t *testing.T) {
 	t.Run("store with another team", func(t *testing.T) {
 		st := openStore(t)
 		svc := newService(st)
-		if _, err := svc.CreateTeam(ctx, admin.CLI, "zeta"); err != nil {
+		if _, err := svc.CreateTeam(ctx, kernel.CLI, "zeta"); err != nil {
 			t.Fatal(err)
 		}
 		before := takeSnapshot(t, st)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -39,7 +40,7 @@ func (s *Service) Bootstrap(ctx context.Context) (b Bootstrapped, ok bool, err e
 	if err != nil {
 		return b, false, fmt.Errorf("bootstrap: %w", err)
 	}
-	a := Actor{ID: "bootstrap"}
+	a := kernel.Actor{ID: "bootstrap"}
 	t := store.Team{Name: DevTeam, CreatedAt: s.now()}
 	u, err := s.newUser(DevTeam, NewUser{Email: DevAdmin, Name: "Acme Admin", Password: pw.Reveal(), TeamAdmin: true})
 	if err != nil {

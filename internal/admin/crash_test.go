@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/pgtest"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -35,7 +36,7 @@ func crashWriter() {
 	svc := &admin.Service{Store: st, Gen: secret.Generator{}}
 	out := bufio.NewWriter(os.Stdout)
 	for i := 0; ; i++ {
-		if _, err := svc.CreateGroup(ctx, admin.CLI, "crash", os.Getenv("CRASH_PREFIX")+strconv.Itoa(i)); err != nil {
+		if _, err := svc.CreateGroup(ctx, kernel.CLI, "crash", os.Getenv("CRASH_PREFIX")+strconv.Itoa(i)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(4)
 		}
@@ -67,7 +68,7 @@ func runCrash(t *testing.T, databaseURL, sqlitePath string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := (&admin.Service{Store: st}).CreateTeam(ctx, admin.CLI, "crash"); err != nil {
+	if _, err := (&admin.Service{Store: st}).CreateTeam(ctx, kernel.CLI, "crash"); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

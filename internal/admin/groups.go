@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // CreateGroup creates a group.
-func (s *Service) CreateGroup(ctx context.Context, a Actor, teamName, name string) (store.Group, error) {
+func (s *Service) CreateGroup(ctx context.Context, a kernel.Actor, teamName, name string) (store.Group, error) {
 	if err := validateName("group", name); err != nil {
 		return store.Group{}, err
 	}
@@ -30,7 +31,7 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, teamName, name strin
 }
 
 // DeleteGroup deletes a group, its memberships and its permissions.
-func (s *Service) DeleteGroup(ctx context.Context, a Actor, teamName, name string) error {
+func (s *Service) DeleteGroup(ctx context.Context, a kernel.Actor, teamName, name string) error {
 	return s.write(ctx, s.audit(a, teamName, "group.delete", "group:"+name, nil), func(q store.Queries) error {
 		if err := teamExists(ctx, q, teamName); err != nil {
 			return err
@@ -66,7 +67,7 @@ func (s *Service) ListGroups(ctx context.Context, teamName string) ([]store.Grou
 }
 
 // AddMember adds the user with email to a group.
-func (s *Service) AddMember(ctx context.Context, a Actor, teamName, group, email string) error {
+func (s *Service) AddMember(ctx context.Context, a kernel.Actor, teamName, group, email string) error {
 	return s.Store.Tx(ctx, func(q store.Queries) error {
 		u, err := userByEmail(ctx, q, teamName, email)
 		if err != nil {
@@ -89,7 +90,7 @@ func (s *Service) AddMember(ctx context.Context, a Actor, teamName, group, email
 }
 
 // RemoveMember removes the user with email from a group.
-func (s *Service) RemoveMember(ctx context.Context, a Actor, teamName, group, email string) error {
+func (s *Service) RemoveMember(ctx context.Context, a kernel.Actor, teamName, group, email string) error {
 	return s.Store.Tx(ctx, func(q store.Queries) error {
 		u, err := userByEmail(ctx, q, teamName, email)
 		if err != nil {
@@ -106,7 +107,7 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, teamName, group, em
 }
 
 // CreateApp creates an application.
-func (s *Service) CreateApp(ctx context.Context, a Actor, teamName, name string) (store.Application, error) {
+func (s *Service) CreateApp(ctx context.Context, a kernel.Actor, teamName, name string) (store.Application, error) {
 	if err := validateName("application", name); err != nil {
 		return store.Application{}, err
 	}
@@ -127,7 +128,7 @@ func (s *Service) CreateApp(ctx context.Context, a Actor, teamName, name string)
 }
 
 // DeleteApp deletes an application with its AppKeys and permissions.
-func (s *Service) DeleteApp(ctx context.Context, a Actor, teamName, name string) error {
+func (s *Service) DeleteApp(ctx context.Context, a kernel.Actor, teamName, name string) error {
 	return s.write(ctx, s.audit(a, teamName, "app.delete", "app:"+name, nil), func(q store.Queries) error {
 		if err := teamExists(ctx, q, teamName); err != nil {
 			return err

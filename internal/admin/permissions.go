@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -14,13 +15,13 @@ import (
 func checkPermission(ctx context.Context, q store.Queries, p store.Permission) (store.Permission, error) {
 	pr, err := authz.ParsePrincipal(p.Principal)
 	if err != nil {
-		return p, asInvalid(err)
+		return p, kernel.AsInvalid(err)
 	}
 	if err := authz.ValidateAction(p.Action); err != nil {
-		return p, asInvalid(err)
+		return p, kernel.AsInvalid(err)
 	}
 	if err := authz.ValidateResource(p.Resource); err != nil {
-		return p, asInvalid(err)
+		return p, kernel.AsInvalid(err)
 	}
 	if err := teamExists(ctx, q, p.Team); err != nil {
 		return p, err
@@ -49,7 +50,7 @@ func checkPermission(ctx context.Context, q store.Queries, p store.Permission) (
 }
 
 // Grant gives a principal an action on a resource pattern.
-func (s *Service) Grant(ctx context.Context, a Actor, p store.Permission) (store.Permission, error) {
+func (s *Service) Grant(ctx context.Context, a kernel.Actor, p store.Permission) (store.Permission, error) {
 	p.CreatedAt = s.now()
 	err := s.Store.Tx(ctx, func(q store.Queries) error {
 		var err error
@@ -69,7 +70,7 @@ func (s *Service) Grant(ctx context.Context, a Actor, p store.Permission) (store
 }
 
 // Revoke takes a permission away.
-func (s *Service) Revoke(ctx context.Context, a Actor, p store.Permission) error {
+func (s *Service) Revoke(ctx context.Context, a kernel.Actor, p store.Permission) error {
 	return s.Store.Tx(ctx, func(q store.Queries) error {
 		var err error
 		if p, err = checkPermission(ctx, q, p); err != nil {
@@ -94,10 +95,10 @@ func (s *Service) ListPermissions(ctx context.Context, teamName, principal strin
 	if principal != "" {
 		pr, err := authz.ParsePrincipal(principal)
 		if err != nil {
-			return nil, asInvalid(err)
+			return nil, kernel.AsInvalid(err)
 		}
 		if pr.Kind == authz.User {
-			e, err := NormalizeEmail(pr.Name)
+			e, err := kernel.NormalizeEmail(pr.Name)
 			if err != nil {
 				return nil, err
 			}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -53,7 +54,7 @@ func (c TeamSettingsChange) validate() error {
 // SetTeamSettings changes the settings of a team that c names, leaving the
 // others as they are, and returns them all. The audit event
 // "team.settings" records the new value of each setting changed.
-func (s *Service) SetTeamSettings(ctx context.Context, a Actor, teamName string, c TeamSettingsChange) (store.TeamSettings, error) {
+func (s *Service) SetTeamSettings(ctx context.Context, a kernel.Actor, teamName string, c TeamSettingsChange) (store.TeamSettings, error) {
 	if err := validateTeamName(teamName); err != nil {
 		return store.TeamSettings{}, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -142,7 +143,7 @@ func (a *app) clientCommand() *cobra.Command {
 			for _, s := range scopes {
 				in.Scopes = append(in.Scopes, strings.Fields(s)...)
 			}
-			c, sec, err := svc.Create(cmd.Context(), admin.CLI, team, in)
+			c, sec, err := svc.Create(cmd.Context(), kernel.CLI, team, in)
 			if err != nil {
 				return err
 			}
@@ -209,7 +210,7 @@ func (a *app) clientCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := svc.Delete(cmd.Context(), admin.CLI, team, args[0]); err != nil {
+			if err := svc.Delete(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
 				return err
 			}
 			return a.done("deleted client %s from team %s", args[0], team)
@@ -226,7 +227,7 @@ func (a *app) clientCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sec, err := svc.RegenerateSecret(cmd.Context(), admin.CLI, team, args[0], grace)
+			sec, err := svc.RegenerateSecret(cmd.Context(), kernel.CLI, team, args[0], grace)
 			if err != nil {
 				return err
 			}
@@ -356,7 +357,7 @@ func (a *app) teamSettingsCommands() []*cobra.Command {
 			if c == (admin.TeamSettingsChange{}) {
 				return usageError{errors.New("nothing to change: give --access-token-ttl, --token-scope-format or --signing-alg")}
 			}
-			s, err := e.admin.SetTeamSettings(cmd.Context(), admin.CLI, team, c)
+			s, err := e.admin.SetTeamSettings(cmd.Context(), kernel.CLI, team, c)
 			if err != nil {
 				return err
 			}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/signing"
 )
 
@@ -44,7 +44,7 @@ func (a *app) signingKeysCommand() *cobra.Command {
 		Args:  noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			ctx := cmd.Context()
-			if err := admin.TeamExists(ctx, e.store, team); err != nil {
+			if err := kernel.TeamExists(ctx, e.store, team); err != nil {
 				return err
 			}
 			if alg == "" {
@@ -54,7 +54,7 @@ func (a *app) signingKeysCommand() *cobra.Command {
 				}
 				alg = t.Settings.SigningAlg
 			}
-			ev := admin.Audit(admin.CLI, time.Now(), team, "signing-key.rotate", "team:"+team, nil)
+			ev := kernel.Event(kernel.CLI, time.Now(), team, "signing-key.rotate", "team:"+team, nil)
 			k, err := a.signingManager(e).Rotate(ctx, team, alg, ev)
 			if err != nil {
 				return err
@@ -69,7 +69,7 @@ func (a *app) signingKeysCommand() *cobra.Command {
 		Use: "list", Short: "List the team's signing keys (public information only)", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			ctx := cmd.Context()
-			if err := admin.TeamExists(ctx, e.store, team); err != nil {
+			if err := kernel.TeamExists(ctx, e.store, team); err != nil {
 				return err
 			}
 			ks, err := a.signingManager(e).Keys(ctx, team)

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/teamapi"
@@ -130,7 +130,7 @@ func (a *app) keyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			k, key, err := svc.Create(cmd.Context(), admin.CLI, team, in)
+			k, key, err := svc.Create(cmd.Context(), kernel.CLI, team, in)
 			if err != nil {
 				return err
 			}
@@ -179,7 +179,7 @@ func (a *app) keyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := svc.Delete(cmd.Context(), admin.CLI, team, args[0]); err != nil {
+			if err := svc.Delete(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
 				return err
 			}
 			return a.done("deleted static key %s from team %s", args[0], team)
@@ -305,7 +305,7 @@ team's policy.`,
 				own bool
 			)
 			if clear || changing {
-				p, own, err = svc.SetPolicy(cmd.Context(), admin.CLI, team, c)
+				p, own, err = svc.SetPolicy(cmd.Context(), kernel.CLI, team, c)
 			} else {
 				p, own, err = svc.Policy(cmd.Context(), team)
 			}
@@ -346,7 +346,7 @@ keeps working until it is deleted; a team admin's key cannot be migrated.`,
 				return err
 			}
 			routes = append(routes, gw...)
-			c, sec, err := svc.Migrate(cmd.Context(), admin.CLI, team, args[0], authMethod, routes)
+			c, sec, err := svc.Migrate(cmd.Context(), kernel.CLI, team, args[0], authMethod, routes)
 			if err != nil {
 				return err
 			}

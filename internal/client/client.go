@@ -22,8 +22,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/change"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -97,7 +97,7 @@ type NewClient struct {
 // Create registers a client in a team and returns it with its secret,
 // which is shown this once: the store keeps only its hash. The client_id
 // is a random UUID.
-func (s *Service) Create(ctx context.Context, a admin.Actor, team string, in NewClient) (store.Client, secret.Secret, error) {
+func (s *Service) Create(ctx context.Context, a kernel.Actor, team string, in NewClient) (store.Client, secret.Secret, error) {
 	if err := s.validate(in); err != nil {
 		return store.Client{}, "", err
 	}
@@ -122,7 +122,7 @@ func (s *Service) Create(ctx context.Context, a admin.Actor, team string, in New
 // caller should hand store.Change{Team: team, Kind: store.KindClient, Key:
 // c.ID} to Invalidate, since a lookup may have cached the client as
 // missing.
-func (s *Service) CreateIn(ctx context.Context, q store.Queries, a admin.Actor, team string, in NewClient) (store.Client, secret.Secret, error) {
+func (s *Service) CreateIn(ctx context.Context, q store.Queries, a kernel.Actor, team string, in NewClient) (store.Client, secret.Secret, error) {
 	if err := s.validate(in); err != nil {
 		return store.Client{}, "", err
 	}
@@ -146,13 +146,13 @@ func (s *Service) CreateIn(ctx context.Context, q store.Queries, a admin.Actor, 
 		CreatedAt:      cs.CreatedAt,
 		Secrets:        []store.ClientSecret{cs},
 	}
-	ev := admin.Audit(a, c.CreatedAt, team, "client.create", "client:"+id, map[string]string{
+	ev := kernel.Event(a, c.CreatedAt, team, "client.create", "client:"+id, map[string]string{
 		"name":        c.Name,
 		"grant_types": strings.Join(c.GrantTypes, " "),
 		"auth_method": c.AuthMethod,
 		"scopes":      strings.Join(c.Scopes, " "),
 	})
-	if err := admin.TeamExists(ctx, q, team); err != nil {
+	if err := kernel.TeamExists(ctx, q, team); err != nil {
 		return store.Client{}, "", err
 	}
 	if err := q.CreateClient(ctx, c); err != nil {
@@ -182,7 +182,7 @@ func (s *Service) newSecret() (secret.Secret, store.ClientSecret, error) {
 
 // List lists the team's clients, with their secrets' metadata and hashes.
 func (s *Service) List(ctx context.Context, team string) ([]store.Client, error) {
-	if err := admin.TeamExists(ctx, s.Store, team); err != nil {
+	if err := kernel.TeamExists(ctx, s.Store, team); err != nil {
 		return nil, err
 	}
 	return s.Store.ListClients(ctx, team)
@@ -197,7 +197,7 @@ func (s *Service) Get(ctx context.Context, team, id string) (store.Client, error
 
 // clientIn reads a client within q, with clear errors.
 func clientIn(ctx context.Context, q store.Queries, team, id string) (store.Client, error) {
-	if err := admin.TeamExists(ctx, q, team); err != nil {
+	if err := kernel.TeamExists(ctx, q, team); err != nil {
 		return store.Client{}, err
 	}
 	if !validID(id) {
@@ -216,8 +216,8 @@ func notFound(team, id string) error {
 
 // Delete deletes a client with its secrets, consents, codes, refresh
 // tokens and permissions.
-func (s *Service) Delete(ctx context.Context, a admin.Actor, team, id string) error {
-	ev := admin.Audit(a, s.now(), team, "client.delete", "client:"+id, nil)
+func (s *Service) Delete(ctx context.Context, a kernel.Actor, team, id string) error {
+	ev := kernel.Event(a, s.now(), team, "client.delete", "client:"+id, nil)
 	defer s.invalidate(team, id)
 	return s.Store.Tx(ctx, func(q store.Queries) error {
 		c, err := clientIn(ctx, q, team, id)
@@ -239,9 +239,9 @@ func (s *Service) Delete(ctx context.Context, a admin.Actor, team, id string) er
 // once. With grace 0 every older secret stops working at once; with
 // 0 < grace <= MaxGrace the secrets that had no expiry keep working until
 // now+grace (those already in a grace period keep theirs).
-func (s *Service) RegenerateSecret(ctx context.Context, a admin.Actor, team, id string, grace time.Duration) (secret.Secret, error) {
+func (s *Service) RegenerateSecret(ctx context.Context, a kernel.Actor, team, id string, grace time.Duration) (secret.Secret, error) {
 	if grace < 0 || grace > MaxGrace {
-		return "", fmt.Errorf("%w grace %s: want 0 (old secrets stop at once) up to %s", admin.ErrInvalid, grace, MaxGrace)
+		return "", fmt.Errorf("%w grace %s: want 0 (old secrets stop at once) up to %s", kernel.ErrInvalid, grace, MaxGrace)
 	}
 	sec, cs, err := s.newSecret()
 	if err != nil {
@@ -252,7 +252,7 @@ func (s *Service) RegenerateSecret(ctx context.Context, a admin.Actor, team, id 
 		t := cs.CreatedAt.Add(grace)
 		expireOthers = &t
 	}
-	ev := admin.Audit(a, cs.CreatedAt, team, "client.secret.regenerate", "client:"+id, map[string]string{"grace": grace.String()})
+	ev := kernel.Event(a, cs.CreatedAt, team, "client.secret.regenerate", "client:"+id, map[string]string{"grace": grace.String()})
 	err = s.Store.Tx(ctx, func(q store.Queries) error {
 		if _, err := clientIn(ctx, q, team, id); err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -94,7 +95,7 @@ func setup(t testing.TB) *fixture {
 	f.store = openStore(t, f.dir)
 	ad := &admin.Service{Store: f.store}
 	for _, name := range []string{"a", "b"} {
-		if _, err := ad.CreateTeam(context.Background(), admin.CLI, name); err != nil {
+		if _, err := ad.CreateTeam(context.Background(), kernel.CLI, name); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -118,7 +119,7 @@ func ccClient() client.NewClient {
 
 func (f *fixture) create(t testing.TB, team string, in client.NewClient) (store.Client, secret.Secret) {
 	t.Helper()
-	c, sec, err := f.svc.Create(context.Background(), admin.CLI, team, in)
+	c, sec, err := f.svc.Create(context.Background(), kernel.CLI, team, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,8 +191,8 @@ func TestCreateValidation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := ccClient()
 			tc.change(&in)
-			_, sec, err := f.svc.Create(ctx, admin.CLI, "a", in)
-			if !errors.Is(err, admin.ErrInvalid) {
+			_, sec, err := f.svc.Create(ctx, kernel.CLI, "a", in)
+			if !errors.Is(err, kernel.ErrInvalid) {
 				t.Fatalf("Create = %v, want ErrInvalid", err)
 			}
 			if !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
@@ -249,10 +250,10 @@ func TestCreateAccepts(t *testing.T) {
 func TestCreateNeedsTheTeam(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
-	if _, _, err := f.svc.Create(ctx, admin.CLI, "nope", ccClient()); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), `team "nope"`) {
+	if _, _, err := f.svc.Create(ctx, kernel.CLI, "nope", ccClient()); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), `team "nope"`) {
 		t.Errorf("Create in a missing team = %v, want ErrNotFound naming it", err)
 	}
-	if _, _, err := f.svc.Create(ctx, admin.CLI, "Not A Team", ccClient()); !errors.Is(err, admin.ErrInvalid) {
+	if _, _, err := f.svc.Create(ctx, kernel.CLI, "Not A Team", ccClient()); !errors.Is(err, kernel.ErrInvalid) {
 		t.Errorf("Create in a malformed team = %v, want ErrInvalid", err)
 	}
 }
@@ -281,7 +282,7 @@ func TestSecretIsStoredAsItsHashOnly(t *testing.T) {
 		t.Errorf("stored secret %+v: want the keyed hash, a UUID, no expiry, created now", s)
 	}
 	// A second secret is regenerated so that its value is in no file either.
-	sec2, err := f.svc.RegenerateSecret(ctx, admin.CLI, "a", c.ID, time.Hour)
+	sec2, err := f.svc.RegenerateSecret(ctx, kernel.CLI, "a", c.ID, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +389,7 @@ func TestRegenerateWithoutGrace(t *testing.T) {
 	if _, err := f.svc.Authenticate(ctx, "a", c.ID, old.Reveal()); err != nil {
 		t.Fatal(err) // and warm the cache
 	}
-	sec, err := f.svc.RegenerateSecret(ctx, admin.CLI, "a", c.ID, 0)
+	sec, err := f.svc.RegenerateSecret(ctx, kernel.CLI, "a", c.ID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,7 +414,7 @@ func TestRegenerateWithGrace(t *testing.T) {
 	c, old := f.create(t, "a", ccClient())
 	f.clock.Set(start.Add(time.Hour))
 	const grace = 2 * time.Hour
-	sec, err := f.svc.RegenerateSecret(ctx, admin.CLI, "a", c.ID, grace)
+	sec, err := f.svc.RegenerateSecret(ctx, kernel.CLI, "a", c.ID, grace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +444,7 @@ func TestRegenerateWithGrace(t *testing.T) {
 	// A second rotation leaves the first old secret's expiry alone and
 	// gives the second one its own.
 	f.clock.Set(start.Add(90 * time.Minute))
-	third, err := f.svc.RegenerateSecret(ctx, admin.CLI, "a", c.ID, 10*time.Minute)
+	third, err := f.svc.RegenerateSecret(ctx, kernel.CLI, "a", c.ID, 10*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,17 +471,17 @@ func TestRegenerateRefuses(t *testing.T) {
 	ctx := context.Background()
 	c, _ := f.create(t, "a", ccClient())
 	for _, grace := range []time.Duration{-time.Second, client.MaxGrace + time.Nanosecond, 30 * 24 * time.Hour} {
-		if _, err := f.svc.RegenerateSecret(ctx, admin.CLI, "a", c.ID, grace); !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), "grace") {
+		if _, err := f.svc.RegenerateSecret(ctx, kernel.CLI, "a", c.ID, grace); !errors.Is(err, kernel.ErrInvalid) || !strings.Contains(err.Error(), "grace") {
 			t.Errorf("grace %s: %v, want ErrInvalid naming grace", grace, err)
 		}
 	}
-	if _, err := f.svc.RegenerateSecret(ctx, admin.CLI, "a", c.ID, client.MaxGrace); err != nil {
+	if _, err := f.svc.RegenerateSecret(ctx, kernel.CLI, "a", c.ID, client.MaxGrace); err != nil {
 		t.Errorf("grace of exactly 7 days: %v", err)
 	}
-	if _, err := f.svc.RegenerateSecret(ctx, admin.CLI, "b", c.ID, 0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.svc.RegenerateSecret(ctx, kernel.CLI, "b", c.ID, 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("regenerate another team's client: %v, want ErrNotFound", err)
 	}
-	if _, err := f.svc.RegenerateSecret(ctx, admin.CLI, "a", "6f1c1d57-8f5a-4a43-9d4e-5f2a8c3b7e10", 0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.svc.RegenerateSecret(ctx, kernel.CLI, "a", "6f1c1d57-8f5a-4a43-9d4e-5f2a8c3b7e10", 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("regenerate an unknown client: %v, want ErrNotFound", err)
 	}
 }
@@ -515,7 +516,7 @@ func TestGetListDelete(t *testing.T) {
 	if _, err := f.svc.Get(ctx, "a", "junk"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Get of a malformed id: %v", err)
 	}
-	if err := f.svc.Delete(ctx, admin.CLI, "b", c1.ID); !errors.Is(err, store.ErrNotFound) {
+	if err := f.svc.Delete(ctx, kernel.CLI, "b", c1.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Delete from another team: %v, want ErrNotFound", err)
 	}
 
@@ -523,7 +524,7 @@ func TestGetListDelete(t *testing.T) {
 	if _, err := f.svc.Authenticate(ctx, "a", c1.ID, sec1.Reveal()); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.svc.Delete(ctx, admin.CLI, "a", c1.ID); err != nil {
+	if err := f.svc.Delete(ctx, kernel.CLI, "a", c1.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Get(ctx, "a", c1.ID); !errors.Is(err, store.ErrNotFound) {
@@ -532,7 +533,7 @@ func TestGetListDelete(t *testing.T) {
 	if _, err := f.svc.Authenticate(ctx, "a", c1.ID, sec1.Reveal()); !errors.Is(err, client.ErrInvalidClient) {
 		t.Errorf("Authenticate after Delete: %v", err)
 	}
-	if err := f.svc.Delete(ctx, admin.CLI, "a", c1.ID); !errors.Is(err, store.ErrNotFound) {
+	if err := f.svc.Delete(ctx, kernel.CLI, "a", c1.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second Delete: %v", err)
 	}
 	evs, _, err := f.store.ListAudit(ctx, "a", store.AuditFilter{Action: "client.delete"}, store.Page{Limit: 10})
@@ -620,7 +621,7 @@ func TestInvalidateAcrossNodes(t *testing.T) {
 		if _, err := node1.Authenticate(ctx, "a", c.ID, old.Reveal()); err != nil {
 			t.Fatal(err)
 		}
-		sec, err := node2.RegenerateSecret(ctx, admin.CLI, "a", c.ID, 0)
+		sec, err := node2.RegenerateSecret(ctx, kernel.CLI, "a", c.ID, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -654,10 +655,10 @@ func TestInvalidateAcrossNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Deleting a client makes a known-missing client too.
-		if err := node2.Delete(ctx, admin.CLI, "a", other.ID); err != nil {
+		if err := node2.Delete(ctx, kernel.CLI, "a", other.ID); err != nil {
 			t.Fatal(err)
 		}
-		sec, err := node2.RegenerateSecret(ctx, admin.CLI, "a", c.ID, 0)
+		sec, err := node2.RegenerateSecret(ctx, kernel.CLI, "a", c.ID, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -692,7 +693,7 @@ func TestInvalidateAcrossNodes(t *testing.T) {
 		if _, err := node1.Client(ctx, "a", id); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("before creation: %v", err)
 		}
-		c, sec, err := node2.Create(ctx, admin.CLI, "a", ccClient())
+		c, sec, err := node2.Create(ctx, kernel.CLI, "a", ccClient())
 		if err != nil || c.ID != id {
 			t.Fatalf("Create = %s, %v; want id %s", c.ID, err, id)
 		}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 )
 
 // MaxNameLen is the longest client name, in characters.
@@ -18,11 +18,11 @@ const MaxNameLen = 128
 const maxRedirectURILen = 2000
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w "+format, append([]any{admin.ErrInvalid}, args...)...)
+	return fmt.Errorf("%w "+format, append([]any{kernel.ErrInvalid}, args...)...)
 }
 
 // validate checks a registration; the first problem found is an error
-// wrapping admin.ErrInvalid whose message names the field.
+// wrapping kernel.ErrInvalid whose message names the field.
 func (s *Service) validate(in NewClient) error {
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > MaxNameLen || !utf8.ValidString(in.Name) {
 		return invalid("name %q: want 1 to %d characters", in.Name, MaxNameLen)

@@ -23,8 +23,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/denylist"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -106,7 +106,7 @@ func covers(have, want []string) bool {
 // request never takes away what another integration of the same client
 // relies on. Narrowing is done by revoking and consenting again. The
 // audit event is written in the same transaction.
-func (s *Service) Approve(ctx context.Context, a admin.Actor, team, userID, clientID string, scopes []string) error {
+func (s *Service) Approve(ctx context.Context, a kernel.Actor, team, userID, clientID string, scopes []string) error {
 	now := s.now()
 	return s.Store.Tx(ctx, func(q store.Queries) error {
 		all := slices.Clone(scopes)
@@ -127,7 +127,7 @@ func (s *Service) Approve(ctx context.Context, a admin.Actor, team, userID, clie
 			CreatedAt: now, UpdatedAt: now}); err != nil {
 			return fmt.Errorf("record consent: %w", err)
 		}
-		return q.AppendAudit(ctx, admin.Audit(a, now, team, "consent.grant", "client:"+clientID,
+		return q.AppendAudit(ctx, kernel.Event(a, now, team, "consent.grant", "client:"+clientID,
 			map[string]string{"user_id": userID, "approved": strings.Join(scopes, " "), "scopes": strings.Join(all, " ")}))
 	})
 }
@@ -145,7 +145,7 @@ func (s *Service) List(ctx context.Context, team, userID string) ([]store.Consen
 // token of the pair and every access token issued to the pair so far (a
 // grant cut-off): every node refuses them within a second. A consent that
 // does not exist is an error wrapping store.ErrNotFound.
-func (s *Service) Revoke(ctx context.Context, a admin.Actor, team, userID, clientID string) error {
+func (s *Service) Revoke(ctx context.Context, a kernel.Actor, team, userID, clientID string) error {
 	now := s.now()
 	err := s.Store.Tx(ctx, func(q store.Queries) error {
 		if err := q.DeleteConsent(ctx, team, userID, clientID); err != nil {
@@ -157,7 +157,7 @@ func (s *Service) Revoke(ctx context.Context, a admin.Actor, team, userID, clien
 		if err := q.RevokeGrant(ctx, denylist.GrantCutoff(team, userID, clientID, now)); err != nil {
 			return fmt.Errorf("revoke consent: %w", err)
 		}
-		return q.AppendAudit(ctx, admin.Audit(a, now, team, "consent.revoke", "client:"+clientID,
+		return q.AppendAudit(ctx, kernel.Event(a, now, team, "consent.revoke", "client:"+clientID,
 			map[string]string{"user_id": userID}))
 	})
 	if err != nil {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/denylist"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -190,7 +190,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-var ann = admin.Actor{ID: "user:ann@example.com"}
+var ann = kernel.Actor{ID: "user:ann@example.com"}
 
 func (e *env) request(scopes ...string) consent.Request {
 	return consent.Request{Client: e.client, RedirectURI: "https://app.example/cb", Scopes: scopes, CodeChallenge: rfcChallenge}

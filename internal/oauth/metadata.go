@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/edge"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -78,6 +79,5 @@ func (e *Endpoints) ServeJWKS(w http.ResponseWriter, r *http.Request) {
 }
 
 func auditEvent(e *Endpoints, req *tokenRequest, action, target string, detail map[string]string) store.AuditEvent {
-	return store.AuditEvent{Team: req.info.Team.Name, At: e.now().UTC(), Actor: "client:" + req.client.ID, Action: action,
-		Target: target, IP: req.ip, UserAgent: req.ua, Detail: detail}
+	return kernel.Event(req.actor(), e.now().UTC(), req.info.Team.Name, action, target, detail)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/denylist"
 	"github.com/gatehouse/gatehouse/internal/edge"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -81,6 +82,11 @@ type tokenRequest struct {
 	client store.Client
 	ip     string
 	ua     string
+}
+
+// actor is the request's authenticated client, for the audit log.
+func (req *tokenRequest) actor() kernel.Actor {
+	return kernel.Actor{ID: "client:" + req.client.ID, IP: req.ip, UserAgent: req.ua}
 }
 
 // tokenResponse is a successful answer (RFC 6749 section 5.1).
@@ -218,8 +224,8 @@ func (e *Endpoints) authenticate(ctx context.Context, r *http.Request, req *toke
 // runs out, one "blocked" event stands for the attempts refused after it.
 func (e *Endpoints) failed(req *tokenRequest, clientID, reason, clientKey, ipKey string) {
 	team := req.info.Team.Name
-	ev := store.AuditEvent{Team: team, At: e.now().UTC(), Actor: "client:" + clientID, Action: "client.auth.failure",
-		Target: "client:" + clientID, IP: req.ip, UserAgent: req.ua, Detail: map[string]string{"reason": reason}}
+	ev := kernel.Event(kernel.Actor{ID: "client:" + clientID, IP: req.ip, UserAgent: req.ua}, e.now().UTC(), team,
+		"client.auth.failure", "client:"+clientID, map[string]string{"reason": reason})
 	e.Audit.Add(ev)
 	for _, k := range []struct {
 		l   *ratelimit.Limiter
@@ -295,8 +301,7 @@ func (e *Endpoints) issueAccess(ctx context.Context, req *tokenRequest, subject 
 		req.info.Log.Error("issue access token", "err", err)
 		return nil, serverError()
 	}
-	e.Audit.Add(store.AuditEvent{Team: t.Name, At: e.now().UTC(), Actor: "client:" + req.client.ID, Action: "token.issue",
-		Target: "client:" + req.client.ID, IP: req.ip, UserAgent: req.ua,
-		Detail: map[string]string{"grant_type": grantType, "jti": tok.JTI, "sub": subject, "scope": strings.Join(scopes, " ")}})
+	e.Audit.Add(kernel.Event(req.actor(), e.now().UTC(), t.Name, "token.issue", "client:"+req.client.ID,
+		map[string]string{"grant_type": grantType, "jti": tok.JTI, "sub": subject, "scope": strings.Join(scopes, " ")}))
 	return &tokenResponse{accessToken: tok.Raw.Reveal(), scopes: scopes, expiresIn: ttl}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -57,7 +58,7 @@ func (e *oauthEnv) call(t testing.TB, team, method, path, body string, auth ...s
 
 func (e *oauthEnv) grant(t testing.TB, team, principal, action, resource string) {
 	t.Helper()
-	if _, err := (&admin.Service{Store: e.st}).Grant(context.Background(), admin.CLI,
+	if _, err := (&admin.Service{Store: e.st}).Grant(context.Background(), kernel.CLI,
 		store.Permission{Team: team, Principal: principal, Action: action, Resource: resource}); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestGrantAndRevokeReachIssuedTokensWithin1s(t *testing.T) {
 	}
 	defer st.Close()
 	adm := &admin.Service{Store: st}
-	if _, err := adm.CreateTeam(ctx, admin.CLI, "acme"); err != nil {
+	if _, err := adm.CreateTeam(ctx, kernel.CLI, "acme"); err != nil {
 		t.Fatal(err)
 	}
 	key := testKey(t)
@@ -208,7 +209,7 @@ func TestGrantAndRevokeReachIssuedTokensWithin1s(t *testing.T) {
 	defer other.Close()
 	otherAdmin := &admin.Service{Store: other}
 	p := store.Permission{Team: "acme", Principal: "client:" + c.ID, Action: "check", Resource: "authz"}
-	if _, err := otherAdmin.Grant(ctx, admin.CLI, p); err != nil {
+	if _, err := otherAdmin.Grant(ctx, kernel.CLI, p); err != nil {
 		t.Fatal(err)
 	}
 	if took, ok := waitUntil(time.Second, allowed); !ok {
@@ -216,7 +217,7 @@ func TestGrantAndRevokeReachIssuedTokensWithin1s(t *testing.T) {
 	} else {
 		t.Logf("grant took effect after %v", took)
 	}
-	if err := otherAdmin.Revoke(ctx, admin.CLI, p); err != nil {
+	if err := otherAdmin.Revoke(ctx, kernel.CLI, p); err != nil {
 		t.Fatal(err)
 	}
 	if took, ok := waitUntil(time.Second, func() bool { return !allowed() }); !ok {

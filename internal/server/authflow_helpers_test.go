@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/denylist"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -69,7 +70,7 @@ func startFlowEnv(t *testing.T, tweak ...func(*config.Config)) *flowEnv {
 // codeClient registers a client for the authorization code flow.
 func (e *oauthEnv) codeClient(t *testing.T, team, name, method string, redirects []string, scopes ...string) creds {
 	t.Helper()
-	c, sec, err := e.clients.Create(context.Background(), admin.CLI, team, client.NewClient{
+	c, sec, err := e.clients.Create(context.Background(), kernel.CLI, team, client.NewClient{
 		Name: name, GrantTypes: []string{client.GrantAuthorizationCode}, AuthMethod: method,
 		Scopes: scopes, RedirectURIs: redirects})
 	if err != nil {
@@ -86,7 +87,7 @@ var cheapPasswords = secret.PasswordParams{Memory: 64, Time: 1, Threads: 1, Salt
 func (e *oauthEnv) newUser(t *testing.T, team, email string) (store.User, string) {
 	t.Helper()
 	const password = "correct horse battery staple"
-	u, err := (&admin.Service{Store: e.st, Password: cheapPasswords}).CreateUser(context.Background(), admin.CLI, team,
+	u, err := (&admin.Service{Store: e.st, Password: cheapPasswords}).CreateUser(context.Background(), kernel.CLI, team,
 		admin.NewUser{Email: email, Name: "Ann Example", Password: password})
 	if err != nil {
 		t.Fatal(err)
@@ -387,4 +388,4 @@ func otherConsents(t *testing.T, st store.Store, now func() time.Time) *consent.
 	return &consent.Service{Store: st, Denylist: denylist.New(st, now), Now: now}
 }
 
-var otherActor = admin.Actor{ID: "cli"}
+var otherActor = kernel.Actor{ID: "cli"}

@@ -37,6 +37,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -70,13 +71,13 @@ func newBenchEnv(tb testing.TB, run bool, log *slog.Logger) *benchEnv {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	if _, err := (&admin.Service{Store: db}).CreateTeam(ctx, admin.CLI, "acme"); err != nil {
+	if _, err := (&admin.Service{Store: db}).CreateTeam(ctx, kernel.CLI, "acme"); err != nil {
 		tb.Fatal(err)
 	}
 	mk := testKey(tb)
 	clients := clientService(tb, db, mk)
 	newClient := func(method string) (string, string) {
-		c, sec, err := clients.Create(ctx, admin.CLI, "acme", client.NewClient{
+		c, sec, err := clients.Create(ctx, kernel.CLI, "acme", client.NewClient{
 			Name: "bench " + method, GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: method,
 			Scopes: []string{"audit.log:read", "team.user-group-info:read", "user-provisioning.scim"}})
 		if err != nil {

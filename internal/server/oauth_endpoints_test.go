@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/server"
@@ -80,7 +81,7 @@ func createTeams(t *testing.T, st store.Store, names ...string) {
 	t.Helper()
 	adm := &admin.Service{Store: st}
 	for _, name := range names {
-		if _, err := adm.CreateTeam(context.Background(), admin.CLI, name); err != nil {
+		if _, err := adm.CreateTeam(context.Background(), kernel.CLI, name); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -164,7 +165,7 @@ func (c creds) withSecret(s string) creds { c.secret = s; return c }
 // register creates a client_credentials client; ttl 0 is the team's.
 func (e *oauthEnv) register(t *testing.T, team, method string, ttl time.Duration, scopes ...string) creds {
 	t.Helper()
-	c, sec, err := e.clients.Create(context.Background(), admin.CLI, team, client.NewClient{
+	c, sec, err := e.clients.Create(context.Background(), kernel.CLI, team, client.NewClient{
 		Name: "test", GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: method,
 		Scopes: scopes, AccessTokenTTL: ttl})
 	if err != nil {
@@ -928,7 +929,7 @@ func TestTeamSettingsShapeTokens(t *testing.T) {
 				createTeams(t, e.st, tc.team)
 			}
 			if tc.settings != nil {
-				if _, err := adm.SetTeamSettings(ctx, admin.CLI, tc.team, *tc.settings); err != nil {
+				if _, err := adm.SetTeamSettings(ctx, kernel.CLI, tc.team, *tc.settings); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -977,7 +978,7 @@ func TestTeamSettingsShapeTokens(t *testing.T) {
 		if _, r := mustToken(t, e.http, "changed", cr, ""); r.body["expires_in"] != float64(900) {
 			t.Fatalf("before the change: expires_in %v", r.body["expires_in"])
 		}
-		if _, err := adm.SetTeamSettings(context.Background(), admin.CLI, "changed", admin.TeamSettingsChange{
+		if _, err := adm.SetTeamSettings(context.Background(), kernel.CLI, "changed", admin.TeamSettingsChange{
 			AccessTokenTTL: ptr(5 * time.Minute), ScopeFormat: ptr("string")}); err != nil {
 			t.Fatal(err)
 		}

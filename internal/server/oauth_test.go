@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -57,7 +58,7 @@ func newOAuthEnv(t testing.TB, tweak ...func(*config.Config)) *oauthEnv {
 	t.Cleanup(func() { st.Close() })
 	adm := &admin.Service{Store: st}
 	for _, name := range []string{"acme", "beta"} {
-		if _, err := adm.CreateTeam(ctx, admin.CLI, name); err != nil {
+		if _, err := adm.CreateTeam(ctx, kernel.CLI, name); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -98,7 +99,7 @@ func clientService(t testing.TB, st store.Store, key masterkey.Key) *client.Serv
 
 func (e *oauthEnv) newClient(t testing.TB, team, method string, scopes ...string) (store.Client, string) {
 	t.Helper()
-	c, sec, err := e.clients.Create(context.Background(), admin.CLI, team, client.NewClient{
+	c, sec, err := e.clients.Create(context.Background(), kernel.CLI, team, client.NewClient{
 		Name: "test", GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: method, Scopes: scopes})
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +313,7 @@ func TestTokenErrors(t *testing.T) {
 	postC, postSec := e.newClient(t, "acme", client.AuthSecretPost, "audit.log:read")
 	betaC, betaSec := e.newClient(t, "beta", client.AuthSecretBasic, "audit.log:read")
 	// A client registered only for the authorization code grant.
-	codeC, codeSec, err := e.clients.Create(context.Background(), admin.CLI, "acme", client.NewClient{Name: "web",
+	codeC, codeSec, err := e.clients.Create(context.Background(), kernel.CLI, "acme", client.NewClient{Name: "web",
 		GrantTypes: []string{client.GrantAuthorizationCode}, AuthMethod: client.AuthSecretBasic,
 		Scopes: []string{"audit.log:read"}, RedirectURIs: []string{"https://app.example/cb"}})
 	if err != nil {

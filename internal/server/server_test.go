@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -32,7 +33,7 @@ func newServer(t *testing.T) (*server.Server, store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if _, err := (&admin.Service{Store: st}).CreateTeam(ctx, admin.CLI, "acme"); err != nil {
+	if _, err := (&admin.Service{Store: st}).CreateTeam(ctx, kernel.CLI, "acme"); err != nil {
 		t.Fatal(err)
 	}
 	cfg := config.Default()

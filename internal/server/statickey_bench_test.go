@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -60,11 +61,11 @@ func newSKBench(b *testing.B) *skBench {
 			b.Fatal(err)
 		}
 	}
-	_, err = adm.CreateTeam(ctx, admin.CLI, "acme")
+	_, err = adm.CreateTeam(ctx, kernel.CLI, "acme")
 	must(err)
-	_, err = adm.CreateApp(ctx, admin.CLI, "acme", "etl")
+	_, err = adm.CreateApp(ctx, kernel.CLI, "acme", "etl")
 	must(err)
-	_, err = adm.CreateUser(ctx, admin.CLI, "acme", admin.NewUser{Email: "ada@example.com", Password: "correct horse battery"})
+	_, err = adm.CreateUser(ctx, kernel.CLI, "acme", admin.NewUser{Email: "ada@example.com", Password: "correct horse battery"})
 	must(err)
 	mk, err := masterkey.New(bytes.Repeat([]byte{7}, masterkey.Size))
 	must(err)
@@ -73,17 +74,17 @@ func newSKBench(b *testing.B) *skBench {
 	cat, err := scope.New(nil)
 	must(err)
 	clients := &client.Service{Store: st, Hasher: hasher, Scopes: cat}
-	c, sec, err := clients.Create(ctx, admin.CLI, "acme", client.NewClient{Name: "bench", GrantTypes: []string{client.GrantClientCredentials},
+	c, sec, err := clients.Create(ctx, kernel.CLI, "acme", client.NewClient{Name: "bench", GrantTypes: []string{client.GrantClientCredentials},
 		AuthMethod: client.AuthSecretBasic, Scopes: []string{scope.AuditLogRead}})
 	must(err)
 	for _, p := range []string{"app:etl", "user:ada@example.com", "client:" + c.ID} {
-		_, err := adm.Grant(ctx, admin.CLI, store.Permission{Team: "acme", Principal: p, Action: "read", Resource: "audit-log"})
+		_, err := adm.Grant(ctx, kernel.CLI, store.Permission{Team: "acme", Principal: p, Action: "read", Resource: "audit-log"})
 		must(err)
 	}
 	keys := &statickey.Service{Store: st, Hasher: hasher}
-	_, appKey, err := keys.Create(ctx, admin.CLI, "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl"})
+	_, appKey, err := keys.Create(ctx, kernel.CLI, "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl"})
 	must(err)
-	_, userKey, err := keys.Create(ctx, admin.CLI, "acme", statickey.NewKey{Kind: statickey.KindUser, Owner: "ada@example.com"})
+	_, userKey, err := keys.Create(ctx, kernel.CLI, "acme", statickey.NewKey{Kind: statickey.KindUser, Owner: "ada@example.com"})
 	must(err)
 
 	cfg := config.Default()

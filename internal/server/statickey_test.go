@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/statickey"
@@ -61,7 +62,7 @@ func startSKEnv(t *testing.T, st store.Store, path string, tweak ...func(*config
 
 func (e *skEnv) user(t *testing.T, team, email string, teamAdmin bool) store.User {
 	t.Helper()
-	u, err := e.adm.CreateUser(context.Background(), admin.CLI, team, admin.NewUser{Email: email, Password: "correct horse battery", TeamAdmin: teamAdmin})
+	u, err := e.adm.CreateUser(context.Background(), kernel.CLI, team, admin.NewUser{Email: email, Password: "correct horse battery", TeamAdmin: teamAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,14 +71,14 @@ func (e *skEnv) user(t *testing.T, team, email string, teamAdmin bool) store.Use
 
 func (e *skEnv) app(t *testing.T, team, name string) {
 	t.Helper()
-	if _, err := e.adm.CreateApp(context.Background(), admin.CLI, team, name); err != nil {
+	if _, err := e.adm.CreateApp(context.Background(), kernel.CLI, team, name); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func (e *skEnv) newKey(t *testing.T, team, kind, owner string) (statickey.Key, string) {
 	t.Helper()
-	k, raw, err := e.keys.Create(context.Background(), admin.CLI, team, statickey.NewKey{Kind: kind, Owner: owner})
+	k, raw, err := e.keys.Create(context.Background(), kernel.CLI, team, statickey.NewKey{Kind: kind, Owner: owner})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,17 +131,17 @@ func TestStaticKeyAuthentication(t *testing.T) {
 	_, etl := e.newKey(t, "acme", statickey.KindApp, "etl")
 	_, betaEtl := e.newKey(t, "beta", statickey.KindApp, "etl")
 	gone, goneKey := e.newKey(t, "acme", statickey.KindApp, "etl")
-	if err := e.keys.Delete(ctx, admin.CLI, "acme", gone.ID); err != nil {
+	if err := e.keys.Delete(ctx, kernel.CLI, "acme", gone.ID); err != nil {
 		t.Fatal(err)
 	}
 	past := &statickey.Service{Store: e.st, Hasher: e.clients.Hasher, Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}
-	_, expired, err := past.Create(ctx, admin.CLI, "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl", ExpiresIn: time.Hour})
+	_, expired, err := past.Create(ctx, kernel.CLI, "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl", ExpiresIn: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.user(t, "acme", "dave@example.com", false)
 	_, daveKey := e.newKey(t, "acme", statickey.KindUser, "dave@example.com")
-	if err := e.adm.DeleteUser(ctx, admin.CLI, "acme", "dave@example.com"); err != nil {
+	if err := e.adm.DeleteUser(ctx, kernel.CLI, "acme", "dave@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	carl.Disabled = true
@@ -212,7 +213,7 @@ func TestStaticKeyDeletedElsewhereWithin1s(t *testing.T) {
 	}
 	other := openSQLiteFile(t, e.path) // another process's handle
 	cli := &statickey.Service{Store: other, Hasher: e.clients.Hasher}
-	if err := cli.Delete(context.Background(), admin.CLI, "acme", k.ID); err != nil {
+	if err := cli.Delete(context.Background(), kernel.CLI, "acme", k.ID); err != nil {
 		t.Fatal(err)
 	}
 	took, ok := waitUntil(time.Second, func() bool {
@@ -390,11 +391,11 @@ func TestStaticKeySunset(t *testing.T) {
 	_, betaKey := e.newKey(t, "beta", statickey.KindApp, "etl")
 	// beta's own policy: deprecated much later.
 	later := t0.Add(100 * time.Hour)
-	if _, _, err := e.keys.SetPolicy(ctx, admin.CLI, "beta", statickey.PolicyChange{SetDeprecatedSince: true, DeprecatedSince: &later, SetSunsetAt: true}); err != nil {
+	if _, _, err := e.keys.SetPolicy(ctx, kernel.CLI, "beta", statickey.PolicyChange{SetDeprecatedSince: true, DeprecatedSince: &later, SetSunsetAt: true}); err != nil {
 		t.Fatal(err)
 	}
 	// A sunset before the deprecation is refused.
-	if _, _, err := e.keys.SetPolicy(ctx, admin.CLI, "beta", statickey.PolicyChange{SetSunsetAt: true, SunsetAt: &t0}); err == nil {
+	if _, _, err := e.keys.SetPolicy(ctx, kernel.CLI, "beta", statickey.PolicyChange{SetSunsetAt: true, SunsetAt: &t0}); err == nil {
 		t.Error("a sunset before the deprecation was accepted")
 	}
 	c := e.register(t, "acme", "client_secret_basic", 0, "audit.log:read")
@@ -487,10 +488,10 @@ func TestMigratedClientReachesWhatTheKeyReached(t *testing.T) {
 	e.grant(t, "acme", "app:etl", "read", "audit-log")
 	e.grant(t, "acme", "app:etl", "check", "authz")
 	e.user(t, "acme", "ada@example.com", false)
-	if _, err := e.adm.CreateGroup(ctx, admin.CLI, "acme", "ops"); err != nil {
+	if _, err := e.adm.CreateGroup(ctx, kernel.CLI, "acme", "ops"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.adm.AddMember(ctx, admin.CLI, "acme", "ops", "ada@example.com"); err != nil {
+	if err := e.adm.AddMember(ctx, kernel.CLI, "acme", "ops", "ada@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	e.grant(t, "acme", "group:ops", "read", "login-history")
@@ -524,7 +525,7 @@ func TestMigratedClientReachesWhatTheKeyReached(t *testing.T) {
 			if diff := cmp.Diff(tc.want, byKey); diff != "" {
 				t.Fatalf("the key's statuses (-want +got):\n%s", diff)
 			}
-			c, sec, err := e.keys.Migrate(ctx, admin.CLI, "acme", k.ID, "", teamapi.Routes())
+			c, sec, err := e.keys.Migrate(ctx, kernel.CLI, "acme", k.ID, "", teamapi.Routes())
 			if err != nil {
 				t.Fatal(err)
 			}

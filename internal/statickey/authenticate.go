@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/change"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -181,9 +182,9 @@ func (s *Service) auditDeprecatedUse(team string, k store.StaticKey, use Use, ou
 	if s.Audit == nil || !s.deprUses.allow(cacheKey{team, k.ID}, use.At) {
 		return
 	}
-	s.Audit.Add(store.AuditEvent{Team: team, At: use.At, Actor: "key:" + k.ID, Action: "key.use.deprecated",
-		Target: "key:" + k.ID, IP: use.IP, UserAgent: use.UserAgent,
-		Detail: map[string]string{"kind": k.Kind, "owner": k.Owner, "outcome": outcome}})
+	a := kernel.Actor{ID: "key:" + k.ID, IP: use.IP, UserAgent: use.UserAgent}
+	s.Audit.Add(kernel.Event(a, use.At, team, "key.use.deprecated", "key:"+k.ID,
+		map[string]string{"kind": k.Kind, "owner": k.Owner, "outcome": outcome}))
 }
 
 // auditLimiter lets one event per key through per DeprecatedUseEvery.

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -40,7 +40,7 @@ var ErrCannotMigrate = errors.New("cannot migrate")
 // A team admin's key, a disabled user's, a key already migrated to a
 // client that still exists, and a key whose owner's permissions reach no
 // route that needs a scope are refused with ErrCannotMigrate.
-func (s *Service) Migrate(ctx context.Context, a admin.Actor, team, keyID, authMethod string, routes []authz.Route) (store.Client, secret.Secret, error) {
+func (s *Service) Migrate(ctx context.Context, a kernel.Actor, team, keyID, authMethod string, routes []authz.Route) (store.Client, secret.Secret, error) {
 	if s.Clients == nil {
 		return store.Client{}, "", errors.New("migrate key: no client service")
 	}
@@ -49,14 +49,14 @@ func (s *Service) Migrate(ctx context.Context, a admin.Actor, team, keyID, authM
 		authMethod = client.AuthSecretBasic
 	case client.AuthSecretBasic, client.AuthSecretPost:
 	default:
-		return store.Client{}, "", fmt.Errorf("%w auth method %q: want %s or %s", admin.ErrInvalid, authMethod, client.AuthSecretBasic, client.AuthSecretPost)
+		return store.Client{}, "", fmt.Errorf("%w auth method %q: want %s or %s", kernel.ErrInvalid, authMethod, client.AuthSecretBasic, client.AuthSecretPost)
 	}
 	var (
 		c   store.Client
 		sec secret.Secret
 	)
 	err := s.Store.Tx(ctx, func(q store.Queries) error {
-		if err := admin.TeamExists(ctx, q, team); err != nil {
+		if err := kernel.TeamExists(ctx, q, team); err != nil {
 			return err
 		}
 		k, err := keyIn(ctx, q, team, keyID)
@@ -94,13 +94,13 @@ func (s *Service) Migrate(ctx context.Context, a admin.Actor, team, keyID, authM
 			if err := q.GrantPermission(ctx, p); err != nil {
 				return fmt.Errorf("migrate key: grant %s on %s: %w", g.Action, g.Resource, err)
 			}
-			events = append(events, admin.Audit(a, c.CreatedAt, team, "permission.grant", principal,
+			events = append(events, kernel.Event(a, c.CreatedAt, team, "permission.grant", principal,
 				map[string]string{"action": g.Action, "resource": g.Resource}))
 		}
 		if err := q.SetKeyMigrated(ctx, team, k.ID, c.ID); err != nil {
 			return fmt.Errorf("migrate key: %w", err)
 		}
-		events = append(events, admin.Audit(a, c.CreatedAt, team, "key.migrate", "key:"+k.ID, map[string]string{
+		events = append(events, kernel.Event(a, c.CreatedAt, team, "key.migrate", "key:"+k.ID, map[string]string{
 			"kind": k.Kind, "owner": owner, "client_id": c.ID,
 			"scopes": strings.Join(scopes, " "), "permissions": strconv.Itoa(len(grants)),
 		}))

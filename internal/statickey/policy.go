@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -87,10 +87,10 @@ const maxLinkLen = 2000
 // Validate checks a policy: the sunset date is not before the deprecation
 // date (RFC 8594 section 3 and RFC 9745 section 2.1), and the link is an
 // absolute http or https URL that can be sent in a header as it is. The
-// error wraps admin.ErrInvalid and names the setting.
+// error wraps kernel.ErrInvalid and names the setting.
 func (p Policy) Validate() error {
 	if p.DeprecatedSince != nil && p.SunsetAt != nil && p.SunsetAt.Before(*p.DeprecatedSince) {
-		return fmt.Errorf("%w sunset-at %s: must not be before deprecated-since %s", admin.ErrInvalid,
+		return fmt.Errorf("%w sunset-at %s: must not be before deprecated-since %s", kernel.ErrInvalid,
 			p.SunsetAt.UTC().Format(time.RFC3339), p.DeprecatedSince.UTC().Format(time.RFC3339))
 	}
 	if p.Link != "" {
@@ -103,7 +103,7 @@ func (p Policy) Validate() error {
 
 func validateLink(link string) error {
 	bad := func(why string) error {
-		return fmt.Errorf("%w link %s: %s", admin.ErrInvalid, strconv.Quote(link), why)
+		return fmt.Errorf("%w link %s: %s", kernel.ErrInvalid, strconv.Quote(link), why)
 	}
 	if len(link) > maxLinkLen {
 		return bad(fmt.Sprintf("at most %d bytes", maxLinkLen))
@@ -180,12 +180,12 @@ func (c PolicyChange) empty() bool {
 // with the audit event "static-keys.policy" in one transaction. It returns
 // the team's effective policy and whether it is the team's own. A policy
 // that ends up setting nothing is no policy: the team takes the server's.
-func (s *Service) SetPolicy(ctx context.Context, a admin.Actor, team string, c PolicyChange) (Policy, bool, error) {
+func (s *Service) SetPolicy(ctx context.Context, a kernel.Actor, team string, c PolicyChange) (Policy, bool, error) {
 	if c.Clear && !c.empty() {
-		return Policy{}, false, fmt.Errorf("%w policy change: clear takes no other setting", admin.ErrInvalid)
+		return Policy{}, false, fmt.Errorf("%w policy change: clear takes no other setting", kernel.ErrInvalid)
 	}
 	if !c.Clear && c.empty() {
-		return Policy{}, false, fmt.Errorf("%w policy change: nothing to change", admin.ErrInvalid)
+		return Policy{}, false, fmt.Errorf("%w policy change: nothing to change", kernel.ErrInvalid)
 	}
 	var (
 		out Policy
@@ -220,7 +220,7 @@ func (s *Service) SetPolicy(ctx context.Context, a admin.Actor, team string, c P
 			return fmt.Errorf("team %s static key policy: %w", team, err)
 		}
 		out, own = s.EffectivePolicy(t)
-		return q.AppendAudit(ctx, admin.Audit(a, s.now(), team, "static-keys.policy", team, policyDetail(p)))
+		return q.AppendAudit(ctx, kernel.Event(a, s.now(), team, "static-keys.policy", team, policyDetail(p)))
 	})
 	if err != nil {
 		return Policy{}, false, err

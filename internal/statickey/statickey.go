@@ -8,10 +8,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/change"
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -77,15 +77,15 @@ type NewKey struct {
 // Create makes a static key and returns it with the key itself, which is
 // shown this once: the store keeps only its hash. It is refused when the
 // team's policy refuses new keys. The audit event is "key.create".
-func (s *Service) Create(ctx context.Context, a admin.Actor, team string, in NewKey) (Key, secret.Secret, error) {
+func (s *Service) Create(ctx context.Context, a kernel.Actor, team string, in NewKey) (Key, secret.Secret, error) {
 	if s.Hasher == nil {
 		return Key{}, "", errors.New("create key: no secret hasher")
 	}
 	if in.Kind != KindUser && in.Kind != KindApp {
-		return Key{}, "", fmt.Errorf("%w key kind %q: want %s or %s", admin.ErrInvalid, in.Kind, KindUser, KindApp)
+		return Key{}, "", fmt.Errorf("%w key kind %q: want %s or %s", kernel.ErrInvalid, in.Kind, KindUser, KindApp)
 	}
 	if in.ExpiresIn < 0 {
-		return Key{}, "", fmt.Errorf("%w expires in %s: want a positive duration, or none for a key that does not expire", admin.ErrInvalid, in.ExpiresIn)
+		return Key{}, "", fmt.Errorf("%w expires in %s: want a positive duration, or none for a key that does not expire", kernel.ErrInvalid, in.ExpiresIn)
 	}
 	id, err := s.Gen.UUID()
 	if err != nil {
@@ -124,7 +124,7 @@ func (s *Service) Create(ctx context.Context, a admin.Actor, team string, in New
 		if k.ExpiresAt != nil {
 			detail["expires_at"] = k.ExpiresAt.Format(time.RFC3339)
 		}
-		return q.AppendAudit(ctx, admin.Audit(a, now, team, "key.create", "key:"+id, detail))
+		return q.AppendAudit(ctx, kernel.Event(a, now, team, "key.create", "key:"+id, detail))
 	})
 	if err != nil {
 		return Key{}, "", err
@@ -155,7 +155,7 @@ func seeLink(link string) string {
 // by name. It returns the owner as the key stores it and as people read it.
 func ownerIn(ctx context.Context, q store.Queries, team, kind, owner string) (stored, name string, err error) {
 	if kind == KindUser {
-		email, err := admin.NormalizeEmail(owner)
+		email, err := kernel.NormalizeEmail(owner)
 		if err != nil {
 			return "", "", err
 		}
@@ -168,7 +168,7 @@ func ownerIn(ctx context.Context, q store.Queries, team, kind, owner string) (st
 		return u.ID, u.Email, nil
 	}
 	if owner == "" {
-		return "", "", fmt.Errorf("%w application name: must not be empty", admin.ErrInvalid)
+		return "", "", fmt.Errorf("%w application name: must not be empty", kernel.ErrInvalid)
 	}
 	if _, err := q.App(ctx, team, owner); errors.Is(err, store.ErrNotFound) {
 		return "", "", fmt.Errorf("application %q in team %s: %w", owner, team, store.ErrNotFound)
@@ -180,7 +180,7 @@ func ownerIn(ctx context.Context, q store.Queries, team, kind, owner string) (st
 
 // teamIn reads a team within q, with clear errors.
 func teamIn(ctx context.Context, q store.Queries, team string) (store.Team, error) {
-	if err := admin.TeamExists(ctx, q, team); err != nil {
+	if err := kernel.TeamExists(ctx, q, team); err != nil {
 		return store.Team{}, err
 	}
 	return q.Team(ctx, team)
@@ -204,7 +204,7 @@ func keyNotFound(team, id string) error {
 
 // List lists a team's keys, oldest first, with their owners' names.
 func (s *Service) List(ctx context.Context, team string) ([]Key, error) {
-	if err := admin.TeamExists(ctx, s.Store, team); err != nil {
+	if err := kernel.TeamExists(ctx, s.Store, team); err != nil {
 		return nil, err
 	}
 	ks, err := s.Store.ListKeys(ctx, team)
@@ -245,10 +245,10 @@ func (s *Service) emails(ctx context.Context, team string, ks []store.StaticKey)
 
 // Delete deletes a key; it stops working on every node within the change
 // delivery time. The audit event is "key.delete".
-func (s *Service) Delete(ctx context.Context, a admin.Actor, team, id string) error {
+func (s *Service) Delete(ctx context.Context, a kernel.Actor, team, id string) error {
 	defer s.invalidate(team, id)
 	return s.Store.Tx(ctx, func(q store.Queries) error {
-		if err := admin.TeamExists(ctx, q, team); err != nil {
+		if err := kernel.TeamExists(ctx, q, team); err != nil {
 			return err
 		}
 		k, err := keyIn(ctx, q, team, id)
@@ -261,7 +261,7 @@ func (s *Service) Delete(ctx context.Context, a admin.Actor, team, id string) er
 			}
 			return fmt.Errorf("delete key: %w", err)
 		}
-		return q.AppendAudit(ctx, admin.Audit(a, s.now(), team, "key.delete", "key:"+id,
+		return q.AppendAudit(ctx, kernel.Event(a, s.now(), team, "key.delete", "key:"+id,
 			map[string]string{"kind": k.Kind, "owner": k.Owner}))
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/statickey"
@@ -162,9 +163,9 @@ func setup(t *testing.T) *fixture {
 		}
 	}
 	for _, team := range []string{"acme", "beta"} {
-		_, err := f.adm.CreateTeam(ctx, admin.CLI, team)
+		_, err := f.adm.CreateTeam(ctx, kernel.CLI, team)
 		must(err)
-		_, err = f.adm.CreateApp(ctx, admin.CLI, team, "etl")
+		_, err = f.adm.CreateApp(ctx, kernel.CLI, team, "etl")
 		must(err)
 	}
 	for _, u := range []admin.NewUser{
@@ -172,16 +173,16 @@ func setup(t *testing.T) *fixture {
 		{Email: "root@example.com", Password: "correct horse battery", TeamAdmin: true},
 		{Email: "eve@example.com", Password: "correct horse battery"},
 	} {
-		got, err := f.adm.CreateUser(ctx, admin.CLI, "acme", u)
+		got, err := f.adm.CreateUser(ctx, kernel.CLI, "acme", u)
 		must(err)
 		f.users[u.Email] = got
 	}
 	eve := f.users["eve@example.com"]
 	eve.Disabled = true
 	must(raw.UpdateUser(ctx, eve))
-	_, err = f.adm.CreateGroup(ctx, admin.CLI, "acme", "ops")
+	_, err = f.adm.CreateGroup(ctx, kernel.CLI, "acme", "ops")
 	must(err)
-	must(f.adm.AddMember(ctx, admin.CLI, "acme", "ops", "ada@example.com"))
+	must(f.adm.AddMember(ctx, kernel.CLI, "acme", "ops", "ada@example.com"))
 	f.svc = f.service(f.st)
 	return f
 }
@@ -195,7 +196,7 @@ func (f *fixture) service(st store.Store) *statickey.Service {
 
 func (f *fixture) create(t *testing.T, team, kind, owner string, expiresIn time.Duration) (statickey.Key, string) {
 	t.Helper()
-	k, key, err := f.svc.Create(context.Background(), admin.CLI, team, statickey.NewKey{Kind: kind, Owner: owner, ExpiresIn: expiresIn})
+	k, key, err := f.svc.Create(context.Background(), kernel.CLI, team, statickey.NewKey{Kind: kind, Owner: owner, ExpiresIn: expiresIn})
 	if err != nil {
 		t.Fatalf("create %s key of %s in %s: %v", kind, owner, team, err)
 	}
@@ -213,7 +214,7 @@ func (f *fixture) team(t *testing.T, name string) store.Team {
 
 func (f *fixture) grant(t *testing.T, principal, action, resource string) {
 	t.Helper()
-	if _, err := f.adm.Grant(context.Background(), admin.CLI, store.Permission{Team: "acme", Principal: principal, Action: action, Resource: resource}); err != nil {
+	if _, err := f.adm.Grant(context.Background(), kernel.CLI, store.Permission{Team: "acme", Principal: principal, Action: action, Resource: resource}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -276,14 +277,14 @@ func TestCreate(t *testing.T) {
 	}{
 		{"unknown user", "acme", statickey.NewKey{Kind: statickey.KindUser, Owner: "bob@example.com"}, store.ErrNotFound, "bob@example.com"},
 		{"user of another team", "beta", statickey.NewKey{Kind: statickey.KindUser, Owner: "ada@example.com"}, store.ErrNotFound, "ada@example.com"},
-		{"bad email", "acme", statickey.NewKey{Kind: statickey.KindUser, Owner: "ada"}, admin.ErrInvalid, "email"},
+		{"bad email", "acme", statickey.NewKey{Kind: statickey.KindUser, Owner: "ada"}, kernel.ErrInvalid, "email"},
 		{"unknown app", "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "nope"}, store.ErrNotFound, "nope"},
-		{"no app", "acme", statickey.NewKey{Kind: statickey.KindApp}, admin.ErrInvalid, "application name"},
-		{"bad kind", "acme", statickey.NewKey{Kind: "root", Owner: "etl"}, admin.ErrInvalid, "kind"},
-		{"negative expiry", "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl", ExpiresIn: -time.Hour}, admin.ErrInvalid, "expires"},
+		{"no app", "acme", statickey.NewKey{Kind: statickey.KindApp}, kernel.ErrInvalid, "application name"},
+		{"bad kind", "acme", statickey.NewKey{Kind: "root", Owner: "etl"}, kernel.ErrInvalid, "kind"},
+		{"negative expiry", "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl", ExpiresIn: -time.Hour}, kernel.ErrInvalid, "expires"},
 		{"unknown team", "nope", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl"}, store.ErrNotFound, "nope"},
 	} {
-		_, _, err := f.svc.Create(ctx, admin.CLI, tc.team, tc.in)
+		_, _, err := f.svc.Create(ctx, kernel.CLI, tc.team, tc.in)
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.inMsg) {
 			t.Errorf("%s: %v, want %v naming %q", tc.name, err, tc.want, tc.inMsg)
 		}
@@ -302,7 +303,7 @@ func TestAuthenticate(t *testing.T) {
 	appKey, appRaw := f.create(t, "acme", statickey.KindApp, "etl", 0)
 	_, betaRaw := f.create(t, "beta", statickey.KindApp, "etl", 0)
 	deleted, deletedRaw := f.create(t, "acme", statickey.KindApp, "etl", 0)
-	if err := f.svc.Delete(ctx, admin.CLI, "acme", deleted.ID); err != nil {
+	if err := f.svc.Delete(ctx, kernel.CLI, "acme", deleted.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, expiringRaw := f.create(t, "acme", statickey.KindApp, "etl", time.Hour)
@@ -552,7 +553,7 @@ func TestPolicy(t *testing.T) {
 		{"link with a space", statickey.Policy{Link: `https://docs.example.com/a b`}, "percent-encoded"},
 	} {
 		err := tc.p.Validate()
-		if tc.want == "" && err != nil || tc.want != "" && (!errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), tc.want)) {
+		if tc.want == "" && err != nil || tc.want != "" && (!errors.Is(err, kernel.ErrInvalid) || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s: Validate() = %v, want %q", tc.name, err, tc.want)
 		}
 	}
@@ -566,7 +567,7 @@ func TestAuthenticateUnderPolicy(t *testing.T) {
 	_, raw := f.create(t, "acme", statickey.KindApp, "etl", 0)
 	_, betaRaw := f.create(t, "beta", statickey.KindApp, "etl", 0)
 	teamDep := start.Add(time.Hour)
-	if _, own, err := f.svc.SetPolicy(ctx, admin.CLI, "beta", statickey.PolicyChange{SetDeprecatedSince: true, DeprecatedSince: &teamDep,
+	if _, own, err := f.svc.SetPolicy(ctx, kernel.CLI, "beta", statickey.PolicyChange{SetDeprecatedSince: true, DeprecatedSince: &teamDep,
 		SetSunsetAt: true, Link: ptrS("")}); err != nil || !own {
 		t.Fatalf("SetPolicy: own %v, %v", own, err)
 	}
@@ -616,43 +617,43 @@ func TestSetPolicy(t *testing.T) {
 		t.Fatalf("Policy before any change: %+v own %v %v", p, own, err)
 	}
 	// The first change copies the server's policy.
-	p, own, err = f.svc.SetPolicy(ctx, admin.CLI, "acme", statickey.PolicyChange{Link: ptrS("https://docs.example.com/oauth")})
+	p, own, err = f.svc.SetPolicy(ctx, kernel.CLI, "acme", statickey.PolicyChange{Link: ptrS("https://docs.example.com/oauth")})
 	want := statickey.Policy{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"}
 	if err != nil || !own || !cmp.Equal(want, p) {
 		t.Fatalf("SetPolicy(link) = %+v own %v %v, want %+v", p, own, err, want)
 	}
 	// A sunset before the deprecation is refused, and changes nothing.
 	early := dep.Add(-time.Hour)
-	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", statickey.PolicyChange{SetSunsetAt: true, SunsetAt: &early}); !errors.Is(err, admin.ErrInvalid) ||
+	if _, _, err := f.svc.SetPolicy(ctx, kernel.CLI, "acme", statickey.PolicyChange{SetSunsetAt: true, SunsetAt: &early}); !errors.Is(err, kernel.ErrInvalid) ||
 		!strings.Contains(err.Error(), "sunset-at") {
 		t.Errorf("sunset before deprecation: %v", err)
 	}
 	late := sun.Add(time.Hour)
-	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", statickey.PolicyChange{SetDeprecatedSince: true, DeprecatedSince: &late}); !errors.Is(err, admin.ErrInvalid) {
+	if _, _, err := f.svc.SetPolicy(ctx, kernel.CLI, "acme", statickey.PolicyChange{SetDeprecatedSince: true, DeprecatedSince: &late}); !errors.Is(err, kernel.ErrInvalid) {
 		t.Errorf("deprecation after sunset: %v", err)
 	}
-	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", statickey.PolicyChange{Link: ptrS("javascript:alert(1)")}); !errors.Is(err, admin.ErrInvalid) {
+	if _, _, err := f.svc.SetPolicy(ctx, kernel.CLI, "acme", statickey.PolicyChange{Link: ptrS("javascript:alert(1)")}); !errors.Is(err, kernel.ErrInvalid) {
 		t.Errorf("bad link: %v", err)
 	}
 	if p, _, _ := f.svc.Policy(ctx, "acme"); !cmp.Equal(want, p) {
 		t.Errorf("policy after refused changes %+v, want %+v", p, want)
 	}
 	// Unsetting a date, setting refuse-new.
-	p, _, err = f.svc.SetPolicy(ctx, admin.CLI, "acme", statickey.PolicyChange{SetSunsetAt: true, RefuseNew: ptrB(true)})
+	p, _, err = f.svc.SetPolicy(ctx, kernel.CLI, "acme", statickey.PolicyChange{SetSunsetAt: true, RefuseNew: ptrB(true)})
 	want = statickey.Policy{DeprecatedSince: &dep, Link: "https://docs.example.com/oauth", RefuseNew: true}
 	if err != nil || !cmp.Equal(want, p) {
 		t.Errorf("unset sunset: %+v %v, want %+v", p, err, want)
 	}
 	// Clear: the server's again.
-	if p, own, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", statickey.PolicyChange{Clear: true}); err != nil || own || !cmp.Equal(f.svc.Default, p) {
+	if p, own, err := f.svc.SetPolicy(ctx, kernel.CLI, "acme", statickey.PolicyChange{Clear: true}); err != nil || own || !cmp.Equal(f.svc.Default, p) {
 		t.Errorf("clear: %+v own %v %v", p, own, err)
 	}
 	for _, c := range []statickey.PolicyChange{{}, {Clear: true, RefuseNew: ptrB(true)}} {
-		if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "acme", c); !errors.Is(err, admin.ErrInvalid) {
+		if _, _, err := f.svc.SetPolicy(ctx, kernel.CLI, "acme", c); !errors.Is(err, kernel.ErrInvalid) {
 			t.Errorf("SetPolicy(%+v) = %v, want ErrInvalid", c, err)
 		}
 	}
-	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "nope", statickey.PolicyChange{RefuseNew: ptrB(true)}); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := f.svc.SetPolicy(ctx, kernel.CLI, "nope", statickey.PolicyChange{RefuseNew: ptrB(true)}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown team: %v", err)
 	}
 	events, _, _ := f.raw.ListAudit(ctx, "acme", store.AuditFilter{Action: "static-keys.policy"}, store.Page{Limit: 10})
@@ -667,7 +668,7 @@ func TestRefuseNew(t *testing.T) {
 	dep := start.Add(time.Hour)
 	f.svc.Default = statickey.Policy{DeprecatedSince: &dep, RefuseNew: true}
 	newKey := func(team string) error {
-		_, _, err := f.svc.Create(ctx, admin.CLI, team, statickey.NewKey{Kind: statickey.KindApp, Owner: "etl"})
+		_, _, err := f.svc.Create(ctx, kernel.CLI, team, statickey.NewKey{Kind: statickey.KindApp, Owner: "etl"})
 		return err
 	}
 	if err := newKey("acme"); err != nil {
@@ -678,14 +679,14 @@ func TestRefuseNew(t *testing.T) {
 		t.Errorf("once deprecated: %v, want ErrRefusedNew", err)
 	}
 	// A team policy without refuse-new overrides the server's.
-	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "beta", statickey.PolicyChange{RefuseNew: ptrB(false)}); err != nil {
+	if _, _, err := f.svc.SetPolicy(ctx, kernel.CLI, "beta", statickey.PolicyChange{RefuseNew: ptrB(false)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := newKey("beta"); err != nil {
 		t.Errorf("team without refuse-new: %v", err)
 	}
 	// Refuse-new without a date refuses at once.
-	if _, _, err := f.svc.SetPolicy(ctx, admin.CLI, "beta", statickey.PolicyChange{SetDeprecatedSince: true, RefuseNew: ptrB(true)}); err != nil {
+	if _, _, err := f.svc.SetPolicy(ctx, kernel.CLI, "beta", statickey.PolicyChange{SetDeprecatedSince: true, RefuseNew: ptrB(true)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := newKey("beta"); !errors.Is(err, statickey.ErrRefusedNew) {
@@ -800,10 +801,10 @@ func TestListAndReport(t *testing.T) {
 	if ks, err := f.svc.List(ctx, "beta"); err != nil || len(ks) != 0 {
 		t.Errorf("beta's keys %v %v", ks, err)
 	}
-	if err := f.svc.Delete(ctx, admin.CLI, "beta", uk.ID); !errors.Is(err, store.ErrNotFound) {
+	if err := f.svc.Delete(ctx, kernel.CLI, "beta", uk.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("delete acme's key in beta: %v", err)
 	}
-	if err := f.svc.Delete(ctx, admin.CLI, "acme", "not-a-uuid"); !errors.Is(err, store.ErrNotFound) {
+	if err := f.svc.Delete(ctx, kernel.CLI, "acme", "not-a-uuid"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("delete a malformed id: %v", err)
 	}
 }
@@ -825,7 +826,7 @@ func TestMigrate(t *testing.T) {
 	f.grant(t, "app:etl", "read", "login-history")
 	uk, _ := f.create(t, "acme", statickey.KindUser, "ada@example.com", 0)
 
-	c, sec, err := f.svc.Migrate(ctx, admin.CLI, "acme", uk.ID, "", routes)
+	c, sec, err := f.svc.Migrate(ctx, kernel.CLI, "acme", uk.ID, "", routes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -863,26 +864,26 @@ func TestMigrate(t *testing.T) {
 
 	// Migrating again while the client exists is refused; once it is
 	// deleted, allowed.
-	if _, _, err := f.svc.Migrate(ctx, admin.CLI, "acme", uk.ID, "", routes); !errors.Is(err, statickey.ErrCannotMigrate) || !strings.Contains(err.Error(), c.ID) {
+	if _, _, err := f.svc.Migrate(ctx, kernel.CLI, "acme", uk.ID, "", routes); !errors.Is(err, statickey.ErrCannotMigrate) || !strings.Contains(err.Error(), c.ID) {
 		t.Errorf("second migration: %v", err)
 	}
-	if err := f.svc.Clients.Delete(ctx, admin.CLI, "acme", c.ID); err != nil {
+	if err := f.svc.Clients.Delete(ctx, kernel.CLI, "acme", c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.Migrate(ctx, admin.CLI, "acme", uk.ID, client.AuthSecretPost, routes); err != nil {
+	if _, _, err := f.svc.Migrate(ctx, kernel.CLI, "acme", uk.ID, client.AuthSecretPost, routes); err != nil {
 		t.Errorf("migration after the client was deleted: %v", err)
 	}
 
 	// An AppKey: the application's permissions only.
 	ak, _ := f.create(t, "acme", statickey.KindApp, "etl", 0)
-	c, _, err = f.svc.Migrate(ctx, admin.CLI, "acme", ak.ID, client.AuthSecretPost, routes)
+	c, _, err = f.svc.Migrate(ctx, kernel.CLI, "acme", ak.ID, client.AuthSecretPost, routes)
 	if err != nil || c.Name != "migrated from AppKey of etl" || !cmp.Equal(c.Scopes, []string{"team.login-history:read"}) || c.AuthMethod != client.AuthSecretPost {
 		t.Errorf("AppKey migration: %+v %v", c, err)
 	}
 
 	rootKey, _ := f.create(t, "acme", statickey.KindUser, "root@example.com", 0)
 	eveKey, _ := f.create(t, "acme", statickey.KindUser, "eve@example.com", 0)
-	if _, err := f.adm.CreateApp(ctx, admin.CLI, "acme", "idle"); err != nil {
+	if _, err := f.adm.CreateApp(ctx, kernel.CLI, "acme", "idle"); err != nil {
 		t.Fatal(err)
 	}
 	f.grant(t, "app:idle", "check", "authz")
@@ -897,10 +898,10 @@ func TestMigrate(t *testing.T) {
 		{"disabled user", eveKey.ID, "", statickey.ErrCannotMigrate, "disabled"},
 		{"no scoped permission", idleKey.ID, "", statickey.ErrCannotMigrate, "no route that needs a scope"},
 		{"unknown key", "0890ed49-630d-487b-924b-23f33164f3b0", "", store.ErrNotFound, "0890ed49"},
-		{"bad auth method", ak2.ID, "private_key_jwt", admin.ErrInvalid, "auth method"},
+		{"bad auth method", ak2.ID, "private_key_jwt", kernel.ErrInvalid, "auth method"},
 	} {
 		before, _ := f.raw.ListClients(ctx, "acme")
-		if _, _, err := f.svc.Migrate(ctx, admin.CLI, "acme", tc.id, tc.method, routes); !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.inMsg) {
+		if _, _, err := f.svc.Migrate(ctx, kernel.CLI, "acme", tc.id, tc.method, routes); !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.inMsg) {
 			t.Errorf("%s: %v, want %v naming %q", tc.name, err, tc.want, tc.inMsg)
 		}
 		if after, _ := f.raw.ListClients(ctx, "acme"); len(after) != len(before) {
@@ -910,12 +911,12 @@ func TestMigrate(t *testing.T) {
 
 	// A long application name still makes a valid client name.
 	long := strings.Repeat("a", 128)
-	if _, err := f.adm.CreateApp(ctx, admin.CLI, "acme", long); err != nil {
+	if _, err := f.adm.CreateApp(ctx, kernel.CLI, "acme", long); err != nil {
 		t.Fatal(err)
 	}
 	f.grant(t, "app:"+long, "read", "users")
 	lk, _ := f.create(t, "acme", statickey.KindApp, long, 0)
-	if c, _, err := f.svc.Migrate(ctx, admin.CLI, "acme", lk.ID, "", routes); err != nil || len(c.Name) != client.MaxNameLen {
+	if c, _, err := f.svc.Migrate(ctx, kernel.CLI, "acme", lk.ID, "", routes); err != nil || len(c.Name) != client.MaxNameLen {
 		t.Errorf("long name: %q %v", c.Name, err)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/denylist"
 	"github.com/gatehouse/gatehouse/internal/edge"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -156,11 +157,11 @@ func (e *env) populate(t *testing.T, adm *admin.Service, clients *client.Service
 		}
 	}
 	for _, name := range []string{"acme", "beta"} {
-		_, err := adm.CreateTeam(ctx, admin.CLI, name)
+		_, err := adm.CreateTeam(ctx, kernel.CLI, name)
 		check(err)
 	}
 	newUser := func(tm, email string, teamAdmin bool) store.User {
-		u, err := adm.CreateUser(ctx, admin.CLI, tm, admin.NewUser{Email: email, Name: strings.ToUpper(email[:1]) + email[1:strings.IndexByte(email, '@')],
+		u, err := adm.CreateUser(ctx, kernel.CLI, tm, admin.NewUser{Email: email, Name: strings.ToUpper(email[:1]) + email[1:strings.IndexByte(email, '@')],
 			Password: "correct horse battery staple", TeamAdmin: teamAdmin})
 		check(err)
 		return u
@@ -182,14 +183,14 @@ func (e *env) populate(t *testing.T, adm *admin.Service, clients *client.Service
 		{"acme", "ops", []string{"carol@example.com", "bob@example.com"}},
 		{"beta", "auditors", []string{"ada@example.com"}},
 	} {
-		_, err := adm.CreateGroup(ctx, admin.CLI, g.team, g.name)
+		_, err := adm.CreateGroup(ctx, kernel.CLI, g.team, g.name)
 		check(err)
 		for _, m := range g.members {
-			check(adm.AddMember(ctx, admin.CLI, g.team, g.name, m))
+			check(adm.AddMember(ctx, kernel.CLI, g.team, g.name, m))
 		}
 	}
 	newClient := func(tm string) store.Client {
-		c, _, err := clients.Create(ctx, admin.CLI, tm, client.NewClient{Name: "reports",
+		c, _, err := clients.Create(ctx, kernel.CLI, tm, client.NewClient{Name: "reports",
 			GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: client.AuthSecretBasic, Scopes: allScopes})
 		check(err)
 		return c

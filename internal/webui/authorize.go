@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/edge"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -102,7 +102,7 @@ func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
 		}
 		switch p.Get("decision") {
 		case "approve":
-			a := admin.Actor{ID: "user:" + s.user.Email, IP: remoteIP(r), UserAgent: clip(r.UserAgent(), 512)}
+			a := userActor(r, s.user)
 			if err := u.o.Consents.Approve(ctx, a, team, s.user.ID, req.Client.ID, req.Scopes); err != nil {
 				u.unavailable(w, r, "record consent", err)
 				return
@@ -110,9 +110,8 @@ func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
 			u.issueCode(w, r, req, s)
 		case "deny":
 			if u.o.Audit != nil {
-				u.o.Audit.Add(store.AuditEvent{Team: team, At: u.now().UTC(), Actor: "user:" + s.user.Email, Action: "consent.deny",
-					Target: "client:" + req.Client.ID, IP: remoteIP(r), UserAgent: clip(r.UserAgent(), 512),
-					Detail: map[string]string{"scopes": strings.Join(req.Scopes, " ")}})
+				u.o.Audit.Add(kernel.Event(userActor(r, s.user), u.now().UTC(), team, "consent.deny", "client:"+req.Client.ID,
+					map[string]string{"scopes": strings.Join(req.Scopes, " ")}))
 			}
 			u.answer(w, r, req, url.Values{"error": {"access_denied"}, "error_description": {"the user denied the request"}})
 		default:

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/edge"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -171,8 +172,7 @@ func (u *UI) record(r *http.Request, ev store.LoginEvent, reason, userID string)
 	if reason != "" {
 		detail["reason"] = reason
 	}
-	u.o.Audit.Add(store.AuditEvent{Team: ev.Team, At: ev.At, Actor: actor, Action: action, Target: "user:" + ev.Email,
-		IP: ev.IP, UserAgent: ev.UserAgent, Detail: detail})
+	u.o.Audit.Add(kernel.Event(kernel.Actor{ID: actor, IP: ev.IP, UserAgent: ev.UserAgent}, ev.At, ev.Team, action, "user:"+ev.Email, detail))
 }
 
 // ServeLogout is POST /logout: the session cookie goes. The form carries
@@ -197,8 +197,7 @@ func (u *UI) ServeLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	u.endSession(w)
 	if u.o.Audit != nil {
-		u.o.Audit.Add(store.AuditEvent{Team: s.user.Team, At: u.now().UTC(), Actor: "user:" + s.user.Email, Action: "logout",
-			Target: "user:" + s.user.Email, IP: remoteIP(r), UserAgent: clip(r.UserAgent(), 512)})
+		u.o.Audit.Add(kernel.Event(userActor(r, s.user), u.now().UTC(), s.user.Team, "logout", "user:"+s.user.Email, nil))
 	}
 	redirect(w, r, "/login")
 }

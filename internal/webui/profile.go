@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -130,7 +129,7 @@ func (u *UI) ServeRevokeConsent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (u *UI) revoke(r *http.Request, s *signedIn, clientID string) error {
-	a := admin.Actor{ID: "user:" + s.user.Email, IP: remoteIP(r), UserAgent: clip(r.UserAgent(), 512)}
+	a := userActor(r, s.user)
 	return u.o.Consents.Revoke(r.Context(), a, s.user.Team, s.user.ID, clientID)
 }
 

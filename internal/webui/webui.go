@@ -36,6 +36,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/edge"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/scope"
@@ -295,4 +296,9 @@ func clip(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// userActor is the signed-in user u as the actor of r, for the audit log.
+func userActor(r *http.Request, u store.User) kernel.Actor {
+	return kernel.Actor{ID: "user:" + u.Email, IP: remoteIP(r), UserAgent: clip(r.UserAgent(), 512)}
 }

@@ -1,0 +1,90 @@
+// Package kernel is the small vocabulary that every domain service shares:
+// who makes a change (Actor), the error that marks bad input (ErrInvalid),
+// the audit event every change and decision writes (Event), and the check
+// that a team exists (TeamExists). It sits below admin, client, statickey,
+// consent and the handlers, so that none of them depends on another for
+// these few words.
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/team"
+)
+
+// Actor is who makes a change or a request, for the audit log.
+type Actor struct {
+	ID        string // "cli", "user:<email>", "client:<id>", "key:<id>", ...
+	IP        string
+	UserAgent string
+}
+
+// CLI is the actor of changes made with the gatehouse command.
+var CLI = Actor{ID: "cli"}
+
+// ErrInvalid reports input that fails validation; the message of the error
+// that wraps it says which field and why.
+var ErrInvalid = errors.New("invalid")
+
+// Invalid returns an error wrapping ErrInvalid with a formatted message.
+func Invalid(format string, args ...any) error {
+	return fmt.Errorf("%w "+format, append([]any{ErrInvalid}, args...)...)
+}
+
+// invalidError marks a validation error of another package (a team name, a
+// principal, an action, a resource) as ErrInvalid too, keeping its message
+// and its own sentinel.
+type invalidError struct{ err error }
+
+func (e invalidError) Error() string   { return e.err.Error() }
+func (e invalidError) Unwrap() []error { return []error{ErrInvalid, e.err} }
+
+// AsInvalid marks a non-nil validation error as ErrInvalid as well; nil
+// stays nil.
+func AsInvalid(err error) error {
+	if err == nil {
+		return nil
+	}
+	return invalidError{err}
+}
+
+// Event builds the audit event of something a did at `at` in the team.
+func Event(a Actor, at time.Time, teamName, action, target string, detail map[string]string) store.AuditEvent {
+	return store.AuditEvent{Team: teamName, At: at, Actor: a.ID, Action: action, Target: target,
+		IP: a.IP, UserAgent: a.UserAgent, Detail: detail}
+}
+
+// TeamReader is the part of store.Queries that TeamExists needs.
+type TeamReader interface {
+	Team(ctx context.Context, name string) (store.Team, error)
+}
+
+// TeamExists checks that the team exists: a malformed name is ErrInvalid,
+// a missing team a wrapped store.ErrNotFound that names it.
+func TeamExists(ctx context.Context, q TeamReader, name string) error {
+	if err := AsInvalid(team.ValidateName(name)); err != nil {
+		return err
+	}
+	if _, err := q.Team(ctx, name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("team %q: %w", name, store.ErrNotFound)
+		}
+		return fmt.Errorf("team %q: %w", name, err)
+	}
+	return nil
+}
+
+// NormalizeEmail parses a bare address and lower-cases it.
+func NormalizeEmail(email string) (string, error) {
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || a.Name != "" {
+		return "", Invalid("email %q: want a bare address such as ada@example.com", email)
+	}
+	return strings.ToLower(a.Address), nil
+}
