@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/statickey"
@@ -152,10 +153,11 @@ func (r *runner) register(ctx context.Context, g *gatehouse, team string, n, act
 	if err != nil {
 		return nil, err
 	}
-	hasher, err := secret.NewHasher(mk.Derive("secret-hash")) // as the server keys its hashes
+	svc, err := compose.New(compose.Options{Store: st, MasterKey: mk}) // the server's hasher, keyed as it keys it
 	if err != nil {
 		return nil, err
 	}
+	hasher := svc.Hasher
 	creds := make([]scaleCred, active)
 	batch := r.o.ScaleBatch
 	batches := (n + batch - 1) / batch

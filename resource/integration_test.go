@@ -15,11 +15,10 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
-	"github.com/gatehouse/gatehouse/internal/scope"
-	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -60,15 +59,11 @@ func TestAgainstGatehouse(t *testing.T) {
 			return (&net.Dialer{}).DialContext(ctx, network, addr)
 		},
 	}}
-	hasher, err := secret.NewHasher(mk.Derive("secret-hash"))
+	svc, err := compose.New(compose.Options{Store: st, MasterKey: mk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := scope.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clients := &client.Service{Store: st, Hasher: hasher, Scopes: cat}
+	clients := svc.Clients
 	token := func(team string) (string, string) {
 		t.Helper()
 		c, sec, err := clients.Create(ctx, kernel.CLI, team, client.NewClient{Name: "rs-test",

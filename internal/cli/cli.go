@@ -17,9 +17,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
-	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
@@ -122,8 +122,13 @@ func (a *app) load(cmd *cobra.Command) error {
 	return a.cfg.Validate()
 }
 
-func (a *app) logger() *slog.Logger {
+// logger logs at the configured level; commands other than serve print
+// what they did themselves, so they log warnings and errors only.
+func (a *app) logger(cmd *cobra.Command) *slog.Logger {
 	level := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[a.cfg.LogLevel]
+	if cmd.Name() != "serve" {
+		level = max(level, slog.LevelWarn)
+	}
 	opts := &slog.HandlerOptions{Level: level}
 	if a.cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(a.streams.Err, opts))
@@ -131,33 +136,36 @@ func (a *app) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(a.streams.Err, opts))
 }
 
-// env is what commands that touch the database share.
+// env is what commands that touch the database share: the services
+// built by compose, exactly as the server builds them.
 type env struct {
 	store store.Store
 	key   masterkey.Key
 	admin *admin.Service
 	log   *slog.Logger
+	svc   *compose.Services
 }
 
 // open loads the master key (generating it on first need, for SQLite) and
 // opens and migrates the database.
-func (a *app) open(ctx context.Context) (*env, error) {
+func (a *app) open(cmd *cobra.Command) (*env, error) {
+	ctx := cmd.Context()
 	envKey, _ := a.lookupEnv(masterkey.EnvVar)
 	key, err := masterkey.Load(envKey, a.cfg.DataDir, a.cfg.DatabaseURL != "")
 	if err != nil {
 		return nil, err
 	}
-	log := a.logger()
+	log := a.logger(cmd)
 	st, err := sqlstore.Open(ctx, a.cfg.DatabaseURL, filepath.Join(a.cfg.DataDir, "gatehouse.db"), log)
 	if err != nil {
 		return nil, err
 	}
-	return &env{
-		store: st,
-		key:   key,
-		log:   log,
-		admin: &admin.Service{Store: st, Gen: secret.Generator{}},
-	}, nil
+	svc, err := compose.New(compose.Options{Config: a.cfg, Store: st, MasterKey: key, Log: log})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &env{store: st, key: key, log: log, admin: svc.Admin, svc: svc}, nil
 }
 
 func (e *env) close() { e.store.Close() }
@@ -168,7 +176,7 @@ func (a *app) withEnv(fn func(cmd *cobra.Command, e *env, args []string) error) 
 		if err := a.load(cmd); err != nil {
 			return err
 		}
-		e, err := a.open(cmd.Context())
+		e, err := a.open(cmd)
 		if err != nil {
 			return err
 		}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/kernel"
-	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -83,29 +83,6 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// scopeCatalog is the built-in scopes plus the configuration's.
-func (a *app) scopeCatalog() (*scope.Catalog, error) {
-	extra := make([]scope.Scope, 0, len(a.cfg.Scopes))
-	for _, s := range a.cfg.Scopes {
-		extra = append(extra, scope.Scope{Name: s.Name, Description: s.Description})
-	}
-	return scope.New(extra)
-}
-
-// clientService builds the client service on e's store, with the secret
-// hasher keyed from the master key as the server's is.
-func (a *app) clientService(e *env) (*client.Service, error) {
-	h, err := secret.NewHasher(e.key.Derive("secret-hash"))
-	if err != nil {
-		return nil, err
-	}
-	cat, err := a.scopeCatalog()
-	if err != nil {
-		return nil, err
-	}
-	return &client.Service{Store: e.store, Hasher: h, Scopes: cat}, nil
-}
-
 // printSecret prints a secret shown once.
 func (a *app) printSecret(id string, sec secret.Secret, headline, after string) error {
 	return a.print(clientSecretJSON{ClientID: id, ClientSecret: sec.Reveal()}, func(w io.Writer) {
@@ -135,10 +112,7 @@ func (a *app) clientCommand() *cobra.Command {
     --scope "audit.log:read team.login-history:read"`,
 		Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc, err := a.clientService(e)
-			if err != nil {
-				return err
-			}
+			svc := e.svc.Clients
 			in.Scopes = nil
 			for _, s := range scopes {
 				in.Scopes = append(in.Scopes, strings.Fields(s)...)
@@ -164,10 +138,7 @@ func (a *app) clientCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List a team's clients", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc, err := a.clientService(e)
-			if err != nil {
-				return err
-			}
+			svc := e.svc.Clients
 			cs, err := svc.List(cmd.Context(), team)
 			if err != nil {
 				return err
@@ -190,10 +161,7 @@ func (a *app) clientCommand() *cobra.Command {
 	show := &cobra.Command{
 		Use: "show CLIENT_ID", Short: "Show a client's registration (never its secrets)", Args: exactArgs("CLIENT_ID"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			svc, err := a.clientService(e)
-			if err != nil {
-				return err
-			}
+			svc := e.svc.Clients
 			c, err := svc.Get(cmd.Context(), team, args[0])
 			if err != nil {
 				return err
@@ -206,10 +174,7 @@ func (a *app) clientCommand() *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete CLIENT_ID", Short: "Delete a client with its secrets, consents, tokens and permissions", Args: exactArgs("CLIENT_ID"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			svc, err := a.clientService(e)
-			if err != nil {
-				return err
-			}
+			svc := e.svc.Clients
 			if err := svc.Delete(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
 				return err
 			}
@@ -223,10 +188,7 @@ func (a *app) clientCommand() *cobra.Command {
 		Short: "Give a client a new secret, printed once; old secrets stop at once or after --grace",
 		Args:  exactArgs("CLIENT_ID"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			svc, err := a.clientService(e)
-			if err != nil {
-				return err
-			}
+			svc := e.svc.Clients
 			sec, err := svc.RegenerateSecret(cmd.Context(), kernel.CLI, team, args[0], grace)
 			if err != nil {
 				return err
@@ -285,7 +247,7 @@ func (a *app) scopesCommand() *cobra.Command {
 			if err := a.load(cmd); err != nil {
 				return err
 			}
-			cat, err := a.scopeCatalog()
+			cat, err := compose.Catalog(a.cfg)
 			if err != nil {
 				return err
 			}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/cli"
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
-	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -74,15 +74,11 @@ func (c clientCLI) fails(code int, want string, args ...string) {
 	}
 }
 
-// service opens the data directory's store and builds a client service
-// keyed as the server's would be, to check what the CLI did.
-func (c clientCLI) service() (*client.Service, store.Store) {
+// services opens the data directory's store and builds the services as
+// the server would, to check what the CLI did.
+func (c clientCLI) services() *compose.Services {
 	c.t.Helper()
 	key, err := masterkey.Load("", c.dir, false)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	h, err := secret.NewHasher(key.Derive("secret-hash"))
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -91,8 +87,17 @@ func (c clientCLI) service() (*client.Service, store.Store) {
 		c.t.Fatal(err)
 	}
 	c.t.Cleanup(func() { st.Close() })
-	cat, _ := scope.New(nil)
-	return &client.Service{Store: st, Hasher: h, Scopes: cat}, st
+	svc, err := compose.New(compose.Options{Store: st, MasterKey: key})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return svc
+}
+
+// service is the client service of services, and its store.
+func (c clientCLI) service() (*client.Service, store.Store) {
+	svc := c.services()
+	return svc.Clients, svc.Store
 }
 
 // secretKeys decodes create's or regenerate-secret's JSON, which must have

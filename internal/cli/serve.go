@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/config"
-	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/team"
 )
@@ -35,7 +34,7 @@ whose generated password is printed once.`,
 					return fmt.Errorf("listen on %s: %w", a.cfg.OpsListen, err)
 				}
 			}
-			srv, err := server.New(server.Options{Config: a.cfg, Store: e.store, MasterKey: e.key, Log: e.log, Gen: secret.Generator{}})
+			srv, err := server.NewWith(e.svc)
 			if err != nil {
 				return err
 			}

@@ -27,14 +27,6 @@ func toKeyJSON(k signing.KeyInfo) keyJSON {
 		RetiredAt: k.RetiredAt, DeleteAfter: k.DeleteAfter, CanSign: k.CanSign}
 }
 
-// signingManager is the signing key manager as the server configures it.
-func (a *app) signingManager(e *env) *signing.Manager {
-	return signing.NewManager(signing.Options{
-		Store: e.store, MasterKey: e.key, Alg: a.cfg.SigningAlg, PublishAhead: a.cfg.SigningKeyPublishAhead,
-		MaxTokenTTL: signing.DefaultMaxTokenTTL, // the command prints what it did: no log lines
-	})
-}
-
 func (a *app) signingKeysCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "signing-keys", Short: "List and rotate a team's token signing keys"}
 	var team, alg string
@@ -55,7 +47,7 @@ func (a *app) signingKeysCommand() *cobra.Command {
 				alg = t.Settings.SigningAlg
 			}
 			ev := kernel.Event(kernel.CLI, time.Now(), team, "signing-key.rotate", "team:"+team, nil)
-			k, err := a.signingManager(e).Rotate(ctx, team, alg, ev)
+			k, err := e.svc.Signing.Rotate(ctx, team, alg, ev)
 			if err != nil {
 				return err
 			}
@@ -72,7 +64,7 @@ func (a *app) signingKeysCommand() *cobra.Command {
 			if err := kernel.TeamExists(ctx, e.store, team); err != nil {
 				return err
 			}
-			ks, err := a.signingManager(e).Keys(ctx, team)
+			ks, err := e.svc.Signing.Keys(ctx, team)
 			if err != nil {
 				return err
 			}

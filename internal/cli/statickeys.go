@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/kernel"
-	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/teamapi"
 )
@@ -68,25 +68,6 @@ func toPolicyJSON(team string, p statickey.Policy, own bool, now time.Time) poli
 		SunsetAt: p.SunsetAt, Link: p.Link, RefuseNew: p.RefuseNew}
 }
 
-// keyService builds the static key service on e's store, keyed and with
-// the server's default policy as `gatehouse serve` would build it.
-func (a *app) keyService(e *env) (*statickey.Service, error) {
-	clients, err := a.clientService(e)
-	if err != nil {
-		return nil, err
-	}
-	h, err := secret.NewHasher(e.key.Derive("secret-hash"))
-	if err != nil {
-		return nil, err
-	}
-	cp, err := a.cfg.StaticKeyPolicy()
-	if err != nil {
-		return nil, err
-	}
-	def := statickey.Policy{DeprecatedSince: cp.DeprecatedSince, SunsetAt: cp.SunsetAt, Link: cp.Link, RefuseNew: cp.RefuseNew}
-	return &statickey.Service{Store: e.store, Hasher: h, Clients: clients, Default: def, Log: e.log}, nil
-}
-
 func kindName(kind string) string {
 	if kind == statickey.KindUser {
 		return "user API key"
@@ -126,10 +107,7 @@ func (a *app) keyCommand() *cobra.Command {
 			if cmd.Flags().Changed("expires-in") && expiresIn <= 0 {
 				return usageError{fmt.Errorf("--expires-in %s: want a positive duration such as 720h (leave it out for a key that does not expire)", expiresIn)}
 			}
-			svc, err := a.keyService(e)
-			if err != nil {
-				return err
-			}
+			svc := e.svc.StaticKeys
 			k, key, err := svc.Create(cmd.Context(), kernel.CLI, team, in)
 			if err != nil {
 				return err
@@ -156,10 +134,7 @@ func (a *app) keyCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List a team's static keys with their last use (never the keys)", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc, err := a.keyService(e)
-			if err != nil {
-				return err
-			}
+			svc := e.svc.StaticKeys
 			ks, err := svc.List(cmd.Context(), team)
 			if err != nil {
 				return err
@@ -175,10 +150,7 @@ func (a *app) keyCommand() *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete KEY_ID", Short: "Delete a static key; it stops working at once", Args: exactArgs("KEY_ID"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			svc, err := a.keyService(e)
-			if err != nil {
-				return err
-			}
+			svc := e.svc.StaticKeys
 			if err := svc.Delete(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
 				return err
 			}
@@ -272,12 +244,10 @@ team's policy.`,
     --sunset-at 2026-03-31T00:00:00Z --link https://docs.example.com/oauth --refuse-new`,
 		Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc, err := a.keyService(e)
-			if err != nil {
-				return err
-			}
+			svc := e.svc.StaticKeys
 			f := cmd.Flags()
 			c := statickey.PolicyChange{Clear: clear}
+			var err error
 			if f.Changed("deprecated-since") {
 				if c.DeprecatedSince, err = parseFlagTime("deprecated-since", since); err != nil {
 					return err
@@ -336,10 +306,7 @@ file), and mark the key migrated. The key
 keeps working until it is deleted; a team admin's key cannot be migrated.`,
 		Args: exactArgs("KEY_ID"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			svc, err := a.keyService(e)
-			if err != nil {
-				return err
-			}
+			svc := e.svc.StaticKeys
 			routes := teamapi.Routes()
 			gw, err := a.gatewayRoutes()
 			if err != nil {
@@ -363,10 +330,7 @@ keeps working until it is deleted; a team admin's key cannot be migrated.`,
 	report := &cobra.Command{
 		Use: "report", Short: "Every static key of a team with its owner, dates, last use, status and migration", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc, err := a.keyService(e)
-			if err != nil {
-				return err
-			}
+			svc := e.svc.StaticKeys
 			r, err := svc.Report(cmd.Context(), team)
 			if err != nil {
 				return err
@@ -400,7 +364,7 @@ func (a *app) gatewayRoutes() ([]authz.Route, error) {
 	if a.cfg.Routes == "" {
 		return nil, nil
 	}
-	cat, err := a.scopeCatalog()
+	cat, err := compose.Catalog(a.cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -36,8 +36,8 @@ func newKeyCLI(t *testing.T) clientCLI {
 // keyService builds a static key service on the data directory's store,
 // keyed as the server's would be.
 func (c clientCLI) keyService() (*statickey.Service, store.Store) {
-	clients, st := c.service()
-	return &statickey.Service{Store: st, Hasher: clients.Hasher, Clients: clients}, st
+	svc := c.services()
+	return svc.StaticKeys, svc.Store
 }
 
 // keyJSONKeys decodes key create's JSON, which must have exactly the keys

@@ -125,7 +125,7 @@ func (s *Server) requestID(r *http.Request) string {
 	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && plain(id) {
 		return id
 	}
-	b, err := s.gen.Bytes(12)
+	b, err := s.svc.Gen.Bytes(12)
 	if err != nil {
 		return strconv.FormatInt(time.Now().UnixNano(), 36)
 	}

@@ -26,11 +26,10 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
-	"github.com/gatehouse/gatehouse/internal/scope"
-	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -86,15 +85,11 @@ func newOAuthEnv(t testing.TB, tweak ...func(*config.Config)) *oauthEnv {
 
 func clientService(t testing.TB, st store.Store, key masterkey.Key) *client.Service {
 	t.Helper()
-	h, err := secret.NewHasher(key.Derive("secret-hash"))
+	svc, err := compose.New(compose.Options{Store: st, MasterKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := scope.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &client.Service{Store: st, Hasher: h, Scopes: cat}
+	return svc.Clients
 }
 
 func (e *oauthEnv) newClient(t testing.TB, team, method string, scopes ...string) (store.Client, string) {

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,21 +18,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse/gatehouse/internal/access"
-	"github.com/gatehouse/gatehouse/internal/auditlog"
-	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/change"
-	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
-	"github.com/gatehouse/gatehouse/internal/denylist"
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/lifecycle"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
-	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
-	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/internal/webui"
 )
 
@@ -47,181 +41,113 @@ type Options struct {
 	Gen       secret.Generator // zero: crypto/rand
 }
 
-// Server is a Gatehouse node.
+// Server is a Gatehouse node: the domain services of compose, the HTTP
+// handlers built on them, and the listeners.
 type Server struct {
 	cfg     config.Config
+	svc     *compose.Services
 	store   store.Store
 	log     *slog.Logger
 	now     func() time.Time
-	gen     secret.Generator
-	hub     *change.Hub
 	teams   *teamResolver
 	metrics *metrics
 	reg     *prometheus.Registry
 	handler http.Handler
 
-	clients *client.Service
-	keys    *signing.Manager
-	audit   *auditlog.Batcher
 	oauth   *oauth.Endpoints
 	guard   *access.Guard
 	gateway *gateway.Gateway // nil without --routes
 	ui      *webui.UI
-
-	// background work started by Run and waited for on shutdown
-	background []func(ctx context.Context)
-	// flushers write what hot paths batched, on shutdown
-	flushers []func(ctx context.Context) error
 }
 
-// New builds a server.
+// New builds a server: the services (internal/compose), then every
+// handler with all of its dependencies, then the routes.
 func New(o Options) (*Server, error) {
-	if o.Store == nil {
-		return nil, errors.New("new server: no store")
+	svc, err := compose.New(compose.Options{Config: o.Config, Store: o.Store, MasterKey: o.MasterKey,
+		Log: o.Log, Now: o.Now, Gen: o.Gen})
+	if err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
 	}
-	if o.Log == nil {
-		o.Log = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	return NewWith(svc)
+}
+
+// NewWith builds a server on services already built, whose background
+// components it starts and stops in Run.
+func NewWith(svc *compose.Services) (*Server, error) {
+	var err error
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cfg := svc.Config
 	s := &Server{
-		cfg:     o.Config,
-		store:   o.Store,
-		log:     o.Log,
-		now:     o.Now,
-		gen:     o.Gen,
-		hub:     change.NewHub(),
+		cfg:     cfg,
+		svc:     svc,
+		store:   svc.Store,
+		log:     svc.Log,
+		now:     svc.Now,
+		teams:   newTeamResolver(svc.Store, cfg.Domain, cfg.Scheme),
 		metrics: newMetrics(reg),
 		reg:     reg,
 	}
-	if err := s.build(o); err != nil {
+	svc.Hub.Subscribe(s.teams.invalidate)
+
+	s.guard = &access.Guard{Keys: svc.Signing, Denylist: svc.Denylist, Checker: svc.Checker,
+		StaticKeys: svc.StaticKeys, Audit: svc.Audit, Now: svc.Now}
+	s.oauth = &oauth.Endpoints{
+		Clients:        svc.Clients,
+		Tokens:         svc.Tokens,
+		Keys:           svc.Signing,
+		Denylist:       svc.Denylist,
+		ScopeNames:     svc.Scopes.Names(),
+		ClientLimit:    &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: svc.Now},
+		IPLimit:        &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: svc.Now},
+		Audit:          svc.Audit,
+		Now:            svc.Now,
+		AccessTokenTTL: cfg.AccessTokenTTL,
+		SigningAlg:     cfg.SigningAlg,
+		Consents:       svc.Consents,
+	}
+	// The web UI: sign-in, /oauth2/authorize with its consent page, the
+	// profile, with the login limits.
+	if s.ui, err = webui.New(webui.Options{
+		Store: svc.Store, Clients: svc.Clients, Consents: svc.Consents, Scopes: svc.Scopes, Key: svc.MasterKey,
+		Secure: cfg.Scheme == "https", SessionTTL: cfg.SessionTTL,
+		AccountLimit: &ratelimit.Limiter{Limit: cfg.LoginFailures, Window: cfg.LoginWindow, Now: svc.Now},
+		IPLimit:      &ratelimit.Limiter{Limit: cfg.LoginIPFailures, Window: cfg.LoginWindow, Now: svc.Now},
+		Audit:        svc.Audit, Now: svc.Now, Gen: svc.Gen,
+	}); err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
+	}
+	// The gateway puts upstream APIs behind the same rule (--routes).
+	if cfg.Routes != "" {
+		if s.gateway, err = gateway.New(cfg.Routes, svc.Scopes, s.guard, s.log); err != nil {
+			return nil, fmt.Errorf("new server: %w", err)
+		}
+		err := svc.Background.Add(lifecycle.Component{Name: "gateway routes reload",
+			Run: func(ctx context.Context) { s.gateway.WatchSIGHUP(ctx, cfg.Routes) }})
+		if err != nil {
+			return nil, fmt.Errorf("new server: %w", err)
+		}
 	}
 	s.handler = s.routes()
 	return s, nil
 }
 
-// build makes every part of the server and subscribes every cache to the
-// change hub.
-func (s *Server) build(o Options) error {
-	cfg := o.Config
-	s.teams = newTeamResolver(o.Store, cfg.Domain, cfg.Scheme)
-
-	extra := make([]scope.Scope, 0, len(cfg.Scopes))
-	for _, e := range cfg.Scopes {
-		extra = append(extra, scope.Scope{Name: e.Name, Description: e.Description})
-	}
-	scopes, err := scope.New(extra)
-	if err != nil {
-		return err
-	}
-	hasher, err := secret.NewHasher(o.MasterKey.Derive("secret-hash"))
-	if err != nil {
-		return err
-	}
-	s.clients = &client.Service{Store: o.Store, Hasher: hasher, Gen: o.Gen, Now: o.Now, Scopes: scopes}
-	s.keys = signing.NewManager(signing.Options{
-		Store: o.Store, MasterKey: o.MasterKey, Gen: o.Gen, Now: o.Now, Alg: cfg.SigningAlg,
-		Rotation: rotation(cfg.SigningKeyRotation), PublishAhead: cfg.SigningKeyPublishAhead,
-		MaxTokenTTL: maxAccessTokenTTL, Logger: s.log,
-	})
-	deny := denylist.New(o.Store, o.Now)
-	s.audit = auditlog.New(o.Store, s.log, 200*time.Millisecond, 500)
-	s.oauth = &oauth.Endpoints{
-		Clients:        s.clients,
-		Tokens:         &token.Issuer{Signer: s.keys, Gen: o.Gen, Now: o.Now, MaxTTL: s.keys.MaxTokenTTL()},
-		Keys:           s.keys,
-		Denylist:       deny,
-		ScopeNames:     scopes.Names(),
-		ClientLimit:    &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: o.Now},
-		IPLimit:        &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: o.Now},
-		Audit:          s.audit,
-		Now:            o.Now,
-		AccessTokenTTL: cfg.AccessTokenTTL,
-		SigningAlg:     cfg.SigningAlg,
-	}
-
-	checker := authz.NewChecker(o.Store)
-	s.guard = &access.Guard{Keys: s.keys, Denylist: deny, Checker: checker, Audit: s.audit, Now: o.Now}
-	// Static keys: user API keys and AppKeys (statickeys.go).
-	if err := s.buildStaticKeys(o, hasher); err != nil {
-		return err
-	}
-	// The authorization code flow, consents and the web UI (webui.go).
-	if err := s.buildWebUI(o, hasher, scopes, deny); err != nil {
-		return err
-	}
-
-	for _, fn := range []func(store.Change){s.teams.invalidate, s.clients.Invalidate, s.keys.Invalidate, deny.Invalidate, checker.Invalidate} {
-		s.hub.Subscribe(fn)
-	}
-	s.background = append(s.background, s.audit.Run, s.keys.RunRotation, s.purge)
-
-	// The gateway puts upstream APIs behind the same rule (--routes).
-	if cfg.Routes != "" {
-		if s.gateway, err = gateway.New(cfg.Routes, scopes, s.guard, s.log); err != nil {
-			return err
-		}
-		s.background = append(s.background, func(ctx context.Context) { s.gateway.WatchSIGHUP(ctx, cfg.Routes) })
-	}
-	s.flushers = append(s.flushers, s.audit.Wait)
-	return nil
-}
-
 var _ gateway.Authorizer = (*access.Guard)(nil)
-
-// maxAccessTokenTTL is the longest access-token lifetime any setting
-// allows (config and team settings cap it at 24 h); retired signing keys
-// stay published this long.
-const maxAccessTokenTTL = 24 * time.Hour
-
-// rotation maps the configured rotation period, where 0 means never, to
-// the signing manager's, where a negative value does.
-func rotation(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
-}
-
-// purgeInterval is how often expired codes, tokens and denylist entries
-// are deleted.
-const purgeInterval = 10 * time.Minute
-
-func (s *Server) purge(ctx context.Context) {
-	t := time.NewTicker(purgeInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.store.Purge(ctx, s.now()); err != nil && ctx.Err() == nil {
-				s.log.Error("purge expired records", "err", err)
-			}
-		}
-	}
-}
 
 // Handler is the server's whole HTTP handler, for tests with httptest.
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Hub is the server's change hub.
-func (s *Server) Hub() *change.Hub { return s.hub }
+func (s *Server) Hub() *change.Hub { return s.svc.Hub }
+
+// Services are the domain services the server is built on.
+func (s *Server) Services() *compose.Services { return s.svc }
 
 // Run serves on ln (and the metrics on ops, if not nil) until ctx ends,
 // then stops accepting, drains requests in flight for up to the shutdown
 // timeout, and flushes batched writes.
 func (s *Server) Run(ctx context.Context, ln, ops net.Listener) error {
-	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() { s.hub.Run(bg, s.store, s.log) })
-	for _, fn := range s.background {
-		wg.Go(func() { fn(bg) })
-	}
+	s.svc.Background.Start(ctx)
 
 	srv := &http.Server{
 		Handler:           s.handler,
@@ -259,12 +185,8 @@ func (s *Server) Run(ctx context.Context, ln, ops net.Listener) error {
 			runErr = errors.Join(runErr, fmt.Errorf("shutdown: %w", err))
 		}
 	}
-	stopBG()
-	wg.Wait()
-	for _, flush := range s.flushers {
-		if err := flush(sctx); err != nil {
-			runErr = errors.Join(runErr, fmt.Errorf("flush: %w", err))
-		}
+	if err := s.svc.Background.Stop(sctx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("stop: %w", err))
 	}
 	s.log.Info("stopped")
 	return runErr

@@ -27,11 +27,11 @@ import (
 	"github.com/gatehouse/gatehouse/internal/access"
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/scope"
-	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -69,11 +69,9 @@ func newSKBench(b *testing.B) *skBench {
 	must(err)
 	mk, err := masterkey.New(bytes.Repeat([]byte{7}, masterkey.Size))
 	must(err)
-	hasher, err := secret.NewHasher(mk.Derive("secret-hash"))
+	svc, err := compose.New(compose.Options{Store: st, MasterKey: mk})
 	must(err)
-	cat, err := scope.New(nil)
-	must(err)
-	clients := &client.Service{Store: st, Hasher: hasher, Scopes: cat}
+	clients := svc.Clients
 	c, sec, err := clients.Create(ctx, kernel.CLI, "acme", client.NewClient{Name: "bench", GrantTypes: []string{client.GrantClientCredentials},
 		AuthMethod: client.AuthSecretBasic, Scopes: []string{scope.AuditLogRead}})
 	must(err)
@@ -81,7 +79,7 @@ func newSKBench(b *testing.B) *skBench {
 		_, err := adm.Grant(ctx, kernel.CLI, store.Permission{Team: "acme", Principal: p, Action: "read", Resource: "audit-log"})
 		must(err)
 	}
-	keys := &statickey.Service{Store: st, Hasher: hasher}
+	keys := svc.StaticKeys
 	_, appKey, err := keys.Create(ctx, kernel.CLI, "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl"})
 	must(err)
 	_, userKey, err := keys.Create(ctx, kernel.CLI, "acme", statickey.NewKey{Kind: statickey.KindUser, Owner: "ada@example.com"})

@@ -22,15 +22,13 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/access"
 	"github.com/gatehouse/gatehouse/internal/admin"
-	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/client"
-	"github.com/gatehouse/gatehouse/internal/denylist"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
-	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/team"
@@ -98,22 +96,17 @@ func newEnvWith(t *testing.T, wrap func(store.Store) teamapi.Reader) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hasher, err := secret.NewHasher(key.Derive("secret-hash"))
+	svc, err := compose.New(compose.Options{Store: st, MasterKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
-	catalog, err := scope.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := signing.NewManager(signing.Options{Store: st, MasterKey: key})
-	e := &env{st: st, issuer: &token.Issuer{Signer: keys, MaxTTL: keys.MaxTokenTTL()}}
-	e.populate(t, &admin.Service{Store: st, Password: cheap}, &client.Service{Store: st, Hasher: hasher, Scopes: catalog})
+	e := &env{st: st, issuer: svc.Tokens}
+	e.populate(t, &admin.Service{Store: st, Password: cheap}, svc.Clients)
 
 	// The guard as internal/server builds it. Everything is written
 	// before the first request, so no change hub is needed to keep the
 	// checker's cache true.
-	g := &access.Guard{Keys: keys, Denylist: denylist.New(st, nil), Checker: authz.NewChecker(st)}
+	g := &access.Guard{Keys: svc.Signing, Denylist: svc.Denylist, Checker: svc.Checker}
 	mux := http.NewServeMux()
 	teamapi.Register(mux, g, wrap(st))
 	ts := httptest.NewServer(withTeam(st, slog.New(slog.NewTextHandler(t.Output(), nil)), mux))

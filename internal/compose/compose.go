@@ -1,0 +1,203 @@
+// Package compose builds Gatehouse's domain services from the
+// configuration, once, for every entry point: the server, every CLI
+// command and the load tool. Each service gets all of its dependencies in
+// its constructor here, so the secret hasher, the scope catalog, the
+// static-key policy and the signing manager are made in one place and no
+// copy can drift. Nothing in it speaks HTTP: internal/server builds the
+// handlers on top of these services.
+package compose
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/auditlog"
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/change"
+	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/consent"
+	"github.com/gatehouse/gatehouse/internal/denylist"
+	"github.com/gatehouse/gatehouse/internal/lifecycle"
+	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/signing"
+	"github.com/gatehouse/gatehouse/internal/statickey"
+	"github.com/gatehouse/gatehouse/internal/store"
+	"github.com/gatehouse/gatehouse/internal/token"
+)
+
+// Options are what the services are built from.
+type Options struct {
+	Config    config.Config
+	Store     store.Store
+	MasterKey masterkey.Key
+	Log       *slog.Logger     // nil: discard
+	Now       func() time.Time // nil: time.Now
+	Gen       secret.Generator // zero: crypto/rand
+}
+
+// MaxAccessTokenTTL is the longest access-token lifetime any setting
+// allows (configuration and team settings cap it at 24 h); retired
+// signing keys stay published this long.
+const MaxAccessTokenTTL = 24 * time.Hour
+
+// Audit batching: events written on hot paths wait at most this long, or
+// until this many wait, before they are written.
+const (
+	auditInterval = 200 * time.Millisecond
+	auditBatch    = 500
+)
+
+// Services are the domain services of one process, built once.
+type Services struct {
+	Config    config.Config
+	Store     store.Store
+	MasterKey masterkey.Key
+	Log       *slog.Logger
+	Now       func() time.Time
+	Gen       secret.Generator
+
+	// Hasher keys the hashes of client secrets, static keys, codes and
+	// refresh tokens, from the master key's "secret-hash" derivation.
+	Hasher *secret.Hasher
+	// Scopes is the catalog: the built-in scopes plus the configuration's.
+	Scopes *scope.Catalog
+	// StaticKeyPolicy is the server-wide sunset policy of static keys; a
+	// team's own replaces it.
+	StaticKeyPolicy statickey.Policy
+
+	// Hub carries changes from the store to every cache below.
+	Hub      *change.Hub
+	Signing  *signing.Manager
+	Tokens   *token.Issuer
+	Denylist *denylist.List
+	Checker  *authz.Checker
+	Audit    *auditlog.Batcher
+
+	Admin      *admin.Service
+	Clients    *client.Service
+	StaticKeys *statickey.Service
+	Consents   *consent.Service
+
+	// Background holds the components that run behind the services
+	// (change listener, audit writer, key rotation, last-use writer,
+	// purge); a server starts and stops them, a CLI command need not.
+	Background lifecycle.Group
+}
+
+// New builds every service from o.
+func New(o Options) (*Services, error) {
+	if o.Store == nil {
+		return nil, fmt.Errorf("compose: no store")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	cfg := o.Config
+	s := &Services{Config: cfg, Store: o.Store, MasterKey: o.MasterKey, Log: o.Log, Now: o.Now, Gen: o.Gen,
+		Hub: change.NewHub()}
+
+	var err error
+	if s.Hasher, err = secret.NewHasher(o.MasterKey.Derive("secret-hash")); err != nil {
+		return nil, fmt.Errorf("compose: secret hasher: %w", err)
+	}
+	if s.Scopes, err = Catalog(cfg); err != nil {
+		return nil, fmt.Errorf("compose: scope catalog: %w", err)
+	}
+	if s.StaticKeyPolicy, err = StaticKeyPolicy(cfg); err != nil {
+		return nil, fmt.Errorf("compose: %w", err)
+	}
+
+	s.Signing = signing.NewManager(signing.Options{
+		Store: o.Store, MasterKey: o.MasterKey, Gen: o.Gen, Now: o.Now, Alg: cfg.SigningAlg,
+		Rotation: rotation(cfg.SigningKeyRotation), PublishAhead: cfg.SigningKeyPublishAhead,
+		MaxTokenTTL: MaxAccessTokenTTL, Logger: o.Log,
+	})
+	s.Tokens = &token.Issuer{Signer: s.Signing, Gen: o.Gen, Now: o.Now, MaxTTL: s.Signing.MaxTokenTTL()}
+	s.Denylist = denylist.New(o.Store, o.Now)
+	s.Checker = authz.NewChecker(o.Store)
+	s.Audit = auditlog.New(o.Store, o.Log, auditInterval, auditBatch)
+
+	s.Admin = &admin.Service{Store: o.Store, Gen: o.Gen, Now: o.Now}
+	s.Clients = &client.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Scopes: s.Scopes}
+	s.StaticKeys = &statickey.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now,
+		Default: s.StaticKeyPolicy, Clients: s.Clients, Audit: s.Audit, Log: o.Log}
+	s.Consents = &consent.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Denylist: s.Denylist,
+		CodeTTL: cfg.AuthCodeTTL, RefreshIdleTTL: cfg.RefreshIdleTTL, RefreshAbsoluteTTL: cfg.RefreshAbsoluteTTL}
+
+	// Every cache drops what a change, by any process, made stale.
+	for _, fn := range []func(store.Change){s.Clients.Invalidate, s.Signing.Invalidate, s.Denylist.Invalidate,
+		s.Checker.Invalidate, s.StaticKeys.Invalidate} {
+		s.Hub.Subscribe(fn)
+	}
+	err = s.Background.Add(
+		lifecycle.Component{Name: "change listener", Run: func(ctx context.Context) { s.Hub.Run(ctx, o.Store, o.Log) }},
+		lifecycle.Component{Name: "audit writer", Run: s.Audit.Run, Flush: s.Audit.Wait},
+		lifecycle.Component{Name: "signing key rotation", Run: s.Signing.RunRotation},
+		lifecycle.Component{Name: "static key last use", Run: s.StaticKeys.Run, Flush: s.StaticKeys.Flush},
+		lifecycle.Component{Name: "purge", Run: s.purge},
+	)
+	if err != nil {
+		return nil, fmt.Errorf("compose: %w", err)
+	}
+	return s, nil
+}
+
+// Catalog is the scope catalog of cfg: the built-in scopes plus the
+// operator's.
+func Catalog(cfg config.Config) (*scope.Catalog, error) {
+	extra := make([]scope.Scope, 0, len(cfg.Scopes))
+	for _, e := range cfg.Scopes {
+		extra = append(extra, scope.Scope{Name: e.Name, Description: e.Description})
+	}
+	return scope.New(extra)
+}
+
+// StaticKeyPolicy is the server-wide static key policy of cfg.
+func StaticKeyPolicy(cfg config.Config) (statickey.Policy, error) {
+	cp, err := cfg.StaticKeyPolicy()
+	if err != nil {
+		return statickey.Policy{}, err
+	}
+	p := statickey.Policy{DeprecatedSince: cp.DeprecatedSince, SunsetAt: cp.SunsetAt, Link: cp.Link, RefuseNew: cp.RefuseNew}
+	if err := p.Validate(); err != nil {
+		return statickey.Policy{}, fmt.Errorf("static key policy: %w", err)
+	}
+	return p, nil
+}
+
+// rotation maps the configured rotation period, where 0 means never, to
+// the signing manager's, where a negative value does.
+func rotation(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// PurgeInterval is how often expired codes, tokens and denylist entries
+// are deleted.
+const PurgeInterval = 10 * time.Minute
+
+func (s *Services) purge(ctx context.Context) {
+	t := time.NewTicker(PurgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.Store.Purge(ctx, s.Now()); err != nil && ctx.Err() == nil {
+				s.Log.Error("purge expired records", "err", err)
+			}
+		}
+	}
+}
