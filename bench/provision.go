@@ -14,7 +14,7 @@ import (
 
 // What the scenarios use, on the server under test.
 const (
-	// tokenScopes are the scopes token-cc asks for, as in the seed's curl.
+	// tokenScopes are the scopes token-cc asks for, as in the Celonis guide's curl.
 	tokenScopes = "audit.log:read team.user-group-info:read"
 	// gatewayScope is the scope of the gateway route.
 	gatewayScope = "integration.data-pools"

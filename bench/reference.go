@@ -62,8 +62,7 @@ func hmacOf(key []byte, s string) []byte {
 	return m.Sum(nil)
 }
 
-// refClaims are the claims of Gatehouse's access tokens (DESIGN.md
-// "Access token").
+// refClaims are the claims of Gatehouse's access tokens (internal/token).
 type refClaims struct {
 	Issuer    string   `json:"iss"`
 	Subject   string   `json:"sub"`

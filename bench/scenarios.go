@@ -151,7 +151,7 @@ func tokenRequest(host, id, secret string) []byte {
 		[]byte("grant_type=client_credentials&scope="+url.QueryEscape(tokenScopes)))
 }
 
-// multipartTokenRequest is token-cc-multipart's request: the seed's
+// multipartTokenRequest is token-cc-multipart's request: the Celonis guide's
 // curl -F form, with the client's id and secret in the body
 // (client_secret_post).
 func multipartTokenRequest(host, id, secret string) []byte {

@@ -20,7 +20,7 @@ const (
 // Values a team's settings take.
 var (
 	// ScopeFormats are the shapes of the scope claim: a JSON array (the
-	// seed's) or an RFC 9068 space-separated string.
+	// Celonis guide's) or an RFC 9068 space-separated string.
 	ScopeFormats = []string{"array", "string"}
 	// SigningAlgs are the algorithms of a team's signing keys, as
 	// internal/signing names them.

@@ -1,4 +1,4 @@
-// Package authz holds Gatehouse's access rule (DESIGN.md section 1): who a
+// Package authz holds Gatehouse's access rule (docs/ARCHITECTURE.md): who a
 // principal is, what a permission grants, and whether a call passes.
 // It is pure: no HTTP, no database.
 package authz

@@ -106,7 +106,7 @@ type Decision struct {
 // Allowed reports whether the call passes.
 func (d Decision) Allowed() bool { return d.Outcome == Allow }
 
-// Decide is the access rule (DESIGN.md section 1): a call passes iff the
+// Decide is the access rule: a call passes iff the
 // credential carries the route's scope AND the principal's grants permit
 // the action on the resource. An empty scope means the route requires none.
 func Decide(s Subject, g Grants, scope, action, resource string) Decision {

@@ -1,4 +1,4 @@
-// Package cli is the gatehouse command line (DESIGN.md "Command line"):
+// Package cli is the gatehouse command line (README "Command line"):
 // cobra commands that parse their arguments, call the domain services and
 // print the result, as JSON with --json.
 package cli

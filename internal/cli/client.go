@@ -20,8 +20,8 @@ import (
 
 // JSON shapes of the client, scope and team settings commands.
 type (
-	// clientSecretJSON is the contract of create and regenerate-secret
-	// (DESIGN.md "Command line"): exactly these two keys.
+	// clientSecretJSON is the published output of create and
+	// regenerate-secret: exactly these two keys, which scripts rely on.
 	clientSecretJSON struct {
 		ClientID     string `json:"client_id"`
 		ClientSecret string `json:"client_secret"`

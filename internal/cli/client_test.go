@@ -328,7 +328,7 @@ func TestScopesList(t *testing.T) {
 	var got []map[string]string
 	c.json(&got, "admin", "scopes", "list")
 	if len(got) != 15 {
-		t.Fatalf("%d scopes, want the seed's 15", len(got))
+		t.Fatalf("%d scopes, want the Celonis guide's 15", len(got))
 	}
 	for i, s := range got {
 		if len(s) != 2 || s["name"] == "" || s["description"] == "" {

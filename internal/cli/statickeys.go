@@ -19,8 +19,8 @@ import (
 
 // JSON shapes of the static key commands.
 type (
-	// keySecretJSON is the contract of key create (DESIGN.md "Command
-	// line"): exactly these two keys.
+	// keySecretJSON is the published output of key create: exactly
+	// these two keys, which scripts rely on.
 	keySecretJSON struct {
 		ID  string `json:"id"`
 		Key string `json:"key"`
@@ -297,7 +297,7 @@ team's policy.`,
 	migrate := &cobra.Command{
 		Use:   "migrate KEY_ID",
 		Short: "Replace a static key with an OAuth 2.0 client that reaches what the key reached; its secret is printed once",
-		Long: `Replace a static key with an OAuth 2.0 client, the seed's four migration steps
+		Long: `Replace a static key with an OAuth 2.0 client, the four migration steps of the Celonis guide
 in one transaction: register a client_credentials client named after the key's
 owner, grant it the owner's permissions as of now (a user's own and its
 groups'), allow it the scopes those permissions can use on the built-in team

@@ -129,7 +129,7 @@ func decodeFile(path string, c *Config) ([]string, error) {
 // devListenHost is where --dev listens unless --listen is set.
 const devListenHost = "127.0.0.1"
 
-// ApplyDev derives what --dev implies (DESIGN.md, "Hosts and URLs"):
+// ApplyDev derives what --dev implies:
 // scheme http and domain localhost:<port of Listen>, so that
 // http://<team>.localhost:<port> works in a browser and with curl with no
 // DNS setup. It also moves the listener to loopback, 127.0.0.1 on the same

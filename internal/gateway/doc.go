@@ -1,5 +1,5 @@
 // Package gateway puts upstream APIs behind Gatehouse's access rule
-// (DESIGN.md, "Gateway routes"): `gatehouse serve --routes FILE` reads a
+// (README "The gateway"): `gatehouse serve --routes FILE` reads a
 // YAML route file such as
 //
 //	routes:

@@ -23,7 +23,7 @@ type pattern struct {
 func (p pattern) String() string { return p.method + " " + p.path }
 
 // reserved are the first path segments of Gatehouse's own routes
-// (DESIGN.md, "Endpoints on every team host"). The server's routes take
+// (internal/server/routes.go). The server's routes take
 // precedence over the gateway's, so a route under one of them would never
 // be served.
 var reserved = []string{"oauth2", ".well-known", "api", "scim", "login", "logout", "profile", "admin", "healthz", "readyz"}

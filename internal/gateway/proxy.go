@@ -160,8 +160,8 @@ func newProxy(rt *route, tr http.RoundTripper, log *slog.Logger) *httputil.Rever
 	}
 }
 
-// rewrite makes the upstream request from the caller's: DESIGN.md,
-// "Gateway routes", and the package documentation.
+// rewrite makes the upstream request from the caller's, as the package
+// documentation says.
 func (rt *route) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(rt.upstream) // scheme, host, path prefix; the Host header is the upstream's
 	pr.SetXForwarded()

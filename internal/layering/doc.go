@@ -1,3 +1,3 @@
 // Package layering holds no code: its test enforces how Gatehouse's
-// packages may depend on each other (STYLE.md "Shape").
+// packages may depend on each other (docs/ARCHITECTURE.md "Layers").
 package layering

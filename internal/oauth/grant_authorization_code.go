@@ -16,7 +16,7 @@ import (
 type authorizationCodeGrant struct{}
 
 // precheck answers a request without a code before the client is
-// authenticated: the seed's "authorization_code" curl sends
+// authenticated: the Celonis guide's "authorization_code" curl sends
 // response_type, redirect_uri and scope to the token endpoint, and no
 // code; the flow starts elsewhere.
 func (authorizationCodeGrant) precheck(p params, info *edge.Info) *Error {

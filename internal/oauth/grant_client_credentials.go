@@ -29,7 +29,7 @@ func requestedScopes(p params, allowed []string) ([]string, *Error) {
 	if s == "" {
 		return nil, invalidScope("scope is empty")
 	}
-	// The seed's curl writes "scope1 scope2": RFC 6749's one space. Be
+	// The Celonis guide's curl writes "scope1 scope2": RFC 6749's one space. Be
 	// lenient with runs of spaces, strict with everything else.
 	fields := strings.Fields(s)
 	out := make([]string, 0, len(fields))

@@ -8,7 +8,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/consent"
 )
 
-// refreshTokenGrant is RFC 6749 section 6, as the seed's renewal request
+// refreshTokenGrant is RFC 6749 section 6, as the Celonis guide's renewal request
 // sends it (client authentication, refresh_token, an optional scope): the
 // refresh token is rotated on every use (RFC 9700 section 4.14.2), and the
 // access token carries the requested scopes, which may only narrow what

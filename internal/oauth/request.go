@@ -15,7 +15,7 @@ const maxMultipartMemory = 64 << 10
 
 // params are the body parameters of a POST to an OAuth endpoint. The query
 // string is never read: credentials in a URL are ignored (RFC 6750
-// section 2.3 is not supported, as the seed says; RFC 9700 section 2.6).
+// section 2.3 is not supported, as the Celonis guide says; RFC 9700 section 2.6).
 type params map[string][]string
 
 func (p params) get(k string) string {
@@ -26,7 +26,7 @@ func (p params) get(k string) string {
 }
 
 // parseBody reads an application/x-www-form-urlencoded or
-// multipart/form-data body (the seed's curl sends multipart). A parameter
+// multipart/form-data body (the Celonis guide's curl sends multipart). A parameter
 // sent twice is invalid (RFC 6749 section 3.2).
 func parseBody(r *http.Request) (params, *Error) {
 	ct := r.Header.Get("Content-Type")

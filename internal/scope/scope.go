@@ -1,5 +1,5 @@
-// Package scope is the catalog of OAuth 2.0 scopes (DESIGN.md section 1):
-// the fifteen built-in scopes of the seed, with their descriptions, plus
+// Package scope is the catalog of OAuth 2.0 scopes: the fifteen built-in
+// scopes of the Celonis authentication guide, with their descriptions, plus
 // the ones an operator adds in the configuration file. A scope names the
 // APIs a token may reach; it never grants a permission.
 //
@@ -19,7 +19,7 @@ type Scope struct {
 	Description string
 }
 
-// builtin is the seed's scope table, word for word.
+// builtin is the Celonis guide's scope table, word for word.
 var builtin = []Scope{
 	{"intelligence.knowledge-models:read", "Allows read access to Knowledge Models and their data, filters, records, KPIs, OData metadata, specs, and triggers (based on granted permissions)."},
 	{"intelligence.subscriptions:manage", "Allows managing subscriptions to Knowledge Model triggers, including creation, updates, and event replay, based on granted permissions."},

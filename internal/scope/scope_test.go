@@ -12,9 +12,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/scope"
 )
 
-// The seed's table, as the tests expect it: a change to a built-in scope
+// The Celonis guide's table, as the tests expect it: a change to a built-in scope
 // must show up here too.
-var seed = map[string]string{
+var guide = map[string]string{
 	"intelligence.knowledge-models:read":          "Allows read access to Knowledge Models and their data, filters, records, KPIs, OData metadata, specs, and triggers (based on granted permissions).",
 	"intelligence.subscriptions:manage":           "Allows managing subscriptions to Knowledge Model triggers, including creation, updates, and event replay, based on granted permissions.",
 	"intelligence.tools:execute":                  "Allows executing AI Copilot Tools, based on granted permissions.",
@@ -41,8 +41,8 @@ func TestBuiltinIsTheSeedsTable(t *testing.T) {
 	for _, s := range c.All() {
 		got[s.Name] = s.Description
 	}
-	if diff := cmp.Diff(seed, got); diff != "" {
-		t.Errorf("catalog differs from the seed (-seed +got):\n%s", diff)
+	if diff := cmp.Diff(guide, got); diff != "" {
+		t.Errorf("catalog differs from the Celonis guide (-guide +got):\n%s", diff)
 	}
 	if len(scope.Builtin()) != 15 {
 		t.Errorf("Builtin() has %d scopes, want 15", len(scope.Builtin()))
@@ -73,7 +73,7 @@ func TestCatalogWithExtra(t *testing.T) {
 	if d, ok := c.Describe("billing:read"); !ok || d != "Read invoices" {
 		t.Errorf("Describe(billing:read) = %q, %v", d, ok)
 	}
-	if d, ok := c.Describe("audit.log:read"); !ok || d != seed["audit.log:read"] {
+	if d, ok := c.Describe("audit.log:read"); !ok || d != guide["audit.log:read"] {
 		t.Errorf("Describe(audit.log:read) = %q, %v", d, ok)
 	}
 	if _, ok := c.Describe("nope"); ok {

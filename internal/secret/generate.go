@@ -10,7 +10,7 @@ import (
 )
 
 // TokenBytes is the number of random bytes in a [Generator.Token]: 256 bits,
-// the entropy DESIGN.md requires of client secrets and static keys.
+// the entropy Gatehouse requires of client secrets and static keys.
 const TokenBytes = 32
 
 // TokenLen is the length of a [Generator.Token]: 32 bytes in unpadded

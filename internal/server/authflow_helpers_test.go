@@ -354,7 +354,7 @@ func (e *oauthEnv) auditEvents(t *testing.T, team, action string) []store.AuditE
 	return got
 }
 
-// sendMultipart posts form as multipart/form-data, as the seed's curl does.
+// sendMultipart posts form as multipart/form-data, as the Celonis guide's curl does.
 func sendMultipart(t *testing.T, hc *http.Client, rawURL string, form map[string]string) reply {
 	t.Helper()
 	var buf bytes.Buffer

@@ -250,7 +250,7 @@ func TestAuthorizeErrors(t *testing.T) {
 	})
 }
 
-// The seed's "authorization_code" curl is not how the flow starts: the
+// The Celonis guide's "authorization_code" curl is not how the flow starts: the
 // answer says where it does.
 func TestSeedAuthorizationCodeCurl(t *testing.T) {
 	e := startFlowEnv(t)
@@ -258,7 +258,7 @@ func TestSeedAuthorizationCodeCurl(t *testing.T) {
 		name string
 		form map[string]string
 	}{
-		{"seed curl", map[string]string{"client_id": e.app.ID, "grant_type": "authorization_code", "response_type": "code",
+		{"guide's curl", map[string]string{"client_id": e.app.ID, "grant_type": "authorization_code", "response_type": "code",
 			"redirect_uri": appRedirect, "scope": "audit.log:read"}},
 		{"authenticated, no code", map[string]string{"client_id": e.app.ID, "client_secret": e.app.secret,
 			"grant_type": "authorization_code", "redirect_uri": appRedirect}},
@@ -400,7 +400,7 @@ func TestRefreshTokenRules(t *testing.T) {
 		}
 	})
 
-	t.Run("seed renewal request", func(t *testing.T) {
+	t.Run("guide's renewal request", func(t *testing.T) {
 		post := e.codeClient(t, "acme", "Post App", "client_secret_post", []string{appRedirect}, "audit.log:read", "team.user-group-info:read")
 		verifier, challenge := pkce(t)
 		q := b.approve(t, authorizeURL("acme", codeParams(post, both, "s", challenge)))

@@ -45,11 +45,11 @@ import (
 )
 
 // benchScopes are the scopes every benchmark request asks for, as in the
-// seed's curl.
+// Celonis guide's curl.
 const benchScopes = "audit.log:read team.user-group-info:read"
 
 // benchEnv is a server with team acme and two clients, and the bytes of a
-// token request for each: urlencoded with HTTP Basic, and the seed's
+// token request for each: urlencoded with HTTP Basic, and the Celonis guide's
 // multipart form with the secret in the body.
 type benchEnv struct {
 	store     *benchCountingStore
@@ -456,7 +456,7 @@ func BenchmarkTokenIssuanceHandlerParallel(b *testing.B) {
 }
 
 // Warm client-credentials issuance reads nothing from the store and writes
-// nothing on the request path (DESIGN.md section 3): the team, the client
+// nothing on the request path: the team, the client
 // and the signing key come from caches, and the audit event goes to the
 // batcher, which writes many at a time off the request path.
 func TestIssuanceWarmDoesNoStoreCalls(t *testing.T) {

@@ -795,7 +795,7 @@ func TestClientAuthBruteForce(t *testing.T) {
 		return a.Action+a.Actor+a.IP+a.Detail["by"] < b.Action+b.Actor+b.IP+b.Detail["by"]
 	})
 
-	// The seed's scenario: one client guesses from one address. Both of
+	// The Celonis guide's scenario: one client guesses from one address. Both of
 	// its limits run out at the third failure.
 	t.Run("one client from one IP", func(t *testing.T) {
 		e := startOAuthEnv(t, limits)
@@ -1085,7 +1085,7 @@ func TestMetadata(t *testing.T) {
 		}
 	}
 	if len(wantScopes) != 15 {
-		t.Errorf("the catalog has %d scopes, want the seed's 15", len(wantScopes))
+		t.Errorf("the catalog has %d scopes, want the Celonis guide's 15", len(wantScopes))
 	}
 	if beta := docs["beta"+metadataPaths[0]]; beta == nil || beta["issuer"] != "http://beta.gatehouse.test" {
 		t.Errorf("beta's issuer: %v", beta["issuer"])

@@ -205,7 +205,7 @@ func TestClientCredentialsWithOAuth2Client(t *testing.T) {
 	}
 }
 
-// The seed's client-credentials curl, verbatim but for the host: a
+// The Celonis guide's client-credentials curl, verbatim but for the host: a
 // multipart/form-data body.
 func TestSeedCurlRequest(t *testing.T) {
 	e := newOAuthEnv(t)

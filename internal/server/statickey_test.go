@@ -190,7 +190,7 @@ func TestStaticKeyAuthentication(t *testing.T) {
 		})
 	}
 
-	// Credentials in the URL or the body are ignored, as the seed says.
+	// Credentials in the URL or the body are ignored, as the Celonis guide says.
 	r := e.skCall(t, "acme", "GET", "/api/team/audit-log?access_token="+url.QueryEscape(ada)+"&api_key="+url.QueryEscape(etl), "")
 	if r.status != 401 || r.body["error"] != "unauthorized" {
 		t.Errorf("key in the URL: %d %s, want 401 unauthorized", r.status, r.raw)

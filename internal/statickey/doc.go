@@ -1,5 +1,5 @@
-// Package statickey is the domain logic of static keys (DESIGN.md section 1,
-// "Static key format" and "Static key sunset"): user API keys, sent as
+// Package statickey is the domain logic of static keys (README "Static
+// keys"): user API keys, sent as
 // "Authorization: Bearer <key>", and AppKeys, sent as "Authorization:
 // AppKey <key>". It creates, lists and deletes them, authenticates them on
 // the hot path, applies the team's sunset policy, records their last use,
@@ -38,7 +38,7 @@
 //
 // # Migration
 //
-// Migrate does the seed's four migration steps in one transaction: it
+// Migrate does the Celonis guide's four migration steps in one transaction: it
 // registers a client_credentials client named after the key's owner,
 // grants it the owner's permissions as of now (a user's own and its
 // groups'), allows it the scopes that those permissions can use on the

@@ -20,7 +20,7 @@ import (
 // that reaches what the key reached; the message says why and what to do.
 var ErrCannotMigrate = errors.New("cannot migrate")
 
-// Migrate replaces a static key with an OAuth 2.0 client, the seed's four
+// Migrate replaces a static key with an OAuth 2.0 client, the Celonis guide's four
 // migration steps in one transaction:
 //
 //  1. it registers a client_credentials client, authenticating with

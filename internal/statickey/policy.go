@@ -11,7 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// Policy is a static key sunset policy (DESIGN.md "Static key sunset"):
+// Policy is a static key sunset policy:
 // the server's, from the configuration, or a team's, from its settings. A
 // nil time is unset.
 type Policy struct {

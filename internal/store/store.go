@@ -1,5 +1,5 @@
 // Package store defines Gatehouse's persistence contract: the records of
-// DESIGN.md section 1 and the one Store interface that every backend
+// the domain model (docs/ARCHITECTURE.md) and the one Store interface that every backend
 // (SQLite, PostgreSQL) implements and the conformance suite in storetest
 // checks.
 //
@@ -41,7 +41,7 @@ type TeamSettings struct {
 	ScopeFormat    string        // "" or "array": JSON array; "string": RFC 9068 space-separated
 	SigningAlg     string        // "" : server default (ES384)
 
-	// Static key sunset policy (DESIGN.md "Static key sunset"). A nil time
+	// Static key sunset policy. A nil time
 	// means "not set: take the server's".
 	StaticKeysDeprecatedSince *time.Time
 	StaticKeysSunsetAt        *time.Time

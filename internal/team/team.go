@@ -1,5 +1,5 @@
 // Package team names tenants and finds them in request hosts: every team
-// is served at <team>.<domain> (DESIGN.md "Hosts and URLs").
+// is served at <team>.<domain>.
 package team
 
 import (

@@ -1,5 +1,5 @@
-// Package teamapi serves the built-in team APIs of DESIGN.md "Built-in
-// team APIs (contract)": read-only JSON listings of a team's audit log,
+// Package teamapi serves the built-in team APIs (README "Built-in team
+// APIs"): read-only JSON listings of a team's audit log,
 // users, groups and login history. Each route requires a scope and a
 // permission through the access guard, and a team admin holds every
 // permission.

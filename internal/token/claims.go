@@ -1,6 +1,6 @@
 // Package token makes and checks Gatehouse's access tokens: JWTs shaped by
-// RFC 9068 ("JWT Profile for OAuth 2.0 Access Tokens") and DESIGN.md
-// "Access token". [Issuer] builds the claims and has them signed; [Validate]
+// RFC 9068 ("JWT Profile for OAuth 2.0 Access Tokens"), as the README's
+// "Access tokens" describes them. [Issuer] builds the claims and has them signed; [Validate]
 // checks the claims of a token whose signature was already verified, as a
 // resource server must (RFC 9068 section 4).
 //
@@ -31,7 +31,7 @@ type Claims struct {
 }
 
 // AppendJSON appends the claims as a JSON object to dst. The scope claim is
-// a JSON array of scope names (the seed's form, the default) or, with
+// a JSON array of scope names (the Celonis guide's form, the default) or, with
 // scopeAsString, one space-separated string (RFC 9068 section 2.2.3,
 // RFC 8693 section 4.2).
 func (c *Claims) AppendJSON(dst []byte, scopeAsString bool) []byte {

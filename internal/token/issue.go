@@ -11,7 +11,7 @@ import (
 )
 
 // DefaultTTL is an access token's lifetime when neither the client nor the
-// team sets one (DESIGN.md "Access token").
+// team sets one.
 const DefaultTTL = 900 * time.Second
 
 // Signer signs a token's claims with the team's active key of alg ("": the

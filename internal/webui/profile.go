@@ -58,7 +58,7 @@ func (u *UI) consents(ctx context.Context, team, userID string) ([]consentRow, e
 }
 
 // ServeProfile is GET /profile: the user's account and the clients they
-// consented to (the seed's "Edit Profile > OAuth Client Management"), each
+// consented to (the Celonis guide's "Edit Profile > OAuth Client Management"), each
 // with a button that revokes the consent.
 func (u *UI) ServeProfile(w http.ResponseWriter, r *http.Request) {
 	s, ok := u.requireSession(w, r)
