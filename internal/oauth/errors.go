@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -74,35 +75,19 @@ func writeError(w http.ResponseWriter, e *Error) {
 	if e.retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int((e.retryAfter+time.Second-1)/time.Second)))
 	}
-	b := make([]byte, 0, 128)
-	b = append(b, `{"error":`...)
-	b = strconv.AppendQuote(b, e.Code)
-	if e.Description != "" {
-		b = append(b, `,"error_description":`...)
-		b = appendJSONString(b, e.Description)
+	// encoding/json writes valid JSON for any description, UTF-8 kept
+	// as it is (a scope such as "café" comes back as sent).
+	b, err := json.Marshal(errorBody{Error: e.Code, Description: e.Description})
+	if err != nil {
+		b = []byte(`{"error":"server_error"}`)
 	}
-	b = append(b, '}')
 	h.Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(e.Status)
 	w.Write(b)
 }
 
-// appendJSONString appends s as a JSON string. RFC 6749 limits
-// error_description to printable ASCII without '"' and '\', which our
-// descriptions keep; anything else is escaped.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&':
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
+// errorBody is the JSON of an error response (RFC 6749 section 5.2).
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
 }

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -252,20 +253,23 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
+// tokenBody is a token response's JSON (RFC 6749 section 5.1).
+type tokenBody struct {
+	AccessToken  string `json:"access_token"`
+	Scope        string `json:"scope"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+}
+
 // writeToken writes a token response (RFC 6749 section 5.1).
 func writeToken(w http.ResponseWriter, t *tokenResponse) {
-	b := make([]byte, 0, len(t.accessToken)+len(t.refreshToken)+256)
-	b = append(b, `{"access_token":"`...)
-	b = append(b, t.accessToken...) // base64url and dots: no escaping needed
-	b = append(b, `","scope":`...)
-	b = appendJSONString(b, strings.Join(t.scopes, " "))
-	b = append(b, `,"token_type":"Bearer","expires_in":`...)
-	b = strconv.AppendInt(b, int64(t.expiresIn/time.Second), 10)
-	if t.refreshToken != "" {
-		b = append(b, `,"refresh_token":`...)
-		b = appendJSONString(b, t.refreshToken)
+	b, err := json.Marshal(tokenBody{AccessToken: t.accessToken, Scope: strings.Join(t.scopes, " "), TokenType: "Bearer",
+		ExpiresIn: int64(t.expiresIn / time.Second), RefreshToken: t.refreshToken})
+	if err != nil {
+		writeError(w, serverError())
+		return
 	}
-	b = append(b, '}')
 	h := w.Header()
 	noStore(h)
 	h.Set("Content-Type", "application/json;charset=UTF-8")
