@@ -109,7 +109,7 @@ func NewWith(svc *compose.Services) (*Server, error) {
 	// The web UI: sign-in, /oauth2/authorize with its consent page, the
 	// profile, with the login limits.
 	if s.ui, err = webui.New(webui.Options{
-		Store: svc.Store, Clients: svc.Clients, Consents: svc.Consents, Scopes: svc.Scopes, Key: svc.MasterKey,
+		Users: svc.Store, Clients: svc.Clients, Consents: svc.Consents, Scopes: svc.Scopes, Key: svc.MasterKey,
 		Secure: cfg.Scheme == "https", SessionTTL: cfg.SessionTTL,
 		AccountLimit: &ratelimit.Limiter{Limit: cfg.LoginFailures, Window: cfg.LoginWindow, Now: svc.Now},
 		IPLimit:      &ratelimit.Limiter{Limit: cfg.LoginIPFailures, Window: cfg.LoginWindow, Now: svc.Now},

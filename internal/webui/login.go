@@ -96,7 +96,7 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	user, err := u.o.Store.UserByEmail(ctx, team, email)
+	user, err := u.o.Users.UserByEmail(ctx, team, email)
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		u.unavailable(w, r, "read user", err)
@@ -155,11 +155,8 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 func (u *UI) record(r *http.Request, ev store.LoginEvent, reason, userID string) {
 	info := edge.RequestInfo(r)
 	ev.Reason = reason
-	if err := u.o.Store.AppendLogin(r.Context(), ev); err != nil {
+	if err := u.o.Users.AppendLogin(r.Context(), ev); err != nil {
 		info.Log.Error("append login history", "err", err)
-	}
-	if u.o.Audit == nil {
-		return
 	}
 	action, actor := "login.failure", "anonymous"
 	if ev.Success {
@@ -196,8 +193,6 @@ func (u *UI) ServeLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.endSession(w)
-	if u.o.Audit != nil {
-		u.o.Audit.Add(kernel.Event(userActor(r, s.user), u.now().UTC(), s.user.Team, "logout", "user:"+s.user.Email, nil))
-	}
+	u.o.Audit.Add(kernel.Event(userActor(r, s.user), u.now().UTC(), s.user.Team, "logout", "user:"+s.user.Email, nil))
 	redirect(w, r, "/login")
 }

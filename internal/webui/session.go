@@ -110,7 +110,7 @@ func (u *UI) signedIn(r *http.Request) (*signedIn, error) {
 	if u.now().Unix() >= s.Expires {
 		return nil, errNoSession
 	}
-	user, err := u.o.Store.User(r.Context(), info.Team.Name, s.UserID)
+	user, err := u.o.Users.User(r.Context(), info.Team.Name, s.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errNoSession
 	}

@@ -33,13 +33,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
-	"github.com/gatehouse/gatehouse/internal/ratelimit"
-	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -55,21 +52,56 @@ type Clients interface {
 	Client(ctx context.Context, team, id string) (store.Client, error)
 }
 
-// Options are what the UI is built from. Store, Clients, Consents, Scopes,
-// Key and the limiters are required.
+// Users finds the users who sign in and records their attempts (the store
+// is one).
+type Users interface {
+	User(ctx context.Context, team, id string) (store.User, error)
+	UserByEmail(ctx context.Context, team, email string) (store.User, error)
+	AppendLogin(ctx context.Context, e store.LoginEvent) error
+}
+
+// Consents issues authorization codes and keeps users' consents
+// (consent.Service is one).
+type Consents interface {
+	Remembered(ctx context.Context, team, userID, clientID string, scopes []string) (bool, error)
+	Approve(ctx context.Context, a kernel.Actor, team, userID, clientID string, scopes []string) error
+	IssueCode(ctx context.Context, team, userID string, req consent.Request) (secret.Secret, error)
+	List(ctx context.Context, team, userID string) ([]store.Consent, error)
+	Revoke(ctx context.Context, a kernel.Actor, team, userID, clientID string) error
+}
+
+// Scopes describes the scopes a consent page shows (scope.Catalog is one).
+type Scopes interface {
+	Describe(name string) (string, bool)
+}
+
+// Limiter counts failed sign-ins (ratelimit.Limiter is one).
+type Limiter interface {
+	Blocked(key string) (retryAfter time.Duration, blocked bool)
+	Fail(key string) (nowBlocked bool)
+}
+
+// Auditor takes audit events to write off the request path
+// (auditlog.Batcher is one).
+type Auditor interface {
+	Add(e store.AuditEvent)
+}
+
+// Options are what the UI is built from. Users, Clients, Consents, Scopes,
+// Key, the limiters and Audit are required.
 type Options struct {
-	Store    store.Store
+	Users    Users
 	Clients  Clients
-	Consents *consent.Service
-	Scopes   *scope.Catalog
+	Consents Consents
+	Scopes   Scopes
 	Key      masterkey.Key
 	// Secure is true when the team URLs are https: the cookies then take
 	// the __Host- prefix and the Secure attribute.
 	Secure     bool
 	SessionTTL time.Duration
 	// Failed logins are limited per account and per IP.
-	AccountLimit, IPLimit *ratelimit.Limiter
-	Audit                 *auditlog.Batcher
+	AccountLimit, IPLimit Limiter
+	Audit                 Auditor
 	Now                   func() time.Time // nil: time.Now
 	Gen                   secret.Generator
 	// PasswordChecks bounds the Argon2id verifications running at once
@@ -94,8 +126,8 @@ type UI struct {
 
 // New builds the UI.
 func New(o Options) (*UI, error) {
-	if o.Store == nil || o.Clients == nil || o.Consents == nil || o.Scopes == nil || o.AccountLimit == nil || o.IPLimit == nil {
-		return nil, errors.New("web UI: store, clients, consents, scopes and limiters are required")
+	if o.Users == nil || o.Clients == nil || o.Consents == nil || o.Scopes == nil || o.AccountLimit == nil || o.IPLimit == nil || o.Audit == nil {
+		return nil, errors.New("web UI: users, clients, consents, scopes, limiters and audit are required")
 	}
 	csrfKey, passKey := o.Key.Derive("web csrf"), o.Key.Derive("web session password")
 	if csrfKey == nil {
