@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
@@ -287,6 +288,8 @@ func TestStaticKeyWarmAndLastUse(t *testing.T) {
 	e := startSKEnv(t, servertest.WithStore(func(db store.Store) store.Store {
 		cs = &skCountingStore{Store: db, calls: map[string]int{}}
 		return cs
+	}), servertest.WithServices(func(svc *compose.Services) {
+		svc.StaticKeys.FlushInterval = 20 * time.Millisecond // not a second: the test waits for it
 	}))
 	flushTick := func() { // one tick of the last-use writer, at once
 		t.Helper()
