@@ -45,7 +45,7 @@ func testBatcherWritesEverythingInBatches(t *testing.T) {
 		b.Add(store.AuditEvent{Team: "t", Action: "x", Target: string(rune('a' + i))})
 	}
 	synctest.Wait() // the full batches are written
-	cancel() // shutdown writes the rest
+	cancel()        // shutdown writes the rest
 	if err := b.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
