@@ -31,5 +31,5 @@ func openPostgres(t *testing.T) store.Store {
 	return db
 }
 
-func TestConformanceSQLite(t *testing.T)   { t.Parallel(); storetest.Run(t, openSQLite) }
-func TestConformancePostgres(t *testing.T) { t.Parallel(); storetest.Run(t, openPostgres) }
+func TestConformanceSQLite(t *testing.T)   { storetest.Run(t, openSQLite) }
+func TestConformancePostgres(t *testing.T) { storetest.Run(t, openPostgres) }

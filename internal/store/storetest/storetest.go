@@ -60,7 +60,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel() // each test has a database of its own
 			tc.fn(t, open(t))
 		})
 	}
