@@ -1,27 +1,16 @@
 package resource_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"net"
-	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
-	"github.com/gatehouse/gatehouse/internal/compose"
-	"github.com/gatehouse/gatehouse/internal/config"
-	"github.com/gatehouse/gatehouse/internal/kernel"
-	"github.com/gatehouse/gatehouse/internal/masterkey"
-	"github.com/gatehouse/gatehouse/internal/server"
-	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/servertest"
 	"github.com/gatehouse/gatehouse/resource"
 )
 
@@ -29,51 +18,14 @@ import (
 // token from acme's token endpoint against acme's JWKS, and refuses beta's.
 func TestAgainstGatehouse(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	adm := &admin.Service{Store: st}
-	for _, team := range []string{"acme", "beta"} {
-		if _, err := adm.CreateTeam(ctx, kernel.CLI, team); err != nil {
-			t.Fatal(err)
-		}
-	}
-	mk, err := masterkey.New(bytes.Repeat([]byte{7}, masterkey.Size))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Domain, cfg.Scheme = "gatehouse.test", "http"
-	srv, err := server.New(server.Options{Config: cfg, Store: st, MasterKey: mk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	addr := ts.Listener.Addr().String()
-	// Every <team>.gatehouse.test reaches the test server.
-	hc := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}}
-	svc, err := compose.New(compose.Options{Store: st, MasterKey: mk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clients := svc.Clients
+	gh := servertest.Start(t, servertest.HandlerOnly(), servertest.WithWallClock())
+	hc := gh.HTTP // every <team>.gatehouse.test reaches the test server
 	token := func(team string) (string, string) {
 		t.Helper()
-		c, sec, err := clients.Create(ctx, kernel.CLI, team, client.NewClient{Name: "rs-test",
-			GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: client.AuthSecretBasic,
+		c, sec := gh.Client(t, team, client.NewClient{Name: "rs-test",
 			Scopes: []string{"audit.log:read", "team.login-history:read"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cc := clientcredentials.Config{ClientID: c.ID, ClientSecret: sec.Reveal(),
-			TokenURL: "http://" + team + ".gatehouse.test/oauth2/token", Scopes: []string{"audit.log:read", "team.login-history:read"}}
+		cc := clientcredentials.Config{ClientID: c.ID, ClientSecret: sec,
+			TokenURL: servertest.URL(team, "/oauth2/token"), Scopes: []string{"audit.log:read", "team.login-history:read"}}
 		tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, hc))
 		if err != nil {
 			t.Fatalf("token of %s: %v", team, err)
@@ -127,21 +79,10 @@ func TestAgainstGatehouse(t *testing.T) {
 
 	// Permissions through the real POST /api/authz/check, with the
 	// resource server's own client-credentials token as its credential.
-	rsID, rsSec, err := clients.Create(ctx, kernel.CLI, "acme", client.NewClient{Name: "resource-server",
-		GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: client.AuthSecretBasic,
-		Scopes: []string{"audit.log:read"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []store.Permission{
-		{Team: "acme", Principal: "client:" + rsID.ID, Action: "check", Resource: "authz"},
-		{Team: "acme", Principal: "client:" + acmeClient, Action: "read", Resource: "reports/*"},
-	} {
-		if _, err := adm.Grant(ctx, kernel.CLI, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rsCreds := clientcredentials.Config{ClientID: rsID.ID, ClientSecret: rsSec.Reveal(), TokenURL: "http://acme.gatehouse.test/oauth2/token"}
+	rsID, rsSec := gh.Client(t, "acme", client.NewClient{Name: "resource-server", Scopes: []string{"audit.log:read"}})
+	gh.Grant(t, "acme", "client:"+rsID.ID, "check", "authz")
+	gh.Grant(t, "acme", "client:"+acmeClient, "read", "reports/*")
+	rsCreds := clientcredentials.Config{ClientID: rsID.ID, ClientSecret: rsSec, TokenURL: "http://acme.gatehouse.test/oauth2/token"}
 	vc, err := resource.New(resource.Config{Issuer: "http://acme.gatehouse.test", HTTPClient: hc,
 		CheckCredential: rsCreds.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc))})
 	if err != nil {

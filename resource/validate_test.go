@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/gatehouse/gatehouse/internal/poll"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/resource"
 )
@@ -341,12 +342,9 @@ func TestJWKSMaxAge(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
+	if _, ok := poll.Until(5*time.Second, cond); !ok {
+		t.Fatal("condition not met in 5 s")
 	}
-	t.Fatal("condition not met in 5 s")
 }
 
 // A JWKS that cannot be fetched is ErrKeysUnavailable, not a verdict on the

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -31,6 +32,11 @@ func (m *memory) count() (int, int) {
 }
 
 func TestBatcherWritesEverythingInBatches(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, testBatcherWritesEverythingInBatches)
+}
+
+func testBatcherWritesEverythingInBatches(t *testing.T) {
 	m := &memory{}
 	b := New(m, slog.New(slog.DiscardHandler), time.Hour, 10)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -38,14 +44,8 @@ func TestBatcherWritesEverythingInBatches(t *testing.T) {
 	for i := range 25 {
 		b.Add(store.AuditEvent{Team: "t", Action: "x", Target: string(rune('a' + i))})
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if n, _ := m.count(); n >= 20 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel() // shutdown writes the rest
+	synctest.Wait() // the full batches are written
+	cancel()        // shutdown writes the rest
 	if err := b.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -59,18 +59,22 @@ func TestBatcherWritesEverythingInBatches(t *testing.T) {
 }
 
 func TestBatcherFlushesOnInterval(t *testing.T) {
-	m := &memory{}
-	b := New(m, slog.New(slog.DiscardHandler), 10*time.Millisecond, 100)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go b.Run(ctx)
-	b.Add(store.AuditEvent{Team: "t"})
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if n, _ := m.count(); n == 1 {
-			return
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		m := &memory{}
+		b := New(m, slog.New(slog.DiscardHandler), 10*time.Millisecond, 100)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go b.Run(ctx)
+		b.Add(store.AuditEvent{Team: "t"})
+		synctest.Wait()
+		if n, _ := m.count(); n != 0 {
+			t.Fatalf("a lone event was written at once (%d), not on the interval", n)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("a lone event was not written on the interval")
+		<-time.After(10 * time.Millisecond) // the bubble's fake clock: no real wait
+		synctest.Wait()
+		if n, _ := m.count(); n != 1 {
+			t.Fatal("a lone event was not written on the interval")
+		}
+	})
 }

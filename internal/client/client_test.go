@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/kernel"
+	"github.com/gatehouse/gatehouse/internal/poll"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -662,16 +663,12 @@ func TestInvalidateAcrossNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(2 * time.Second)
-		for {
-			_, err := node1.Authenticate(ctx, "a", c.ID, old.Reveal())
-			if errors.Is(err, client.ErrInvalidClient) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("old secret still accepted 2 s after the regeneration (%v)", err)
-			}
-			time.Sleep(20 * time.Millisecond)
+		var authErr error
+		if _, ok := poll.Until(2*time.Second, func() bool {
+			_, authErr = node1.Authenticate(ctx, "a", c.ID, old.Reveal())
+			return errors.Is(authErr, client.ErrInvalidClient)
+		}); !ok {
+			t.Fatalf("old secret still accepted 2 s after the regeneration (%v)", authErr)
 		}
 		if _, err := node1.Authenticate(ctx, "a", c.ID, sec.Reveal()); err != nil {
 			t.Errorf("new secret on node 1: %v", err)

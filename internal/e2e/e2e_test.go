@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/pgtest"
+	"github.com/gatehouse/gatehouse/internal/poll"
 )
 
 var binary string
@@ -137,20 +138,6 @@ func (n *node) get(host, path string) (int, map[string]any, error) {
 	return resp.StatusCode, body, nil
 }
 
-// waitFor polls cond every 20 ms until it holds or within passes.
-func waitFor(within time.Duration, cond func() bool) (time.Duration, bool) {
-	start := time.Now()
-	for {
-		if cond() {
-			return time.Since(start), true
-		}
-		if time.Since(start) > within {
-			return time.Since(start), false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // cli runs a gatehouse command and returns its stdout.
 func cli(t *testing.T, env []string, stdin string, args ...string) string {
 	t.Helper()
@@ -173,13 +160,13 @@ func TestDevServerStarts(t *testing.T) {
 	began := time.Now()
 	n := start(t, env, "--dev", "--data-dir", dataDir)
 	host := fmt.Sprintf("acme.localhost:%d", n.port)
-	if _, ok := waitFor(2*time.Second-time.Since(began), func() bool {
+	if _, ok := poll.Until(2*time.Second-time.Since(began), func() bool {
 		code, _, err := n.get(host, "/healthz")
 		return err == nil && code == 200
 	}); !ok {
 		t.Fatalf("http://%s/healthz did not answer 200 within 2 s of start", host)
 	}
-	if _, ok := waitFor(2*time.Second, func() bool { return strings.Contains(n.output(), "password: ") }); !ok {
+	if _, ok := poll.Until(2*time.Second, func() bool { return strings.Contains(n.output(), "password: ") }); !ok {
 		t.Fatalf("--dev printed no password: %q", n.output())
 	}
 	for _, want := range []string{"email:    admin@acme.example", "http://" + host + "/healthz"} {
@@ -208,7 +195,7 @@ func TestDevServerStarts(t *testing.T) {
 
 	// A second --dev start on the same data directory changes nothing.
 	n2 := start(t, env, "--dev", "--data-dir", dataDir)
-	waitFor(5*time.Second, func() bool {
+	poll.Until(5*time.Second, func() bool {
 		code, _, err := n2.get(fmt.Sprintf("acme.localhost:%d", n2.port), "/healthz")
 		return err == nil && code == 200
 	})
@@ -228,7 +215,7 @@ func TestDevLeavesExistingInstallationAlone(t *testing.T) {
 	env := cleanEnv()
 	cli(t, env, "", "admin", "team", "create", "prod", "--data-dir", dataDir)
 	n := start(t, env, "--dev", "--data-dir", dataDir)
-	if _, ok := waitFor(5*time.Second, func() bool {
+	if _, ok := poll.Until(5*time.Second, func() bool {
 		code, _, err := n.get(fmt.Sprintf("prod.localhost:%d", n.port), "/healthz")
 		return err == nil && code == 200
 	}); !ok {
@@ -273,7 +260,7 @@ func checkPropagation(t *testing.T, env []string, nodes ...*node) {
 	t.Helper()
 	ready := func(n *node) bool { code, _, err := n.get("localhost", "/readyz"); return err == nil && code == 200 }
 	for _, n := range nodes {
-		if _, ok := waitFor(10*time.Second, func() bool { return ready(n) }); !ok {
+		if _, ok := poll.Until(10*time.Second, func() bool { return ready(n) }); !ok {
 			t.Fatal("server not ready")
 		}
 	}
@@ -292,7 +279,7 @@ func checkPropagation(t *testing.T, env []string, nodes ...*node) {
 		}
 		cli(t, env, "", step.args...)
 		for i, n := range nodes {
-			took, ok := waitFor(time.Second, func() bool { return teamServed(n, "beta") == step.served })
+			took, ok := poll.Until(time.Second, func() bool { return teamServed(n, "beta") == step.served })
 			if !ok {
 				t.Fatalf("node %d: %v not seen within 1 s", i, step.args)
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/pgtest"
+	"github.com/gatehouse/gatehouse/internal/poll"
 )
 
 // token asks node n for a client-credentials token at team acme
@@ -58,7 +59,7 @@ func checkRegeneration(t *testing.T, env []string, nodes ...*node) {
 		t.Fatalf("client create --json: %q", out)
 	}
 	for i, n := range nodes {
-		if _, ok := waitFor(10*time.Second, func() bool { return n.token(t, created.ClientID, created.ClientSecret) == 200 }); !ok {
+		if _, ok := poll.Until(10*time.Second, func() bool { return n.token(t, created.ClientID, created.ClientSecret) == 200 }); !ok {
 			t.Fatalf("node %d does not issue tokens to the new client", i)
 		}
 	}
@@ -71,7 +72,7 @@ func checkRegeneration(t *testing.T, env []string, nodes ...*node) {
 		t.Fatalf("regenerate-secret --json: %q", out)
 	}
 	for i, n := range nodes {
-		took, ok := waitFor(time.Second, func() bool { return n.token(t, created.ClientID, created.ClientSecret) == 401 })
+		took, ok := poll.Until(time.Second, func() bool { return n.token(t, created.ClientID, created.ClientSecret) == 401 })
 		if !ok {
 			t.Fatalf("node %d still accepts the old secret 1 s after regeneration", i)
 		}

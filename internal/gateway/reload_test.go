@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/poll"
 )
 
 // oneRoute is a route file with one GET route at path to upstream.
@@ -164,11 +165,7 @@ func (s *syncBuffer) String() string {
 // eventually waits up to 5 s for cond.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	poll.Must(t, 5*time.Second, what, cond)
 }
 
 func TestWatchLogs(t *testing.T) {

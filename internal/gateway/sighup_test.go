@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/poll"
 )
 
 // TestWatchSIGHUP sends the process a real SIGHUP.
@@ -33,14 +34,17 @@ func TestWatchSIGHUP(t *testing.T) {
 	go g.WatchSIGHUP(ctx, path)
 
 	writeRoutes(t, dir, oneRoute("/integration/b", up.URL))
-	deadline := time.Now().Add(5 * time.Second)
-	for g.Table().Routes()[0].Match != "GET /integration/b" {
-		if time.Now().After(deadline) {
-			t.Fatal("SIGHUP did not reload the routes")
+	// Signal until the watcher, once it listens, has reloaded.
+	_, ok := poll.Until(5*time.Second, func() bool {
+		if g.Table().Routes()[0].Match == "GET /integration/b" {
+			return true
 		}
 		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	})
+	if !ok {
+		t.Fatal("SIGHUP did not reload the routes")
 	}
 }

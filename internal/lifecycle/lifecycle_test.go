@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -13,16 +14,18 @@ import (
 )
 
 func TestStartStopFlushes(t *testing.T) {
+	var mu sync.Mutex // the runs end, and the flushes run, concurrently
 	var order []string
+	note := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
 	var g lifecycle.Group
 	for _, name := range []string{"audit", "keys"} {
 		g.Add(lifecycle.Component{
 			Name: name,
 			Run: func(ctx context.Context) {
 				<-ctx.Done()
-				order = append(order, "run-end")
+				note("run-end")
 			},
-			Flush: func(context.Context) error { order = append(order, "flush "+name); return nil },
+			Flush: func(context.Context) error { note("flush " + name); return nil },
 		})
 	}
 	g.Add(lifecycle.Component{Name: "run-only", Run: func(ctx context.Context) { <-ctx.Done() }})

@@ -4,21 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
-	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/kernel"
-	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/poll"
+	"github.com/gatehouse/gatehouse/internal/servertest"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
 
 // accessToken gets a client-credentials token for a new client of team
@@ -38,7 +35,7 @@ func (e *oauthEnv) accessToken(t testing.TB, team string, scopes ...string) (str
 // values given, and returns status, WWW-Authenticate and JSON body.
 func (e *oauthEnv) call(t testing.TB, team, method, path, body string, auth ...string) (int, string, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(method, "http://"+team+".gatehouse.test"+path, strings.NewReader(body))
+	req, _ := http.NewRequest(method, servertest.URL(team, path), strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -58,10 +55,7 @@ func (e *oauthEnv) call(t testing.TB, team, method, path, body string, auth ...s
 
 func (e *oauthEnv) grant(t testing.TB, team, principal, action, resource string) {
 	t.Helper()
-	if _, err := (&admin.Service{Store: e.st}).Grant(context.Background(), kernel.CLI,
-		store.Permission{Team: team, Principal: principal, Action: action, Resource: resource}); err != nil {
-		t.Fatal(err)
-	}
+	e.h.Grant(t, team, principal, action, resource)
 }
 
 // Denials follow RFC 6750 section 3 exactly.
@@ -164,33 +158,8 @@ func TestAuthzCheck(t *testing.T) {
 // made by another process on the same database.
 func TestGrantAndRevokeReachIssuedTokensWithin1s(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	st, err := sqlstore.OpenSQLite(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	adm := &admin.Service{Store: st}
-	if _, err := adm.CreateTeam(ctx, kernel.CLI, "acme"); err != nil {
-		t.Fatal(err)
-	}
-	key := testKey(t)
-	cfg := config.Default()
-	cfg.Domain, cfg.Scheme = "gatehouse.test", "http"
-	srv, err := server.New(server.Options{Config: cfg, Store: st, MasterKey: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(runCtx, ln, nil) }()
-	defer func() { cancel(); <-done }()
-
-	e := &oauthEnv{st: st, clients: clientService(t, st, key), http: &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, ln.Addr().String())
-		}}}}
+	h := servertest.Start(t, servertest.WithTeams("acme"), servertest.WithWallClock())
+	e := envOf(h)
 	tok, c := e.accessToken(t, "acme", "audit.log:read")
 	body := `{"principal":"client:` + c.ID + `","scope":"","action":"check","resource":"authz"}`
 	allowed := func() bool {
@@ -202,17 +171,13 @@ func TestGrantAndRevokeReachIssuedTokensWithin1s(t *testing.T) {
 	}
 
 	// Another process: its own store handle on the same file.
-	other, err := sqlstore.OpenSQLite(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := servertest.Open(t, "", h.DBPath)
 	otherAdmin := &admin.Service{Store: other}
 	p := store.Permission{Team: "acme", Principal: "client:" + c.ID, Action: "check", Resource: "authz"}
 	if _, err := otherAdmin.Grant(ctx, kernel.CLI, p); err != nil {
 		t.Fatal(err)
 	}
-	if took, ok := waitUntil(time.Second, allowed); !ok {
+	if took, ok := poll.Until(time.Second, allowed); !ok {
 		t.Fatal("the grant did not reach the issued token within 1 s")
 	} else {
 		t.Logf("grant took effect after %v", took)
@@ -220,22 +185,9 @@ func TestGrantAndRevokeReachIssuedTokensWithin1s(t *testing.T) {
 	if err := otherAdmin.Revoke(ctx, kernel.CLI, p); err != nil {
 		t.Fatal(err)
 	}
-	if took, ok := waitUntil(time.Second, func() bool { return !allowed() }); !ok {
+	if took, ok := poll.Until(time.Second, func() bool { return !allowed() }); !ok {
 		t.Fatal("the revoke did not reach the issued token within 1 s")
 	} else {
 		t.Logf("revoke took effect after %v", took)
-	}
-}
-
-func waitUntil(within time.Duration, cond func() bool) (time.Duration, bool) {
-	start := time.Now()
-	for {
-		if cond() {
-			return time.Since(start), true
-		}
-		if time.Since(start) > within {
-			return time.Since(start), false
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,7 +24,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/denylist"
 	"github.com/gatehouse/gatehouse/internal/kernel"
+	"github.com/gatehouse/gatehouse/internal/poll"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/servertest"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -46,21 +47,12 @@ type flowEnv struct {
 // another process would.
 func startFlowEnv(t *testing.T, tweak ...func(*config.Config)) *flowEnv {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	st := openSQLiteFile(t, path)
-	createTeams(t, st, "acme", "beta")
-	key := testKey(t)
-	cfg := endpointsConfig(tweak...)
-	clock := &shiftClock{}
-	srv, addr := runNode(t, st, key, cfg, clock.Now)
-	e := &flowEnv{
-		liveEnv: &liveEnv{
-			oauthEnv: &oauthEnv{srv: srv, st: st, http: httpClientVia(t, addr, nil), clients: clientService(t, st, key), cfg: cfg},
-			addr:     addr,
-			clock:    clock,
-		},
-		dbPath: path,
+	var opts []servertest.Option
+	for _, f := range tweak {
+		opts = append(opts, servertest.WithConfig(f))
 	}
+	h := servertest.Start(t, opts...)
+	e := &flowEnv{liveEnv: liveOf(h), dbPath: h.DBPath}
 	e.app = e.codeClient(t, "acme", "Reporting App", client.AuthSecretBasic, []string{appRedirect},
 		"audit.log:read", "team.user-group-info:read", "team.login-history:read")
 	e.user, e.password = e.newUser(t, "acme", "ann@example.com")
@@ -79,20 +71,10 @@ func (e *oauthEnv) codeClient(t *testing.T, team, name, method string, redirects
 	return creds{c, sec.Reveal()}
 }
 
-// cheapPasswords keep the tests' own users fast to check; the unknown
-// user's dummy check still costs the real parameters.
-var cheapPasswords = secret.PasswordParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
 // newUser creates a user of team and returns it with its password.
 func (e *oauthEnv) newUser(t *testing.T, team, email string) (store.User, string) {
 	t.Helper()
-	const password = "correct horse battery staple"
-	u, err := (&admin.Service{Store: e.st, Password: cheapPasswords}).CreateUser(context.Background(), kernel.CLI, team,
-		admin.NewUser{Email: email, Name: "Ann Example", Password: password})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u, password
+	return e.h.User(t, team, admin.NewUser{Email: email, Name: "Ann Example"}), servertest.Password
 }
 
 // browser is a user agent with a cookie jar that follows redirects on the
@@ -108,7 +90,7 @@ func (e *oauthEnv) browser(t *testing.T) *browser {
 	}
 	return &browser{hc: &http.Client{Transport: e.http.Transport, Jar: jar, Timeout: 20 * time.Second,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if !strings.HasSuffix(req.URL.Hostname(), ".gatehouse.test") {
+			if !strings.HasSuffix(req.URL.Hostname(), "."+servertest.Domain) {
 				return http.ErrUseLastResponse
 			}
 			if len(via) > 10 {
@@ -343,7 +325,7 @@ func wantOAuthError(t *testing.T, r reply, status int, code string) {
 func (e *oauthEnv) auditEvents(t *testing.T, team, action string) []store.AuditEvent {
 	t.Helper()
 	var got []store.AuditEvent
-	waitUntil(2*time.Second, func() bool {
+	poll.Until(2*time.Second, func() bool {
 		evs, _, err := e.st.ListAudit(context.Background(), team, store.AuditFilter{Action: action}, store.Page{Limit: 100})
 		if err != nil {
 			t.Fatal(err)

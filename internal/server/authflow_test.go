@@ -12,7 +12,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/poll"
 	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/servertest"
 )
 
 // The whole authorization code flow with the real golang.org/x/oauth2
@@ -104,7 +106,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	}
 	e.grant(t, "acme", "user:"+e.user.Email, "read", "audit-log")
 	e.grant(t, "acme", "user:"+e.user.Email, "read", "users")
-	if _, ok := waitUntil(time.Second, func() bool { return api("/api/team/audit-log", tok.AccessToken) == 200 }); !ok {
+	if _, ok := poll.Until(time.Second, func() bool { return api("/api/team/audit-log", tok.AccessToken) == 200 }); !ok {
 		t.Errorf("audit log with the permission: %d, want 200", api("/api/team/audit-log", tok.AccessToken))
 	}
 	// The user may read users, but the token lacks the scope.
@@ -131,7 +133,7 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 	// the access tokens of the grant.
 	wantOAuthError(t, e.refresh(t, e.app, old, ""), 400, "invalid_grant")
 	wantOAuthError(t, e.refresh(t, e.app, fresh.RefreshToken, ""), 400, "invalid_grant")
-	if _, ok := waitUntil(time.Second, func() bool { return api("/api/team/audit-log", fresh.AccessToken) == 401 }); !ok {
+	if _, ok := poll.Until(time.Second, func() bool { return api("/api/team/audit-log", fresh.AccessToken) == 401 }); !ok {
 		t.Errorf("the access token of a replayed family still works")
 	}
 	if activeAt(t, e.http, "acme", e.app, fresh.AccessToken) {
@@ -293,7 +295,7 @@ func TestAuthorizationCodeRules(t *testing.T) {
 			t.Fatalf("access token before the replay: %d", st)
 		}
 		wantOAuthError(t, e.exchange(t, e.app, code, appRedirect, verifier), 400, "invalid_grant")
-		if _, ok := waitUntil(time.Second, func() bool {
+		if _, ok := poll.Until(time.Second, func() bool {
 			st, _, _ := e.call(t, "acme", "GET", "/api/team/audit-log", "", "Bearer "+access)
 			return st == 401
 		}); !ok {
@@ -582,7 +584,7 @@ func TestConsentManagement(t *testing.T) {
 			t.Error("the revoked consent is still listed")
 		}
 		wantOAuthError(t, e.refresh(t, e.app, rt, ""), 400, "invalid_grant")
-		if _, ok := waitUntil(time.Second, func() bool { return !apiOK(access) }); !ok {
+		if _, ok := poll.Until(time.Second, func() bool { return !apiOK(access) }); !ok {
 			t.Error("the access token works after the consent was revoked")
 		}
 		if evs := e.auditEvents(t, "acme", "consent.revoke"); len(evs) != 1 {
@@ -639,12 +641,12 @@ func TestConsentManagement(t *testing.T) {
 		if !apiOK(access) {
 			t.Fatal("the access token does not work")
 		}
-		other := openSQLiteFile(t, e.dbPath)
+		other := servertest.Open(t, "", e.dbPath)
 		start := time.Now()
 		if err := otherConsents(t, other, e.clock.Now).Revoke(context.Background(), otherActor, "acme", e.user.ID, e.app.ID); err != nil {
 			t.Fatal(err)
 		}
-		took, ok := waitUntil(time.Second, func() bool { return !apiOK(access) })
+		took, ok := poll.Until(time.Second, func() bool { return !apiOK(access) })
 		if !ok {
 			t.Fatalf("the access token still works %v after another process revoked the consent", time.Since(start))
 		}

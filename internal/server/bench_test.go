@@ -21,11 +21,9 @@ import (
 	"encoding/json"
 	"log/slog"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -34,13 +32,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
-	"github.com/gatehouse/gatehouse/internal/config"
-	"github.com/gatehouse/gatehouse/internal/kernel"
-	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/poll"
+	"github.com/gatehouse/gatehouse/internal/servertest"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/token"
 )
 
@@ -65,39 +60,22 @@ type benchEnv struct {
 // batched events are written, when tb ends.
 func newBenchEnv(tb testing.TB, run bool, log *slog.Logger) *benchEnv {
 	tb.Helper()
-	ctx := context.Background()
-	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(tb.TempDir(), "gatehouse.db"), nil)
-	if err != nil {
-		tb.Fatal(err)
+	var cs *benchCountingStore
+	opts := []servertest.Option{servertest.WithTeams("acme"), servertest.WithWallClock(), servertest.WithLog(log),
+		servertest.WithStore(func(db store.Store) store.Store {
+			cs = &benchCountingStore{Store: db, real: db, calls: map[string]int{}}
+			return cs
+		})}
+	if !run {
+		opts = append(opts, servertest.HandlerOnly())
 	}
-	tb.Cleanup(func() { db.Close() })
-	if _, err := (&admin.Service{Store: db}).CreateTeam(ctx, kernel.CLI, "acme"); err != nil {
-		tb.Fatal(err)
-	}
-	mk := testKey(tb)
-	clients := clientService(tb, db, mk)
+	h := servertest.Start(tb, opts...)
 	newClient := func(method string) (string, string) {
-		c, sec, err := clients.Create(ctx, kernel.CLI, "acme", client.NewClient{
-			Name: "bench " + method, GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: method,
+		c, sec := h.Client(tb, "acme", client.NewClient{Name: "bench " + method, AuthMethod: method,
 			Scopes: []string{"audit.log:read", "team.user-group-info:read", "user-provisioning.scim"}})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return c.ID, sec.Reveal()
+		return c.ID, sec
 	}
-
-	cs := &benchCountingStore{Store: db, real: db, calls: map[string]int{}}
-	cfg := config.Default()
-	cfg.Domain = "gatehouse.test"
-	cfg.Scheme = "http"
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	srv, err := server.New(server.Options{Config: cfg, Store: cs, MasterKey: mk, Log: log})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	e := &benchEnv{store: cs, handler: srv.Handler()}
+	e := &benchEnv{store: cs, handler: h.Handler()}
 
 	id, sec := newClient(client.AuthSecretBasic)
 	form := "grant_type=client_credentials&scope=" + url.QueryEscape(benchScopes)
@@ -119,21 +97,6 @@ func newBenchEnv(tb testing.TB, run bool, log *slog.Logger) *benchEnv {
 	}
 	e.multipart = benchRawRequest(map[string]string{"Content-Type": mw.FormDataContentType()}, body.Bytes())
 
-	if run {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- srv.Run(runCtx, ln, nil) }()
-		tb.Cleanup(func() {
-			stop()
-			if err := <-done; err != nil {
-				tb.Errorf("run: %v", err)
-			}
-		})
-	}
 	return e
 }
 
@@ -332,12 +295,8 @@ func (m benchMeter) report(b *testing.B) {
 // token issued so far (issued counts them), so that a run's CPU time
 // includes writing them.
 func (e *benchEnv) settle(tb testing.TB) {
-	deadline := time.Now().Add(10 * time.Second)
-	for e.store.audited() < int(e.issued.Load()) {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%d of %d audit events written after 10 s", e.store.audited(), e.issued.Load())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if _, ok := poll.Until(10*time.Second, func() bool { return e.store.audited() >= int(e.issued.Load()) }); !ok {
+		tb.Fatalf("%d of %d audit events written after 10 s", e.store.audited(), e.issued.Load())
 	}
 }
 
@@ -521,12 +480,7 @@ func TestIssuanceWarmDoesNoStoreCalls(t *testing.T) {
 
 func benchWaitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Must(t, 10*time.Second, "the audit events", cond)
 }
 
 func benchSameCounts(a, b map[string]int) bool {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/servertest"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -350,7 +351,7 @@ func TestSessionCookie(t *testing.T) {
 				t.Errorf("acme's session at beta: %d, want a redirect to sign in", got)
 			}
 			// A new password ends the session.
-			user.PasswordHash, _ = secret.HashPasswordWith(cheapPasswords, "another long password", nil)
+			user.PasswordHash, _ = secret.HashPasswordWith(servertest.CheapPasswords, "another long password", nil)
 			if err := e.st.UpdateUser(context.Background(), user); err != nil {
 				t.Fatal(err)
 			}

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,114 +26,32 @@ import (
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/kernel"
-	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/poll"
 	"github.com/gatehouse/gatehouse/internal/scope"
-	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/servertest"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
-
-// shiftClock is the wall clock moved by an offset that a test advances, so
-// that lifetimes and windows pass without sleeping.
-type shiftClock struct{ offset atomic.Int64 }
-
-func (c *shiftClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *shiftClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // liveEnv is an oauthEnv whose server runs with Run on a real listener, so
 // that its change hub, audit batcher and other background work run too, on
 // a clock the test controls.
 type liveEnv struct {
 	*oauthEnv
-	addr  string
-	clock *shiftClock
+	clock *servertest.Clock
 }
 
 func startOAuthEnv(t *testing.T, tweak ...func(*config.Config)) *liveEnv {
 	t.Helper()
-	st := openSQLiteFile(t, filepath.Join(t.TempDir(), "gatehouse.db"))
-	createTeams(t, st, "acme", "beta")
-	key := testKey(t)
-	cfg := endpointsConfig(tweak...)
-	clock := &shiftClock{}
-	srv, addr := runNode(t, st, key, cfg, clock.Now)
-	return &liveEnv{
-		oauthEnv: &oauthEnv{srv: srv, st: st, http: httpClientVia(t, addr, nil), clients: clientService(t, st, key), cfg: cfg},
-		addr:     addr,
-		clock:    clock,
-	}
-}
-
-func openSQLiteFile(t *testing.T, path string) store.Store {
-	t.Helper()
-	st, err := sqlstore.OpenSQLite(context.Background(), path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
-func createTeams(t *testing.T, st store.Store, names ...string) {
-	t.Helper()
-	adm := &admin.Service{Store: st}
-	for _, name := range names {
-		if _, err := adm.CreateTeam(context.Background(), kernel.CLI, name); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func endpointsConfig(tweak ...func(*config.Config)) config.Config {
-	cfg := config.Default()
-	cfg.Domain = "gatehouse.test"
-	cfg.Scheme = "http"
-	cfg.ShutdownTimeout = 5 * time.Second
+	var opts []servertest.Option
 	for _, f := range tweak {
-		f(&cfg)
+		opts = append(opts, servertest.WithConfig(f))
 	}
-	return cfg
+	return liveOf(servertest.Start(t, opts...))
 }
 
-// runNode builds a server over st and runs it on a loopback listener until
-// the test ends. now nil is the wall clock.
-func runNode(t *testing.T, st store.Store, key masterkey.Key, cfg config.Config, now func() time.Time) (*server.Server, string) {
-	t.Helper()
-	srv, err := server.New(server.Options{Config: cfg, Store: st, MasterKey: key, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, ln, nil) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return srv, ln.Addr().String()
-}
-
-// httpClientVia returns a client that reaches any host at addr, from the
-// local address from (nil: any).
-func httpClientVia(t *testing.T, addr string, from net.IP) *http.Client {
-	d := &net.Dialer{}
-	if from != nil {
-		d.LocalAddr = &net.TCPAddr{IP: from}
-	}
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, network, addr)
-	}}
-	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
-}
+func liveOf(h *servertest.Server) *liveEnv { return &liveEnv{oauthEnv: envOf(h), clock: h.Clock} }
 
 // loopbackAlias returns 127.0.0.last (Linux routes all of 127/8 to lo); a
 // machine that cannot use it skips the test, except under CI=true.
@@ -152,7 +69,7 @@ func loopbackAlias(t *testing.T, last byte) net.IP {
 	return ip
 }
 
-func teamURL(team, path string) string { return "http://" + team + ".gatehouse.test" + path }
+func teamURL(team, path string) string { return servertest.URL(team, path) }
 
 // creds is a registered client with its secret.
 type creds struct {
@@ -652,16 +569,10 @@ func TestRevocation(t *testing.T) {
 // store within a second, though that node had the token's team denylist
 // cached.
 func TestRevocationReachesAnotherNode(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	st1 := openSQLiteFile(t, path)
-	createTeams(t, st1, "acme")
-	st2 := openSQLiteFile(t, path)
-	key := testKey(t)
-	cfg := endpointsConfig()
-	_, addr1 := runNode(t, st1, key, cfg, nil)
-	node2, addr2 := runNode(t, st2, key, cfg, nil)
-	hc1, hc2 := httpClientVia(t, addr1, nil), httpClientVia(t, addr2, nil)
-	e := &oauthEnv{st: st1, clients: clientService(t, st1, key)}
+	node1 := servertest.Start(t, servertest.WithTeams("acme"), servertest.WithWallClock())
+	node2 := servertest.Start(t, servertest.WithSQLiteFile(node1.DBPath), servertest.WithTeams(), servertest.WithWallClock())
+	hc1, hc2 := node1.HTTP, node2.HTTP
+	e := envOf(node1)
 
 	// Wait until node 2 hears changes made through the other handle, so
 	// that the revocation cannot fall before its watcher starts.
@@ -692,30 +603,27 @@ func TestRevocationReachesAnotherNode(t *testing.T) {
 	// which node 2 may learn of only with the change (its unknown-kid
 	// reload is throttled for a second after it loaded acme's keys at
 	// startup), so allow it the contract's second.
-	start := time.Now()
-	for tries := 1; !activeAt(t, hc2, "acme", cr, tok); tries++ {
-		if time.Since(start) > time.Second {
-			t.Fatalf("node 2 refuses a token of node 1 after %v", time.Since(start))
-		}
-		if tries == 1 {
+	tries := 0
+	took, ok := poll.Until(time.Second, func() bool {
+		if tries++; tries == 2 {
 			t.Log("node 2 refuses the token of node 1 at first")
 		}
-		time.Sleep(20 * time.Millisecond)
+		return activeAt(t, hc2, "acme", cr, tok)
+	})
+	if !ok {
+		t.Fatalf("node 2 refuses a token of node 1 after %v", took)
 	}
-	t.Logf("node 2 accepted the token of node 1 after %v", time.Since(start))
+	t.Logf("node 2 accepted the token of node 1 after %v", took)
 	// Node 2 now holds acme's denylist in its cache.
 	if r := revoke(t, hc1, "acme", cr, tok); r.status != http.StatusOK {
 		t.Fatalf("revoke at node 1: %d %s", r.status, r.raw)
 	}
-	start = time.Now()
+	start := time.Now()
 	if activeAt(t, hc1, "acme", cr, tok) {
 		t.Error("node 1 still holds the token active")
 	}
-	for activeAt(t, hc2, "acme", cr, tok) {
-		if time.Since(start) > time.Second {
-			t.Fatalf("node 2 still holds the token active %v after its revocation at node 1", time.Since(start))
-		}
-		time.Sleep(20 * time.Millisecond)
+	if _, ok := poll.Until(time.Second-time.Since(start), func() bool { return !activeAt(t, hc2, "acme", cr, tok) }); !ok {
+		t.Fatalf("node 2 still holds the token active %v after its revocation at node 1", time.Since(start))
 	}
 	t.Logf("node 2 saw the revocation after %v", time.Since(start))
 }
@@ -732,8 +640,8 @@ type authEvent struct {
 // client.auth.* events.
 func authAudit(t *testing.T, st store.Store, team, sentinel string) []authEvent {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	var out []authEvent
+	written := func() bool {
 		var all []store.AuditEvent
 		p := store.Page{Limit: 500}
 		for {
@@ -750,19 +658,19 @@ func authAudit(t *testing.T, st store.Store, team, sentinel string) []authEvent 
 		if slices.ContainsFunc(all, func(ev store.AuditEvent) bool {
 			return ev.Action == "token.issue" && ev.Actor == "client:"+sentinel
 		}) {
-			var out []authEvent
 			for _, ev := range all {
 				if strings.HasPrefix(ev.Action, "client.auth.") {
 					out = append(out, authEvent{ev.Action, ev.Actor, ev.IP, ev.Detail})
 				}
 			}
-			return out
+			return true
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no token.issue event of client %s in the audit log after 2 s", sentinel)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return false
 	}
+	if _, ok := poll.Until(2*time.Second, written); !ok {
+		t.Fatalf("no token.issue event of client %s in the audit log after 2 s", sentinel)
+	}
+	return out
 }
 
 // checkThrottled checks a 429 with a Retry-After of whole seconds.
@@ -840,7 +748,7 @@ func TestClientAuthBruteForce(t *testing.T) {
 	t.Run("IP limit across clients", func(t *testing.T) {
 		attacker, other := loopbackAlias(t, 2), loopbackAlias(t, 3)
 		e := startOAuthEnv(t, limits)
-		from := httpClientVia(t, e.addr, attacker)
+		from := servertest.Dialer(t, e.addr, attacker)
 		var guessed []creds
 		for i := range 3 {
 			cr := e.register(t, "acme", client.AuthSecretBasic, 0, "audit.log:read")
@@ -851,7 +759,7 @@ func TestClientAuthBruteForce(t *testing.T) {
 		}
 		d := e.register(t, "acme", client.AuthSecretPost, 0, "audit.log:read")
 		checkThrottled(t, requestToken(t, from, "acme", d, ""), 60)
-		if r := requestToken(t, httpClientVia(t, e.addr, other), "acme", d, ""); r.status != http.StatusOK {
+		if r := requestToken(t, servertest.Dialer(t, e.addr, other), "acme", d, ""); r.status != http.StatusOK {
 			t.Fatalf("from another address: %d %s", r.status, r.raw)
 		}
 		got := authAudit(t, e.st, "acme", d.ID)
@@ -870,12 +778,12 @@ func TestClientAuthBruteForce(t *testing.T) {
 		e := startOAuthEnv(t, limits)
 		a := e.register(t, "acme", client.AuthSecretBasic, 0, "audit.log:read")
 		for i := range 3 {
-			hc := httpClientVia(t, e.addr, loopbackAlias(t, byte(2+i)))
+			hc := servertest.Dialer(t, e.addr, loopbackAlias(t, byte(2+i)))
 			if r := requestToken(t, hc, "acme", a.withSecret("wrong"), ""); r.status != http.StatusUnauthorized {
 				t.Fatalf("failure %d: %d %s", i+1, r.status, r.raw)
 			}
 		}
-		fresh := httpClientVia(t, e.addr, loopbackAlias(t, 5))
+		fresh := servertest.Dialer(t, e.addr, loopbackAlias(t, 5))
 		checkThrottled(t, requestToken(t, fresh, "acme", a, ""), 60)
 		b := e.register(t, "acme", client.AuthSecretPost, 0, "audit.log:read")
 		if r := requestToken(t, fresh, "acme", b, ""); r.status != http.StatusOK {
@@ -926,7 +834,7 @@ func TestTeamSettingsShapeTokens(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			if tc.team != "acme" && tc.team != "beta" {
-				createTeams(t, e.st, tc.team)
+				e.h.Team(t, tc.team)
 			}
 			if tc.settings != nil {
 				if _, err := adm.SetTeamSettings(ctx, kernel.CLI, tc.team, *tc.settings); err != nil {
@@ -973,7 +881,7 @@ func TestTeamSettingsShapeTokens(t *testing.T) {
 	}
 
 	t.Run("a change reaches the running server within a second", func(t *testing.T) {
-		createTeams(t, e.st, "changed")
+		e.h.Team(t, "changed")
 		cr := e.register(t, "changed", client.AuthSecretBasic, 0, scopes...)
 		if _, r := mustToken(t, e.http, "changed", cr, ""); r.body["expires_in"] != float64(900) {
 			t.Fatalf("before the change: expires_in %v", r.body["expires_in"])
@@ -982,25 +890,23 @@ func TestTeamSettingsShapeTokens(t *testing.T) {
 			AccessTokenTTL: ptr(5 * time.Minute), ScopeFormat: ptr("string")}); err != nil {
 			t.Fatal(err)
 		}
-		start := time.Now()
-		for {
-			tok, r := mustToken(t, e.http, "changed", cr, "")
-			if r.body["expires_in"] == float64(300) {
-				_, claims, err := verifyWith(e.jwks(t, "changed"), tok)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if claims["scope"] != asString {
-					t.Errorf("scope claim %v, want %q", claims["scope"], asString)
-				}
-				break
-			}
-			if time.Since(start) > time.Second {
-				t.Fatalf("the new lifetime is not in force %v after the change", time.Since(start))
-			}
-			time.Sleep(20 * time.Millisecond)
+		var tok string
+		took, ok := poll.Until(time.Second, func() bool {
+			var r reply
+			tok, r = mustToken(t, e.http, "changed", cr, "")
+			return r.body["expires_in"] == float64(300)
+		})
+		if !ok {
+			t.Fatalf("the new lifetime is not in force %v after the change", took)
 		}
-		t.Logf("the change took effect after %v", time.Since(start))
+		_, claims, err := verifyWith(e.jwks(t, "changed"), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if claims["scope"] != asString {
+			t.Errorf("scope claim %v, want %q", claims["scope"], asString)
+		}
+		t.Logf("the change took effect after %v", took)
 	})
 }
 

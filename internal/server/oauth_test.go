@@ -9,12 +9,9 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,72 +21,40 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
-	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/kernel"
-	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/servertest"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
 
-// oauthEnv is a running server with teams acme and beta on domain
-// gatehouse.test, and an HTTP client that reaches any of its hosts.
+// oauthEnv is a test server (internal/servertest) with teams acme and
+// beta on domain gatehouse.test, and an HTTP client that reaches any of its
+// hosts; clients is the client service of another process (the CLI).
 type oauthEnv struct {
+	h       *servertest.Server
 	srv     *server.Server
 	st      store.Store
-	ts      *httptest.Server
+	addr    string
 	http    *http.Client
 	clients *client.Service
-	now     time.Time
 	cfg     config.Config
 }
 
+// newOAuthEnv serves the server's handler on the wall clock, without its
+// background components.
 func newOAuthEnv(t testing.TB, tweak ...func(*config.Config)) *oauthEnv {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	adm := &admin.Service{Store: st}
-	for _, name := range []string{"acme", "beta"} {
-		if _, err := adm.CreateTeam(ctx, kernel.CLI, name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	key := testKey(t)
-	cfg := config.Default()
-	cfg.Domain = "gatehouse.test"
-	cfg.Scheme = "http"
+	opts := []servertest.Option{servertest.HandlerOnly(), servertest.WithWallClock()}
 	for _, f := range tweak {
-		f(&cfg)
+		opts = append(opts, servertest.WithConfig(f))
 	}
-	srv, err := server.New(server.Options{Config: cfg, Store: st, MasterKey: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	addr := ts.Listener.Addr().String()
-	hc := &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}}
-	return &oauthEnv{srv: srv, st: st, ts: ts, http: hc, clients: clientService(t, st, key), cfg: cfg}
+	return envOf(servertest.Start(t, opts...))
 }
 
-func clientService(t testing.TB, st store.Store, key masterkey.Key) *client.Service {
-	t.Helper()
-	svc, err := compose.New(compose.Options{Store: st, MasterKey: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc.Clients
+func envOf(h *servertest.Server) *oauthEnv {
+	return &oauthEnv{h: h, srv: h.Server, st: h.DB, addr: h.Addr, http: h.HTTP, clients: h.Clients, cfg: h.Config}
 }
 
 func (e *oauthEnv) newClient(t testing.TB, team, method string, scopes ...string) (store.Client, string) {
@@ -253,10 +218,9 @@ func TestSeedCurlRequest(t *testing.T) {
 	// With curl itself, where the machine has it.
 	if curl, err := exec.LookPath("curl"); err == nil {
 		t.Run("curl", func(t *testing.T) {
-			port := e.ts.Listener.Addr().(*net.TCPAddr).Port
-			u, _ := url.Parse(e.ts.URL)
+			host, port, _ := net.SplitHostPort(e.addr)
 			out, err := exec.Command(curl, "--silent", "--show-error",
-				"--connect-to", "acme.gatehouse.test:80:"+u.Hostname()+":"+itoa(port),
+				"--connect-to", "acme.gatehouse.test:80:"+host+":"+port,
 				"--request", "POST",
 				"--url", "http://acme.gatehouse.test/oauth2/token",
 				"--header", "content-type: multipart/form-data",
@@ -271,8 +235,6 @@ func TestSeedCurlRequest(t *testing.T) {
 		})
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // post sends a token request and returns status, headers and JSON body.
 func (e *oauthEnv) post(t testing.TB, team, path string, form url.Values, hdr map[string]string) (int, http.Header, map[string]any) {

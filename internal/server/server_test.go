@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,50 +8,24 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/config"
-	"github.com/gatehouse/gatehouse/internal/kernel"
-	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/poll"
 	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/servertest"
 	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
 
 func newServer(t *testing.T) (*server.Server, store.Store) {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := (&admin.Service{Store: st}).CreateTeam(ctx, kernel.CLI, "acme"); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Domain = "gatehouse.test"
-	cfg.MaxBodyBytes = 1024
-	srv, err := server.New(server.Options{Config: cfg, Store: st, MasterKey: testKey(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return srv, st
-}
-
-func testKey(t testing.TB) masterkey.Key {
-	t.Helper()
-	k, err := masterkey.New(bytes.Repeat([]byte{7}, masterkey.Size))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	h := servertest.Start(t, servertest.WithTeams("acme"), servertest.HandlerOnly(), servertest.WithWallClock(),
+		servertest.WithConfig(func(c *config.Config) { c.Scheme = config.Default().Scheme; c.MaxBodyBytes = 1024 }))
+	return h.Server, h.DB
 }
 
 func do(h http.Handler, method, host, path string, body io.Reader, hdr ...string) (*httptest.ResponseRecorder, map[string]any) {
@@ -172,10 +145,10 @@ func TestBodyLimit(t *testing.T) {
 // ops listener.
 func TestRunDrainsAndServesMetrics(t *testing.T) {
 	srv, _ := newServer(t)
-	started := make(chan struct{})
+	started, release := make(chan struct{}), make(chan struct{})
 	srv.SetTeamHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(started)
-		time.Sleep(300 * time.Millisecond)
+		<-release // until shutdown has begun
 		io.WriteString(w, "finished")
 	}))
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -216,6 +189,16 @@ func TestRunDrainsAndServesMetrics(t *testing.T) {
 	}()
 	<-started
 	cancel()
+	// Shutdown begins by closing the listener; the request is still in
+	// flight then, and finishes only now.
+	poll.Must(t, 5*time.Second, "shutdown to close the listener", func() bool {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	close(release)
 	if body := <-got; body != "finished" {
 		t.Fatalf("request in flight at shutdown got %q", body)
 	}

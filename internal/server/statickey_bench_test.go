@@ -14,28 +14,16 @@ package server_test
 // writes the store.
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/access"
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
-	"github.com/gatehouse/gatehouse/internal/compose"
-	"github.com/gatehouse/gatehouse/internal/config"
-	"github.com/gatehouse/gatehouse/internal/kernel"
-	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/scope"
-	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/servertest"
 	"github.com/gatehouse/gatehouse/internal/statickey"
-	"github.com/gatehouse/gatehouse/internal/store"
-	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
 
 // skBench is a server whose team routes are GET /bench/bare (no guard) and
@@ -48,54 +36,18 @@ type skBench struct {
 
 func newSKBench(b *testing.B) *skBench {
 	b.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(b.TempDir(), "gatehouse.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	adm := &admin.Service{Store: st, Password: skCheap}
-	must := func(err error) {
-		b.Helper()
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	_, err = adm.CreateTeam(ctx, kernel.CLI, "acme")
-	must(err)
-	_, err = adm.CreateApp(ctx, kernel.CLI, "acme", "etl")
-	must(err)
-	_, err = adm.CreateUser(ctx, kernel.CLI, "acme", admin.NewUser{Email: "ada@example.com", Password: "correct horse battery"})
-	must(err)
-	mk, err := masterkey.New(bytes.Repeat([]byte{7}, masterkey.Size))
-	must(err)
-	svc, err := compose.New(compose.Options{Store: st, MasterKey: mk})
-	must(err)
-	clients := svc.Clients
-	c, sec, err := clients.Create(ctx, kernel.CLI, "acme", client.NewClient{Name: "bench", GrantTypes: []string{client.GrantClientCredentials},
-		AuthMethod: client.AuthSecretBasic, Scopes: []string{scope.AuditLogRead}})
-	must(err)
+	h := servertest.Start(b, servertest.WithTeams("acme"), servertest.HandlerOnly(), servertest.WithWallClock())
+	h.App(b, "acme", "etl")
+	h.User(b, "acme", admin.NewUser{Email: "ada@example.com", Password: "correct horse battery"})
+	c, sec := h.Client(b, "acme", client.NewClient{Name: "bench", Scopes: []string{scope.AuditLogRead}})
 	for _, p := range []string{"app:etl", "user:ada@example.com", "client:" + c.ID} {
-		_, err := adm.Grant(ctx, kernel.CLI, store.Permission{Team: "acme", Principal: p, Action: "read", Resource: "audit-log"})
-		must(err)
+		h.Grant(b, "acme", p, "read", "audit-log")
 	}
-	keys := svc.StaticKeys
-	_, appKey, err := keys.Create(ctx, kernel.CLI, "acme", statickey.NewKey{Kind: statickey.KindApp, Owner: "etl"})
-	must(err)
-	_, userKey, err := keys.Create(ctx, kernel.CLI, "acme", statickey.NewKey{Kind: statickey.KindUser, Owner: "ada@example.com"})
-	must(err)
-
-	cfg := config.Default()
-	cfg.Domain, cfg.Scheme = "gatehouse.test", "http"
-	srv, err := server.New(server.Options{Config: cfg, Store: st, MasterKey: mk})
-	must(err)
+	_, appKey := h.StaticKey(b, "acme", statickey.KindApp, "etl")
+	_, userKey := h.StaticKey(b, "acme", statickey.KindUser, "ada@example.com")
 	// An access token, from the real token endpoint.
-	req := httptest.NewRequest("POST", "http://acme.gatehouse.test/oauth2/token", strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(sec.Reveal()))
-	rec := httptest.NewRecorder()
-	srv.Handler().ServeHTTP(rec, req)
-	tok := mustField(b, rec, "access_token")
+	tok := h.Token(b, "acme", c.ID, sec)
+	srv := h.Server
 
 	bare := func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }
 	mux := http.NewServeMux()
@@ -103,20 +55,10 @@ func newSKBench(b *testing.B) *skBench {
 	mux.Handle("GET /bench/guarded", srv.GuardForTest().Require(scope.AuditLogRead, "read", access.Fixed("audit-log"), bare))
 	srv.SetTeamHandler(mux)
 	return &skBench{handler: srv.Handler(), auth: map[string]string{
-		"user-api-key": "Bearer " + userKey.Reveal(),
-		"appkey":       "AppKey " + appKey.Reveal(),
+		"user-api-key": "Bearer " + userKey,
+		"appkey":       "AppKey " + appKey,
 		"access-token": "Bearer " + tok,
 	}}
-}
-
-func mustField(b *testing.B, rec *httptest.ResponseRecorder, field string) string {
-	b.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil || rec.Code != 200 {
-		b.Fatalf("%d %s", rec.Code, rec.Body)
-	}
-	s, _ := m[field].(string)
-	return s
 }
 
 // skWriter is a ResponseWriter that keeps only the status, reusing its

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,20 +15,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
-	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/poll"
+	"github.com/gatehouse/gatehouse/internal/servertest"
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/teamapi"
 )
 
-var skCheap = secret.PasswordParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
-// skEnv is a running server (Run, on a shifted clock) with teams acme and
-// beta, and the services that the CLI uses to make its users, keys and
-// policies, on the same database.
+// skEnv is a running server (servertest, on a shifted clock) with teams
+// acme and beta, and the services that the CLI uses to make its users,
+// keys and policies, on the same database.
 type skEnv struct {
 	*liveEnv
 	path string
@@ -38,42 +37,26 @@ type skEnv struct {
 	adm  *admin.Service
 }
 
-func startSKEnv(t *testing.T, st store.Store, path string, tweak ...func(*config.Config)) *skEnv {
+func startSKEnv(t *testing.T, opts ...servertest.Option) *skEnv {
 	t.Helper()
-	if st == nil {
-		path = filepath.Join(t.TempDir(), "gatehouse.db")
-		st = openSQLiteFile(t, path)
+	h := servertest.Start(t, opts...)
+	return &skEnv{
+		liveEnv: liveOf(h),
+		path:    h.DBPath,
+		key:     h.Key,
+		keys:    &statickey.Service{Store: h.DB, Hasher: h.Clients.Hasher, Clients: h.Clients, Now: h.Clock.Now},
+		adm:     h.Admin,
 	}
-	createTeams(t, st, "acme", "beta")
-	key := testKey(t)
-	cfg := endpointsConfig(tweak...)
-	clock := &shiftClock{}
-	srv, addr := runNode(t, st, key, cfg, clock.Now)
-	clients := clientService(t, st, key)
-	e := &skEnv{
-		liveEnv: &liveEnv{oauthEnv: &oauthEnv{srv: srv, st: st, http: httpClientVia(t, addr, nil), clients: clients, cfg: cfg}, addr: addr, clock: clock},
-		path:    path,
-		key:     key,
-		keys:    &statickey.Service{Store: st, Hasher: clients.Hasher, Clients: clients, Now: clock.Now},
-		adm:     &admin.Service{Store: st, Password: skCheap},
-	}
-	return e
 }
 
 func (e *skEnv) user(t *testing.T, team, email string, teamAdmin bool) store.User {
 	t.Helper()
-	u, err := e.adm.CreateUser(context.Background(), kernel.CLI, team, admin.NewUser{Email: email, Password: "correct horse battery", TeamAdmin: teamAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
+	return e.h.User(t, team, admin.NewUser{Email: email, Password: "correct horse battery", TeamAdmin: teamAdmin})
 }
 
 func (e *skEnv) app(t *testing.T, team, name string) {
 	t.Helper()
-	if _, err := e.adm.CreateApp(context.Background(), kernel.CLI, team, name); err != nil {
-		t.Fatal(err)
-	}
+	e.h.App(t, team, name)
 }
 
 func (e *skEnv) newKey(t *testing.T, team, kind, owner string) (statickey.Key, string) {
@@ -113,7 +96,7 @@ func (e *skEnv) skCall(t *testing.T, team, method, path, body string, auth ...st
 
 // Every way of presenting, or mispresenting, a static key.
 func TestStaticKeyAuthentication(t *testing.T) {
-	e := startSKEnv(t, nil, "")
+	e := startSKEnv(t)
 	ctx := context.Background()
 	e.user(t, "acme", "ada@example.com", false)
 	e.user(t, "acme", "bob@example.com", false)
@@ -204,19 +187,19 @@ func TestStaticKeyAuthentication(t *testing.T) {
 // A key deleted by another process (the CLI) stops working on a running
 // server within a second.
 func TestStaticKeyDeletedElsewhereWithin1s(t *testing.T) {
-	e := startSKEnv(t, nil, "")
+	e := startSKEnv(t)
 	e.app(t, "acme", "etl")
 	e.grant(t, "acme", "app:etl", "read", "audit-log")
 	k, raw := e.newKey(t, "acme", statickey.KindApp, "etl")
 	if r := e.skCall(t, "acme", "GET", "/api/team/audit-log", "", "AppKey "+raw); r.status != 200 {
 		t.Fatalf("before: %d %s", r.status, r.raw)
 	}
-	other := openSQLiteFile(t, e.path) // another process's handle
+	other := servertest.Open(t, "", e.path) // another process's handle
 	cli := &statickey.Service{Store: other, Hasher: e.clients.Hasher}
 	if err := cli.Delete(context.Background(), kernel.CLI, "acme", k.ID); err != nil {
 		t.Fatal(err)
 	}
-	took, ok := waitUntil(time.Second, func() bool {
+	took, ok := poll.Until(time.Second, func() bool {
 		return e.skCall(t, "acme", "GET", "/api/team/audit-log", "", "AppKey "+raw).status == 401
 	})
 	if !ok {
@@ -289,7 +272,7 @@ func (s *skCountingStore) AppendAudit(ctx context.Context, events ...store.Audit
 	return s.Store.AppendAudit(ctx, events...)
 }
 func (s *skCountingStore) RecordKeyUse(ctx context.Context, team string, uses []store.KeyUse) error {
-	s.count("RecordKeyUse")
+	defer s.count("RecordKeyUse") // once written: a test that sees the count sees the write
 	return s.Store.RecordKeyUse(ctx, team, uses)
 }
 func (s *skCountingStore) ListAudit(ctx context.Context, team string, f store.AuditFilter, p store.Page) ([]store.AuditEvent, string, error) {
@@ -301,9 +284,19 @@ func (s *skCountingStore) ListAudit(ctx context.Context, team string, f store.Au
 // its last use is written in the background at most once a minute, and the
 // report shows it.
 func TestStaticKeyWarmAndLastUse(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	cs := &skCountingStore{Store: openSQLiteFile(t, path), calls: map[string]int{}}
-	e := startSKEnv(t, cs, path)
+	var cs *skCountingStore
+	e := startSKEnv(t, servertest.WithStore(func(db store.Store) store.Store {
+		cs = &skCountingStore{Store: db, calls: map[string]int{}}
+		return cs
+	}), servertest.WithServices(func(svc *compose.Services) {
+		svc.StaticKeys.FlushInterval = 20 * time.Millisecond // not a second: the test waits for it
+	}))
+	flushTick := func() { // one tick of the last-use writer, at once
+		t.Helper()
+		if err := e.srv.Services().StaticKeys.FlushDue(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e.app(t, "acme", "etl")
 	e.grant(t, "acme", "app:etl", "read", "login-history")
 	e.user(t, "acme", "ada@example.com", false)
@@ -316,23 +309,25 @@ func TestStaticKeyWarmAndLastUse(t *testing.T) {
 			t.Fatalf("%d %s", r.status, r.raw)
 		}
 	}
-	// Let the changes of the writes above reach the server's caches (they
-	// are delivered within a second) before warming them.
-	time.Sleep(1200 * time.Millisecond)
+	// Let the changes of the writes above reach the server's caches before
+	// warming them.
+	e.h.SyncChanges(t)
 	call("AppKey " + appKey) // cold
 	call("Bearer " + userKey)
-	if _, ok := waitUntil(3*time.Second, func() bool { return cs.snapshot(false)["RecordKeyUse"] > 0 }); !ok {
-		t.Fatal("the first use was never written")
-	}
-	time.Sleep(100 * time.Millisecond)
+	poll.Must(t, 3*time.Second, "the first use to be written", func() bool { return cs.snapshot(false)["RecordKeyUse"] > 0 })
 	cs.snapshot(true)
-	deadline := time.Now().Add(1500 * time.Millisecond)
+	// Warm requests, before and after the uses' one-second resolution, and
+	// a tick of the writer: none reaches the store.
 	n := 0
-	for time.Now().Before(deadline) {
+	for i := range 40 {
+		if i == 20 {
+			e.clock.Advance(1500 * time.Millisecond)
+		}
 		call("AppKey " + appKey)
 		call("Bearer " + userKey)
 		n++
 	}
+	flushTick()
 	got := cs.snapshot(true)
 	delete(got, "ListLogins")
 	if diff := cmp.Diff(map[string]int{}, got); diff != "" {
@@ -343,10 +338,8 @@ func TestStaticKeyWarmAndLastUse(t *testing.T) {
 	e.clock.Advance(61 * time.Second)
 	call("AppKey " + appKey)
 	call("Bearer " + userKey)
-	if _, ok := waitUntil(3*time.Second, func() bool { return cs.snapshot(false)["RecordKeyUse"] > 0 }); !ok {
-		t.Fatal("the use a minute later was never written")
-	}
-	time.Sleep(1200 * time.Millisecond) // another flush tick
+	poll.Must(t, 3*time.Second, "the use a minute later to be written", func() bool { return cs.snapshot(false)["RecordKeyUse"] > 0 })
+	flushTick() // another tick
 	if c := cs.snapshot(false); c["RecordKeyUse"] != 1 {
 		t.Errorf("RecordKeyUse called %d times for two keys a minute later, want 1 batch", c["RecordKeyUse"])
 	}
@@ -375,11 +368,11 @@ func TestStaticKeySunset(t *testing.T) {
 	t0 := time.Now().UTC().Truncate(time.Second)
 	dep, sun := t0.Add(time.Hour), t0.Add(3*time.Hour)
 	const link = "https://docs.example.com/oauth"
-	e := startSKEnv(t, nil, "", func(c *config.Config) {
+	e := startSKEnv(t, servertest.WithConfig(func(c *config.Config) {
 		c.StaticKeysDeprecatedSince = dep.Format(time.RFC3339)
 		c.StaticKeysSunsetAt = sun.Format(time.RFC3339)
 		c.StaticKeysLink = link
-	})
+	}))
 	ctx := context.Background()
 	e.user(t, "acme", "ada@example.com", false)
 	e.user(t, "acme", "bob@example.com", false)
@@ -448,13 +441,13 @@ func TestStaticKeySunset(t *testing.T) {
 
 	// One key.use.deprecated event per key per hour: the first hour, the
 	// next, and the refused use after the sunset.
-	var events []store.AuditEvent
-	waitUntil(3*time.Second, func() bool {
-		events, _, _ = e.st.ListAudit(ctx, "acme", store.AuditFilter{Action: "key.use.deprecated"}, store.Page{Limit: 100})
-		return len(events) >= 3
+	// The batcher writes events in the order it was handed them: once the
+	// second token's token.issue is written, so is every event before it.
+	poll.Must(t, 3*time.Second, "the audit events of the requests", func() bool {
+		issued, _, err := e.st.ListAudit(ctx, "acme", store.AuditFilter{Action: "token.issue"}, store.Page{Limit: 100})
+		return err == nil && len(issued) >= 2
 	})
-	time.Sleep(300 * time.Millisecond)
-	events, _, _ = e.st.ListAudit(ctx, "acme", store.AuditFilter{Action: "key.use.deprecated"}, store.Page{Limit: 100})
+	events, _, _ := e.st.ListAudit(ctx, "acme", store.AuditFilter{Action: "key.use.deprecated"}, store.Page{Limit: 100})
 	var outcomes []string
 	for _, ev := range events {
 		if ev.Target != "key:"+ak.ID && ev.Target != "key:"+mustKeyID(t, bob) {
@@ -482,7 +475,7 @@ func mustKeyID(t *testing.T, key string) string {
 // token, reaches exactly what the key reached: the same status codes over
 // every built-in route.
 func TestMigratedClientReachesWhatTheKeyReached(t *testing.T) {
-	e := startSKEnv(t, nil, "")
+	e := startSKEnv(t)
 	ctx := context.Background()
 	e.app(t, "acme", "etl")
 	e.grant(t, "acme", "app:etl", "read", "audit-log")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/pgtest"
+	"github.com/gatehouse/gatehouse/internal/poll"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -725,18 +726,30 @@ func TestInvalidateFromWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan struct{})
-	go func() { defer close(done); s.Watch(ctx, b.Invalidate) }()
-	time.Sleep(200 * time.Millisecond) // let the watcher start
+	var probed atomic.Bool
+	go func() {
+		defer close(done)
+		s.Watch(ctx, func(c store.Change) {
+			if c.Team == "beta" {
+				probed.Store(true)
+			}
+			b.Invalidate(c)
+		})
+	}()
+	// The watcher delivers only changes made after it starts: write changes
+	// of another team until one arrives.
+	poll.Must(t, 5*time.Second, "the watcher to start", func() bool {
+		if _, err := a.Rotate(t.Context(), "beta", ""); err != nil {
+			t.Fatal(err)
+		}
+		return probed.Load()
+	})
 	k2, err := a.Rotate(t.Context(), "acme", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Second)
-	for !contains(kids(jwks(t, b, "acme")), k2.ID) {
-		if time.Now().After(deadline) {
-			t.Fatal("the rotation did not reach the other node within one second")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if _, ok := poll.Until(time.Second, func() bool { return contains(kids(jwks(t, b, "acme")), k2.ID) }); !ok {
+		t.Fatal("the rotation did not reach the other node within one second")
 	}
 	cancel()
 	<-done
@@ -922,19 +935,14 @@ func TestRunRotation(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { defer close(done); m.RunRotation(ctx) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	if _, ok := poll.Until(5*time.Second, func() bool {
 		recs, err := s.ListSigningKeys(t.Context(), "acme")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(recs) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("RunRotation did not rotate the due key at once")
-		}
-		time.Sleep(10 * time.Millisecond)
+		return len(recs) == 2
+	}); !ok {
+		t.Fatal("RunRotation did not rotate the due key at once")
 	}
 	cancel()
 	select {

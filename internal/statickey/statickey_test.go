@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/kernel"
+	"github.com/gatehouse/gatehouse/internal/poll"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/statickey"
@@ -459,10 +460,7 @@ func TestRun(t *testing.T) {
 	if _, _, err := f.svc.Authenticate(ctx, f.team(t, "acme"), statickey.KindApp, raw, statickey.Use{IP: "192.0.2.1"}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for f.st.counts()["RecordKeyUse"] == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(5*time.Second, func() bool { return f.st.counts()["RecordKeyUse"] > 0 })
 	cancel()
 	<-done
 	if n := f.st.counts()["RecordKeyUse"]; n != 1 {
