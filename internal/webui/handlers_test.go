@@ -1,0 +1,543 @@
+package webui
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/consent"
+	"github.com/gatehouse/gatehouse/internal/edge"
+	"github.com/gatehouse/gatehouse/internal/kernel"
+	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
+	"github.com/gatehouse/gatehouse/internal/scope"
+	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// The handlers' own tests: the UI over fakes of the narrow interfaces it
+// depends on, driven through httptest. Whole flows against a real server
+// are in internal/server.
+
+const (
+	team        = "acme"
+	adaID       = "0b8e3a51-6f86-4f3c-9b8f-0f1a2b3c4d5e"
+	adaPassword = "correct horse battery staple"
+	appID       = "5f0f6a8e-1d2c-4b3a-9e8f-7a6b5c4d3e2f"
+	redirectURI = "https://app.example.com/callback"
+)
+
+type fakeUsers struct {
+	mu     sync.Mutex
+	users  map[string]store.User // by email
+	logins []store.LoginEvent
+	fail   error
+}
+
+func (f *fakeUsers) User(_ context.Context, tm, id string) (store.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return store.User{}, f.fail
+	}
+	for _, u := range f.users {
+		if u.Team == tm && u.ID == id {
+			return u, nil
+		}
+	}
+	return store.User{}, store.ErrNotFound
+}
+
+func (f *fakeUsers) UserByEmail(_ context.Context, tm, email string) (store.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return store.User{}, f.fail
+	}
+	if u, ok := f.users[email]; ok && u.Team == tm {
+		return u, nil
+	}
+	return store.User{}, store.ErrNotFound
+}
+
+func (f *fakeUsers) AppendLogin(_ context.Context, e store.LoginEvent) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logins = append(f.logins, e)
+	return nil
+}
+
+type fakeClients map[string]store.Client
+
+func (f fakeClients) Client(_ context.Context, tm, id string) (store.Client, error) {
+	if c, ok := f[id]; ok && c.Team == tm {
+		return c, nil
+	}
+	return store.Client{}, store.ErrNotFound
+}
+
+type fakeConsents struct {
+	remembered bool
+	approved   [][]string
+	revoked    []string
+	codes      []consent.Request
+	list       []store.Consent
+}
+
+func (f *fakeConsents) Remembered(context.Context, string, string, string, []string) (bool, error) {
+	return f.remembered, nil
+}
+
+func (f *fakeConsents) Approve(_ context.Context, _ kernel.Actor, _, _, _ string, scopes []string) error {
+	f.approved = append(f.approved, scopes)
+	return nil
+}
+
+func (f *fakeConsents) IssueCode(_ context.Context, _, _ string, req consent.Request) (secret.Secret, error) {
+	f.codes = append(f.codes, req)
+	return secret.Secret("the-code"), nil
+}
+
+func (f *fakeConsents) List(context.Context, string, string) ([]store.Consent, error) { return f.list, nil }
+
+func (f *fakeConsents) Revoke(_ context.Context, _ kernel.Actor, _, _, clientID string) error {
+	for _, c := range f.list {
+		if c.ClientID == clientID {
+			f.revoked = append(f.revoked, clientID)
+			return nil
+		}
+	}
+	return store.ErrNotFound
+}
+
+type fakeAudit struct {
+	mu     sync.Mutex
+	events []store.AuditEvent
+}
+
+func (f *fakeAudit) Add(e store.AuditEvent) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, e)
+}
+
+func (f *fakeAudit) actions() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var as []string
+	for _, e := range f.events {
+		as = append(as, e.Action)
+	}
+	return as
+}
+
+type fixture struct {
+	ui       *UI
+	users    *fakeUsers
+	consents *fakeConsents
+	audit    *fakeAudit
+	now      time.Time
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	hash, err := secret.HashPasswordWith(secret.PasswordParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, adaPassword, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk, err := masterkey.New(bytes.Repeat([]byte{3}, masterkey.Size))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := scope.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{
+		users: &fakeUsers{users: map[string]store.User{
+			"ada@example.com": {Team: team, ID: adaID, Email: "ada@example.com", Name: "Ada", PasswordHash: hash},
+			"bob@example.com": {Team: team, ID: "b0b", Email: "bob@example.com", Name: "Bob", PasswordHash: hash, Disabled: true},
+		}},
+		consents: &fakeConsents{},
+		audit:    &fakeAudit{},
+		now:      time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
+	}
+	clients := fakeClients{appID: {Team: team, ID: appID, Name: "Reports", GrantTypes: []string{"authorization_code"},
+		AuthMethod: "client_secret_basic", Scopes: []string{scope.AuditLogRead, "team.user-group-info:read"}, RedirectURIs: []string{redirectURI}}}
+	f.ui, err = New(Options{
+		Users: f.users, Clients: clients, Consents: f.consents, Scopes: cat, Key: mk,
+		AccountLimit: &ratelimit.Limiter{Limit: 3, Window: time.Minute, Now: func() time.Time { return f.now }},
+		IPLimit:      &ratelimit.Limiter{Limit: 100, Window: time.Minute, Now: func() time.Time { return f.now }},
+		Audit:        f.audit, Now: func() time.Time { return f.now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// serve runs h on a request for the team's host, as the server's
+// middleware would present it.
+func serve(h http.HandlerFunc, r *http.Request) *httptest.ResponseRecorder {
+	info := &edge.Info{RequestID: "test", Team: store.Team{Name: team}, TeamURL: "http://acme.gatehouse.test",
+		TeamHost: "acme.gatehouse.test", Log: slog.New(slog.DiscardHandler)}
+	r.Host = "acme.gatehouse.test"
+	r = r.WithContext(edge.WithInfo(r.Context(), info))
+	rec := httptest.NewRecorder()
+	h(rec, r)
+	return rec
+}
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// loginForm fetches the sign-in page and returns its CSRF token and cookie.
+func (f *fixture) loginForm(t *testing.T) (string, *http.Cookie) {
+	t.Helper()
+	rec := serve(f.ui.ServeLoginPage, httptest.NewRequest("GET", "/login", nil))
+	m := csrfField.FindStringSubmatch(rec.Body.String())
+	if rec.Code != 200 || m == nil || len(rec.Result().Cookies()) == 0 {
+		t.Fatalf("login page: %d, %q", rec.Code, rec.Body)
+	}
+	return m[1], rec.Result().Cookies()[0]
+}
+
+func (f *fixture) postLogin(t *testing.T, form url.Values, ck *http.Cookie) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest("POST", "/login", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	if ck != nil {
+		r.AddCookie(ck)
+	}
+	return serve(f.ui.ServeLogin, r)
+}
+
+// signIn signs Ada in and returns her session cookie.
+func (f *fixture) signIn(t *testing.T) *http.Cookie {
+	t.Helper()
+	tok, ck := f.loginForm(t)
+	rec := f.postLogin(t, url.Values{"csrf_token": {tok}, "email": {"ada@example.com"}, "password": {adaPassword}}, ck)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == f.ui.sessionCk && c.Value != "" {
+			return c
+		}
+	}
+	t.Fatalf("no session after signing in: %d %s", rec.Code, rec.Body)
+	return nil
+}
+
+func TestLogin(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		email, pw  string
+		noCSRF     bool
+		status     int
+		reason     string // of the login event; "" for success
+		session    bool
+		audit      string
+		bodyPhrase string
+	}{
+		{name: "right password", email: "ada@example.com", pw: adaPassword, status: http.StatusSeeOther, session: true, audit: "login.success"},
+		{name: "email is case-insensitive", email: " Ada@Example.com", pw: adaPassword, status: http.StatusSeeOther, session: true, audit: "login.success"},
+		{name: "wrong password", email: "ada@example.com", pw: "nope", status: 400, reason: "bad password", audit: "login.failure", bodyPhrase: badCredentials},
+		{name: "unknown user reads the same", email: "eve@example.com", pw: "nope", status: 400, reason: "no such user", audit: "login.failure", bodyPhrase: badCredentials},
+		{name: "disabled, right password", email: "bob@example.com", pw: adaPassword, status: 400, reason: "disabled", audit: "login.failure", bodyPhrase: "disabled"},
+		{name: "disabled, wrong password, not told", email: "bob@example.com", pw: "nope", status: 400, reason: "bad password", audit: "login.failure", bodyPhrase: badCredentials},
+		{name: "incomplete", email: "ada@example.com", status: 400, reason: "incomplete form", audit: "login.failure"},
+		{name: "no CSRF token", email: "ada@example.com", pw: adaPassword, noCSRF: true, status: 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			tok, ck := f.loginForm(t)
+			form := url.Values{"email": {tc.email}, "password": {tc.pw}}
+			if !tc.noCSRF {
+				form.Set("csrf_token", tok)
+			}
+			rec := f.postLogin(t, form, ck)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.bodyPhrase != "" && !strings.Contains(rec.Body.String(), tc.bodyPhrase) {
+				t.Errorf("body lacks %q", tc.bodyPhrase)
+			}
+			gotSession := false
+			for _, c := range rec.Result().Cookies() {
+				gotSession = gotSession || c.Name == f.ui.sessionCk && c.Value != ""
+			}
+			if gotSession != tc.session {
+				t.Errorf("session cookie set: %v, want %v", gotSession, tc.session)
+			}
+			if tc.status == 403 {
+				if len(f.users.logins) != 0 {
+					t.Errorf("a refused form was recorded: %+v", f.users.logins)
+				}
+				return
+			}
+			if len(f.users.logins) != 1 || f.users.logins[0].Reason != tc.reason || f.users.logins[0].Success != (tc.reason == "") {
+				t.Errorf("login events %+v, want one with reason %q", f.users.logins, tc.reason)
+			}
+			if got := f.audit.actions(); len(got) != 1 || got[0] != tc.audit {
+				t.Errorf("audit %v, want [%s]", got, tc.audit)
+			}
+		})
+	}
+}
+
+func TestLoginThrottle(t *testing.T) {
+	f := newFixture(t)
+	tok, ck := f.loginForm(t)
+	bad := url.Values{"csrf_token": {tok}, "email": {"ada@example.com"}, "password": {"nope"}}
+	for range 3 {
+		if rec := f.postLogin(t, bad, ck); rec.Code != 400 {
+			t.Fatalf("failure answered %d", rec.Code)
+		}
+	}
+	good := url.Values{"csrf_token": {tok}, "email": {"ada@example.com"}, "password": {adaPassword}}
+	rec := f.postLogin(t, good, ck)
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("after the limit: %d, Retry-After %q; want 429 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if last := f.users.logins[len(f.users.logins)-1]; last.Reason != "throttled" {
+		t.Errorf("last login event %+v, want throttled", last)
+	}
+	f.now = f.now.Add(2 * time.Minute)
+	if rec := f.postLogin(t, good, ck); rec.Code != http.StatusSeeOther {
+		t.Errorf("after the window: %d, want a sign-in", rec.Code)
+	}
+}
+
+func authorizeURL(mod func(url.Values)) string {
+	q := url.Values{"response_type": {"code"}, "client_id": {appID}, "redirect_uri": {redirectURI},
+		"scope": {"audit.log:read"}, "state": {"xyz"}, "code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"}}
+	if mod != nil {
+		mod(q)
+	}
+	return "/oauth2/authorize?" + q.Encode()
+}
+
+func TestAuthorize(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		mod        func(url.Values)
+		signedIn   bool
+		remembered bool
+		status     int
+		location   string // prefix of the redirect; "" when none
+		query      map[string]string
+	}{
+		{name: "unknown client: a page, no redirect", mod: func(q url.Values) { q.Set("client_id", "nope") }, status: 400},
+		{name: "unregistered redirect URI: a page", mod: func(q url.Values) { q.Set("redirect_uri", redirectURI+"/") }, status: 400},
+		{name: "no PKCE: back to the client", mod: func(q url.Values) { q.Del("code_challenge") }, status: 302, location: redirectURI,
+			query: map[string]string{"error": "invalid_request", "state": "xyz", "iss": "http://acme.gatehouse.test"}},
+		{name: "scope beyond the client's", mod: func(q url.Values) { q.Set("scope", "studio") }, status: 302, location: redirectURI,
+			query: map[string]string{"error": "invalid_scope", "state": "xyz"}},
+		{name: "not signed in: to the sign-in page", status: 302, location: "/login?return_to="},
+		{name: "signed in, no consent yet: the consent page", signedIn: true, status: 200},
+		{name: "remembered consent: a code at once", signedIn: true, remembered: true, status: 302, location: redirectURI,
+			query: map[string]string{"code": "the-code", "state": "xyz", "iss": "http://acme.gatehouse.test"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.consents.remembered = tc.remembered
+			r := httptest.NewRequest("GET", authorizeURL(tc.mod), nil)
+			if tc.signedIn {
+				r.AddCookie(f.signIn(t))
+			}
+			rec := serve(f.ui.ServeAuthorize, r)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			loc := rec.Header().Get("Location")
+			if !strings.HasPrefix(loc, tc.location) || (tc.location == "") != (loc == "") {
+				t.Fatalf("Location %q, want prefix %q", loc, tc.location)
+			}
+			if tc.query != nil {
+				u, err := url.Parse(loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k, want := range tc.query {
+					if got := u.Query().Get(k); got != want {
+						t.Errorf("%s = %q, want %q", k, got, want)
+					}
+				}
+			}
+			if tc.status == 200 && !strings.Contains(rec.Body.String(), "Reports") {
+				t.Errorf("consent page does not name the client")
+			}
+		})
+	}
+}
+
+// The consent form's decisions: approve remembers and issues a code, deny
+// remembers nothing and is audited, a missing CSRF token is refused.
+func TestConsentDecision(t *testing.T) {
+	for _, tc := range []struct {
+		name, decision string
+		noCSRF         bool
+		status         int
+		query          map[string]string
+		approved       int
+		audit          []string
+	}{
+		{name: "approve", decision: "approve", status: http.StatusSeeOther, query: map[string]string{"code": "the-code", "state": "xyz"},
+			approved: 1, audit: []string{"login.success"}},
+		{name: "deny", decision: "deny", status: http.StatusSeeOther, query: map[string]string{"error": "access_denied", "state": "xyz"},
+			audit: []string{"login.success", "consent.deny"}},
+		{name: "no decision", decision: "", status: 400, audit: []string{"login.success"}},
+		{name: "no CSRF token", decision: "approve", noCSRF: true, status: 403, audit: []string{"login.success"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			sess := f.signIn(t)
+			page := httptest.NewRequest("GET", authorizeURL(nil), nil)
+			page.AddCookie(sess)
+			rec := serve(f.ui.ServeAuthorize, page)
+			m := csrfField.FindStringSubmatch(rec.Body.String())
+			if m == nil {
+				t.Fatalf("no CSRF token on the consent page: %s", rec.Body)
+			}
+			u, _ := url.Parse(authorizeURL(nil))
+			form := u.Query()
+			form.Set("decision", tc.decision)
+			if !tc.noCSRF {
+				form.Set("csrf_token", m[1])
+			}
+			r := httptest.NewRequest("POST", "/oauth2/authorize", strings.NewReader(form.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("Sec-Fetch-Site", "same-origin")
+			r.AddCookie(sess)
+			rec = serve(f.ui.ServeAuthorize, r)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.query != nil {
+				loc, _ := url.Parse(rec.Header().Get("Location"))
+				for k, want := range tc.query {
+					if got := loc.Query().Get(k); got != want {
+						t.Errorf("%s = %q, want %q", k, got, want)
+					}
+				}
+			}
+			if len(f.consents.approved) != tc.approved {
+				t.Errorf("%d approvals, want %d", len(f.consents.approved), tc.approved)
+			}
+			if got := strings.Join(f.audit.actions(), ","); got != strings.Join(tc.audit, ",") {
+				t.Errorf("audit %s, want %v", got, tc.audit)
+			}
+		})
+	}
+}
+
+// A cross-site POST is refused before anything is read.
+func TestCrossSitePostRefused(t *testing.T) {
+	f := newFixture(t)
+	r := httptest.NewRequest("POST", "/oauth2/authorize", strings.NewReader("decision=approve"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	r.AddCookie(f.signIn(t))
+	if rec := serve(f.ui.ServeAuthorize, r); rec.Code != http.StatusForbidden {
+		t.Errorf("cross-site POST: %d, want 403", rec.Code)
+	}
+	if len(f.consents.approved) != 0 {
+		t.Error("a cross-site POST approved a consent")
+	}
+}
+
+func TestSession(t *testing.T) {
+	f := newFixture(t)
+	sess := f.signIn(t)
+	get := func(ck *http.Cookie) int {
+		r := httptest.NewRequest("GET", "/profile", nil)
+		if ck != nil {
+			r.AddCookie(ck)
+		}
+		return serve(f.ui.ServeProfile, r).Code
+	}
+	if code := get(sess); code != 200 {
+		t.Fatalf("profile with a session: %d", code)
+	}
+	if code := get(nil); code != http.StatusFound {
+		t.Errorf("profile without a session: %d, want a redirect to sign in", code)
+	}
+	tampered := *sess
+	tampered.Value = sess.Value[:len(sess.Value)-2] + "AA"
+	if code := get(&tampered); code != http.StatusFound {
+		t.Errorf("a tampered session: %d, want a redirect", code)
+	}
+	// A new password ends the session.
+	ada := f.users.users["ada@example.com"]
+	ada.PasswordHash += "x"
+	f.users.users["ada@example.com"] = ada
+	if code := get(sess); code != http.StatusFound {
+		t.Errorf("after a password change: %d, want a redirect", code)
+	}
+	ada.PasswordHash = strings.TrimSuffix(ada.PasswordHash, "x")
+	f.users.users["ada@example.com"] = ada
+	// Disabling the user ends the session.
+	ada.Disabled = true
+	f.users.users["ada@example.com"] = ada
+	if code := get(sess); code != http.StatusFound {
+		t.Errorf("after disabling the user: %d, want a redirect", code)
+	}
+	ada.Disabled = false
+	f.users.users["ada@example.com"] = ada
+	// Expiry.
+	f.now = f.now.Add(13 * time.Hour)
+	if code := get(sess); code != http.StatusFound {
+		t.Errorf("after the session's lifetime: %d, want a redirect", code)
+	}
+	// A store that fails is unavailable, not signed out.
+	f.now = f.now.Add(-13 * time.Hour)
+	f.users.fail = errors.New("database is away")
+	if code := get(sess); code != http.StatusServiceUnavailable {
+		t.Errorf("with the store failing: %d, want 503", code)
+	}
+}
+
+func TestRevokeConsentJSON(t *testing.T) {
+	f := newFixture(t)
+	f.consents.list = []store.Consent{{Team: team, UserID: adaID, ClientID: appID, Scopes: []string{"audit.log:read"}, CreatedAt: f.now}}
+	sess := f.signIn(t)
+	list := httptest.NewRequest("GET", "/api/profile/consents", nil)
+	list.AddCookie(sess)
+	rec := serve(f.ui.ServeConsentList, list)
+	m := regexp.MustCompile(`"csrf_token":"([^"]+)"`).FindStringSubmatch(rec.Body.String())
+	if rec.Code != 200 || m == nil || !strings.Contains(rec.Body.String(), `"client_name":"Reports"`) {
+		t.Fatalf("list: %d %s", rec.Code, rec.Body)
+	}
+	for _, tc := range []struct {
+		name, client, token string
+		status              int
+	}{
+		{"no CSRF header", appID, "", 403},
+		{"unknown client", "nope", m[1], 404},
+		{"revoked", appID, m[1], 204},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("DELETE", "/api/profile/consents/"+tc.client, nil)
+			r.SetPathValue("client_id", tc.client)
+			r.Header.Set("Sec-Fetch-Site", "same-origin")
+			if tc.token != "" {
+				r.Header.Set("X-CSRF-Token", tc.token)
+			}
+			r.AddCookie(sess)
+			if rec := serve(f.ui.ServeConsentDelete, r); rec.Code != tc.status {
+				t.Errorf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+		})
+	}
+	if len(f.consents.revoked) != 1 {
+		t.Errorf("revoked %v, want the one", f.consents.revoked)
+	}
+}
