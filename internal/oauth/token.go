@@ -11,13 +11,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/client"
-	"github.com/gatehouse/gatehouse/internal/consent"
-	"github.com/gatehouse/gatehouse/internal/denylist"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
+	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/token"
@@ -39,17 +37,39 @@ type Tokens interface {
 	Issue(ctx context.Context, req token.Request) (token.Token, error)
 }
 
+// Denylist refuses revoked access tokens (denylist.List is one).
+type Denylist interface {
+	Refused(ctx context.Context, team string, c token.Claims) (bool, error)
+	Revoke(ctx context.Context, team, jti string, expiresAt time.Time) error
+}
+
+// Consents redeems authorization codes and keeps refresh-token families
+// (consent.Service is one).
+type Consents interface {
+	Redeem(ctx context.Context, team string, c store.Client, code, redirectURI, verifier string) (store.AuthCode, error)
+	StartFamily(ctx context.Context, team string, ac store.AuthCode) (secret.Secret, error)
+	CheckRefresh(ctx context.Context, team string, c store.Client, raw string) (store.RefreshToken, []string, error)
+	Rotate(ctx context.Context, team string, tok store.RefreshToken) (secret.Secret, error)
+	RevokeRefresh(ctx context.Context, team, clientID, raw string) (tok store.RefreshToken, found bool, err error)
+}
+
+// Auditor takes audit events to write off the request path
+// (auditlog.Batcher is one).
+type Auditor interface {
+	Add(e store.AuditEvent)
+}
+
 // Endpoints serves a team's OAuth endpoints.
 type Endpoints struct {
 	Clients  Clients
 	Tokens   Tokens
 	Keys     Keys
-	Denylist *denylist.List
+	Denylist Denylist
 	// ScopeNames lists the scope catalog, for the metadata.
 	ScopeNames []string
 	// Failed client authentications are limited per client and per IP.
 	ClientLimit, IPLimit *ratelimit.Limiter
-	Audit                *auditlog.Batcher
+	Audit                Auditor
 	Now                  func() time.Time
 	// AccessTokenTTL and SigningAlg are the server's defaults; a team's
 	// settings and a client's lifetime override them.
@@ -57,7 +77,7 @@ type Endpoints struct {
 	SigningAlg     string
 	// Consents redeems authorization codes and rotates refresh tokens; nil
 	// leaves the authorization_code and refresh_token grants out.
-	Consents *consent.Service
+	Consents Consents
 
 	grantsOnce sync.Once
 	grants     map[string]grant // built once, then only read
