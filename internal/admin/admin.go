@@ -77,6 +77,19 @@ type invalidError struct{ err error }
 func (e invalidError) Error() string   { return e.err.Error() }
 func (e invalidError) Unwrap() []error { return []error{ErrInvalid, e.err} }
 
+// conflictError is a store.ErrAlreadyExists whose message says what
+// already exists in words of its own, without the sentinel's text.
+type conflictError struct{ msg string }
+
+func (e conflictError) Error() string { return e.msg }
+func (e conflictError) Unwrap() error { return store.ErrAlreadyExists }
+
+// Conflict returns an error that is store.ErrAlreadyExists and reads as
+// the formatted message alone: "permission already granted: ...".
+func Conflict(format string, args ...any) error {
+	return conflictError{fmt.Sprintf(format, args...)}
+}
+
 // asInvalid wraps a non-nil validation error with invalidError.
 func asInvalid(err error) error {
 	if err == nil {

@@ -104,7 +104,7 @@ func groups(cmd *cobra.Command) {
 		if len(args) == 0 {
 			return nil
 		}
-		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], commandPath(cmd))
 		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 			msg += "; did you mean " + strings.Join(s, " or ") + "?"
 		}
@@ -225,10 +225,19 @@ func (a *app) migrateCommand() *cobra.Command {
 	}
 }
 
+// commandPath is the command's path without the root's name, which every
+// error line already starts with ("gatehouse: admin client show ...").
+func commandPath(cmd *cobra.Command) string {
+	if !cmd.HasParent() {
+		return cmd.Name()
+	}
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
 // noArgs is cobra.NoArgs as a usage error.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])}
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", commandPath(cmd), args[0])}
 	}
 	return nil
 }
@@ -237,7 +246,11 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != len(names) {
-			return usageError{fmt.Errorf("%s takes %d argument(s): %s", cmd.CommandPath(), len(names), strings.Join(names, " "))}
+			plural := "s"
+			if len(names) == 1 {
+				plural = ""
+			}
+			return usageError{fmt.Errorf("%s takes %d argument%s: %s", commandPath(cmd), len(names), plural, strings.Join(names, " "))}
 		}
 		return nil
 	}

@@ -405,12 +405,12 @@ func TestBadInput(t *testing.T) {
 		{"missing --email", []string{"admin", "user", "create", "--team", "acme", "--password-stdin"}, pw, 2, []string{"required", `"email"`}},
 		{"missing --resource", []string{"admin", "permission", "grant", "--team", "acme", "--principal", "group:eng", "--action", "read"}, "", 2, []string{"required", `"resource"`}},
 		{"user create without --password-stdin", []string{"admin", "user", "create", "--team", "acme", "--email", "new@example.com"}, pw, 2, []string{"--password-stdin", "required"}},
-		{"team create without a name", []string{"admin", "team", "create"}, "", 2, []string{"team create", "1 argument", "NAME"}},
+		{"team create without a name", []string{"admin", "team", "create"}, "", 2, []string{"gatehouse: admin team create takes 1 argument: NAME"}},
 		{"team create with two names", []string{"admin", "team", "create", "x", "y"}, "", 2, []string{"team create", "1 argument", "NAME"}},
 		{"team delete without a name", []string{"admin", "team", "delete"}, "", 2, []string{"NAME"}},
-		{"team list with an argument", []string{"admin", "team", "list", "extra"}, "", 2, []string{"no arguments", "extra"}},
+		{"team list with an argument", []string{"admin", "team", "list", "extra"}, "", 2, []string{"gatehouse: admin team list takes no arguments", "extra"}},
 		{"user delete without email", []string{"admin", "user", "delete", "--team", "acme"}, "", 2, []string{"EMAIL"}},
-		{"add-member with one argument", []string{"admin", "group", "add-member", "--team", "acme", "eng"}, "", 2, []string{"2 argument", "NAME EMAIL"}},
+		{"add-member with one argument", []string{"admin", "group", "add-member", "--team", "acme", "eng"}, "", 2, []string{"gatehouse: admin group add-member takes 2 arguments: NAME EMAIL"}},
 		{"remove-member with three arguments", []string{"admin", "group", "remove-member", "--team", "acme", "eng", "a@b.c", "x"}, "", 2, []string{"2 argument"}},
 		{"group create without a name", []string{"admin", "group", "create", "--team", "acme"}, "", 2, []string{"NAME"}},
 		{"app create with two names", []string{"admin", "app", "create", "--team", "acme", "x", "y"}, "", 2, []string{"NAME"}},
@@ -448,7 +448,7 @@ func TestBadInput(t *testing.T) {
 		{"duplicate group", []string{"admin", "group", "create", "--team", "acme", "eng"}, "", 1, []string{"eng", "already exists"}},
 		{"duplicate member", []string{"admin", "group", "add-member", "--team", "acme", "eng", "ada@example.com"}, "", 1, []string{"already exists"}},
 		{"duplicate app", []string{"admin", "app", "create", "--team", "acme", "ci"}, "", 1, []string{"ci", "already exists"}},
-		{"duplicate grant", grant("user:ada@example.com", "read", "team"), "", 1, []string{"already exists"}},
+		{"duplicate grant", grant("user:ada@example.com", "read", "team"), "", 1, []string{"gatehouse: permission already granted: user:ada@example.com may read team"}},
 		{"unknown team", userCreate("nope", "new@example.com"), pw, 1, []string{`team "nope"`, "not found"}},
 		{"list users of unknown team", []string{"admin", "user", "list", "--team", "nope"}, "", 1, []string{`team "nope"`, "not found"}},
 		{"delete unknown team", []string{"admin", "team", "delete", "nope"}, "", 1, []string{"nope", "not found"}},
@@ -477,8 +477,8 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("stdout = %q, want nothing", r.stdout)
 			}
 			line, ok := strings.CutSuffix(r.stderr, "\n")
-			if !ok || strings.Contains(line, "\n") || !strings.HasPrefix(line, "gatehouse: ") {
-				t.Errorf("stderr = %q, want one line starting \"gatehouse: \"", r.stderr)
+			if !ok || strings.Contains(line, "\n") || !strings.HasPrefix(line, "gatehouse: ") || strings.HasPrefix(line, "gatehouse: gatehouse") {
+				t.Errorf("stderr = %q, want one line starting \"gatehouse: \" (once)", r.stderr)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(line, w) {
