@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -139,16 +141,40 @@ type env struct {
 	log   *slog.Logger
 }
 
-// open loads the master key (generating it on first need, for SQLite) and
-// opens and migrates the database.
-func (a *app) open(ctx context.Context) (*env, error) {
+// open loads the master key and opens the database. Only migrate and serve
+// (create) may make a new installation: they generate the master key on
+// first need (for SQLite) and create or migrate the database. Every other
+// command opens an installation that exists, with its schema current, and
+// otherwise fails naming what is missing, creating nothing: run from the
+// wrong directory, it must not start an empty installation of its own.
+func (a *app) open(ctx context.Context, create bool) (*env, error) {
 	envKey, _ := a.lookupEnv(masterkey.EnvVar)
-	key, err := masterkey.Load(envKey, a.cfg.DataDir, a.cfg.DatabaseURL != "")
-	if err != nil {
-		return nil, err
-	}
+	dbPath := filepath.Join(a.cfg.DataDir, "gatehouse.db")
 	log := a.logger()
-	st, err := sqlstore.Open(ctx, a.cfg.DatabaseURL, filepath.Join(a.cfg.DataDir, "gatehouse.db"), log)
+	var (
+		key masterkey.Key
+		st  *sqlstore.DB
+		err error
+	)
+	if create {
+		if key, err = masterkey.Load(envKey, a.cfg.DataDir, a.cfg.DatabaseURL != ""); err != nil {
+			return nil, err
+		}
+		st, err = sqlstore.Open(ctx, a.cfg.DatabaseURL, dbPath, log)
+	} else {
+		if a.cfg.DatabaseURL == "" {
+			// The database first: a missing one is the likelier mistake
+			// (another directory, a mistyped --data-dir), and its path says
+			// so.
+			if _, serr := os.Stat(dbPath); errors.Is(serr, fs.ErrNotExist) {
+				return nil, noDatabase(dbPath)
+			}
+		}
+		if key, err = masterkey.LoadExisting(envKey, a.cfg.DataDir, a.cfg.DatabaseURL != ""); err != nil {
+			return nil, err
+		}
+		st, err = sqlstore.OpenExisting(ctx, a.cfg.DatabaseURL, dbPath, log)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -160,15 +186,32 @@ func (a *app) open(ctx context.Context) (*env, error) {
 	}, nil
 }
 
+func noDatabase(path string) error {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return fmt.Errorf(`no database at %s: run "gatehouse migrate" or "gatehouse serve" first, or pass --data-dir`, path)
+}
+
 func (e *env) close() { e.store.Close() }
 
-// withEnv wraps a command body that needs the database.
+// withEnv wraps a command body that needs an existing database.
 func (a *app) withEnv(fn func(cmd *cobra.Command, e *env, args []string) error) func(*cobra.Command, []string) error {
+	return a.withEnvCreating(false, fn)
+}
+
+// withNewEnv wraps the body of migrate or serve, which may create the
+// database and the master key.
+func (a *app) withNewEnv(fn func(cmd *cobra.Command, e *env, args []string) error) func(*cobra.Command, []string) error {
+	return a.withEnvCreating(true, fn)
+}
+
+func (a *app) withEnvCreating(create bool, fn func(cmd *cobra.Command, e *env, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := a.load(cmd); err != nil {
 			return err
 		}
-		e, err := a.open(cmd.Context())
+		e, err := a.open(cmd.Context(), create)
 		if err != nil {
 			return err
 		}
@@ -215,7 +258,7 @@ func (a *app) migrateCommand() *cobra.Command {
 		Use:   "migrate",
 		Short: "Create or upgrade the database schema (serve also does this on start)",
 		Args:  noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
+		RunE: a.withNewEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			if err := e.store.Check(cmd.Context()); err != nil {
 				return err
 			}

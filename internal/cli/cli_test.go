@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io/fs"
 	"os"
@@ -39,7 +40,17 @@ func gatehouse(t *testing.T, env map[string]string, stdin string, args ...string
 // dataDir is a command line bound to one data directory.
 type dataDir string
 
-func newDataDir(t *testing.T) dataDir { return dataDir(filepath.Join(t.TempDir(), "data")) }
+// newDataDir is an installation made by migrate, as every command but
+// migrate and serve needs one.
+func newDataDir(t *testing.T) dataDir {
+	t.Helper()
+	d := emptyDataDir(t)
+	d.ok(t, "", "migrate")
+	return d
+}
+
+// emptyDataDir is a data directory that does not exist yet.
+func emptyDataDir(t *testing.T) dataDir { return dataDir(filepath.Join(t.TempDir(), "data")) }
 
 func (d dataDir) run(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
@@ -130,7 +141,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestMigrate(t *testing.T) {
-	d := newDataDir(t)
+	d := emptyDataDir(t)
 	out := d.ok(t, "", "migrate")
 	if !strings.Contains(out, "sqlite") {
 		t.Errorf("migrate printed %q, want it to name the sqlite database", out)
@@ -567,5 +578,79 @@ func TestHelp(t *testing.T) {
 		if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "Usage:") {
 			t.Errorf("gatehouse %s: %+v, want exit 0 and the help", strings.Join(args, " "), r)
 		}
+	}
+}
+
+// Only migrate and serve make an installation: any other command on a data
+// directory without a database fails naming the path and creates nothing,
+// neither the directory nor a master key (run from the wrong directory, it
+// used to start an empty installation and then say the team was missing).
+func TestCommandsNeedAnExistingDatabase(t *testing.T) {
+	for _, args := range [][]string{
+		{"admin", "team", "list"},
+		{"admin", "team", "create", "acme"},
+		{"admin", "client", "list", "--team", "acme"},
+		{"admin", "key", "list", "--team", "acme"},
+		{"admin", "signing-keys", "list", "--team", "acme"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			d := emptyDataDir(t)
+			r := d.run(t, "", args...)
+			db := filepath.Join(string(d), "gatehouse.db")
+			want := `gatehouse: no database at ` + db + `: run "gatehouse migrate" or "gatehouse serve" first, or pass --data-dir` + "\n"
+			if r.code != 1 || r.stdout != "" || r.stderr != want {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1, nothing and %q", r.code, r.stdout, r.stderr, want)
+			}
+			if _, err := os.Stat(string(d)); !os.IsNotExist(err) {
+				t.Errorf("data directory: %v, want it not created", err)
+			}
+		})
+	}
+
+	// A directory that exists but holds no database: nothing is made in it.
+	d := emptyDataDir(t)
+	if err := os.Mkdir(string(d), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if r := d.run(t, "", "admin", "team", "list"); r.code != 1 || !strings.Contains(r.stderr, "no database at") {
+		t.Errorf("team list in an empty directory: %+v", r)
+	}
+	if entries, _ := os.ReadDir(string(d)); len(entries) != 0 {
+		t.Errorf("the command left %v in the data directory", entries)
+	}
+
+	// A database without its master key file (made with
+	// GATEHOUSE_MASTER_KEY, say) is not given a new key.
+	d = newDataDir(t)
+	if err := os.Remove(filepath.Join(string(d), "master.key")); err != nil {
+		t.Fatal(err)
+	}
+	r := d.run(t, "", "admin", "team", "list")
+	if r.code != 1 || !strings.Contains(r.stderr, "no master key at "+filepath.Join(string(d), "master.key")) || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("team list without master.key: %+v, want one line naming the key file", r)
+	}
+	if _, err := os.Stat(filepath.Join(string(d), "master.key")); !os.IsNotExist(err) {
+		t.Errorf("master.key: %v, want none made", err)
+	}
+
+	// A database whose schema is behind this binary's is not migrated by
+	// an admin command: it says to run migrate.
+	d = newDataDir(t)
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(string(d), "gatehouse.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	raw, err := sql.Open("sqlite", filepath.Join(string(d), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	r = d.run(t, "", "admin", "team", "list")
+	if r.code != 1 || !strings.Contains(r.stderr, `run "gatehouse migrate" first`) {
+		t.Errorf("team list on an old schema: %+v, want it to say to migrate", r)
 	}
 }

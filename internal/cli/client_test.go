@@ -31,6 +31,7 @@ type clientCLI struct {
 
 func newClientCLI(t *testing.T) clientCLI {
 	c := clientCLI{t, filepath.Join(t.TempDir(), "data")}
+	c.ok("migrate")
 	c.ok("admin", "team", "create", "acme")
 	c.ok("admin", "team", "create", "other")
 	return c
@@ -353,6 +354,7 @@ func TestScopesList(t *testing.T) {
 	}) {
 		t.Errorf("with an operator scope: %v", got)
 	}
+	c.ok("migrate")
 	c.ok("admin", "team", "create", "acme")
 	secretKeys(t, c.ok("--config", cfg, "admin", "client", "create", "--team", "acme", "--name", "billing",
 		"--grant-type", "client_credentials", "--auth-method", "client_secret_basic", "--scope", "billing:read", "--json"))
