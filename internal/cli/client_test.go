@@ -309,6 +309,8 @@ func TestClientCommandErrors(t *testing.T) {
 		{1, "not found", []string{"admin", "client", "show", "--team", "other", id}},
 		{1, "not found", []string{"admin", "client", "show", "--team", "acme", "not-a-client"}},
 		{2, "unknown command", []string{"admin", "client", "regenerate", id}},
+		{1, `gatehouse: client name "x" already exists in team acme`, create()},
+		{2, "gatehouse: admin client show takes 1 argument: CLIENT_ID", []string{"admin", "client", "show", "--team", "acme"}},
 	} {
 		c.fails(tc.code, tc.want, tc.args...)
 	}
