@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -68,9 +69,11 @@ func TestAgainstGatehouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	clients := &client.Service{Store: st, Hasher: hasher, Scopes: cat}
+	seq := 0
 	token := func(team string) (string, string) {
 		t.Helper()
-		c, sec, err := clients.Create(ctx, admin.CLI, team, client.NewClient{Name: "rs-test",
+		seq++ // client names are unique in a team
+		c, sec, err := clients.Create(ctx, admin.CLI, team, client.NewClient{Name: fmt.Sprintf("rs-test %d", seq),
 			GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: client.AuthSecretBasic,
 			Scopes: []string{"audit.log:read", "team.login-history:read"}})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,10 +98,15 @@ func clientService(t testing.TB, st store.Store, key masterkey.Key) *client.Serv
 	return &client.Service{Store: st, Hasher: h, Scopes: cat}
 }
 
+// clientSeq numbers the test clients: names are unique in a team.
+var clientSeq atomic.Int64
+
+func testClientName() string { return fmt.Sprintf("test %d", clientSeq.Add(1)) }
+
 func (e *oauthEnv) newClient(t testing.TB, team, method string, scopes ...string) (store.Client, string) {
 	t.Helper()
 	c, sec, err := e.clients.Create(context.Background(), admin.CLI, team, client.NewClient{
-		Name: "test", GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: method, Scopes: scopes})
+		Name: testClientName(), GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: method, Scopes: scopes})
 	if err != nil {
 		t.Fatal(err)
 	}
