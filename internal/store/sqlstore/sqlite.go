@@ -68,6 +68,21 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger, create bool)
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(0)
+	// Switching a new file to WAL takes a lock for which SQLite does not
+	// call the busy handler: a process opening the file while another one
+	// switches it gets SQLITE_BUSY at once. Try again within the busy
+	// timeout.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	return newDB(ctx, db, sqliteDialect{}, log, create)
 }
 
