@@ -172,7 +172,8 @@ func (r *runner) newGatehouse(ctx context.Context, label string) (*gatehouse, st
 	g := &gatehouse{bin: bin, dir: r.tmp, gomaxprocs: r.o.GOMAXPROCS, logLevel: r.o.ServerLogLevel}
 	if r.o.DatabaseURL == "" {
 		g.dataDir = filepath.Join(r.tmp, label+"-data")
-		return g, "SQLite in " + g.dataDir, nil
+		_, err := g.cli(ctx, "", "migrate") // only migrate and serve make a database
+		return g, "SQLite in " + g.dataDir, err
 	}
 	name := "gatehouse_bench_" + randomText(6)
 	if err := pgExec(ctx, r.o.DatabaseURL, "CREATE DATABASE "+name); err != nil {
@@ -195,7 +196,8 @@ func (r *runner) newGatehouse(ctx context.Context, label string) (*gatehouse, st
 	if g.masterKey == "" {
 		g.masterKey = newMasterKey()
 	}
-	return g, "PostgreSQL database " + name + " on " + u.Host, nil
+	_, err = g.cli(ctx, "", "migrate")
+	return g, "PostgreSQL database " + name + " on " + u.Host, err
 }
 
 // pgExec runs one statement on the PostgreSQL server of url.

@@ -3,6 +3,7 @@ package resource_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 
@@ -20,9 +21,11 @@ func TestAgainstGatehouse(t *testing.T) {
 	ctx := context.Background()
 	gh := servertest.Start(t, servertest.HandlerOnly(), servertest.WithWallClock())
 	hc := gh.HTTP // every <team>.gatehouse.test reaches the test server
+	seq := 0
 	token := func(team string) (string, string) {
 		t.Helper()
-		c, sec := gh.Client(t, team, client.NewClient{Name: "rs-test",
+		seq++ // client names are unique in a team
+		c, sec := gh.Client(t, team, client.NewClient{Name: fmt.Sprintf("rs-test %d", seq),
 			Scopes: []string{"audit.log:read", "team.login-history:read"}})
 		cc := clientcredentials.Config{ClientID: c.ID, ClientSecret: sec,
 			TokenURL: servertest.URL(team, "/oauth2/token"), Scopes: []string{"audit.log:read", "team.login-history:read"}}

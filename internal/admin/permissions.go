@@ -59,7 +59,7 @@ func (s *Service) Grant(ctx context.Context, a kernel.Actor, p store.Permission)
 		}
 		if err := q.GrantPermission(ctx, p); err != nil {
 			if errors.Is(err, store.ErrAlreadyExists) {
-				return fmt.Errorf("%s already may %s on %s: %w", p.Principal, p.Action, p.Resource, store.ErrAlreadyExists)
+				return kernel.Conflict("permission already granted: %s may %s %s", p.Principal, p.Action, p.Resource)
 			}
 			return err
 		}

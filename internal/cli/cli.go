@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -104,7 +106,7 @@ func groups(cmd *cobra.Command) {
 		if len(args) == 0 {
 			return nil
 		}
-		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], commandPath(cmd))
 		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 			msg += "; did you mean " + strings.Join(s, " or ") + "?"
 		}
@@ -146,17 +148,41 @@ type env struct {
 	svc   *compose.Services
 }
 
-// open loads the master key (generating it on first need, for SQLite) and
-// opens and migrates the database.
-func (a *app) open(cmd *cobra.Command) (*env, error) {
+// open loads the master key and opens the database. Only migrate and serve
+// (create) may make a new installation: they generate the master key on
+// first need (for SQLite) and create or migrate the database. Every other
+// command opens an installation that exists, with its schema current, and
+// otherwise fails naming what is missing, creating nothing: run from the
+// wrong directory, it must not start an empty installation of its own.
+func (a *app) open(cmd *cobra.Command, create bool) (*env, error) {
 	ctx := cmd.Context()
 	envKey, _ := a.lookupEnv(masterkey.EnvVar)
-	key, err := masterkey.Load(envKey, a.cfg.DataDir, a.cfg.DatabaseURL != "")
-	if err != nil {
-		return nil, err
-	}
+	dbPath := filepath.Join(a.cfg.DataDir, "gatehouse.db")
 	log := a.logger(cmd)
-	st, err := sqlstore.Open(ctx, a.cfg.DatabaseURL, filepath.Join(a.cfg.DataDir, "gatehouse.db"), log)
+	var (
+		key masterkey.Key
+		st  *sqlstore.DB
+		err error
+	)
+	if create {
+		if key, err = masterkey.Load(envKey, a.cfg.DataDir, a.cfg.DatabaseURL != ""); err != nil {
+			return nil, err
+		}
+		st, err = sqlstore.Open(ctx, a.cfg.DatabaseURL, dbPath, log)
+	} else {
+		if a.cfg.DatabaseURL == "" {
+			// The database first: a missing one is the likelier mistake
+			// (another directory, a mistyped --data-dir), and its path says
+			// so.
+			if _, serr := os.Stat(dbPath); errors.Is(serr, fs.ErrNotExist) {
+				return nil, noDatabase(dbPath)
+			}
+		}
+		if key, err = masterkey.LoadExisting(envKey, a.cfg.DataDir, a.cfg.DatabaseURL != ""); err != nil {
+			return nil, err
+		}
+		st, err = sqlstore.OpenExisting(ctx, a.cfg.DatabaseURL, dbPath, log)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -168,15 +194,32 @@ func (a *app) open(cmd *cobra.Command) (*env, error) {
 	return &env{store: st, key: key, log: log, admin: svc.Admin, svc: svc}, nil
 }
 
+func noDatabase(path string) error {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return fmt.Errorf(`no database at %s: run "gatehouse migrate" or "gatehouse serve" first, or pass --data-dir`, path)
+}
+
 func (e *env) close() { e.store.Close() }
 
-// withEnv wraps a command body that needs the database.
+// withEnv wraps a command body that needs an existing database.
 func (a *app) withEnv(fn func(cmd *cobra.Command, e *env, args []string) error) func(*cobra.Command, []string) error {
+	return a.withEnvCreating(false, fn)
+}
+
+// withNewEnv wraps the body of migrate or serve, which may create the
+// database and the master key.
+func (a *app) withNewEnv(fn func(cmd *cobra.Command, e *env, args []string) error) func(*cobra.Command, []string) error {
+	return a.withEnvCreating(true, fn)
+}
+
+func (a *app) withEnvCreating(create bool, fn func(cmd *cobra.Command, e *env, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := a.load(cmd); err != nil {
 			return err
 		}
-		e, err := a.open(cmd)
+		e, err := a.open(cmd, create)
 		if err != nil {
 			return err
 		}
@@ -223,7 +266,7 @@ func (a *app) migrateCommand() *cobra.Command {
 		Use:   "migrate",
 		Short: "Create or upgrade the database schema (serve also does this on start)",
 		Args:  noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
+		RunE: a.withNewEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			if err := e.store.Check(cmd.Context()); err != nil {
 				return err
 			}
@@ -233,10 +276,19 @@ func (a *app) migrateCommand() *cobra.Command {
 	}
 }
 
+// commandPath is the command's path without the root's name, which every
+// error line already starts with ("gatehouse: admin client show ...").
+func commandPath(cmd *cobra.Command) string {
+	if !cmd.HasParent() {
+		return cmd.Name()
+	}
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
 // noArgs is cobra.NoArgs as a usage error.
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])}
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", commandPath(cmd), args[0])}
 	}
 	return nil
 }
@@ -245,7 +297,11 @@ func noArgs(cmd *cobra.Command, args []string) error {
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != len(names) {
-			return usageError{fmt.Errorf("%s takes %d argument(s): %s", cmd.CommandPath(), len(names), strings.Join(names, " "))}
+			plural := "s"
+			if len(names) == 1 {
+				plural = ""
+			}
+			return usageError{fmt.Errorf("%s takes %d argument%s: %s", commandPath(cmd), len(names), plural, strings.Join(names, " "))}
 		}
 		return nil
 	}

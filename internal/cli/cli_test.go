@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io/fs"
 	"os"
@@ -39,7 +40,17 @@ func gatehouse(t *testing.T, env map[string]string, stdin string, args ...string
 // dataDir is a command line bound to one data directory.
 type dataDir string
 
-func newDataDir(t *testing.T) dataDir { return dataDir(filepath.Join(t.TempDir(), "data")) }
+// newDataDir is an installation made by migrate, as every command but
+// migrate and serve needs one.
+func newDataDir(t *testing.T) dataDir {
+	t.Helper()
+	d := emptyDataDir(t)
+	d.ok(t, "", "migrate")
+	return d
+}
+
+// emptyDataDir is a data directory that does not exist yet.
+func emptyDataDir(t *testing.T) dataDir { return dataDir(filepath.Join(t.TempDir(), "data")) }
 
 func (d dataDir) run(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
@@ -130,7 +141,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestMigrate(t *testing.T) {
-	d := newDataDir(t)
+	d := emptyDataDir(t)
 	out := d.ok(t, "", "migrate")
 	if !strings.Contains(out, "sqlite") {
 		t.Errorf("migrate printed %q, want it to name the sqlite database", out)
@@ -405,12 +416,12 @@ func TestBadInput(t *testing.T) {
 		{"missing --email", []string{"admin", "user", "create", "--team", "acme", "--password-stdin"}, pw, 2, []string{"required", `"email"`}},
 		{"missing --resource", []string{"admin", "permission", "grant", "--team", "acme", "--principal", "group:eng", "--action", "read"}, "", 2, []string{"required", `"resource"`}},
 		{"user create without --password-stdin", []string{"admin", "user", "create", "--team", "acme", "--email", "new@example.com"}, pw, 2, []string{"--password-stdin", "required"}},
-		{"team create without a name", []string{"admin", "team", "create"}, "", 2, []string{"team create", "1 argument", "NAME"}},
+		{"team create without a name", []string{"admin", "team", "create"}, "", 2, []string{"gatehouse: admin team create takes 1 argument: NAME"}},
 		{"team create with two names", []string{"admin", "team", "create", "x", "y"}, "", 2, []string{"team create", "1 argument", "NAME"}},
 		{"team delete without a name", []string{"admin", "team", "delete"}, "", 2, []string{"NAME"}},
-		{"team list with an argument", []string{"admin", "team", "list", "extra"}, "", 2, []string{"no arguments", "extra"}},
+		{"team list with an argument", []string{"admin", "team", "list", "extra"}, "", 2, []string{"gatehouse: admin team list takes no arguments", "extra"}},
 		{"user delete without email", []string{"admin", "user", "delete", "--team", "acme"}, "", 2, []string{"EMAIL"}},
-		{"add-member with one argument", []string{"admin", "group", "add-member", "--team", "acme", "eng"}, "", 2, []string{"2 argument", "NAME EMAIL"}},
+		{"add-member with one argument", []string{"admin", "group", "add-member", "--team", "acme", "eng"}, "", 2, []string{"gatehouse: admin group add-member takes 2 arguments: NAME EMAIL"}},
 		{"remove-member with three arguments", []string{"admin", "group", "remove-member", "--team", "acme", "eng", "a@b.c", "x"}, "", 2, []string{"2 argument"}},
 		{"group create without a name", []string{"admin", "group", "create", "--team", "acme"}, "", 2, []string{"NAME"}},
 		{"app create with two names", []string{"admin", "app", "create", "--team", "acme", "x", "y"}, "", 2, []string{"NAME"}},
@@ -448,7 +459,7 @@ func TestBadInput(t *testing.T) {
 		{"duplicate group", []string{"admin", "group", "create", "--team", "acme", "eng"}, "", 1, []string{"eng", "already exists"}},
 		{"duplicate member", []string{"admin", "group", "add-member", "--team", "acme", "eng", "ada@example.com"}, "", 1, []string{"already exists"}},
 		{"duplicate app", []string{"admin", "app", "create", "--team", "acme", "ci"}, "", 1, []string{"ci", "already exists"}},
-		{"duplicate grant", grant("user:ada@example.com", "read", "team"), "", 1, []string{"already exists"}},
+		{"duplicate grant", grant("user:ada@example.com", "read", "team"), "", 1, []string{"gatehouse: permission already granted: user:ada@example.com may read team"}},
 		{"unknown team", userCreate("nope", "new@example.com"), pw, 1, []string{`team "nope"`, "not found"}},
 		{"list users of unknown team", []string{"admin", "user", "list", "--team", "nope"}, "", 1, []string{`team "nope"`, "not found"}},
 		{"delete unknown team", []string{"admin", "team", "delete", "nope"}, "", 1, []string{"nope", "not found"}},
@@ -477,8 +488,8 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("stdout = %q, want nothing", r.stdout)
 			}
 			line, ok := strings.CutSuffix(r.stderr, "\n")
-			if !ok || strings.Contains(line, "\n") || !strings.HasPrefix(line, "gatehouse: ") {
-				t.Errorf("stderr = %q, want one line starting \"gatehouse: \"", r.stderr)
+			if !ok || strings.Contains(line, "\n") || !strings.HasPrefix(line, "gatehouse: ") || strings.HasPrefix(line, "gatehouse: gatehouse") {
+				t.Errorf("stderr = %q, want one line starting \"gatehouse: \" (once)", r.stderr)
 			}
 			for _, w := range c.want {
 				if !strings.Contains(line, w) {
@@ -567,5 +578,79 @@ func TestHelp(t *testing.T) {
 		if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "Usage:") {
 			t.Errorf("gatehouse %s: %+v, want exit 0 and the help", strings.Join(args, " "), r)
 		}
+	}
+}
+
+// Only migrate and serve make an installation: any other command on a data
+// directory without a database fails naming the path and creates nothing,
+// neither the directory nor a master key (run from the wrong directory, it
+// used to start an empty installation and then say the team was missing).
+func TestCommandsNeedAnExistingDatabase(t *testing.T) {
+	for _, args := range [][]string{
+		{"admin", "team", "list"},
+		{"admin", "team", "create", "acme"},
+		{"admin", "client", "list", "--team", "acme"},
+		{"admin", "key", "list", "--team", "acme"},
+		{"admin", "signing-keys", "list", "--team", "acme"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			d := emptyDataDir(t)
+			r := d.run(t, "", args...)
+			db := filepath.Join(string(d), "gatehouse.db")
+			want := `gatehouse: no database at ` + db + `: run "gatehouse migrate" or "gatehouse serve" first, or pass --data-dir` + "\n"
+			if r.code != 1 || r.stdout != "" || r.stderr != want {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1, nothing and %q", r.code, r.stdout, r.stderr, want)
+			}
+			if _, err := os.Stat(string(d)); !os.IsNotExist(err) {
+				t.Errorf("data directory: %v, want it not created", err)
+			}
+		})
+	}
+
+	// A directory that exists but holds no database: nothing is made in it.
+	d := emptyDataDir(t)
+	if err := os.Mkdir(string(d), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if r := d.run(t, "", "admin", "team", "list"); r.code != 1 || !strings.Contains(r.stderr, "no database at") {
+		t.Errorf("team list in an empty directory: %+v", r)
+	}
+	if entries, _ := os.ReadDir(string(d)); len(entries) != 0 {
+		t.Errorf("the command left %v in the data directory", entries)
+	}
+
+	// A database without its master key file (made with
+	// GATEHOUSE_MASTER_KEY, say) is not given a new key.
+	d = newDataDir(t)
+	if err := os.Remove(filepath.Join(string(d), "master.key")); err != nil {
+		t.Fatal(err)
+	}
+	r := d.run(t, "", "admin", "team", "list")
+	if r.code != 1 || !strings.Contains(r.stderr, "no master key at "+filepath.Join(string(d), "master.key")) || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("team list without master.key: %+v, want one line naming the key file", r)
+	}
+	if _, err := os.Stat(filepath.Join(string(d), "master.key")); !os.IsNotExist(err) {
+		t.Errorf("master.key: %v, want none made", err)
+	}
+
+	// A database whose schema is behind this binary's is not migrated by
+	// an admin command: it says to run migrate.
+	d = newDataDir(t)
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(string(d), "gatehouse.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	raw, err := sql.Open("sqlite", filepath.Join(string(d), "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	r = d.run(t, "", "admin", "team", "list")
+	if r.code != 1 || !strings.Contains(r.stderr, `run "gatehouse migrate" first`) {
+		t.Errorf("team list on an old schema: %+v, want it to say to migrate", r)
 	}
 }

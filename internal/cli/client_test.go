@@ -31,6 +31,7 @@ type clientCLI struct {
 
 func newClientCLI(t *testing.T) clientCLI {
 	c := clientCLI{t, filepath.Join(t.TempDir(), "data")}
+	c.ok("migrate")
 	c.ok("admin", "team", "create", "acme")
 	c.ok("admin", "team", "create", "other")
 	return c
@@ -313,6 +314,8 @@ func TestClientCommandErrors(t *testing.T) {
 		{1, "not found", []string{"admin", "client", "show", "--team", "other", id}},
 		{1, "not found", []string{"admin", "client", "show", "--team", "acme", "not-a-client"}},
 		{2, "unknown command", []string{"admin", "client", "regenerate", id}},
+		{1, `gatehouse: client name "x" already exists in team acme`, create()},
+		{2, "gatehouse: admin client show takes 1 argument: CLIENT_ID", []string{"admin", "client", "show", "--team", "acme"}},
 	} {
 		c.fails(tc.code, tc.want, tc.args...)
 	}
@@ -358,6 +361,7 @@ func TestScopesList(t *testing.T) {
 	}) {
 		t.Errorf("with an operator scope: %v", got)
 	}
+	c.ok("migrate")
 	c.ok("admin", "team", "create", "acme")
 	secretKeys(t, c.ok("--config", cfg, "admin", "client", "create", "--team", "acme", "--name", "billing",
 		"--grant-type", "client_credentials", "--auth-method", "client_secret_basic", "--scope", "billing:read", "--json"))

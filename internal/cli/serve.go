@@ -21,7 +21,7 @@ With --dev: --scheme http, --domain localhost:<port>, a loopback listener,
 and, on a data directory without teams, a team "acme" with a team admin
 whose generated password is printed once.`,
 		Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
+		RunE: a.withNewEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			ctx := cmd.Context()
 			ln, err := net.Listen("tcp", a.cfg.Listen)
 			if err != nil {
@@ -52,11 +52,15 @@ Open:
   %s/healthz
   %s/.well-known/oauth-authorization-server
   %s/login (sign in; your consents are at /profile)
-Register an OAuth client (its secret is shown once) and get a token:
+Register an OAuth client (its secret is shown once), grant it a permission,
+get a token and call an API (README.md, "Getting a token"):
   gatehouse admin client create --team %s --name demo --grant-type client_credentials \
       --auth-method client_secret_basic --scope audit.log:read --data-dir %s
+  gatehouse admin permission grant --team %s --principal client:CLIENT_ID \
+      --action read --resource audit-log --data-dir %s
   curl -u CLIENT_ID:CLIENT_SECRET -d grant_type=client_credentials %s/oauth2/token
-`, b.Team, b.Email, b.Password, u, u, u, b.Team, a.cfg.DataDir, u)
+  curl -H "Authorization: Bearer ACCESS_TOKEN" %s/api/team/audit-log
+`, b.Team, b.Email, b.Password, u, u, u, b.Team, a.cfg.DataDir, b.Team, a.cfg.DataDir, u, u)
 				}
 			}
 			e.log.Info("serving", "listen", ln.Addr().String(), "domain", a.cfg.Domain, "scheme", a.cfg.Scheme,

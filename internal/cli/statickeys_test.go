@@ -347,6 +347,18 @@ func TestStaticKeysMigrateAndReport(t *testing.T) {
 	if res.code != 0 || !strings.Contains(res.stdout, "integration.data-pools:data_push") || !strings.Contains(res.stdout, "keeps working") {
 		t.Errorf("migrate with GATEHOUSE_ROUTES: %+v", res)
 	}
+	// Client names are unique in a team: the second key of etl gets a
+	// numbered name.
+	var registered []clientShow
+	c.json(&registered, "admin", "client", "list", "--team", "acme")
+	var names []string
+	for _, cl := range registered {
+		names = append(names, cl.Name)
+	}
+	slices.Sort(names)
+	if want := []string{"migrated from AppKey of etl", "migrated from AppKey of etl (2)"}; !slices.Equal(names, want) {
+		t.Errorf("clients after migrating two keys of etl: %q, want %q", names, want)
+	}
 
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("routes: [{match: nope}]\n"), 0o600)

@@ -156,12 +156,24 @@ func (s *Service) CreateIn(ctx context.Context, q store.Queries, a kernel.Actor,
 		return store.Client{}, "", err
 	}
 	if err := q.CreateClient(ctx, c); err != nil {
+		// The id is random: a conflict is the name, unique in a team (as
+		// applications' and groups' are) so that a person telling clients
+		// apart by name in a list or on a consent page is not misled.
+		if errors.Is(err, store.ErrAlreadyExists) {
+			return store.Client{}, "", NameTaken(team, c.Name)
+		}
 		return store.Client{}, "", fmt.Errorf("create client: %w", err)
 	}
 	if err := q.AppendAudit(ctx, ev); err != nil {
 		return store.Client{}, "", err
 	}
 	return c, sec, nil
+}
+
+// NameTaken is the error for a client name that another client of the team
+// has: it is store.ErrAlreadyExists.
+func NameTaken(team, name string) error {
+	return kernel.Conflict("client name %q already exists in team %s", name, team)
 }
 
 // newSecret makes a secret and the record that stores its hash.

@@ -232,6 +232,7 @@ func TestCreateAccepts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := ccClient()
+			in.Name = tc.name // names are unique in a team
 			tc.change(&in)
 			c, _ := f.create(t, "a", in)
 			got, err := f.svc.Get(context.Background(), "a", c.ID)
@@ -257,6 +258,36 @@ func TestCreateNeedsTheTeam(t *testing.T) {
 	if _, _, err := f.svc.Create(ctx, kernel.CLI, "Not A Team", ccClient()); !errors.Is(err, kernel.ErrInvalid) {
 		t.Errorf("Create in a malformed team = %v, want ErrInvalid", err)
 	}
+}
+
+// A client's name is unique in its team, like an application's or a
+// group's: a second "Reporting job" is refused, and writes nothing.
+func TestCreateRefusesATakenName(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	f.create(t, "a", ccClient())
+	_, _, err := f.svc.Create(ctx, kernel.CLI, "a", ccClient())
+	if !errors.Is(err, store.ErrAlreadyExists) || err.Error() != `client name "Reporting job" already exists in team a` {
+		t.Errorf("Create with a taken name = %v, want ErrAlreadyExists: client name \"Reporting job\" already exists in team a", err)
+	}
+	if cs, err := f.svc.List(ctx, "a"); err != nil || len(cs) != 1 {
+		t.Errorf("clients after the refused create: %d, %v; want 1", len(cs), err)
+	}
+	events, _, err := f.store.ListAudit(ctx, "a", store.AuditFilter{}, store.Page{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creates := 0
+	for _, e := range events {
+		if e.Action == "client.create" {
+			creates++
+		}
+	}
+	if creates != 1 {
+		t.Errorf("%d client.create events, want 1 (the refused create wrote none)", creates)
+	}
+	// Another team may have a client of that name.
+	f.create(t, "b", ccClient())
 }
 
 // The secret is shown once: the store holds its hash only, and nothing in
@@ -641,7 +672,9 @@ func TestInvalidateAcrossNodes(t *testing.T) {
 	t.Run("watch", func(t *testing.T) {
 		f := setup(t)
 		c, old := f.create(t, "a", ccClient())
-		other, _ := f.create(t, "a", ccClient())
+		second := ccClient()
+		second.Name = "Another job"
+		other, _ := f.create(t, "a", second)
 		node1 := f.service(f.store)
 		node2 := f.service(openStore(t, f.dir))
 		wctx, cancel := context.WithCancel(ctx)

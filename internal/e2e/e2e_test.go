@@ -213,6 +213,7 @@ func TestDevServerStarts(t *testing.T) {
 func TestDevLeavesExistingInstallationAlone(t *testing.T) {
 	dataDir := t.TempDir()
 	env := cleanEnv()
+	cli(t, env, "", "migrate", "--data-dir", dataDir)
 	cli(t, env, "", "admin", "team", "create", "prod", "--data-dir", dataDir)
 	n := start(t, env, "--dev", "--data-dir", dataDir)
 	if _, ok := poll.Until(5*time.Second, func() bool {

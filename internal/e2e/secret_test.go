@@ -37,12 +37,14 @@ func TestRegeneratedSecretRetiresOldOneWithin1s(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		dataDir := t.TempDir()
 		env := cleanEnv("GATEHOUSE_DATA_DIR="+dataDir, "GATEHOUSE_SCHEME=http", "GATEHOUSE_DOMAIN=example.test")
+		cli(t, env, "", "migrate")
 		cli(t, env, "", "admin", "team", "create", "acme")
 		checkRegeneration(t, env, start(t, env))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		env := cleanEnv("GATEHOUSE_DATABASE_URL="+pgtest.URL(t), "GATEHOUSE_MASTER_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 			"GATEHOUSE_SCHEME=http", "GATEHOUSE_DOMAIN=example.test")
+		cli(t, env, "", "migrate")
 		cli(t, env, "", "admin", "team", "create", "acme")
 		checkRegeneration(t, env, start(t, env), start(t, env))
 	})

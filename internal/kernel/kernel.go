@@ -54,6 +54,19 @@ func AsInvalid(err error) error {
 	return invalidError{err}
 }
 
+// conflictError is a store.ErrAlreadyExists whose message says what
+// already exists in words of its own, without the sentinel's text.
+type conflictError struct{ msg string }
+
+func (e conflictError) Error() string { return e.msg }
+func (e conflictError) Unwrap() error { return store.ErrAlreadyExists }
+
+// Conflict returns an error that is store.ErrAlreadyExists and reads as
+// the formatted message alone: "permission already granted: ...".
+func Conflict(format string, args ...any) error {
+	return conflictError{fmt.Sprintf(format, args...)}
+}
+
 // Event builds the audit event of something a did at `at` in the team.
 func Event(a Actor, at time.Time, teamName, action, target string, detail map[string]string) store.AuditEvent {
 	return store.AuditEvent{Team: teamName, At: at, Actor: a.ID, Action: action, Target: target,

@@ -37,6 +37,21 @@ var ErrRequired = errors.New(EnvVar + " is required with --database-url")
 //     it. A key file that others than its owner may read or write, or that
 //     its owner may execute (mode wider than 0600), is refused.
 func Load(env, dataDir string, required bool) (Key, error) {
+	return load(env, dataDir, required, true)
+}
+
+// ErrNoKeyFile reports that LoadExisting found no key: neither
+// GATEHOUSE_MASTER_KEY nor <dataDir>/master.key.
+var ErrNoKeyFile = errors.New("no master key")
+
+// LoadExisting is Load for commands that only use an installation made
+// before: it never creates the data directory or the key file, and fails
+// with [ErrNoKeyFile], naming the file, when there is no key.
+func LoadExisting(env, dataDir string, required bool) (Key, error) {
+	return load(env, dataDir, required, false)
+}
+
+func load(env, dataDir string, required, create bool) (Key, error) {
 	if env != "" {
 		k, err := Parse(env)
 		if err != nil {
@@ -52,18 +67,25 @@ func Load(env, dataDir string, required bool) (Key, error) {
 	if dataDir == "" {
 		return Key{}, fmt.Errorf("load master key: no %s and no data directory", EnvVar)
 	}
-	k, err := loadFile(dataDir)
+	k, err := loadFile(dataDir, create)
 	if err != nil {
 		return Key{}, fmt.Errorf("load master key: %w", err)
 	}
 	return k, nil
 }
 
-func loadFile(dir string) (Key, error) {
+func loadFile(dir string, create bool) (Key, error) {
 	path := filepath.Join(dir, FileName)
 	k, err := readFile(path)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return k, err
+	}
+	if !create {
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		return Key{}, fmt.Errorf("%w at %s and no %s: the key is made with the database by \"gatehouse migrate\" or \"gatehouse serve\"; "+
+			"if the database was made with %s, set it", ErrNoKeyFile, path, EnvVar, EnvVar)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Key{}, fmt.Errorf("create data directory: %w", err)

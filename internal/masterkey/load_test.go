@@ -312,3 +312,26 @@ func TestLoadConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// LoadExisting reads a key that is there and makes none that is not.
+func TestLoadExisting(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	_, err := masterkey.LoadExisting("", dir, false)
+	if !errors.Is(err, masterkey.ErrNoKeyFile) || !strings.Contains(err.Error(), filepath.Join(dir, masterkey.FileName)) {
+		t.Fatalf("LoadExisting without a key = %v, want ErrNoKeyFile naming the file", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("LoadExisting created the data directory (%v)", err)
+	}
+	made, err := masterkey.Load("", dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := masterkey.LoadExisting("", dir, false)
+	if err != nil || !bytes.Equal(got.Raw(), made.Raw()) {
+		t.Fatalf("LoadExisting = %x, %v; want the key Load made", got.Raw(), err)
+	}
+	if _, err := masterkey.LoadExisting("", dir, true); !errors.Is(err, masterkey.ErrRequired) {
+		t.Errorf("LoadExisting required without env = %v, want ErrRequired", err)
+	}
+}

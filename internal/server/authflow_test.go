@@ -686,3 +686,22 @@ func describe(t *testing.T, name string) string {
 	}
 	return d
 }
+
+// A browser that opens the team's root lands on the sign-in page, which
+// brings it back to the profile; signed in, on the profile.
+func TestTeamRootInABrowser(t *testing.T) {
+	e := startFlowEnv(t)
+	accept := map[string]string{"Accept": "text/html"}
+	b := e.browser(t)
+	p := b.do(t, "GET", teamURL("acme", "/"), nil, accept)
+	if p.status != http.StatusOK || p.url.Path != "/login" || p.url.Query().Get("return_to") != "/profile" {
+		t.Fatalf("GET / without a session ended at %d %s, want the sign-in page returning to /profile", p.status, p.url)
+	}
+	if p = b.signIn(t, p, e.user.Email, e.password); p.url.Path != "/profile" || p.status != http.StatusOK {
+		t.Fatalf("signing in from the root ended at %d %s, want the profile", p.status, p.url)
+	}
+	s := e.signedIn(t)
+	if p := s.do(t, "GET", teamURL("acme", "/"), nil, accept); p.status != http.StatusOK || p.url.Path != "/profile" {
+		t.Fatalf("GET / signed in ended at %d %s, want the profile", p.status, p.url)
+	}
+}

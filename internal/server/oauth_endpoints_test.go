@@ -83,7 +83,7 @@ func (c creds) withSecret(s string) creds { c.secret = s; return c }
 func (e *oauthEnv) register(t *testing.T, team, method string, ttl time.Duration, scopes ...string) creds {
 	t.Helper()
 	c, sec, err := e.clients.Create(context.Background(), kernel.CLI, team, client.NewClient{
-		Name: "test", GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: method,
+		Name: testClientName(), GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: method,
 		Scopes: scopes, AccessTokenTTL: ttl})
 	if err != nil {
 		t.Fatal(err)

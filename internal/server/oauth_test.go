@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,10 +59,15 @@ func envOf(h *servertest.Server) *oauthEnv {
 	return &oauthEnv{h: h, srv: h.Server, st: h.DB, addr: h.Addr, http: h.HTTP, clients: h.Clients, cfg: h.Config}
 }
 
+// clientSeq numbers the test clients: names are unique in a team.
+var clientSeq atomic.Int64
+
+func testClientName() string { return fmt.Sprintf("test %d", clientSeq.Add(1)) }
+
 func (e *oauthEnv) newClient(t testing.TB, team, method string, scopes ...string) (store.Client, string) {
 	t.Helper()
 	c, sec, err := e.clients.Create(context.Background(), kernel.CLI, team, client.NewClient{
-		Name: "test", GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: method, Scopes: scopes})
+		Name: testClientName(), GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: method, Scopes: scopes})
 	if err != nil {
 		t.Fatal(err)
 	}

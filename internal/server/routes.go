@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/internal/teamapi"
+	"github.com/gatehouse/gatehouse/internal/webui"
 )
 
 // routes registers every route of the server, in one readable list.
@@ -43,11 +44,20 @@ func (s *Server) routes() http.Handler {
 	team.HandleFunc("DELETE /api/profile/consents/{client_id}", s.ui.ServeConsentDelete)
 
 	// Anything else: a gateway route, if --routes names one, else 404.
+	var rest http.Handler = http.HandlerFunc(s.notFound)
 	if s.gateway != nil {
-		team.Handle("/", s.gateway)
-	} else {
-		team.HandleFunc("/", s.notFound)
+		rest = s.gateway
 	}
+	team.Handle("/", rest)
+	// The team's root: a browser goes to the profile (or to sign in
+	// first); an API client gets what any other path gets.
+	team.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if webui.WantsPage(r) {
+			s.ui.ServeRoot(w, r)
+			return
+		}
+		rest.ServeHTTP(w, r)
+	})
 
 	return s.middleware(global, s.resolveTeam(team))
 }

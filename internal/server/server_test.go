@@ -209,3 +209,26 @@ func TestRunDrainsAndServesMetrics(t *testing.T) {
 		t.Fatal("server still accepts after shutdown")
 	}
 }
+
+// GET / of a team's host sends a browser to its profile (and from there,
+// without a session, to sign in); API clients and other methods get the
+// JSON 404 of any unknown path.
+func TestTeamRoot(t *testing.T) {
+	srv, _ := newServer(t)
+	const browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+	rec, _ := do(srv.Handler(), "GET", "acme.gatehouse.test", "/", nil, "Accept", browser)
+	if rec.Code != http.StatusFound || rec.Header().Get("Location") != "/profile" {
+		t.Errorf("browser GET / = %d to %q, want 302 to /profile", rec.Code, rec.Header().Get("Location"))
+	}
+	for _, c := range []struct{ method, accept string }{
+		{"GET", ""}, {"GET", "*/*"}, {"GET", "application/json"}, {"POST", browser}, {"HEAD", "application/json"},
+	} {
+		rec, body := do(srv.Handler(), c.method, "acme.gatehouse.test", "/", nil, "Accept", c.accept)
+		if rec.Code != http.StatusNotFound || (c.method != "HEAD" && body["error"] != "not_found") {
+			t.Errorf("%s / with Accept %q = %d %v, want 404 not_found", c.method, c.accept, rec.Code, body)
+		}
+	}
+	if rec, body := do(srv.Handler(), "GET", "nope.gatehouse.test", "/", nil, "Accept", browser); rec.Code != 404 || body["error"] != "unknown_team" {
+		t.Errorf("GET / of an unknown team = %d %v, want 404 unknown_team", rec.Code, body)
+	}
+}

@@ -78,8 +78,12 @@ func (s *Service) Migrate(ctx context.Context, a kernel.Actor, team, keyID, auth
 		if len(scopes) == 0 {
 			return fmt.Errorf("%w static key %s: the permissions of %s reach no route that needs a scope, so an OAuth client would have nothing to call; grant the permissions the integration needs first", ErrCannotMigrate, keyID, owner)
 		}
+		name, err := freeClientName(ctx, q, team, clientName(k.Kind, owner))
+		if err != nil {
+			return err
+		}
 		c, sec, err = s.Clients.CreateIn(ctx, q, a, team, client.NewClient{
-			Name:       clientName(k.Kind, owner),
+			Name:       name,
 			GrantTypes: []string{client.GrantClientCredentials},
 			AuthMethod: authMethod,
 			Scopes:     scopes,
@@ -186,4 +190,32 @@ func clientName(kind, owner string) string {
 		name = strings.TrimSpace(string(r[:client.MaxNameLen]))
 	}
 	return name
+}
+
+// freeClientName is name, or, when a client of the team has it (another
+// key of the same owner was migrated before), name with " (2)", " (3)"...:
+// client names are unique in a team.
+func freeClientName(ctx context.Context, q store.Queries, team, name string) (string, error) {
+	cs, err := q.ListClients(ctx, team)
+	if err != nil {
+		return "", err
+	}
+	taken := make(map[string]bool, len(cs))
+	for _, c := range cs {
+		taken[c.Name] = true
+	}
+	for i := 1; ; i++ {
+		candidate := name
+		if i > 1 {
+			suffix := " (" + strconv.Itoa(i) + ")"
+			r := []rune(name)
+			if n := client.MaxNameLen - utf8.RuneCountInString(suffix); len(r) > n {
+				r = r[:n]
+			}
+			candidate = strings.TrimSpace(string(r)) + suffix
+		}
+		if !taken[candidate] {
+			return candidate, nil
+		}
+	}
 }

@@ -182,13 +182,13 @@ func (e *env) populate(t *testing.T, adm *admin.Service, clients *client.Service
 			check(adm.AddMember(ctx, kernel.CLI, g.team, g.name, m))
 		}
 	}
-	newClient := func(tm string) store.Client {
-		c, _, err := clients.Create(ctx, kernel.CLI, tm, client.NewClient{Name: "reports",
+	newClient := func(tm, name string) store.Client {
+		c, _, err := clients.Create(ctx, kernel.CLI, tm, client.NewClient{Name: name,
 			GrantTypes: []string{client.GrantClientCredentials}, AuthMethod: client.AuthSecretBasic, Scopes: allScopes})
 		check(err)
 		return c
 	}
-	e.reader, e.noPerm, e.beta = newClient("acme"), newClient("acme"), newClient("beta")
+	e.reader, e.noPerm, e.beta = newClient("acme", "reports"), newClient("acme", "no permissions"), newClient("beta", "reports")
 	for _, holder := range []struct{ team, principal string }{
 		{"acme", "client:" + e.reader.ID},
 		{"acme", "group:auditors"},

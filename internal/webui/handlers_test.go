@@ -108,7 +108,9 @@ func (f *fakeConsents) IssueCode(_ context.Context, _, _ string, req consent.Req
 	return secret.Secret("the-code"), nil
 }
 
-func (f *fakeConsents) List(context.Context, string, string) ([]store.Consent, error) { return f.list, nil }
+func (f *fakeConsents) List(context.Context, string, string) ([]store.Consent, error) {
+	return f.list, nil
+}
 
 func (f *fakeConsents) Revoke(_ context.Context, _ kernel.Actor, _, _, clientID string) error {
 	for _, c := range f.list {

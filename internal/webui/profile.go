@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/edge"
@@ -79,6 +80,26 @@ func (u *UI) ServeProfile(w http.ResponseWriter, r *http.Request) {
 		v.Notice = "You revoked your consent to " + name + ". It can no longer act for you."
 	}
 	u.render(w, r, http.StatusOK, "profile", v)
+}
+
+// ServeRoot is GET / of a team's host for a browser: it goes to the
+// profile, which sends a browser without a session to sign in first and
+// come back.
+func (u *UI) ServeRoot(w http.ResponseWriter, r *http.Request) { redirect(w, r, "/profile") }
+
+// WantsPage tells whether a request asks for a page: its Accept header
+// names text/html, as browsers' do (curl's "*/*" and API clients' JSON do
+// not).
+func WantsPage(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		for part := range strings.SplitSeq(v, ",") {
+			mt, _, _ := strings.Cut(part, ";")
+			if strings.EqualFold(strings.TrimSpace(mt), "text/html") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // requireSession returns the signed-in user of a page request, or sends

@@ -92,3 +92,24 @@ func applyMigrations(ctx context.Context, x execer, dialect string) error {
 	}
 	return nil
 }
+
+// schemaCurrent checks, without changing anything, that the database has
+// every migration of this binary and none newer.
+func schemaCurrent(ctx context.Context, db *sql.DB, dialect string) error {
+	ms, err := migrations(dialect)
+	if err != nil {
+		return err
+	}
+	latest := ms[len(ms)-1].version
+	var current sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&current); err != nil || !current.Valid {
+		return fmt.Errorf("the %s database has no Gatehouse schema: run \"gatehouse migrate\" first", dialect)
+	}
+	switch v := int(current.Int64); {
+	case v < latest:
+		return fmt.Errorf("the %s database's schema is at version %d, this binary's at %d: run \"gatehouse migrate\" first", dialect, v, latest)
+	case v > latest:
+		return fmt.Errorf("the %s database's schema version %d is newer than this binary's %d: upgrade gatehouse", dialect, v, latest)
+	}
+	return nil
+}

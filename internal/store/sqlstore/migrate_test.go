@@ -76,3 +76,80 @@ func runConcurrentOpens(t *testing.T, open func(context.Context) (*DB, error)) {
 		t.Fatal(err)
 	}
 }
+
+// Migration 3 makes client names unique per team; clients of one team that
+// an older database holds under one name keep working: all but the oldest
+// are renamed "<name> (<client_id>)".
+func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
+	for dialect, open := range map[string]func(t *testing.T) func() (*DB, error){
+		"sqlite": func(t *testing.T) func() (*DB, error) {
+			path := filepath.Join(t.TempDir(), "gatehouse.db")
+			return func() (*DB, error) { return OpenSQLite(context.Background(), path, nil) }
+		},
+		"postgres": func(t *testing.T) func() (*DB, error) {
+			url := pgtest.URL(t)
+			return func() (*DB, error) { return OpenPostgres(context.Background(), url, nil) }
+		},
+	} {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			reopen := open(t)
+			db, err := reopen()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Back to version 2, as an older binary left it.
+			for _, stmt := range []string{
+				`DROP INDEX clients_team_name`,
+				`DELETE FROM schema_migrations WHERE version >= 3`,
+				`INSERT INTO teams (name, created_at) VALUES ('alpha', 0), ('beta', 0)`,
+			} {
+				if _, err := db.db.ExecContext(ctx, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			for _, c := range []struct {
+				team, id, name string
+				created        int64
+			}{
+				{"alpha", "c3", "etl", 1}, {"alpha", "c1", "etl", 1}, {"alpha", "c2", "etl", 0},
+				{"alpha", "c4", "web", 5}, {"beta", "c5", "etl", 9},
+			} {
+				if _, err := db.db.ExecContext(ctx, `INSERT INTO clients (team, id, name, grant_types, auth_method, scopes, redirect_uris, created_at)
+					VALUES ($1, $2, $3, 'client_credentials', 'client_secret_basic', 'audit.log:read', '', $4)`, c.team, c.id, c.name, c.created); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db.Close()
+			if db, err = reopen(); err != nil {
+				t.Fatalf("migrating a database with duplicate client names: %v", err)
+			}
+			defer db.Close()
+			got := map[string]string{}
+			rows, err := db.db.QueryContext(ctx, `SELECT team, id, name FROM clients`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var team, id, name string
+				if err := rows.Scan(&team, &id, &name); err != nil {
+					t.Fatal(err)
+				}
+				got[team+"/"+id] = name
+			}
+			rows.Close()
+			want := map[string]string{
+				"alpha/c2": "etl", "alpha/c1": "etl (c1)", "alpha/c3": "etl (c3)",
+				"alpha/c4": "web", "beta/c5": "etl",
+			}
+			if len(got) != len(want) {
+				t.Errorf("clients after migration: %v, want %v", got, want)
+			}
+			for k, w := range want {
+				if got[k] != w {
+					t.Errorf("client %s is named %q, want %q", k, got[k], w)
+				}
+			}
+		})
+	}
+}

@@ -25,6 +25,10 @@ const migrationLock int64 = 0x6761746568_6f7573
 
 // OpenPostgres connects to the PostgreSQL database at url and migrates it.
 func OpenPostgres(ctx context.Context, url string, log *slog.Logger) (*DB, error) {
+	return openPostgres(ctx, url, log, true)
+}
+
+func openPostgres(ctx context.Context, url string, log *slog.Logger, migrate bool) (*DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: bad database URL: %w", err)
@@ -33,7 +37,7 @@ func OpenPostgres(ctx context.Context, url string, log *slog.Logger) (*DB, error
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return newDB(ctx, db, postgresDialect{cfg: cfg, log: log}, log)
+	return newDB(ctx, db, postgresDialect{cfg: cfg, log: log}, log, migrate)
 }
 
 type postgresDialect struct {

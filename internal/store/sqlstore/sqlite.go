@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -22,10 +23,29 @@ import (
 // WAL mode with foreign keys on, a busy timeout, full fsync on commit and
 // immediate write transactions, and migrates it.
 func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
+	return openSQLite(ctx, path, log, true)
+}
+
+// openSQLite opens the database at path; with create false it must exist
+// and its schema be current.
+func openSQLite(ctx context.Context, path string, log *slog.Logger, create bool) (*DB, error) {
 	q := url.Values{}
+	if create {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+	} else {
+		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+			if abs, aerr := filepath.Abs(path); aerr == nil {
+				path = abs
+			}
+			if err == nil || errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%w at %s", ErrNoDatabase, path)
+			}
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		q.Set("mode", "rw") // never create the file, even if it vanished since
+	}
 	for _, p := range []string{
 		// The busy timeout first: switching to WAL takes a lock that
 		// another process may hold.
@@ -48,7 +68,22 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(0)
-	return newDB(ctx, db, sqliteDialect{}, log)
+	// Switching a new file to WAL takes a lock for which SQLite does not
+	// call the busy handler: a process opening the file while another one
+	// switches it gets SQLITE_BUSY at once. Try again within the busy
+	// timeout.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return newDB(ctx, db, sqliteDialect{}, log, create)
 }
 
 type sqliteDialect struct{}

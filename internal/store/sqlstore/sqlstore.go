@@ -71,7 +71,22 @@ func Open(ctx context.Context, databaseURL, sqlitePath string, log *slog.Logger)
 	return OpenSQLite(ctx, sqlitePath, log)
 }
 
-func newDB(ctx context.Context, db *sql.DB, d dialect, log *slog.Logger) (*DB, error) {
+// ErrNoDatabase reports that OpenExisting found no SQLite database file.
+var ErrNoDatabase = errors.New("no database")
+
+// OpenExisting opens a database that "gatehouse migrate" or "gatehouse
+// serve" made before: the SQLite file at sqlitePath must exist (nothing is
+// created) and either engine's schema must be at this binary's version
+// (nothing is migrated). A missing file is an error wrapping ErrNoDatabase
+// that names it; a schema behind this binary's says to run migrate.
+func OpenExisting(ctx context.Context, databaseURL, sqlitePath string, log *slog.Logger) (*DB, error) {
+	if databaseURL != "" {
+		return openPostgres(ctx, databaseURL, log, false)
+	}
+	return openSQLite(ctx, sqlitePath, log, false)
+}
+
+func newDB(ctx context.Context, db *sql.DB, d dialect, log *slog.Logger, migrate bool) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -79,9 +94,14 @@ func newDB(ctx context.Context, db *sql.DB, d dialect, log *slog.Logger) (*DB, e
 		db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", d.name(), err)
 	}
-	if err := d.migrate(ctx, db); err != nil {
+	if migrate {
+		if err := d.migrate(ctx, db); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("migrate %s: %w", d.name(), err)
+		}
+	} else if err := schemaCurrent(ctx, db, d.name()); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("migrate %s: %w", d.name(), err)
+		return nil, err
 	}
 	return &DB{queries: queries{d: d, x: db, db: db, now: time.Now}, db: db, log: log}, nil
 }

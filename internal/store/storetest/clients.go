@@ -53,6 +53,19 @@ func testClients(t *testing.T, s store.Store) {
 		wantErr(t, "CreateClient(svc's id) again", err, store.ErrAlreadyExists)
 		client(t, svc)
 	})
+	t.Run("CreateClient/duplicateName", func(t *testing.T) {
+		// A name is unique within a team, not across teams.
+		same := svc
+		same.ID = uuid.NewString()
+		err := s.CreateClient(t.Context(), same)
+		wantErr(t, "CreateClient(another svc in alpha)", err, store.ErrAlreadyExists)
+		_, err = s.Client(t.Context(), "alpha", same.ID)
+		wantErr(t, "Client(refused svc)", err, store.ErrNotFound)
+		other := same
+		other.Team = "beta"
+		must(t, "CreateClient(svc in beta)", s.CreateClient(t.Context(), other))
+		must(t, "DeleteClient(svc in beta)", s.DeleteClient(t.Context(), "beta", other.ID))
+	})
 	t.Run("CreateClient/withSecrets", func(t *testing.T) {
 		c := store.Client{
 			Team:         "alpha",
@@ -109,6 +122,13 @@ func testClients(t *testing.T, s store.Store) {
 		client(t, want)
 		client(t, svc)
 		web = want
+	})
+	t.Run("UpdateClient/duplicateName", func(t *testing.T) {
+		renamed := web
+		renamed.Name = svc.Name
+		err := s.UpdateClient(t.Context(), renamed)
+		wantErr(t, "UpdateClient(web named svc)", err, store.ErrAlreadyExists)
+		client(t, web)
 	})
 	t.Run("UpdateClient/missing", func(t *testing.T) {
 		ghost := svc
