@@ -129,12 +129,14 @@ func (s *Server) build(o Options) error {
 		MaxTokenTTL: maxAccessTokenTTL, Logger: s.log,
 	})
 	deny := denylist.New(o.Store, o.Now)
+	verified := new(token.Verified) // shared by introspection and the guard
 	s.audit = auditlog.New(o.Store, s.log, 200*time.Millisecond, 500)
 	s.oauth = &oauth.Endpoints{
 		Clients:        s.clients,
 		Tokens:         &token.Issuer{Signer: s.keys, Gen: o.Gen, Now: o.Now, MaxTTL: s.keys.MaxTokenTTL()},
 		Keys:           s.keys,
 		Denylist:       deny,
+		Verified:       verified,
 		ScopeNames:     scopes.Names(),
 		ClientLimit:    &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: o.Now},
 		IPLimit:        &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: o.Now},
@@ -145,7 +147,7 @@ func (s *Server) build(o Options) error {
 	}
 
 	checker := authz.NewChecker(o.Store)
-	s.guard = &access.Guard{Keys: s.keys, Denylist: deny, Checker: checker, Audit: s.audit, Now: o.Now}
+	s.guard = &access.Guard{Keys: s.keys, Denylist: deny, Checker: checker, Audit: s.audit, Now: o.Now, Verified: verified}
 	// Static keys: user API keys and AppKeys (statickeys.go).
 	if err := s.buildStaticKeys(o, hasher); err != nil {
 		return err
