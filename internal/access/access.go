@@ -6,13 +6,11 @@ package access
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/auditlog"
@@ -52,8 +50,19 @@ type Guard struct {
 	StaticKeys StaticKeys // nil: static keys are refused
 	Audit      *auditlog.Batcher
 	Now        func() time.Time
+	// Verified remembers the tokens whose signature was checked; share
+	// it with introspection (oauth.Endpoints.Verified). nil: the guard's
+	// own.
+	Verified *token.Verified
 
-	verified verifiedCache
+	ownVerified token.Verified
+}
+
+func (g *Guard) verified() *token.Verified {
+	if g.Verified != nil {
+		return g.Verified
+	}
+	return &g.ownVerified
 }
 
 func (g *Guard) now() time.Time {
@@ -235,25 +244,19 @@ func (g *Guard) resolveFailure(info *edge.Info, scheme string, err error) *failu
 // principal.
 func (g *Guard) accessToken(ctx context.Context, info *edge.Info, raw string) (authz.Subject, authz.Grants, *failure) {
 	team := info.Team.Name
-	now := g.now()
-	key := sha256.Sum256([]byte(team + "\x00" + raw))
-	claims, ok := g.verified.get(key)
-	if !ok {
+	want := token.Expectation{Issuer: info.TeamURL, Audience: info.TeamHost, Leeway: Leeway}
+	claims, err := g.verified().Check(team, raw, g.now(), want, func() ([]byte, error) {
 		payload, _, err := g.Keys.Verify(ctx, team, raw)
-		if err != nil {
-			if errors.Is(err, signing.ErrInvalid) {
-				return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer", code: "invalid_token", description: "the access token is not valid"}
-			}
-			info.Log.Error("verify access token", "err", err)
-			return authz.Subject{}, authz.Grants{}, &failure{status: 503, description: "credentials cannot be checked right now; try again"}
-		}
-		claims, err = token.Validate(payload, now, token.Expectation{Issuer: info.TeamURL, Audience: info.TeamHost, Leeway: Leeway})
-		if err != nil {
-			return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer", code: "invalid_token", description: tokenProblem(err)}
-		}
-		g.verified.put(key, claims, now)
-	} else if !claims.Expiry.Add(Leeway).After(now) {
-		return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer", code: "invalid_token", description: "the access token expired"}
+		return payload, err
+	})
+	switch {
+	case errors.Is(err, signing.ErrInvalid):
+		return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer", code: "invalid_token", description: "the access token is not valid"}
+	case errors.Is(err, token.ErrInvalid):
+		return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer", code: "invalid_token", description: tokenProblem(err)}
+	case err != nil:
+		info.Log.Error("verify access token", "err", err)
+		return authz.Subject{}, authz.Grants{}, &failure{status: 503, description: "credentials cannot be checked right now; try again"}
 	}
 	// The jti denylist, and for a user-delegated token its grant's cut-off.
 	revoked, err := g.Denylist.Refused(ctx, team, claims)
@@ -348,42 +351,4 @@ func remoteIP(r *http.Request) string {
 		host = host[:i]
 	}
 	return strings.Trim(host, "[]")
-}
-
-// verifiedCache remembers tokens whose signature and claims this node
-// checked, by the hash of team and token, until they expire: a token
-// presented again costs a map lookup instead of an ES384 verification.
-type verifiedCache struct {
-	mu sync.RWMutex
-	m  map[[32]byte]token.Claims
-}
-
-// maxVerified bounds the cache; when it fills, expired entries go, and if
-// none had expired, all of them.
-const maxVerified = 100_000
-
-func (c *verifiedCache) get(k [32]byte) (token.Claims, bool) {
-	c.mu.RLock()
-	cl, ok := c.m[k]
-	c.mu.RUnlock()
-	return cl, ok
-}
-
-func (c *verifiedCache) put(k [32]byte, cl token.Claims, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[[32]byte]token.Claims)
-	}
-	if len(c.m) >= maxVerified {
-		for key, v := range c.m {
-			if !v.Expiry.After(now) {
-				delete(c.m, key)
-			}
-		}
-		if len(c.m) >= maxVerified {
-			clear(c.m)
-		}
-	}
-	c.m[k] = cl
 }

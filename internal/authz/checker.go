@@ -28,46 +28,77 @@ type Entry struct {
 // no database read.
 type Checker struct {
 	store store.Store
-	cache *change.Cache[entryKey, Entry]
+	cache *change.Cache[entryKey, Entry] // principals, and those known to be missing or disabled
 }
 
 type entryKey struct{ team, kind, id string }
 
+// name is the key as a string, unique since neither team names nor
+// principal kinds hold a NUL.
+func (k entryKey) name() string { return k.team + "\x00" + k.kind + "\x00" + k.id }
+
+// Cache bounds. Entries live until a change invalidates them; the maximum
+// ages are only safety nets for a change that never arrives.
+const (
+	cacheLimit    = 200_000
+	cacheMaxAge   = 10 * time.Minute
+	missingLimit  = 20_000 // tokens of deleted principals fill this, not the principals' side
+	missingMaxAge = time.Minute
+)
+
 // NewChecker returns a checker over st.
 func NewChecker(st store.Store) *Checker {
-	return &Checker{store: st, cache: change.NewCache[entryKey, Entry](10*time.Minute, 200_000)}
+	return &Checker{store: st, cache: change.New[entryKey, Entry](change.Options[entryKey]{
+		Name: entryKey.name, Limit: cacheLimit, MaxAge: cacheMaxAge,
+		AbsentLimit: missingLimit, AbsentMaxAge: missingMaxAge})}
 }
 
-// Invalidate drops what a change may have touched: the changed team's
-// entries, for any kind that can alter a principal or its grants.
+// Invalidate drops what a change may have touched. A change of one user,
+// application or client that names it drops that principal only: its
+// record is all of it that such a change alters (a user's group
+// memberships come with a change of the user too). Groups and permissions
+// alter the grants of many principals, so their changes, and changes of a
+// team or of everything, drop the team's entries.
 func (c *Checker) Invalidate(ch store.Change) {
 	switch ch.Kind {
-	case "", store.KindTeam, store.KindUser, store.KindGroup, store.KindApp, store.KindClient, store.KindPermission:
+	case store.KindUser, store.KindApp, store.KindClient:
+		if ch.Team != "" && ch.Key != "" {
+			c.cache.InvalidateKey(entryKey{ch.Team, principalKind(ch.Kind), ch.Key})
+			return
+		}
+	case "", store.KindTeam, store.KindGroup, store.KindPermission:
 	default:
 		return
 	}
 	c.cache.Invalidate(func(k entryKey) bool { return ch.Team == "" || ch.Team == k.team })
 }
 
-// errMissing marks a principal found absent, so that the absence is cached
-// like a presence.
-var errMissing = errors.New("missing")
+// principalKind is the principal kind of a store change kind.
+func principalKind(kind string) string {
+	switch kind {
+	case store.KindUser:
+		return User
+	case store.KindApp:
+		return App
+	}
+	return Client
+}
 
 // Resolve returns the principal of kind (User, App or Client) identified by
 // id (a user's ID, an application's name, a client_id) with its grants, or
 // ErrUnknownPrincipal.
 func (c *Checker) Resolve(ctx context.Context, team, kind, id string) (Entry, error) {
-	e, err := c.cache.Get(entryKey{team, kind, id}, func() (Entry, error) {
+	e, ok, err := c.cache.Get(entryKey{team, kind, id}, func() (Entry, bool, error) {
 		e, err := c.load(ctx, team, kind, id)
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrUnknownPrincipal) {
-			return Entry{}, nil // cached as absent
+			return Entry{}, false, nil // cached as absent
 		}
-		return e, err
+		return e, err == nil, err
 	})
 	if err != nil {
 		return Entry{}, fmt.Errorf("resolve %s %s: %w", kind, id, err)
 	}
-	if e.Principal.Kind == "" {
+	if !ok {
 		return Entry{}, ErrUnknownPrincipal
 	}
 	return e, nil

@@ -1,7 +1,6 @@
 // Package change carries the store's change notifications to every cache
 // of this process, so that a write by any process (the CLI, another node)
-// reaches every running server within one second (DESIGN.md "Command
-// line"). The store delivers the changes (PostgreSQL LISTEN/NOTIFY, SQLite's
+// reaches every running server within one second. The store delivers the changes (PostgreSQL LISTEN/NOTIFY, SQLite's
 // change log); the Hub fans them out; Cache is the one cache shape every
 // hot path uses.
 package change

@@ -33,9 +33,14 @@ var (
 
 type cacheKey struct{ team, id string }
 
+// name is the key as a string, unique since team names hold no NUL.
+func (k cacheKey) name() string { return k.team + "\x00" + k.id }
+
 func (s *Service) init() {
 	s.once.Do(func() {
-		s.clients = change.NewLookup[cacheKey, store.Client](cacheMaxAge, cacheLimit, missingMaxAge, missingLimit)
+		s.clients = change.New[cacheKey, store.Client](change.Options[cacheKey]{
+			Name: cacheKey.name, Limit: cacheLimit, MaxAge: cacheMaxAge,
+			AbsentLimit: missingLimit, AbsentMaxAge: missingMaxAge})
 	})
 }
 
@@ -134,8 +139,11 @@ func (s *Service) Invalidate(c store.Change) {
 		return
 	}
 	s.init()
-	match := func(k cacheKey) bool { return change.Covers(c, k.team, store.KindClient, k.id) }
-	s.clients.Invalidate(match)
+	if c.Team != "" && c.Key != "" {
+		s.clients.InvalidateKey(cacheKey{c.Team, c.Key})
+		return
+	}
+	s.clients.Invalidate(func(k cacheKey) bool { return change.Covers(c, k.team, store.KindClient, k.id) })
 }
 
 // invalidate drops one client from this process's cache after this

@@ -74,7 +74,7 @@ type Service struct {
 	Scopes *scope.Catalog
 
 	once    sync.Once
-	clients *change.Lookup[cacheKey, store.Client] // clients, and ids known to have none
+	clients *change.Cache[cacheKey, store.Client] // clients, and ids known to have none
 }
 
 func (s *Service) now() time.Time {

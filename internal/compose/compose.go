@@ -77,6 +77,9 @@ type Services struct {
 	Tokens   *token.Issuer
 	Denylist *denylist.List
 	Checker  *authz.Checker
+	// Verified remembers the access tokens whose signature this node has
+	// checked, for the guard and introspection alike.
+	Verified *token.Verified
 	Audit    *auditlog.Batcher
 
 	Admin      *admin.Service
@@ -124,6 +127,7 @@ func New(o Options) (*Services, error) {
 	s.Tokens = &token.Issuer{Signer: s.Signing, Gen: o.Gen, Now: o.Now, MaxTTL: s.Signing.MaxTokenTTL()}
 	s.Denylist = denylist.New(o.Store, o.Now)
 	s.Checker = authz.NewChecker(o.Store)
+	s.Verified = new(token.Verified)
 	s.Audit = auditlog.New(o.Store, o.Log, auditInterval, auditBatch)
 
 	s.Admin = &admin.Service{Store: o.Store, Gen: o.Gen, Now: o.Now}

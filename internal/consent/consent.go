@@ -163,7 +163,7 @@ func (s *Service) Revoke(ctx context.Context, a kernel.Actor, team, userID, clie
 	if err != nil {
 		return err
 	}
-	s.Denylist.Invalidate(store.Change{Team: team, Kind: store.KindGrantRevoked})
+	s.Denylist.Invalidate(denylist.CutoffChange(team, userID, clientID))
 	return nil
 }
 
@@ -180,7 +180,7 @@ func (s *Service) revokeGrant(ctx context.Context, team, familyID, userID, clien
 	if err != nil {
 		return fmt.Errorf("revoke the tokens of a replayed grant: %w", err)
 	}
-	s.Denylist.Invalidate(store.Change{Team: team, Kind: store.KindGrantRevoked})
+	s.Denylist.Invalidate(denylist.CutoffChange(team, userID, clientID))
 	return nil
 }
 

@@ -2,14 +2,22 @@
 // refuses until they expire: single tokens by jti (RFC 7009), and grant
 // cut-offs, which refuse every token a user delegated to a client up to a
 // moment (consent revoked, an authorization code or a refresh token
-// replayed; RFC 6749 section 10.5, RFC 9700 section 4.14). The entries of
-// each team are read once and kept until a revocation anywhere changes
-// them, so a warm check costs map lookups and no database read.
+// replayed; RFC 6749 section 10.5, RFC 9700 section 4.14).
+//
+// Each team's revoked jtis are read once and kept; a revocation anywhere
+// adds its jti to the kept set in place (a revocation is never undone, its
+// entry only expires), so that neither the revoking node nor any other
+// reads the set again. Cut-offs are looked up per pair through a cache
+// that also remembers the pairs that have none, and a cut-off drops its
+// pair alone. A warm check costs map lookups and no database read.
 package denylist
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/change"
@@ -22,16 +30,54 @@ import (
 // servers allow, so that every token it refuses has expired when it goes.
 const CutoffRetention = 24*time.Hour + 5*time.Minute
 
+// Cache bounds. The maximum ages are safety nets for a change that never
+// arrives; a team's set reloaded after its age also sheds the entries that
+// expired meanwhile.
+const (
+	teamsLimit     = 100_000
+	setMaxAge      = 10 * time.Minute
+	cutoffLimit    = 100_000
+	cutoffMaxAge   = 10 * time.Minute
+	noCutoffLimit  = 200_000 // pairs known to have no cut-off: most pairs
+	noCutoffMaxAge = 10 * time.Minute
+)
+
 // List is the denylist of every team.
 type List struct {
 	store   store.Store
 	now     func() time.Time
-	cache   *change.Cache[string, map[string]time.Time]
-	cutoffs *change.Cache[string, map[pair]time.Time]
+	revoked *change.Cache[string, *revokedSet] // by team
+	cutoffs *change.Cache[pair, cutoff]        // by pair; absent: no cut-off
 }
 
-// pair is a user and a client: a grant.
-type pair struct{ user, client string }
+// cutoff is a pair's cut-off as the store holds it.
+type cutoff struct{ at, expires time.Time }
+
+// revokedSet is a team's revoked jtis. It only grows while cached: a
+// revocation is added in place, and the set is replaced only by a reload.
+type revokedSet struct {
+	mu   sync.RWMutex
+	jtis map[string]struct{}
+}
+
+func (s *revokedSet) has(jti string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.jtis[jti]
+	return ok
+}
+
+func (s *revokedSet) add(jti string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.jtis[jti] = struct{}{}
+}
+
+// pair is a team's user and client: a grant.
+type pair struct{ team, user, client string }
+
+// name is the pair as a string, unique since none of its parts holds a NUL.
+func (p pair) name() string { return p.team + "\x00" + p.user + "\x00" + p.client }
 
 // New returns the denylist over st.
 func New(st store.Store, now func() time.Time) *List {
@@ -39,39 +85,53 @@ func New(st store.Store, now func() time.Time) *List {
 		now = time.Now
 	}
 	return &List{store: st, now: now,
-		cache:   change.NewCache[string, map[string]time.Time](10*time.Minute, 0),
-		cutoffs: change.NewCache[string, map[pair]time.Time](10*time.Minute, 0)}
+		revoked: change.New[string, *revokedSet](change.Options[string]{
+			Limit: teamsLimit, MaxAge: setMaxAge, Now: now}),
+		cutoffs: change.New[pair, cutoff](change.Options[pair]{
+			Name: pair.name, Limit: cutoffLimit, MaxAge: cutoffMaxAge,
+			AbsentLimit: noCutoffLimit, AbsentMaxAge: noCutoffMaxAge, Now: now})}
 }
 
-// Invalidate drops the teams a change may have touched.
+// Invalidate applies a change: a revocation that names its jti is added to
+// the team's kept set, if any, without a reload; a cut-off that names its
+// pair drops that pair alone. A change that names no key (of a team, of
+// everything: a watcher reconnected) drops what it may have touched, to be
+// read again.
 func (l *List) Invalidate(c store.Change) {
-	match := func(team string) bool { return c.Team == "" || c.Team == team }
 	if c.Kind == "" || c.Kind == store.KindRevoked {
-		l.cache.Invalidate(match)
+		if c.Team != "" && c.Key != "" && c.Kind == store.KindRevoked {
+			l.revoked.Modify(c.Team, func(s *revokedSet) *revokedSet { s.add(c.Key); return s })
+		} else {
+			l.revoked.Invalidate(func(team string) bool { return c.Team == "" || c.Team == team })
+		}
 	}
 	if c.Kind == "" || c.Kind == store.KindGrantRevoked {
-		l.cutoffs.Invalidate(match)
+		user, client, ok := strings.Cut(c.Key, "/")
+		if c.Team != "" && c.Kind == store.KindGrantRevoked && ok {
+			l.cutoffs.InvalidateKey(pair{c.Team, user, client})
+		} else {
+			l.cutoffs.Invalidate(func(p pair) bool { return c.Team == "" || c.Team == p.team })
+		}
 	}
 }
 
 // Revoked reports whether the team's token jti is revoked.
 func (l *List) Revoked(ctx context.Context, team, jti string) (bool, error) {
-	set, err := l.cache.Get(team, func() (map[string]time.Time, error) {
+	set, _, err := l.revoked.Get(team, func() (*revokedSet, bool, error) {
 		rs, err := l.store.ListRevokedTokens(ctx, team, l.now())
 		if err != nil {
-			return nil, fmt.Errorf("read denylist: %w", err)
+			return nil, false, fmt.Errorf("read denylist: %w", err)
 		}
-		set := make(map[string]time.Time, len(rs))
+		set := &revokedSet{jtis: make(map[string]struct{}, len(rs))}
 		for _, r := range rs {
-			set[r.JTI] = r.ExpiresAt
+			set.jtis[r.JTI] = struct{}{}
 		}
-		return set, nil
+		return set, true, nil
 	})
 	if err != nil {
 		return false, err
 	}
-	_, ok := set[jti]
-	return ok, nil
+	return set.has(jti), nil
 }
 
 // Refused reports whether an access token of the team with claims c,
@@ -98,22 +158,23 @@ func (l *List) Refused(ctx context.Context, team string, c token.Claims) (bool, 
 
 // Cutoff returns the cut-off of a user's grant to a client, if any.
 func (l *List) Cutoff(ctx context.Context, team, userID, clientID string) (time.Time, bool, error) {
-	m, err := l.cutoffs.Get(team, func() (map[pair]time.Time, error) {
-		rs, err := l.store.ListGrantRevocations(ctx, team, l.now())
+	c, ok, err := l.cutoffs.Get(pair{team, userID, clientID}, func() (cutoff, bool, error) {
+		r, err := l.store.GrantRevocation(ctx, team, userID, clientID, l.now())
+		if errors.Is(err, store.ErrNotFound) {
+			return cutoff{}, false, nil
+		}
 		if err != nil {
-			return nil, fmt.Errorf("read grant cut-offs: %w", err)
+			return cutoff{}, false, fmt.Errorf("read grant cut-off: %w", err)
 		}
-		m := make(map[pair]time.Time, len(rs))
-		for _, r := range rs {
-			m[pair{r.UserID, r.ClientID}] = r.RevokedAt
-		}
-		return m, nil
+		return cutoff{r.RevokedAt, r.ExpiresAt}, true, nil
 	})
-	if err != nil {
+	if err != nil || !ok {
 		return time.Time{}, false, err
 	}
-	t, ok := m[pair{userID, clientID}]
-	return t, ok, nil
+	if !l.now().Before(c.expires) {
+		return time.Time{}, false, nil // expired while cached, as the store would say
+	}
+	return c.at, true, nil
 }
 
 // Revoke adds a token until its expiry; every node refuses it within a
@@ -123,19 +184,24 @@ func (l *List) Revoke(ctx context.Context, team, jti string, expiresAt time.Time
 		return err
 	}
 	// This node need not wait for its own change to come back.
-	l.Invalidate(store.Change{Team: team, Kind: store.KindRevoked})
+	l.Invalidate(store.Change{Team: team, Kind: store.KindRevoked, Key: jti})
 	return nil
 }
 
 // GrantCutoff is the record that cuts off, at `at`, the access tokens a
 // user delegated to a client, for the caller to write with
 // store.Queries.RevokeGrant, in a transaction of its own if need be. Once
-// it commits, hand store.Change{Team: team, Kind: store.KindGrantRevoked}
-// to Invalidate so that this node need not wait for the change to come
-// round.
+// it commits, hand CutoffChange(team, userID, clientID) to Invalidate so
+// that this node need not wait for the change to come round.
 func GrantCutoff(team, userID, clientID string, at time.Time) store.GrantRevocation {
 	return store.GrantRevocation{Team: team, UserID: userID, ClientID: clientID,
 		RevokedAt: at, ExpiresAt: at.Add(CutoffRetention)}
+}
+
+// CutoffChange is the change a cut-off of a user's grant to a client
+// records: handed to Invalidate, it drops that pair alone.
+func CutoffChange(team, userID, clientID string) store.Change {
+	return store.Change{Team: team, Kind: store.KindGrantRevoked, Key: userID + "/" + clientID}
 }
 
 // RevokeGrant cuts off, at `at`, every access token the user delegated to
@@ -144,6 +210,6 @@ func (l *List) RevokeGrant(ctx context.Context, team, userID, clientID string, a
 	if err := l.store.RevokeGrant(ctx, GrantCutoff(team, userID, clientID, at)); err != nil {
 		return err
 	}
-	l.Invalidate(store.Change{Team: team, Kind: store.KindGrantRevoked})
+	l.Invalidate(CutoffChange(team, userID, clientID))
 	return nil
 }

@@ -43,26 +43,36 @@ func (e *Endpoints) clientRequest(w http.ResponseWriter, r *http.Request) (*toke
 }
 
 // inspect returns the claims of an access token that is valid right now
-// at this team: signed by one of its keys, of its issuer and audience,
-// unexpired and not revoked (by jti or by its grant's cut-off). ok is false for anything else, including a
-// token of another team; err reports only a failure to decide.
+// at this team: signed by one of its keys (checked once per token, through
+// the verified-token cache), of its issuer and audience, unexpired and not
+// revoked (by jti or by its grant's cut-off; checked on every call). ok is
+// false for anything else, including a token of another team; err reports
+// only a failure to decide.
 func (e *Endpoints) inspect(ctx context.Context, info *edge.Info, raw string) (token.Claims, bool, error) {
-	payload, _, err := e.Keys.Verify(ctx, info.Team.Name, raw)
-	if err != nil {
-		if errors.Is(err, signing.ErrInvalid) {
-			return token.Claims{}, false, nil
-		}
-		return token.Claims{}, false, err
-	}
-	claims, err := token.Validate(payload, e.now(), token.Expectation{Issuer: info.TeamURL, Audience: info.TeamHost})
-	if err != nil {
+	team := info.Team.Name
+	claims, err := e.verified().Check(team, raw, e.now(), token.Expectation{Issuer: info.TeamURL, Audience: info.TeamHost},
+		func() ([]byte, error) {
+			payload, _, err := e.Keys.Verify(ctx, team, raw)
+			return payload, err
+		})
+	switch {
+	case errors.Is(err, signing.ErrInvalid), errors.Is(err, token.ErrInvalid):
 		return token.Claims{}, false, nil
+	case err != nil:
+		return token.Claims{}, false, err
 	}
 	revoked, err := e.Denylist.Refused(ctx, info.Team.Name, claims)
 	if err != nil {
 		return token.Claims{}, false, err
 	}
 	return claims, !revoked, nil
+}
+
+func (e *Endpoints) verified() *token.Verified {
+	if e.Verified != nil {
+		return e.Verified
+	}
+	return &e.ownVerified
 }
 
 // introspection is an RFC 7662 section 2.2 response.

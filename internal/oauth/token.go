@@ -78,6 +78,13 @@ type Endpoints struct {
 	// Consents redeems authorization codes and rotates refresh tokens; nil
 	// leaves the authorization_code and refresh_token grants out.
 	Consents Consents
+	// Verified remembers the tokens whose signature was checked, for
+	// introspection and revocation; share the access guard's
+	// (access.Guard.Verified) so that a token verified by either is not
+	// verified again. nil: the endpoints' own.
+	Verified *token.Verified
+
+	ownVerified token.Verified
 
 	grantsOnce sync.Once
 	grants     map[string]grant // built once, then only read

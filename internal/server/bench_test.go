@@ -561,6 +561,11 @@ func (s *benchCountingStore) ListSigningKeys(ctx context.Context, team string) (
 	return s.real.ListSigningKeys(ctx, team)
 }
 
+func (s *benchCountingStore) GrantRevocation(ctx context.Context, team, userID, clientID string, now time.Time) (store.GrantRevocation, error) {
+	s.count("GrantRevocation")
+	return s.real.GrantRevocation(ctx, team, userID, clientID, now)
+}
+
 func (s *benchCountingStore) ListRevokedTokens(ctx context.Context, team string, now time.Time) ([]store.RevokedToken, error) {
 	s.count("ListRevokedTokens")
 	return s.real.ListRevokedTokens(ctx, team, now)

@@ -91,12 +91,13 @@ func NewWith(svc *compose.Services) (*Server, error) {
 	svc.Hub.Subscribe(s.teams.invalidate)
 
 	s.guard = &access.Guard{Keys: svc.Signing, Denylist: svc.Denylist, Checker: svc.Checker,
-		StaticKeys: svc.StaticKeys, Audit: svc.Audit, Now: svc.Now}
+		StaticKeys: svc.StaticKeys, Audit: svc.Audit, Now: svc.Now, Verified: svc.Verified}
 	s.oauth = &oauth.Endpoints{
 		Clients:        svc.Clients,
 		Tokens:         svc.Tokens,
 		Keys:           svc.Signing,
 		Denylist:       svc.Denylist,
+		Verified:       svc.Verified,
 		ScopeNames:     svc.Scopes.Names(),
 		ClientLimit:    &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: svc.Now},
 		IPLimit:        &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: svc.Now},

@@ -12,38 +12,53 @@ import (
 	"github.com/gatehouse/gatehouse/internal/team"
 )
 
+// Team cache bounds. Teams live until a change invalidates them; the
+// maximum ages are safety nets for a change that never arrives.
+const (
+	teamCacheLimit   = 100_000
+	teamMaxAge       = 10 * time.Minute
+	unknownTeamLimit = 10_000 // a spray of bogus hosts fills this, never the teams' side
+	unknownTeamAge   = time.Minute
+)
+
 // teamResolver maps a request's host to its team, from a cache that the
-// change hub keeps true (unknown names are cached too, so a flood of bogus
-// hosts costs no database reads).
+// change hub keeps true. Unknown names are cached too, on the cache's
+// bounded absent side: a flood of bogus hosts costs one database read per
+// name at most, and never evicts a team that exists.
 type teamResolver struct {
 	store          store.Store
 	domain, scheme string
-	cache          *change.Cache[string, *store.Team] // nil value: no such team
+	cache          *change.Cache[string, store.Team]
 }
 
 func newTeamResolver(st store.Store, domain, scheme string) *teamResolver {
 	return &teamResolver{store: st, domain: domain, scheme: scheme,
-		cache: change.NewCache[string, *store.Team](10*time.Minute, 100_000)}
+		cache: change.New[string, store.Team](change.Options[string]{
+			Limit: teamCacheLimit, MaxAge: teamMaxAge,
+			AbsentLimit: unknownTeamLimit, AbsentMaxAge: unknownTeamAge})}
 }
 
+// invalidate drops the team a change names (a change of the team, or of
+// everything in it: a team deleted), or every team for a change of
+// everything.
 func (t *teamResolver) invalidate(c store.Change) {
-	if c.Kind != "" && c.Kind != store.KindTeam {
-		return
+	switch {
+	case c.Kind != "" && c.Kind != store.KindTeam:
+	case c.Team != "":
+		t.cache.InvalidateKey(c.Team)
+	default:
+		t.cache.Invalidate(func(string) bool { return true })
 	}
-	t.cache.Invalidate(func(name string) bool { return c.Team == "" || c.Team == name })
 }
 
-// lookup returns the team named name, or nil.
-func (t *teamResolver) lookup(ctx context.Context, name string) (*store.Team, error) {
-	return t.cache.Get(name, func() (*store.Team, error) {
+// lookup returns the team named name, and whether it exists.
+func (t *teamResolver) lookup(ctx context.Context, name string) (store.Team, bool, error) {
+	return t.cache.Get(name, func() (store.Team, bool, error) {
 		tm, err := t.store.Team(ctx, name)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil
+			return store.Team{}, false, nil
 		}
-		if err != nil {
-			return nil, err
-		}
-		return &tm, nil
+		return tm, err == nil, err
 	})
 }
 
@@ -57,17 +72,17 @@ func (s *Server) resolveTeam(next http.Handler) http.Handler {
 			edge.Error(w, http.StatusNotFound, "unknown_team", "no team is served at this host")
 			return
 		}
-		tm, err := s.teams.lookup(r.Context(), name)
+		tm, found, err := s.teams.lookup(r.Context(), name)
 		if err != nil {
 			info.Log.Error("resolve team", "err", err)
 			edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
 			return
 		}
-		if tm == nil {
+		if !found {
 			edge.Error(w, http.StatusNotFound, "unknown_team", "no team is served at this host")
 			return
 		}
-		info.Team = *tm
+		info.Team = tm
 		info.TeamURL = team.URL(s.teams.scheme, name, s.teams.domain)
 		info.TeamHost = team.Host(name, s.teams.domain)
 		info.Log = info.Log.With("team", name)

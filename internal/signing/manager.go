@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/change"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -84,15 +84,13 @@ type Manager struct {
 	maxTokenTTL  time.Duration
 	log          *slog.Logger
 
-	mu    sync.RWMutex
-	epoch uint64           // bumped by every invalidation
-	rings map[string]*ring // by team; a stale ring is kept to reuse its opened keys
+	rings *change.Cache[string, *ring] // by team
+
+	lastMu sync.Mutex
+	last   map[string]*ring // by team: the last ring loaded, kept to reuse its opened keys
 
 	kidMu      sync.Mutex
 	kidReloads map[string]time.Time // by team: the last reload for an unknown kid
-
-	loadMu  sync.Mutex
-	loading map[string]*sync.Mutex // one load at a time per team
 
 	makeMu sync.Mutex // one first key made at a time
 }
@@ -103,11 +101,12 @@ func NewManager(opts Options) *Manager {
 		store: opts.Store, mk: opts.MasterKey, gen: opts.Gen, now: opts.Now,
 		alg: opts.Alg, rotation: opts.Rotation, publishAhead: opts.PublishAhead,
 		maxTokenTTL: opts.MaxTokenTTL, log: opts.Logger,
-		rings: map[string]*ring{}, loading: map[string]*sync.Mutex{},
+		last: map[string]*ring{},
 	}
 	if m.now == nil {
 		m.now = time.Now
 	}
+	m.rings = change.New[string, *ring](change.Options[string]{MaxAge: cacheMaxAge, Now: m.now})
 	if m.alg == "" {
 		m.alg = DefaultAlg
 	}
@@ -133,11 +132,9 @@ func NewManager(opts Options) *Manager {
 // covers; issuers cap lifetimes to it.
 func (m *Manager) MaxTokenTTL() time.Duration { return m.maxTokenTTL }
 
-// ring is a team's keys as loaded at one moment: immutable but for stale.
+// ring is a team's keys as loaded at one moment: immutable.
 type ring struct {
-	keys     []*key // latest ActivateAt first, ties by greatest kid
-	loadedAt time.Time
-	stale    atomic.Bool
+	keys []*key // latest ActivateAt first, ties by greatest kid
 }
 
 // active returns the key of alg that signs at now, or nil.
@@ -189,7 +186,7 @@ func (m *Manager) Sign(ctx context.Context, team, alg string, payload []byte) (s
 		return "", err
 	}
 	now := m.now()
-	r, err := m.ring(ctx, team, now)
+	r, err := m.ring(ctx, team)
 	if err != nil {
 		return "", err
 	}
@@ -212,7 +209,7 @@ func (m *Manager) firstKey(ctx context.Context, team, alg string) (*key, error) 
 	m.makeMu.Lock()
 	defer m.makeMu.Unlock()
 	now := m.now()
-	r, err := m.ring(ctx, team, now)
+	r, err := m.ring(ctx, team)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +246,7 @@ func (m *Manager) firstKey(ctx context.Context, team, alg string) (*key, error) 
 	}
 	m.invalidateTeam(team)
 	now = m.now()
-	if r, err = m.ring(ctx, team, now); err != nil {
+	if r, err = m.ring(ctx, team); err != nil {
 		return nil, err
 	}
 	k := r.active(alg, now)
@@ -278,7 +275,7 @@ func activeRecord(keys []store.SigningKey, alg string, now time.Time) *store.Sig
 // active. A team without keys has {"keys":[]}.
 func (m *Manager) JWKS(ctx context.Context, team string) ([]byte, error) {
 	now := m.now()
-	r, err := m.ring(ctx, team, now)
+	r, err := m.ring(ctx, team)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +297,7 @@ func (m *Manager) JWKS(ctx context.Context, team string) ([]byte, error) {
 // Keys describes every key of the team the store holds, published or not,
 // latest activation first.
 func (m *Manager) Keys(ctx context.Context, team string) ([]KeyInfo, error) {
-	r, err := m.ring(ctx, team, m.now())
+	r, err := m.ring(ctx, team)
 	if err != nil {
 		return nil, err
 	}
@@ -315,20 +312,12 @@ func (m *Manager) Keys(ctx context.Context, team string) ([]KeyInfo, error) {
 // (every team when empty) when c.Kind is store.KindSigningKey or empty.
 // Subscribe it to the change hub; it is quick and never blocks on I/O.
 func (m *Manager) Invalidate(c store.Change) {
-	if c.Kind != "" && c.Kind != store.KindSigningKey {
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.epoch++
-	if c.Team == "" {
-		for _, r := range m.rings {
-			r.stale.Store(true)
-		}
-		return
-	}
-	if r := m.rings[c.Team]; r != nil {
-		r.stale.Store(true)
+	switch {
+	case c.Kind != "" && c.Kind != store.KindSigningKey:
+	case c.Team != "":
+		m.rings.InvalidateKey(c.Team)
+	default:
+		m.rings.Invalidate(func(string) bool { return true })
 	}
 }
 
@@ -336,54 +325,44 @@ func (m *Manager) invalidateTeam(team string) {
 	m.Invalidate(store.Change{Team: team, Kind: store.KindSigningKey})
 }
 
-// ring returns the team's keys, from the cache when fresh.
-func (m *Manager) ring(ctx context.Context, team string, now time.Time) (*ring, error) {
-	if r, _, ok := m.cached(team, now); ok {
-		return r, nil
-	}
-	return m.load(ctx, team, now, nil)
+// ring returns the team's keys, from the cache when fresh. Concurrent
+// misses of one team share one load, so that a burst of requests after an
+// invalidation reads the database once.
+func (m *Manager) ring(ctx context.Context, team string) (*ring, error) {
+	r, _, err := m.rings.Get(team, func() (*ring, bool, error) {
+		r, err := m.load(ctx, team)
+		return r, err == nil, err
+	})
+	return r, err
 }
 
-// cached returns the team's ring, the invalidation epoch it was read at,
-// and whether the ring is fresh.
-func (m *Manager) cached(team string, now time.Time) (*ring, uint64, bool) {
-	m.mu.RLock()
-	r, epoch := m.rings[team], m.epoch
-	m.mu.RUnlock()
-	return r, epoch, r != nil && !r.stale.Load() && now.Sub(r.loadedAt) < cacheMaxAge
+// reload returns the team's keys read again, unless the cache already
+// holds a newer ring than stale, which the caller found wanting.
+func (m *Manager) reload(ctx context.Context, team string, stale *ring) (*ring, error) {
+	if r, err := m.ring(ctx, team); err != nil || r != stale {
+		return r, err
+	}
+	m.rings.InvalidateKey(team)
+	return m.ring(ctx, team)
 }
 
-// load reads the team's keys from the store, reusing the private keys
-// already opened, and keeps them unless an invalidation happened meanwhile.
-// Loads of one team are serialised, so that a burst of requests after an
-// invalidation reads the database once. A non-nil unless is a ring the
-// caller found wanting: if the cache holds a newer fresh one, that is used.
-func (m *Manager) load(ctx context.Context, team string, now time.Time, unless *ring) (*ring, error) {
-	m.loadMu.Lock()
-	mu := m.loading[team]
-	if mu == nil {
-		mu = new(sync.Mutex)
-		m.loading[team] = mu
-	}
-	m.loadMu.Unlock()
-	mu.Lock()
-	defer mu.Unlock()
-
-	old, epoch, fresh := m.cached(team, now)
-	if fresh && (unless == nil || old != unless) {
-		return old, nil
-	}
+// load reads the team's keys from the store, reusing the private keys its
+// last load opened.
+func (m *Manager) load(ctx context.Context, team string) (*ring, error) {
 	recs, err := m.store.ListSigningKeys(ctx, team)
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys of team %s: %w", team, err)
 	}
+	m.lastMu.Lock()
+	old := m.last[team]
+	m.lastMu.Unlock()
 	prev := map[string]*key{}
 	if old != nil {
 		for _, k := range old.keys {
 			prev[k.id] = k
 		}
 	}
-	r := &ring{keys: make([]*key, 0, len(recs)), loadedAt: now}
+	r := &ring{keys: make([]*key, 0, len(recs))}
 	for _, rec := range recs {
 		k, err := parseKey(m.mk, rec, prev[rec.ID])
 		if err != nil {
@@ -395,11 +374,8 @@ func (m *Manager) load(ctx context.Context, team string, now time.Time, unless *
 		r.keys = append(r.keys, k)
 	}
 	slices.SortFunc(r.keys, byActivation)
-
-	m.mu.Lock()
-	if m.epoch == epoch {
-		m.rings[team] = r
-	}
-	m.mu.Unlock()
+	m.lastMu.Lock()
+	m.last[team] = r
+	m.lastMu.Unlock()
 	return r, nil
 }

@@ -158,7 +158,7 @@ func (m *Manager) RotateDue(ctx context.Context) error {
 // and then does the work in a transaction on fresh rows.
 func (m *Manager) housekeep(ctx context.Context, t store.Team) error {
 	now := m.now()
-	r, err := m.ring(ctx, t.Name, now)
+	r, err := m.ring(ctx, t.Name)
 	if err != nil {
 		return err
 	}

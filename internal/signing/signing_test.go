@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -950,4 +951,39 @@ func TestRunRotation(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("RunRotation did not return when its context ended")
 	}
+}
+
+// A burst of requests after an invalidation reads the team's keys once:
+// concurrent loads of one team share one.
+func TestConcurrentLoadsShareOne(t *testing.T) {
+	s := &countingStore{Store: openSQLite(t)}
+	m := newManager(t, s, newClock())
+	tok := sign(t, m, "acme", "")
+	synctest.Test(t, func(t *testing.T) {
+		m.Invalidate(store.Change{Team: "acme", Kind: store.KindSigningKey})
+		release := make(chan struct{})
+		s.during = func() { <-release }
+		before := s.lists.Load()
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for range 20 {
+			wg.Go(func() {
+				_, _, err := m.Verify(context.Background(), "acme", tok)
+				errs <- err
+			})
+		}
+		synctest.Wait() // one load under way, every other caller waiting on it
+		close(release)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := s.lists.Load() - before; n != 1 {
+			t.Errorf("20 concurrent requests after an invalidation read the keys %d times, want once", n)
+		}
+	})
+	s.during = nil
 }

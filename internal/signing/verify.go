@@ -59,7 +59,7 @@ func (m *Manager) Verify(ctx context.Context, team, token string) ([]byte, Heade
 		return nil, h, ErrType
 	}
 	now := m.now()
-	r, err := m.ring(ctx, team, now)
+	r, err := m.ring(ctx, team)
 	if err != nil {
 		return nil, h, err
 	}
@@ -67,7 +67,7 @@ func (m *Manager) Verify(ctx context.Context, team, token string) ([]byte, Heade
 	if k == nil && h.KeyID != "" && m.mayReloadForKid(team, now) {
 		// Perhaps another node made the key a moment ago and its change
 		// is still on the way.
-		if r, err = m.load(ctx, team, now, r); err != nil {
+		if r, err = m.reload(ctx, team, r); err != nil {
 			return nil, h, err
 		}
 		k = r.published(h.KeyID, now)

@@ -34,9 +34,14 @@ const DeprecatedUseEvery = time.Hour
 
 type cacheKey struct{ team, id string }
 
+// name is the key as a string, unique since team names hold no NUL.
+func (k cacheKey) name() string { return k.team + "\x00" + k.id }
+
 func (s *Service) init() {
 	s.once.Do(func() {
-		s.keys = change.NewLookup[cacheKey, store.StaticKey](cacheMaxAge, cacheLimit, missingMaxAge, missingLimit)
+		s.keys = change.New[cacheKey, store.StaticKey](change.Options[cacheKey]{
+			Name: cacheKey.name, Limit: cacheLimit, MaxAge: cacheMaxAge,
+			AbsentLimit: missingLimit, AbsentMaxAge: missingMaxAge})
 	})
 }
 
@@ -160,8 +165,15 @@ func (s *Service) Invalidate(c store.Change) {
 	var match func(cacheKey) bool
 	switch c.Kind {
 	case store.KindKey:
+		if c.Team != "" && c.Key != "" {
+			s.init()
+			s.keys.InvalidateKey(cacheKey{c.Team, c.Key})
+			return
+		}
 		match = func(k cacheKey) bool { return change.Covers(c, k.team, store.KindKey, k.id) }
 	case "", store.KindTeam, store.KindUser, store.KindApp:
+		// A user or an application takes its keys with it; the change
+		// names the owner, not the keys.
 		match = func(k cacheKey) bool { return c.Team == "" || c.Team == k.team }
 	default:
 		return

@@ -42,7 +42,7 @@ type Service struct {
 	UseInterval   time.Duration
 
 	once     sync.Once
-	keys     *change.Lookup[cacheKey, store.StaticKey] // keys, and ids known to have none
+	keys     *change.Cache[cacheKey, store.StaticKey] // keys, and ids known to have none
 	uses     useLog
 	deprUses auditLimiter
 }

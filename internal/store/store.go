@@ -399,6 +399,9 @@ type Queries interface {
 	RevokeGrant(ctx context.Context, r GrantRevocation) error
 	// ListGrantRevocations lists the team's cut-offs still unexpired at now.
 	ListGrantRevocations(ctx context.Context, team string, now time.Time) ([]GrantRevocation, error)
+	// GrantRevocation returns the cut-off of one user's grant to one
+	// client if it is still unexpired at now, else ErrNotFound.
+	GrantRevocation(ctx context.Context, team, userID, clientID string, now time.Time) (GrantRevocation, error)
 
 	// Audit and login history, append-only.
 	AppendAudit(ctx context.Context, events ...AuditEvent) error

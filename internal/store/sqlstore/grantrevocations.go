@@ -50,3 +50,19 @@ func (q *queries) ListGrantRevocations(ctx context.Context, team string, now tim
 	}
 	return out, nil
 }
+
+// GrantRevocation returns one pair's cut-off if it is unexpired at now.
+func (q *queries) GrantRevocation(ctx context.Context, team, userID, clientID string, now time.Time) (store.GrantRevocation, error) {
+	var (
+		r                store.GrantRevocation
+		revoked, expires int64
+	)
+	err := q.x.QueryRowContext(ctx, `SELECT team, user_id, client_id, revoked_at, expires_at FROM grant_revocations
+		WHERE team = $1 AND user_id = $2 AND client_id = $3 AND expires_at > $4`, team, userID, clientID, ts(now)).
+		Scan(&r.Team, &r.UserID, &r.ClientID, &revoked, &expires)
+	if err != nil {
+		return store.GrantRevocation{}, q.fail("grant revocation of "+userID+" to "+clientID, err)
+	}
+	r.RevokedAt, r.ExpiresAt = fromTS(revoked), fromTS(expires)
+	return r, nil
+}

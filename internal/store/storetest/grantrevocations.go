@@ -68,6 +68,36 @@ func testGrantRevocations(t *testing.T, s store.Store) {
 		list(t, "alpha", t0, annWeb, annCLI)
 		list(t, "beta", t0, bobWeb)
 	})
+	t.Run("GrantRevocation", func(t *testing.T) {
+		tests := []struct {
+			name               string
+			team, user, client string
+			now                time.Time
+			want               *store.GrantRevocation // nil: ErrNotFound
+		}{
+			{"annWeb", "alpha", ann, web, t0, &annWeb},
+			{"annCLI", "alpha", ann, cli, t0, &annCLI},
+			{"annCLI/justBeforeExpiry", "alpha", ann, cli, annCLI.ExpiresAt.Add(-time.Microsecond), &annCLI},
+			{"annCLI/atExpiry", "alpha", ann, cli, annCLI.ExpiresAt, nil},
+			{"bobWeb", "beta", bob, web, t0, &bobWeb},
+			{"bobWeb/otherTeam", "alpha", bob, web, t0, nil},
+			{"bobCLI/neverCutOff", "beta", bob, cli, t0, nil},
+			{"userAndClientSwapped", "alpha", web, ann, t0, nil},
+			{"unknownTeam", "nope", ann, web, t0, nil},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := s.GrantRevocation(t.Context(), tc.team, tc.user, tc.client, tc.now)
+				if tc.want == nil {
+					wantErr(t, "GrantRevocation", err, store.ErrNotFound)
+					return
+				}
+				if wantErr(t, "GrantRevocation", err, nil) {
+					diff(t, "GrantRevocation", *tc.want, got, opts)
+				}
+			})
+		}
+	})
 	t.Run("ListGrantRevocations/unknownTeam", func(t *testing.T) {
 		got, err := s.ListGrantRevocations(t.Context(), "nope", t0)
 		notFoundOrEmpty(t, "ListGrantRevocations(nope)", got, err)

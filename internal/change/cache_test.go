@@ -1,0 +1,394 @@
+package change
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// clock is a settable clock for the caches under test.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func newClock() *clock                   { return &clock{t: time.Unix(1_700_000_000, 0)} }
+func present(v int) func() (int, bool, error) {
+	return func() (int, bool, error) { return v, true, nil }
+}
+
+// db is a fake store that counts its loads.
+type db struct {
+	mu    sync.Mutex
+	rows  map[string]int
+	loads map[string]int
+}
+
+func newDB(rows map[string]int) *db { return &db{rows: rows, loads: map[string]int{}} }
+
+func (d *db) load(k string) func() (int, bool, error) {
+	return func() (int, bool, error) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.loads[k]++
+		v, ok := d.rows[k]
+		return v, ok, nil
+	}
+}
+
+func (d *db) total() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, l := range d.loads {
+		n += l
+	}
+	return n
+}
+
+func TestCacheLoadsOnceAndInvalidates(t *testing.T) {
+	c := New[string, int](Options[string]{})
+	var loads atomic.Int32
+	load := func() (int, bool, error) { return int(loads.Add(1)), true, nil }
+	for range 3 {
+		if v, ok, err := c.Get("k", load); err != nil || !ok || v != 1 {
+			t.Fatalf("Get = %v, %v, %v; want 1", v, ok, err)
+		}
+	}
+	c.Invalidate(func(k string) bool { return k == "other" })
+	if v, _, _ := c.Get("k", load); v != 1 {
+		t.Fatalf("unrelated invalidation dropped the entry")
+	}
+	c.Invalidate(func(k string) bool { return k == "k" })
+	if v, _, _ := c.Get("k", load); v != 2 {
+		t.Fatalf("after invalidation got %d, want a reload", v)
+	}
+}
+
+func TestCacheDoesNotKeepErrors(t *testing.T) {
+	c := New[string, int](Options[string]{AbsentLimit: 10})
+	boom := errors.New("boom")
+	if _, _, err := c.Get("k", func() (int, bool, error) { return 0, false, boom }); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the load's error", err)
+	}
+	if p, a := c.Len(); p != 0 || a != 0 {
+		t.Fatalf("an error was cached: %d present, %d absent", p, a)
+	}
+	if v, ok, err := c.Get("k", present(3)); v != 3 || !ok || err != nil {
+		t.Fatalf("Get after an error = %v %v %v; want a fresh load", v, ok, err)
+	}
+}
+
+// A load that races with an invalidation, or with a Modify, must be
+// returned but not kept.
+func TestCacheLoadRacingChange(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(c *Cache[string, int])
+	}{
+		{"Invalidate", func(c *Cache[string, int]) { c.Invalidate(func(string) bool { return true }) }},
+		{"InvalidateKey", func(c *Cache[string, int]) { c.InvalidateKey("k") }},
+		{"InvalidateKey of another key", func(c *Cache[string, int]) { c.InvalidateKey("other") }},
+		{"Modify", func(c *Cache[string, int]) { c.Modify("k", func(v int) int { return v + 1 }) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New[string, int](Options[string]{AbsentLimit: 10})
+			for _, ok := range []bool{true, false} {
+				v, gotOK, _ := c.Get("k", func() (int, bool, error) {
+					tc.change(c) // the change lands mid-load
+					return 1, ok, nil
+				})
+				if v != 1 || gotOK != ok {
+					t.Fatalf("Get = %d %v, want the loaded 1 %v", v, gotOK, ok)
+				}
+				if p, a := c.Len(); p != 0 || a != 0 {
+					t.Fatalf("a load across a change was kept (%d present, %d absent)", p, a)
+				}
+			}
+		})
+	}
+}
+
+func TestCacheMaxAge(t *testing.T) {
+	clk := newClock()
+	c := New[string, int](Options[string]{MaxAge: time.Minute, AbsentLimit: 10, AbsentMaxAge: 10 * time.Second, Now: clk.now})
+	d := newDB(map[string]int{"a": 1})
+	c.Get("a", d.load("a"))
+	c.Get("x", d.load("x"))
+	clk.advance(9 * time.Second)
+	c.Get("a", d.load("a"))
+	c.Get("x", d.load("x"))
+	if d.total() != 2 {
+		t.Fatalf("%d loads within both ages, want 2", d.total())
+	}
+	d.rows["x"] = 7
+	clk.advance(2 * time.Second)
+	if v, ok, _ := c.Get("x", d.load("x")); !ok || v != 7 {
+		t.Fatalf("an absence outlived AbsentMaxAge: %v %v", v, ok)
+	}
+	clk.advance(50 * time.Second)
+	c.Get("a", d.load("a"))
+	if d.loads["a"] != 2 {
+		t.Fatalf("a record older than MaxAge was served (%d loads)", d.loads["a"])
+	}
+}
+
+func TestCacheNameRequired(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("New without Name for a struct key did not panic")
+		}
+	}()
+	New[struct{ a, b string }, int](Options[struct{ a, b string }]{})
+}
+
+// Concurrent Gets of one key share one load; of different keys, do not.
+func TestCacheDeduplicatesLoads(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		callers   int
+		keys      int // callers spread over this many keys
+		fail      bool
+		wantLoads int
+	}{
+		{"one caller", 1, 1, false, 1},
+		{"two callers", 2, 1, false, 1},
+		{"fifty callers", 50, 1, false, 1},
+		{"fifty callers, failing load", 50, 1, true, 1},
+		{"fifty callers, five keys", 50, 5, false, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := New[string, int](Options[string]{})
+				var loads atomic.Int32
+				release := make(chan struct{})
+				boom := errors.New("boom")
+				var wg sync.WaitGroup
+				errs := make([]error, tc.callers)
+				vals := make([]int, tc.callers)
+				for i := range tc.callers {
+					wg.Go(func() {
+						k := i % tc.keys
+						vals[i], _, errs[i] = c.Get(fmt.Sprint(k), func() (int, bool, error) {
+							loads.Add(1)
+							<-release // every caller arrives before the load ends
+							if tc.fail {
+								return 0, false, boom
+							}
+							return 100 + k, true, nil
+						})
+					})
+				}
+				synctest.Wait() // all callers are blocked: in a load or waiting on one
+				close(release)
+				wg.Wait()
+				if got := int(loads.Load()); got != tc.wantLoads {
+					t.Errorf("%d loads, want %d", got, tc.wantLoads)
+				}
+				for i := range tc.callers {
+					switch {
+					case tc.fail && !errors.Is(errs[i], boom):
+						t.Errorf("caller %d: err %v, want the load's", i, errs[i])
+					case !tc.fail && (errs[i] != nil || vals[i] != 100+i%tc.keys):
+						t.Errorf("caller %d: %d, %v; want %d", i, vals[i], errs[i], 100+i%tc.keys)
+					}
+				}
+			})
+		})
+	}
+}
+
+// A Get that begins after an invalidation never joins a load that began
+// before it: it would be handed what the store held before the change.
+func TestCacheGetAfterInvalidationLoadsAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := New[string, int](Options[string]{})
+		release := make(chan struct{})
+		var old int
+		go func() {
+			old, _, _ = c.Get("k", func() (int, bool, error) { <-release; return 1, true, nil })
+		}()
+		synctest.Wait() // the first load is under way
+		c.InvalidateKey("k")
+		v, _, _ := c.Get("k", present(2))
+		close(release)
+		synctest.Wait()
+		if v != 2 || old != 1 {
+			t.Fatalf("Get after the invalidation = %d (first %d), want 2 from a load of its own", v, old)
+		}
+		if v, _, _ := c.Get("k", present(3)); v != 2 {
+			t.Fatalf("cached %d, want 2: the load that overlapped the invalidation must not be kept", v)
+		}
+	})
+}
+
+// However many made-up keys are looked up, the records that exist stay.
+func TestCacheAbsentFloodNeverEvictsPresent(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		limit, absentLimit   int
+		records, flood       int
+		wantAbsentAtMost     int
+		wantFloodLoadsAtMost int
+	}{
+		{"flood far past the absent side", 10, 5, 10, 1000, 5, 1000},
+		{"absent side as big as the flood", 10, 1000, 10, 1000, 1000, 1000},
+		{"absences not kept", 10, 0, 10, 1000, 0, 1000},
+		{"one record, big flood", 1, 100, 1, 100_000, 100, 100_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows := map[string]int{}
+			for i := range tc.records {
+				rows[fmt.Sprint("real", i)] = i
+			}
+			d := newDB(rows)
+			c := New[string, int](Options[string]{Limit: tc.limit, AbsentLimit: tc.absentLimit})
+			for k := range rows {
+				c.Get(k, d.load(k))
+			}
+			for i := range tc.flood {
+				k := fmt.Sprint("bogus", i)
+				if _, ok, _ := c.Get(k, d.load(k)); ok {
+					t.Fatalf("%s found", k)
+				}
+			}
+			before := d.total()
+			for k, want := range rows {
+				if v, ok, _ := c.Get(k, d.load(k)); !ok || v != want {
+					t.Fatalf("Get(%s) = %v %v", k, v, ok)
+				}
+			}
+			if d.total() != before {
+				t.Fatalf("%d records reloaded after the flood: it evicted them", d.total()-before)
+			}
+			if p, a := c.Len(); p != tc.records || a > tc.wantAbsentAtMost {
+				t.Fatalf("holds %d present, %d absent; want %d, at most %d", p, a, tc.records, tc.wantAbsentAtMost)
+			}
+		})
+	}
+}
+
+// The present side is bounded too, and a full side evicts from itself.
+func TestCacheLimit(t *testing.T) {
+	c := New[int, int](Options[int]{Name: func(k int) string { return fmt.Sprint(k) }, Limit: 3, AbsentLimit: 2})
+	for i := range 10 {
+		c.Get(i, present(i))
+		c.Get(-1-i, func() (int, bool, error) { return 0, false, nil })
+	}
+	if p, a := c.Len(); p != 3 || a != 2 {
+		t.Fatalf("holds %d present, %d absent; want 3 and 2", p, a)
+	}
+}
+
+// InvalidateKey drops that key's entry, present or absent, and no other.
+func TestCacheInvalidateKey(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		invalidate string
+		reloaded   []string // of a, b, x (absent), y (absent)
+	}{
+		{"present key", "a", []string{"a"}},
+		{"absent key", "x", []string{"x"}},
+		{"unknown key", "zzz", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDB(map[string]int{"a": 1, "b": 2})
+			c := New[string, int](Options[string]{AbsentLimit: 10})
+			keys := []string{"a", "b", "x", "y"}
+			for _, k := range keys {
+				c.Get(k, d.load(k))
+			}
+			d.rows["a"], d.rows["x"] = 10, 20
+			c.InvalidateKey(tc.invalidate)
+			for _, k := range keys {
+				c.Get(k, d.load(k))
+			}
+			for _, k := range keys {
+				want := 1
+				for _, r := range tc.reloaded {
+					if r == k {
+						want = 2
+					}
+				}
+				if d.loads[k] != want {
+					t.Errorf("%s loaded %d times, want %d", k, d.loads[k], want)
+				}
+			}
+			if v, ok, _ := c.Get(tc.invalidate, d.load(tc.invalidate)); tc.invalidate != "zzz" && (!ok || v != d.rows[tc.invalidate]) {
+				t.Errorf("after the invalidation %s = %v %v, want the new row", tc.invalidate, v, ok)
+			}
+		})
+	}
+}
+
+func TestCacheModify(t *testing.T) {
+	d := newDB(map[string]int{"a": 1})
+	c := New[string, int](Options[string]{AbsentLimit: 10})
+	c.Get("a", d.load("a"))
+	c.Get("x", d.load("x"))
+	c.Modify("a", func(v int) int { return v + 41 })
+	c.Modify("x", func(v int) int { t.Fatal("Modify called f for an absent key"); return v })
+	if v, ok, _ := c.Get("a", d.load("a")); !ok || v != 42 || d.loads["a"] != 1 {
+		t.Fatalf("Get(a) = %v %v after %d loads; want 42 modified in place", v, ok, d.loads["a"])
+	}
+	if _, ok, _ := c.Get("x", d.load("x")); ok || d.loads["x"] != 1 {
+		t.Fatal("Modify of an absent key changed its absence")
+	}
+}
+
+// The former Lookup's scenario: present and absent answers both cached,
+// a flood of absent keys, ages, invalidation, errors, a racing load.
+func TestCacheLookup(t *testing.T) {
+	clk := newClock()
+	l := New[string, int](Options[string]{MaxAge: time.Hour, Limit: 100, AbsentMaxAge: time.Minute, AbsentLimit: 3, Now: clk.now})
+	loads := 0
+	db := map[string]int{"a": 1}
+	load := func(k string) func() (int, bool, error) {
+		return func() (int, bool, error) { loads++; v, ok := db[k]; return v, ok, nil }
+	}
+	for range 3 {
+		if v, ok, err := l.Get("a", load("a")); v != 1 || !ok || err != nil {
+			t.Fatalf("Get(a) = %v %v %v", v, ok, err)
+		}
+		if _, ok, _ := l.Get("x", load("x")); ok {
+			t.Fatal("x found")
+		}
+	}
+	if loads != 2 {
+		t.Fatalf("%d loads, want 2: found and absent answers are both cached", loads)
+	}
+	for _, k := range []string{"g1", "g2", "g3", "g4", "g5"} {
+		l.Get(k, load(k))
+	}
+	before := loads
+	l.Get("a", load("a"))
+	if loads != before {
+		t.Fatal("a flood of absent ids evicted a found record")
+	}
+	db["x"] = 7
+	clk.advance(2 * time.Minute)
+	if v, ok, _ := l.Get("x", load("x")); !ok || v != 7 {
+		t.Fatalf("absent answer outlived its age: %v %v", v, ok)
+	}
+	db["a"] = 2
+	l.Invalidate(func(k string) bool { return k == "a" })
+	if v, _, _ := l.Get("a", load("a")); v != 2 {
+		t.Fatalf("invalidated record served: %v", v)
+	}
+	if _, _, err := l.Get("e", func() (int, bool, error) { return 0, false, errors.New("boom") }); err == nil {
+		t.Fatal("want the load's error")
+	}
+	v, ok, _ := l.Get("r", func() (int, bool, error) {
+		l.Invalidate(func(string) bool { return true })
+		return 5, true, nil
+	})
+	if v != 5 || !ok {
+		t.Fatal("racing load not returned")
+	}
+	if _, ok, _ := l.Get("r", func() (int, bool, error) { return 0, false, nil }); ok {
+		t.Fatal("a load across an invalidation was kept")
+	}
+}
