@@ -13,9 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/authz"
-	"github.com/gatehouse/gatehouse/internal/denylist"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/signing"
@@ -39,16 +37,34 @@ type StaticKeys interface {
 	Authenticate(ctx context.Context, team store.Team, kind, key string, use statickey.Use) (authz.Subject, statickey.Notice, error)
 }
 
+// Denylist refuses revoked access tokens (denylist.List is one).
+type Denylist interface {
+	Refused(ctx context.Context, team string, c token.Claims) (bool, error)
+}
+
+// Checker resolves a principal and its grants (authz.Checker is one, from
+// a cache).
+type Checker interface {
+	Resolve(ctx context.Context, team, kind, id string) (authz.Entry, error)
+	ResolveName(ctx context.Context, team string, p authz.Principal) (authz.Entry, error)
+}
+
+// Auditor takes audit events to write off the request path
+// (auditlog.Batcher is one).
+type Auditor interface {
+	Add(e store.AuditEvent)
+}
+
 // Leeway is the clock skew allowed on exp and nbf.
 const Leeway = 60 * time.Second
 
 // Guard authenticates and authorizes requests.
 type Guard struct {
 	Keys       Keys
-	Denylist   *denylist.List
-	Checker    *authz.Checker
+	Denylist   Denylist
+	Checker    Checker
 	StaticKeys StaticKeys // nil: static keys are refused
-	Audit      *auditlog.Batcher
+	Audit      Auditor
 	Now        func() time.Time
 	// Verified remembers the tokens whose signature was checked; share
 	// it with introspection (oauth.Endpoints.Verified). nil: the guard's
