@@ -192,16 +192,9 @@ func rotation(d time.Duration) time.Duration {
 const PurgeInterval = 10 * time.Minute
 
 func (s *Services) purge(ctx context.Context) {
-	t := time.NewTicker(PurgeInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := s.Store.Purge(ctx, s.Now()); err != nil && ctx.Err() == nil {
-				s.Log.Error("purge expired records", "err", err)
-			}
+	lifecycle.Every(ctx, PurgeInterval, false, func(ctx context.Context) {
+		if err := s.Store.Purge(ctx, s.Now()); err != nil && ctx.Err() == nil {
+			s.Log.Error("purge expired records", "err", err)
 		}
-	}
+	})
 }

@@ -94,30 +94,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 // start runs gatehouse serve with args on a free port.
 func start(t *testing.T, env []string, args ...string) *node {
 	t.Helper()
-	n := &node{port: freePort(t), done: make(chan error, 1)}
-	args = append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", n.port)}, args...)
-	n.cmd = exec.Command(binary, args...)
-	n.cmd.Env = env
-	n.cmd.Stdout = lockedWriter{&n.mu, &n.stdout}
-	n.cmd.Stderr = lockedWriter{&n.mu, &n.stderr}
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { n.done <- n.cmd.Wait() }()
-	t.Cleanup(func() {
-		n.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-n.done:
-		case <-time.After(10 * time.Second):
-			n.cmd.Process.Kill()
-		}
-		if t.Failed() {
-			n.mu.Lock()
-			t.Logf("server stdout:\n%s\nserver stderr:\n%s", n.stdout.String(), n.stderr.String())
-			n.mu.Unlock()
-		}
-	})
-	return n
+	return startIn(t, "", env, freePort(t), args...)
 }
 
 // get requests path on host (Host header) from the node.

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -153,8 +154,6 @@ func run(command string, port int, dir string, env []string) (stdout, stderr str
 // startIn starts gatehouse serve in dir, listening on port.
 func startIn(t *testing.T, dir string, env []string, port int, args ...string) *node {
 	t.Helper()
-	// start adds --listen on a port of its own; the README's URLs need the
-	// one the curl wrapper resolves, so this starts the process itself.
 	n := &node{port: port, done: make(chan error, 1)}
 	n.cmd = exec.Command(binary, append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, args...)...)
 	n.cmd.Dir = dir
@@ -166,7 +165,7 @@ func startIn(t *testing.T, dir string, env []string, port int, args ...string) *
 	}
 	go func() { n.done <- n.cmd.Wait() }()
 	t.Cleanup(func() {
-		n.cmd.Process.Signal(os.Interrupt)
+		n.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-n.done:
 		case <-time.After(10 * time.Second):

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Component is one background part. Run works until its context ends; it
@@ -119,4 +120,23 @@ func (g *Group) Stop(ctx context.Context) error {
 	}
 	wg.Wait()
 	return errors.Join(append(errs, flushErrs...)...)
+}
+
+// Every calls fn every interval until ctx ends: the Run of a component
+// that does periodic work. With now true it also calls fn once at the
+// start. fn gets ctx and should return soon after ctx ends.
+func Every(ctx context.Context, interval time.Duration, now bool, fn func(ctx context.Context)) {
+	if now {
+		fn(ctx)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
 }

@@ -104,3 +104,31 @@ func TestAddAfterStart(t *testing.T) {
 		t.Errorf("Add after Start = %v, want ErrStarted", err)
 	}
 }
+
+func TestEvery(t *testing.T) {
+	for _, now := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			var n atomic.Int32
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				lifecycle.Every(ctx, time.Minute, now, func(context.Context) { n.Add(1) })
+			}()
+			synctest.Wait()
+			first := int32(0)
+			if now {
+				first = 1
+			}
+			if got := n.Load(); got != first {
+				t.Errorf("now=%v: %d calls at the start, want %d", now, got, first)
+			}
+			<-time.After(3*time.Minute + time.Second) // fake time inside the bubble
+			if got := n.Load(); got != first+3 {
+				t.Errorf("now=%v: %d calls after 3 intervals, want %d", now, got, first+3)
+			}
+			cancel()
+			<-done
+		})
+	}
+}

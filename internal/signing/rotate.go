@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/lifecycle"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -257,16 +258,9 @@ func (k *key) record() store.SigningKey {
 // ends, logging failures. Every node may run it: the transactions make
 // concurrent rounds rotate once.
 func (m *Manager) RunRotation(ctx context.Context) {
-	tick := time.NewTicker(RotationCheckInterval)
-	defer tick.Stop()
-	for {
+	lifecycle.Every(ctx, RotationCheckInterval, true, func(ctx context.Context) {
 		if err := m.RotateDue(ctx); err != nil && ctx.Err() == nil {
 			m.log.Error("signing key rotation failed", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	})
 }

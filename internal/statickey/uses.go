@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/lifecycle"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -105,16 +106,7 @@ func (s *Service) Run(ctx context.Context) {
 	if every <= 0 {
 		every = time.Second
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			s.write(ctx, false)
-		}
-	}
+	lifecycle.Every(ctx, every, false, func(ctx context.Context) { s.write(ctx, false) })
 }
 
 // Flush writes every last use not yet written, due or not: on shutdown.
