@@ -1,18 +1,23 @@
 package server_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha512"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/access"
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // The access rule per request, against its ceilings, in one run:
@@ -112,4 +117,48 @@ func BenchmarkRawES384Verify(b *testing.B) {
 			b.Fatal("verify")
 		}
 	}
+}
+
+// BenchmarkAccessWarmRevoked is BenchmarkAccessWarm before and after
+// 10,000 other tokens of the team are revoked through the server's
+// denylist: an unrelated token's check must cost the same (within noise),
+// since revocations are added to the cached set in place, never reloaded.
+// So that both sides run on a heap of the same size (the garbage
+// collector's cost grows with it), "before" runs with 10,000 revocations
+// held for another team.
+//
+//	go test -run '^$' -bench AccessWarmRevoked -count 5 ./internal/server/
+func BenchmarkAccessWarmRevoked(b *testing.B) {
+	e, h := accessBenchHandler(b)
+	tok, c := e.accessToken(b, "acme", "integration.data-pools:data_push")
+	e.grant(b, "acme", "client:"+c.ID, "push", "data-pools/*")
+	req := guardedRequest("/guarded", tok)
+	deny := e.srv.Services().Denylist
+	revoke := func(team string) {
+		// The team's set is loaded first, so that each revocation is
+		// added to it in place, as on a serving node.
+		if _, err := deny.Refused(context.Background(), team, token.Claims{JTI: "x", Subject: "c", ClientID: "c"}); err != nil {
+			b.Fatal(err)
+		}
+		exp := time.Now().Add(time.Hour)
+		for i := range 10_000 {
+			if err := deny.Revoke(context.Background(), team, fmt.Sprintf("revoked-%05d", i), exp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	run := func(name string) {
+		serve204(b, h, req)
+		runtime.GC()
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				serve204(b, h, req)
+			}
+		})
+	}
+	revoke("beta")
+	run("before")
+	revoke("acme")
+	run("after-10000-revocations")
 }
