@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,7 +115,13 @@ func (g *gatehouse) serve(ctx context.Context, extra ...string) (*server, error)
 		return nil, err
 	}
 	defer logf.Close() // the child holds its own descriptor
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--domain", benchDomain, "--scheme", "http",
+	// A port chosen here rather than read from the "serving" log line,
+	// which --server-log-level warn leaves out.
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"serve", "--listen", addr, "--domain", benchDomain, "--scheme", "http",
 		"--log-format", "json", "--log-level", g.logLevel}, g.storeArgs()...)
 	cmd := exec.Command(g.bin, append(args, extra...)...)
 	cmd.Env = g.env()
@@ -124,7 +131,7 @@ func (g *gatehouse) serve(ctx context.Context, extra ...string) (*server, error)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start gatehouse serve: %w", err)
 	}
-	s := &server{cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	s := &server{cmd: cmd, logPath: logPath, addr: addr, done: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
 		close(s.done)
@@ -135,12 +142,6 @@ func (g *gatehouse) serve(ctx context.Context, extra ...string) (*server, error)
 	}
 
 	deadline := time.Now().Add(5 * time.Minute) // migrations of a large database included
-	for s.addr == "" {
-		if err := s.wait(ctx, deadline); err != nil {
-			return fail(fmt.Errorf("gatehouse serve did not say where it listens: %w", err))
-		}
-		s.addr = listenAddr(logPath)
-	}
 	ready := []byte("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: gatehouse-bench/1\r\nConnection: close\r\n\r\n")
 	for {
 		if status, _, err := do(ctx, s.addr, ready); err == nil && status == 200 {
@@ -169,21 +170,14 @@ func (s *server) wait(ctx context.Context, deadline time.Time) error {
 	return nil
 }
 
-// listenAddr finds the address in the server's "serving" log line.
-func listenAddr(logPath string) string {
-	b, _ := os.ReadFile(logPath)
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if !bytes.Contains(line, []byte(`"msg":"serving"`)) {
-			continue
-		}
-		var v struct {
-			Listen string `json:"listen"`
-		}
-		if json.Unmarshal(line, &v) == nil && v.Listen != "" {
-			return v.Listen
-		}
+// freeAddr is a loopback address with a port free at the moment.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
 	}
-	return ""
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // stop ends the server as an operator would, with SIGTERM, so that it
