@@ -1,7 +1,8 @@
-// Package server is Gatehouse's composition root: it builds every part
-// explicitly from the configuration and the store, registers every route
-// in one list (routes.go), and runs the HTTP listeners with graceful
-// shutdown.
+// Package server is Gatehouse's HTTP composition root: on the services
+// that internal/compose builds it makes every handler explicitly, with all
+// of its dependencies, registers every route in one list (routes.go), and
+// runs the HTTP listeners and the background components with a graceful,
+// bounded shutdown.
 package server
 
 import (
@@ -31,7 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/webui"
 )
 
-// Options are what a server is built from.
+// Options are what a server is built from: compose.Options, for New.
 type Options struct {
 	Config    config.Config
 	Store     store.Store
@@ -48,7 +49,6 @@ type Server struct {
 	svc     *compose.Services
 	store   store.Store
 	log     *slog.Logger
-	now     func() time.Time
 	teams   *teamResolver
 	metrics *metrics
 	reg     *prometheus.Registry
@@ -83,7 +83,6 @@ func NewWith(svc *compose.Services) (*Server, error) {
 		svc:     svc,
 		store:   svc.Store,
 		log:     svc.Log,
-		now:     svc.Now,
 		teams:   newTeamResolver(svc.Store, cfg.Domain, cfg.Scheme),
 		metrics: newMetrics(reg),
 		reg:     reg,
