@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
@@ -45,7 +46,11 @@ func Main(ctx context.Context, args []string, s Streams, lookupEnv func(string) 
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
-	if err := root.ExecuteContext(ctx); err != nil {
+	err := root.ExecuteContext(ctx)
+	if a.logBuf != nil {
+		a.logBuf.Flush() // whatever serve logged, however it ended
+	}
+	if err != nil {
 		fmt.Fprintln(s.Err, "gatehouse: "+oneLine(err))
 		var u usageError
 		if errors.As(err, &u) {
@@ -67,6 +72,7 @@ type app struct {
 	lookupEnv func(string) (string, bool)
 	cfg       config.Config
 	json      bool
+	logBuf    *logbuf.Writer // serve's buffered log output
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -132,10 +138,17 @@ func (a *app) logger(cmd *cobra.Command) *slog.Logger {
 		level = max(level, slog.LevelWarn)
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if a.cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(a.streams.Err, opts))
+	var out io.Writer = a.streams.Err
+	if cmd.Name() == "serve" {
+		// A line per request: buffered, written every logbuf.Interval and
+		// on shutdown (serve runs the flusher).
+		a.logBuf = logbuf.New(a.streams.Err)
+		out = a.logBuf
 	}
-	return slog.New(slog.NewTextHandler(a.streams.Err, opts))
+	if a.cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(out, opts))
+	}
+	return slog.New(slog.NewTextHandler(out, opts))
 }
 
 // env is what commands that touch the database share: the services

@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"net"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/lifecycle"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/team"
 )
@@ -33,6 +35,12 @@ whose generated password is printed once.`,
 					ln.Close()
 					return fmt.Errorf("listen on %s: %w", a.cfg.OpsListen, err)
 				}
+			}
+			defer a.logBuf.Flush() // what the shutdown itself logged
+			err = e.svc.Background.Add(lifecycle.Component{Name: "log writer", Run: a.logBuf.Run,
+				Flush: func(context.Context) error { return a.logBuf.Flush() }})
+			if err != nil {
+				return err
 			}
 			srv, err := server.NewWith(e.svc)
 			if err != nil {

@@ -74,6 +74,7 @@ var packages = map[string]string{
 	"internal/team":            "base",
 	"internal/scope":           "base",
 	"internal/ratelimit":       "base",
+	"internal/logbuf":          "base",
 	"internal/lifecycle":       "base",
 	"internal/token":           "base",
 	"internal/kernel":          "base",

@@ -9,10 +9,7 @@ import (
 // SetTeamHandler replaces the team routes with h, keeping the middleware
 // and team resolution, so that tests can exercise them with any handler.
 func (s *Server) SetTeamHandler(h http.Handler) {
-	global := http.NewServeMux()
-	global.HandleFunc("GET /healthz", s.healthz)
-	global.HandleFunc("GET /readyz", s.readyz)
-	s.handler = s.middleware(global, s.resolveTeam(h))
+	s.handler = s.middleware(s.globalRoutes(), s.resolveTeam(h))
 }
 
 // Guard is the server's access guard.

@@ -74,9 +74,13 @@ func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handl
 			r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBodyBytes)
 		}
 
-		h, pattern := global.Handler(r)
-		if pattern == "" {
-			h = team
+		// The host-independent routes are a few paths: look them up only
+		// for those, not for every team request.
+		h, pattern := team, ""
+		if globalPaths[r.URL.Path] {
+			if gh, gp := global.Handler(r); gp != "" {
+				h, pattern = gh, gp
+			}
 		}
 		func() {
 			defer func() {

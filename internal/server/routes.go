@@ -7,12 +7,23 @@ import (
 	"github.com/gatehouse/gatehouse/internal/webui"
 )
 
-// routes registers every route of the server, in one readable list.
-func (s *Server) routes() http.Handler {
-	// Routes served on every host, team or not (load balancers probe by IP).
+// globalPaths are the paths served on every host, team or not (load
+// balancers probe by IP); the middleware looks them up for these paths
+// only.
+var globalPaths = map[string]bool{"/healthz": true, "/readyz": true}
+
+// globalRoutes serves globalPaths.
+func (s *Server) globalRoutes() *http.ServeMux {
 	global := http.NewServeMux()
 	global.HandleFunc("GET /healthz", s.healthz)
 	global.HandleFunc("GET /readyz", s.readyz)
+	return global
+}
+
+// routes registers every route of the server, in one readable list.
+func (s *Server) routes() http.Handler {
+	// Routes served on every host, team or not (load balancers probe by IP).
+	global := s.globalRoutes()
 
 	// Routes of a team's host.
 	team := http.NewServeMux()
