@@ -10,6 +10,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/lifecycle"
 )
 
 // Size is the buffer's size: a few hundred request lines.
@@ -44,14 +46,5 @@ func (b *Writer) Flush() error {
 
 // Run flushes every Interval until ctx ends.
 func (b *Writer) Run(ctx context.Context) {
-	t := time.NewTicker(Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			b.Flush()
-		}
-	}
+	lifecycle.Every(ctx, Interval, false, func(context.Context) { b.Flush() })
 }
