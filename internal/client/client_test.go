@@ -22,25 +22,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/testclock"
 )
-
-// clock is an injectable, settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // countingStore counts the store's Client reads.
 type countingStore struct {
@@ -56,7 +39,7 @@ func (s *countingStore) Client(ctx context.Context, team, id string) (store.Clie
 type fixture struct {
 	dir    string
 	store  *sqlstore.DB
-	clock  *clock
+	clock  *testclock.Clock
 	hasher *secret.Hasher
 	svc    *client.Service
 }
@@ -92,7 +75,7 @@ func openStore(t testing.TB, dir string) *sqlstore.DB {
 // it with an injected clock.
 func setup(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{dir: t.TempDir(), clock: &clock{t: start}, hasher: newHasher(t)}
+	f := &fixture{dir: t.TempDir(), clock: testclock.New(start), hasher: newHasher(t)}
 	f.store = openStore(t, f.dir)
 	ad := &admin.Service{Store: f.store}
 	for _, name := range []string{"a", "b"} {

@@ -99,6 +99,7 @@ var packages = map[string]string{
 	"internal/gateway":         "http",
 	"internal/server":          "server",
 	"internal/servertest":      "testkit",
+	"internal/testclock":       "testkit",
 	"internal/poll":            "testkit",
 	"internal/cli":             "entry",
 	"cmd/gatehouse":            "entry",

@@ -23,7 +23,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,6 +40,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/testclock"
 )
 
 // Domain is the domain the test servers serve their teams on.
@@ -80,42 +80,12 @@ func Config(tweak ...func(*config.Config)) config.Config {
 // URL is the address of path on team's host.
 func URL(team, path string) string { return "http://" + team + "." + Domain + path }
 
-// Clock is a clock for the server's Now that the test moves. The zero
-// Clock is the wall clock; Advance shifts it, Set stops it at a time
-// (which Advance then moves).
-type Clock struct {
-	mu     sync.Mutex
-	frozen bool
-	at     time.Time // the stopped time, when frozen
-	offset time.Duration
-}
+// Clock is a clock for the server's Now that the test moves
+// (testclock.Clock: the zero value is the wall clock).
+type Clock = testclock.Clock
 
 // NewClock returns a clock stopped at t.
-func NewClock(t time.Time) *Clock { return &Clock{frozen: true, at: t} }
-
-// Now is the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.frozen {
-		return c.at.Add(c.offset)
-	}
-	return time.Now().Add(c.offset)
-}
-
-// Advance moves the clock by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
-
-// Set stops the clock at t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.frozen, c.at, c.offset = true, t, 0
-}
+func NewClock(t time.Time) *Clock { return testclock.New(t) }
 
 // An Option changes how Start builds the server.
 type Option func(*options)

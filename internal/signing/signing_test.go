@@ -25,33 +25,14 @@ import (
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/testclock"
 )
 
 // t0 is the tests' starting instant, on a whole microsecond as the store
 // keeps times.
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+func newClock() *testclock.Clock { return testclock.New(t0) }
 
 // countingStore counts ListSigningKeys calls and can run a hook inside
 // them, to test the cache.
@@ -109,7 +90,7 @@ func masterKey(t testing.TB, b byte) masterkey.Key {
 	return k
 }
 
-func newManager(t testing.TB, s store.Store, c *clock, opts ...func(*signing.Options)) *signing.Manager {
+func newManager(t testing.TB, s store.Store, c *testclock.Clock, opts ...func(*signing.Options)) *signing.Manager {
 	t.Helper()
 	o := signing.Options{Store: s, MasterKey: masterKey(t, 1), Now: c.Now, MaxTokenTTL: 24 * time.Hour}
 	for _, f := range opts {

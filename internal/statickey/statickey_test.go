@@ -26,27 +26,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/testclock"
 )
-
-// clock is an injectable, settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -136,7 +117,7 @@ func (s *countingStore) Tx(ctx context.Context, fn func(q store.Queries) error) 
 type fixture struct {
 	st     *countingStore
 	raw    *sqlstore.DB
-	clock  *clock
+	clock  *testclock.Clock
 	hasher *secret.Hasher
 	adm    *admin.Service
 	svc    *statickey.Service
@@ -155,7 +136,7 @@ func setup(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{st: &countingStore{Store: raw}, raw: raw, clock: &clock{t: start}, hasher: h,
+	f := &fixture{st: &countingStore{Store: raw}, raw: raw, clock: testclock.New(start), hasher: h,
 		adm: &admin.Service{Store: raw, Password: cheap}, users: map[string]store.User{}}
 	must := func(err error) {
 		t.Helper()
