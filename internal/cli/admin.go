@@ -88,7 +88,7 @@ func (a *app) teamCommand() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use: "create NAME", Short: "Create a team, served at NAME.<domain>", Args: exactArgs("NAME"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			t, err := e.admin.CreateTeam(cmd.Context(), kernel.CLI, args[0])
+			t, err := e.Admin.CreateTeam(cmd.Context(), kernel.CLI, args[0])
 			if err != nil {
 				return err
 			}
@@ -99,7 +99,7 @@ func (a *app) teamCommand() *cobra.Command {
 	}, &cobra.Command{
 		Use: "list", Short: "List teams", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			ts, err := e.admin.ListTeams(cmd.Context())
+			ts, err := e.Admin.ListTeams(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -118,7 +118,7 @@ func (a *app) teamCommand() *cobra.Command {
 	}, &cobra.Command{
 		Use: "delete NAME", Short: "Delete a team and everything in it", Args: exactArgs("NAME"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.admin.DeleteTeam(cmd.Context(), kernel.CLI, args[0]); err != nil {
+			if err := e.Admin.DeleteTeam(cmd.Context(), kernel.CLI, args[0]); err != nil {
 				return err
 			}
 			return a.done("deleted team %s", args[0])
@@ -157,7 +157,7 @@ func (a *app) userCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			u, err := e.admin.CreateUser(cmd.Context(), kernel.CLI, team, admin.NewUser{Email: email, Name: name, Password: pw, TeamAdmin: teamAdmin})
+			u, err := e.Admin.CreateUser(cmd.Context(), kernel.CLI, team, admin.NewUser{Email: email, Name: name, Password: pw, TeamAdmin: teamAdmin})
 			if err != nil {
 				return err
 			}
@@ -174,7 +174,7 @@ func (a *app) userCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List a team's users", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			us, err := e.admin.AllUsers(cmd.Context(), team)
+			us, err := e.Admin.AllUsers(cmd.Context(), team)
 			if err != nil {
 				return err
 			}
@@ -196,7 +196,7 @@ func (a *app) userCommand() *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete EMAIL", Short: "Delete a user with their API keys, memberships and permissions", Args: exactArgs("EMAIL"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.admin.DeleteUser(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
+			if err := e.Admin.DeleteUser(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
 				return err
 			}
 			return a.done("deleted user %s from team %s", args[0], team)
@@ -213,7 +213,7 @@ func (a *app) groupCommand() *cobra.Command {
 	create := &cobra.Command{
 		Use: "create NAME", Short: "Create a group", Args: exactArgs("NAME"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			g, err := e.admin.CreateGroup(cmd.Context(), kernel.CLI, team, args[0])
+			g, err := e.Admin.CreateGroup(cmd.Context(), kernel.CLI, team, args[0])
 			if err != nil {
 				return err
 			}
@@ -225,11 +225,11 @@ func (a *app) groupCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List groups with their members' emails", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			gs, err := e.admin.ListGroups(cmd.Context(), team)
+			gs, err := e.Admin.ListGroups(cmd.Context(), team)
 			if err != nil {
 				return err
 			}
-			us, err := e.admin.AllUsers(cmd.Context(), team)
+			us, err := e.Admin.AllUsers(cmd.Context(), team)
 			if err != nil {
 				return err
 			}
@@ -258,7 +258,7 @@ func (a *app) groupCommand() *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a group, its memberships and its permissions", Args: exactArgs("NAME"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.admin.DeleteGroup(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
+			if err := e.Admin.DeleteGroup(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
 				return err
 			}
 			return a.done("deleted group %s from team %s", args[0], team)
@@ -267,7 +267,7 @@ func (a *app) groupCommand() *cobra.Command {
 	add := &cobra.Command{
 		Use: "add-member NAME EMAIL", Short: "Add a user to a group", Args: exactArgs("NAME", "EMAIL"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.admin.AddMember(cmd.Context(), kernel.CLI, team, args[0], args[1]); err != nil {
+			if err := e.Admin.AddMember(cmd.Context(), kernel.CLI, team, args[0], args[1]); err != nil {
 				return err
 			}
 			return a.done("added %s to group %s", args[1], args[0])
@@ -276,7 +276,7 @@ func (a *app) groupCommand() *cobra.Command {
 	remove := &cobra.Command{
 		Use: "remove-member NAME EMAIL", Short: "Remove a user from a group", Args: exactArgs("NAME", "EMAIL"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.admin.RemoveMember(cmd.Context(), kernel.CLI, team, args[0], args[1]); err != nil {
+			if err := e.Admin.RemoveMember(cmd.Context(), kernel.CLI, team, args[0], args[1]); err != nil {
 				return err
 			}
 			return a.done("removed %s from group %s", args[1], args[0])
@@ -295,7 +295,7 @@ func (a *app) appCommand() *cobra.Command {
 	create := &cobra.Command{
 		Use: "create NAME", Short: "Create an application", Args: exactArgs("NAME"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			ap, err := e.admin.CreateApp(cmd.Context(), kernel.CLI, team, args[0])
+			ap, err := e.Admin.CreateApp(cmd.Context(), kernel.CLI, team, args[0])
 			if err != nil {
 				return err
 			}
@@ -307,7 +307,7 @@ func (a *app) appCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List applications", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			as, err := e.admin.ListApps(cmd.Context(), team)
+			as, err := e.Admin.ListApps(cmd.Context(), team)
 			if err != nil {
 				return err
 			}
@@ -327,7 +327,7 @@ func (a *app) appCommand() *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete an application with its AppKeys and permissions", Args: exactArgs("NAME"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.admin.DeleteApp(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
+			if err := e.Admin.DeleteApp(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
 				return err
 			}
 			return a.done("deleted application %s from team %s", args[0], team)
@@ -346,7 +346,7 @@ func (a *app) permissionCommand() *cobra.Command {
 	grant := &cobra.Command{
 		Use: "grant", Short: "Let a principal do an action on a resource pattern", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			got, err := e.admin.Grant(cmd.Context(), kernel.CLI, p)
+			got, err := e.Admin.Grant(cmd.Context(), kernel.CLI, p)
 			if err != nil {
 				return err
 			}
@@ -358,7 +358,7 @@ func (a *app) permissionCommand() *cobra.Command {
 	revoke := &cobra.Command{
 		Use: "revoke", Short: "Take a permission away", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			if err := e.admin.Revoke(cmd.Context(), kernel.CLI, p); err != nil {
+			if err := e.Admin.Revoke(cmd.Context(), kernel.CLI, p); err != nil {
 				return err
 			}
 			return a.done("revoked %s on %s from %s", p.Action, p.Resource, p.Principal)
@@ -376,7 +376,7 @@ func (a *app) permissionCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List the team's permissions, or one principal's", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			ps, err := e.admin.ListPermissions(cmd.Context(), p.Team, p.Principal)
+			ps, err := e.Admin.ListPermissions(cmd.Context(), p.Team, p.Principal)
 			if err != nil {
 				return err
 			}

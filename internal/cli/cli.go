@@ -18,12 +18,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
-	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/store/sqlstore"
 )
 
@@ -154,11 +152,7 @@ func (a *app) logger(cmd *cobra.Command) *slog.Logger {
 // env is what commands that touch the database share: the services
 // built by compose, exactly as the server builds them.
 type env struct {
-	store store.Store
-	key   masterkey.Key
-	admin *admin.Service
-	log   *slog.Logger
-	svc   *compose.Services
+	*compose.Services
 }
 
 // open loads the master key and opens the database. Only migrate and serve
@@ -204,7 +198,7 @@ func (a *app) open(cmd *cobra.Command, create bool) (*env, error) {
 		st.Close()
 		return nil, err
 	}
-	return &env{store: st, key: key, log: log, admin: svc.Admin, svc: svc}, nil
+	return &env{svc}, nil
 }
 
 func noDatabase(path string) error {
@@ -214,7 +208,7 @@ func noDatabase(path string) error {
 	return fmt.Errorf(`no database at %s: run "gatehouse migrate" or "gatehouse serve" first, or pass --data-dir`, path)
 }
 
-func (e *env) close() { e.store.Close() }
+func (e *env) close() { e.Store.Close() }
 
 // withEnv wraps a command body that needs an existing database.
 func (a *app) withEnv(fn func(cmd *cobra.Command, e *env, args []string) error) func(*cobra.Command, []string) error {
@@ -280,10 +274,10 @@ func (a *app) migrateCommand() *cobra.Command {
 		Short: "Create or upgrade the database schema (serve also does this on start)",
 		Args:  noArgs,
 		RunE: a.withNewEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			if err := e.store.Check(cmd.Context()); err != nil {
+			if err := e.Store.Check(cmd.Context()); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.streams.Out, "database (%s) is up to date\n", e.store.Dialect())
+			fmt.Fprintf(a.streams.Out, "database (%s) is up to date\n", e.Store.Dialect())
 			return nil
 		}),
 	}

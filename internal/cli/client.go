@@ -112,7 +112,7 @@ func (a *app) clientCommand() *cobra.Command {
     --scope "audit.log:read team.login-history:read"`,
 		Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc := e.svc.Clients
+			svc := e.Clients
 			in.Scopes = nil
 			for _, s := range scopes {
 				in.Scopes = append(in.Scopes, strings.Fields(s)...)
@@ -138,7 +138,7 @@ func (a *app) clientCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List a team's clients", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc := e.svc.Clients
+			svc := e.Clients
 			cs, err := svc.List(cmd.Context(), team)
 			if err != nil {
 				return err
@@ -161,7 +161,7 @@ func (a *app) clientCommand() *cobra.Command {
 	show := &cobra.Command{
 		Use: "show CLIENT_ID", Short: "Show a client's registration (never its secrets)", Args: exactArgs("CLIENT_ID"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			svc := e.svc.Clients
+			svc := e.Clients
 			c, err := svc.Get(cmd.Context(), team, args[0])
 			if err != nil {
 				return err
@@ -174,7 +174,7 @@ func (a *app) clientCommand() *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete CLIENT_ID", Short: "Delete a client with its secrets, consents, tokens and permissions", Args: exactArgs("CLIENT_ID"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			svc := e.svc.Clients
+			svc := e.Clients
 			if err := svc.Delete(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
 				return err
 			}
@@ -188,7 +188,7 @@ func (a *app) clientCommand() *cobra.Command {
 		Short: "Give a client a new secret, printed once; old secrets stop at once or after --grace",
 		Args:  exactArgs("CLIENT_ID"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			svc := e.svc.Clients
+			svc := e.Clients
 			sec, err := svc.RegenerateSecret(cmd.Context(), kernel.CLI, team, args[0], grace)
 			if err != nil {
 				return err
@@ -319,7 +319,7 @@ func (a *app) teamSettingsCommands() []*cobra.Command {
 			if c == (admin.TeamSettingsChange{}) {
 				return usageError{errors.New("nothing to change: give --access-token-ttl, --token-scope-format or --signing-alg")}
 			}
-			s, err := e.admin.SetTeamSettings(cmd.Context(), kernel.CLI, team, c)
+			s, err := e.Admin.SetTeamSettings(cmd.Context(), kernel.CLI, team, c)
 			if err != nil {
 				return err
 			}
@@ -335,7 +335,7 @@ func (a *app) teamSettingsCommands() []*cobra.Command {
 	show := &cobra.Command{
 		Use: "show", Short: "Show a team's token settings", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			s, err := e.admin.TeamSettings(cmd.Context(), team)
+			s, err := e.Admin.TeamSettings(cmd.Context(), team)
 			if err != nil {
 				return err
 			}

@@ -37,17 +37,17 @@ whose generated password is printed once.`,
 				}
 			}
 			defer a.logBuf.Flush() // what the shutdown itself logged
-			err = e.svc.Background.Add(lifecycle.Component{Name: "log writer", Run: a.logBuf.Run,
+			err = e.Background.Add(lifecycle.Component{Name: "log writer", Run: a.logBuf.Run,
 				Flush: func(context.Context) error { return a.logBuf.Flush() }})
 			if err != nil {
 				return err
 			}
-			srv, err := server.NewWith(e.svc)
+			srv, err := server.NewWith(e.Services)
 			if err != nil {
 				return err
 			}
 			if a.cfg.Dev {
-				b, created, err := e.admin.Bootstrap(ctx)
+				b, created, err := e.Admin.Bootstrap(ctx)
 				if err != nil {
 					return err
 				}
@@ -71,8 +71,8 @@ get a token and call an API (README.md, "Getting a token"):
 `, b.Team, b.Email, b.Password, u, u, u, b.Team, a.cfg.DataDir, b.Team, a.cfg.DataDir, u, u)
 				}
 			}
-			e.log.Info("serving", "listen", ln.Addr().String(), "domain", a.cfg.Domain, "scheme", a.cfg.Scheme,
-				"database", e.store.Dialect(), "ops_listen", a.cfg.OpsListen)
+			e.Log.Info("serving", "listen", ln.Addr().String(), "domain", a.cfg.Domain, "scheme", a.cfg.Scheme,
+				"database", e.Store.Dialect(), "ops_listen", a.cfg.OpsListen)
 			return srv.Run(ctx, ln, ops)
 		}),
 	}

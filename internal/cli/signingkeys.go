@@ -36,18 +36,18 @@ func (a *app) signingKeysCommand() *cobra.Command {
 		Args:  noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			ctx := cmd.Context()
-			if err := kernel.TeamExists(ctx, e.store, team); err != nil {
+			if err := kernel.TeamExists(ctx, e.Store, team); err != nil {
 				return err
 			}
 			if alg == "" {
-				t, err := e.store.Team(ctx, team)
+				t, err := e.Store.Team(ctx, team)
 				if err != nil {
 					return err
 				}
 				alg = t.Settings.SigningAlg
 			}
 			ev := kernel.Event(kernel.CLI, time.Now(), team, "signing-key.rotate", "team:"+team, nil)
-			k, err := e.svc.Signing.Rotate(ctx, team, alg, ev)
+			k, err := e.Signing.Rotate(ctx, team, alg, ev)
 			if err != nil {
 				return err
 			}
@@ -61,10 +61,10 @@ func (a *app) signingKeysCommand() *cobra.Command {
 		Use: "list", Short: "List the team's signing keys (public information only)", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			ctx := cmd.Context()
-			if err := kernel.TeamExists(ctx, e.store, team); err != nil {
+			if err := kernel.TeamExists(ctx, e.Store, team); err != nil {
 				return err
 			}
-			ks, err := e.svc.Signing.Keys(ctx, team)
+			ks, err := e.Signing.Keys(ctx, team)
 			if err != nil {
 				return err
 			}

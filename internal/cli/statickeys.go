@@ -107,7 +107,7 @@ func (a *app) keyCommand() *cobra.Command {
 			if cmd.Flags().Changed("expires-in") && expiresIn <= 0 {
 				return usageError{fmt.Errorf("--expires-in %s: want a positive duration such as 720h (leave it out for a key that does not expire)", expiresIn)}
 			}
-			svc := e.svc.StaticKeys
+			svc := e.StaticKeys
 			k, key, err := svc.Create(cmd.Context(), kernel.CLI, team, in)
 			if err != nil {
 				return err
@@ -134,7 +134,7 @@ func (a *app) keyCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List a team's static keys with their last use (never the keys)", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc := e.svc.StaticKeys
+			svc := e.StaticKeys
 			ks, err := svc.List(cmd.Context(), team)
 			if err != nil {
 				return err
@@ -150,7 +150,7 @@ func (a *app) keyCommand() *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete KEY_ID", Short: "Delete a static key; it stops working at once", Args: exactArgs("KEY_ID"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			svc := e.svc.StaticKeys
+			svc := e.StaticKeys
 			if err := svc.Delete(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
 				return err
 			}
@@ -244,7 +244,7 @@ team's policy.`,
     --sunset-at 2026-03-31T00:00:00Z --link https://docs.example.com/oauth --refuse-new`,
 		Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc := e.svc.StaticKeys
+			svc := e.StaticKeys
 			f := cmd.Flags()
 			c := statickey.PolicyChange{Clear: clear}
 			var err error
@@ -306,7 +306,7 @@ file), and mark the key migrated. The key
 keeps working until it is deleted; a team admin's key cannot be migrated.`,
 		Args: exactArgs("KEY_ID"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			svc := e.svc.StaticKeys
+			svc := e.StaticKeys
 			routes := teamapi.Routes()
 			gw, err := a.gatewayRoutes()
 			if err != nil {
@@ -330,7 +330,7 @@ keeps working until it is deleted; a team admin's key cannot be migrated.`,
 	report := &cobra.Command{
 		Use: "report", Short: "Every static key of a team with its owner, dates, last use, status and migration", Args: noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc := e.svc.StaticKeys
+			svc := e.StaticKeys
 			r, err := svc.Report(cmd.Context(), team)
 			if err != nil {
 				return err
