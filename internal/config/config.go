@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 )
 
@@ -33,6 +34,22 @@ type Config struct {
 	WriteTimeout      time.Duration `yaml:"write-timeout"`
 	IdleTimeout       time.Duration `yaml:"idle-timeout"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown-timeout"`
+	// LameDuck is how long, on SIGTERM, the server keeps serving with
+	// /readyz answering 503, so load balancers stop sending before the
+	// listener closes. It is part of ShutdownTimeout.
+	LameDuck time.Duration `yaml:"lame-duck"`
+
+	// Faults: how long a request waits for the database before it is
+	// answered 503 with Retry-After, and the local audit spool that holds
+	// acknowledged audit events until the database has them.
+	DatabaseTimeout    time.Duration `yaml:"database-timeout"`
+	AuditSpoolDir      string        `yaml:"audit-spool-dir"`
+	AuditSpoolMaxBytes int64         `yaml:"audit-spool-max-bytes"`
+
+	// Retention: audit events and login history older than these are
+	// purged in the background (0: kept forever).
+	AuditRetention        time.Duration `yaml:"audit-retention"`
+	LoginHistoryRetention time.Duration `yaml:"login-history-retention"`
 
 	// Tokens and signing keys.
 	AccessTokenTTL         time.Duration `yaml:"access-token-ttl"`
@@ -96,6 +113,13 @@ func Default() Config {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ShutdownTimeout:   20 * time.Second,
+		LameDuck:          5 * time.Second,
+
+		DatabaseTimeout:    750 * time.Millisecond,
+		AuditSpoolMaxBytes: 1 << 30,
+
+		AuditRetention:        2160 * time.Hour,
+		LoginHistoryRetention: 2160 * time.Hour,
 
 		AccessTokenTTL:         15 * time.Minute,
 		SigningAlg:             "ES384",
@@ -153,4 +177,13 @@ func parseTime(name, s string) (*time.Time, error) {
 		return nil, fmt.Errorf("%s: %q is not an RFC 3339 time such as 2026-01-31T00:00:00Z", name, s)
 	}
 	return &t, nil
+}
+
+// SpoolDir is the audit spool's directory: AuditSpoolDir, or audit-spool
+// in DataDir.
+func (c Config) SpoolDir() string {
+	if c.AuditSpoolDir != "" {
+		return c.AuditSpoolDir
+	}
+	return filepath.Join(c.DataDir, "audit-spool")
 }

@@ -41,6 +41,14 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	b.duration(&c.WriteTimeout, "write-timeout", "time allowed to write a response")
 	b.duration(&c.IdleTimeout, "idle-timeout", "how long an idle keep-alive connection stays open")
 	b.duration(&c.ShutdownTimeout, "shutdown-timeout", "time allowed on shutdown for requests in flight and pending writes")
+	b.duration(&c.LameDuck, "lame-duck", "on SIGTERM, how long the server keeps serving with /readyz at 503 before it stops accepting; part of --shutdown-timeout")
+
+	b.duration(&c.DatabaseTimeout, "database-timeout", "longest a request waits for the database before it is answered 503 with Retry-After")
+	b.string(&c.AuditSpoolDir, "audit-spool-dir", "directory `DIR` of the audit spool, where acknowledged audit events wait for the database (empty: <data-dir>/audit-spool)")
+	b.int64(&c.AuditSpoolMaxBytes, "audit-spool-max-bytes", "largest size of the audit spool; past it, requests that must be audited are answered 503")
+
+	b.duration(&c.AuditRetention, "audit-retention", "age at which audit events are purged (0: kept forever)")
+	b.duration(&c.LoginHistoryRetention, "login-history-retention", "age at which login history is purged (0: kept forever)")
 
 	b.duration(&c.AccessTokenTTL, "access-token-ttl", "lifetime of access tokens, from 1m to 24h")
 	b.string(&c.SigningAlg, "signing-alg", "algorithm of new signing keys: ES384, ES256 or EdDSA")

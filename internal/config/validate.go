@@ -69,6 +69,23 @@ func (c Config) Validate() error {
 	positive("write-timeout", c.WriteTimeout)
 	positive("idle-timeout", c.IdleTimeout)
 	positive("shutdown-timeout", c.ShutdownTimeout)
+	if c.ShutdownTimeout > 0 && (c.LameDuck < 0 || c.LameDuck >= c.ShutdownTimeout) {
+		bad("lame-duck", "must be from 0 to less than shutdown-timeout (%s), got %s", c.ShutdownTimeout, c.LameDuck)
+	}
+
+	// Faults and retention.
+	if c.DatabaseTimeout < 10*time.Millisecond || c.DatabaseTimeout > time.Minute {
+		bad("database-timeout", "must be from 10ms to 1m, got %s", c.DatabaseTimeout)
+	}
+	if c.AuditSpoolMaxBytes < 1<<20 {
+		bad("audit-spool-max-bytes", "must be at least 1048576 (1 MiB), got %d", c.AuditSpoolMaxBytes)
+	}
+	if c.AuditRetention != 0 && c.AuditRetention < time.Hour {
+		bad("audit-retention", "must be 0 (forever) or at least 1h, got %s", c.AuditRetention)
+	}
+	if c.LoginHistoryRetention != 0 && c.LoginHistoryRetention < time.Hour {
+		bad("login-history-retention", "must be 0 (forever) or at least 1h, got %s", c.LoginHistoryRetention)
+	}
 
 	// Tokens and signing keys.
 	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -63,4 +64,17 @@ func Error(w http.ResponseWriter, code int, errCode, description string) {
 // NotFound is the answer for an unknown path.
 func NotFound(w http.ResponseWriter, r *http.Request) {
 	Error(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+}
+
+// RetryAfterSeconds is the Retry-After of every 503 answered because a
+// dependency (the database, the audit spool) cannot take the request now.
+const RetryAfterSeconds = 2
+
+// Unavailable is the one answer of every route when a dependency fails:
+// 503 with Retry-After and an RFC 6749-shaped temporarily_unavailable
+// body, so that OAuth clients and API callers parse it alike.
+func Unavailable(w http.ResponseWriter, description string) {
+	w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	w.Header().Set("Cache-Control", "no-store")
+	Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", description)
 }

@@ -71,6 +71,7 @@ func Config(tweak ...func(*config.Config)) config.Config {
 	cfg.Domain = Domain
 	cfg.Scheme = "http"
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.LameDuck = 0
 	for _, f := range tweak {
 		f(&cfg)
 	}

@@ -25,6 +25,11 @@ var (
 	// ErrInvalid reports an argument the store cannot use, such as a
 	// malformed page cursor.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrUnavailable is a store that cannot answer now: the database does
+	// not answer within the request's budget, refuses connections, is
+	// read-only or its disk is full. Callers answer 503 with Retry-After;
+	// the error wrapping it names the cause.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // Team is a tenant. Its settings live on the record so that one read gives
