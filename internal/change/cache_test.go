@@ -93,6 +93,7 @@ func TestCacheLoadRacingChange(t *testing.T) {
 		{"InvalidateKey", func(c *Cache[string, int]) { c.InvalidateKey("k") }},
 		{"InvalidateKey of another key", func(c *Cache[string, int]) { c.InvalidateKey("other") }},
 		{"Modify", func(c *Cache[string, int]) { c.Modify("k", func(v int) int { return v + 1 }) }},
+		{"Expire", func(c *Cache[string, int]) { c.Expire(func(string) bool { return true }) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := New[string, int](Options[string]{AbsentLimit: 10})
