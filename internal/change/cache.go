@@ -104,7 +104,7 @@ type entry[V any] struct {
 	// still served if the reload fails.
 	expired bool
 	// failed is when its last reload failed (zero: none since it was
-	// loaded or expired).
+	// loaded).
 	failed time.Time
 }
 
@@ -337,21 +337,24 @@ func (c *Cache[K, V]) InvalidateKey(k K) {
 // without dropping it: the next Get of it loads, and serves it still if
 // that load fails. It is the answer to word that changes may have been
 // missed (see Missed), where Invalidate is the answer to a change: what
-// is only suspect stays the fallback while the store is down. Like an
-// invalidation, it keeps no load that overlaps it.
+// is only suspect stays the fallback while the store is down. An entry
+// whose reload failed less than StaleRetry ago waits out the rest of it,
+// so that repeated word (a watcher that keeps failing) does not make
+// every Get try the store. Like an invalidation, it keeps no load that
+// overlaps it.
 func (c *Cache[K, V]) Expire(match func(K) bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	for k, e := range c.present {
 		if match(k) {
-			e.expired, e.failed = true, time.Time{}
+			e.expired = true
 			c.present[k] = e
 		}
 	}
 	for k, a := range c.absent {
 		if match(k) {
-			a.expired, a.failed = true, time.Time{}
+			a.expired = true
 			c.absent[k] = a
 		}
 	}

@@ -118,11 +118,23 @@ func TestCacheStaleRetry(t *testing.T) {
 	if got := m.StaleServed()["test"]; got != 100 {
 		t.Fatalf("stale served %d, want every Get (100)", got)
 	}
-	// Expire (a watcher listens again) ends the wait: the next Get loads.
-	c.Get("a", down)
-	c.Expire(func(string) bool { return true })
+	// Word of missed changes, however often, does not shorten the wait.
+	attempts = 0
+	for range 10 {
+		c.Expire(func(string) bool { return true })
+		c.Get("a", down)
+		clk.advance(DefaultStaleRetry / 10)
+	}
+	if attempts != 1 {
+		t.Fatalf("%d reload attempts in a second of repeated Expire, want 1", attempts)
+	}
+	// The store answers again: the next attempt reloads and keeps the row.
+	clk.advance(DefaultStaleRetry)
 	if v, _, _ := c.Get("a", present(2)); v != 2 {
-		t.Fatalf("Get after Expire = %d, want a reload", v)
+		t.Fatalf("Get after the outage = %d, want a reload", v)
+	}
+	if v, _, _ := c.Get("a", down); v != 2 {
+		t.Fatalf("the reloaded row was not kept: %d", v)
 	}
 }
 
