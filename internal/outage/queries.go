@@ -7,9 +7,10 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// The methods of store.Queries, in its order: each fails while the store
-// is cut, and passes the call on otherwise.
+// The methods of store.Queries, in its order: each fails with Err while
+// the store is cut, and passes the call on otherwise.
 
+// CreateTeam fails while the store is cut.
 func (o *Store) CreateTeam(ctx context.Context, t store.Team) error {
 	if err := o.down(); err != nil {
 		return err
@@ -17,6 +18,7 @@ func (o *Store) CreateTeam(ctx context.Context, t store.Team) error {
 	return o.Store.CreateTeam(ctx, t)
 }
 
+// Team fails while the store is cut.
 func (o *Store) Team(ctx context.Context, name string) (store.Team, error) {
 	if err := o.down(); err != nil {
 		return store.Team{}, err
@@ -24,6 +26,7 @@ func (o *Store) Team(ctx context.Context, name string) (store.Team, error) {
 	return o.Store.Team(ctx, name)
 }
 
+// ListTeams fails while the store is cut.
 func (o *Store) ListTeams(ctx context.Context) ([]store.Team, error) {
 	if err := o.down(); err != nil {
 		return nil, err
@@ -31,6 +34,7 @@ func (o *Store) ListTeams(ctx context.Context) ([]store.Team, error) {
 	return o.Store.ListTeams(ctx)
 }
 
+// UpdateTeamSettings fails while the store is cut.
 func (o *Store) UpdateTeamSettings(ctx context.Context, name string, s store.TeamSettings) error {
 	if err := o.down(); err != nil {
 		return err
@@ -38,6 +42,7 @@ func (o *Store) UpdateTeamSettings(ctx context.Context, name string, s store.Tea
 	return o.Store.UpdateTeamSettings(ctx, name, s)
 }
 
+// DeleteTeam fails while the store is cut.
 func (o *Store) DeleteTeam(ctx context.Context, name string) error {
 	if err := o.down(); err != nil {
 		return err
@@ -45,6 +50,7 @@ func (o *Store) DeleteTeam(ctx context.Context, name string) error {
 	return o.Store.DeleteTeam(ctx, name)
 }
 
+// LockTeam fails while the store is cut.
 func (o *Store) LockTeam(ctx context.Context, name string) error {
 	if err := o.down(); err != nil {
 		return err
@@ -52,6 +58,7 @@ func (o *Store) LockTeam(ctx context.Context, name string) error {
 	return o.Store.LockTeam(ctx, name)
 }
 
+// CreateUser fails while the store is cut.
 func (o *Store) CreateUser(ctx context.Context, u store.User) error {
 	if err := o.down(); err != nil {
 		return err
@@ -59,6 +66,7 @@ func (o *Store) CreateUser(ctx context.Context, u store.User) error {
 	return o.Store.CreateUser(ctx, u)
 }
 
+// User fails while the store is cut.
 func (o *Store) User(ctx context.Context, team, id string) (store.User, error) {
 	if err := o.down(); err != nil {
 		return store.User{}, err
@@ -66,6 +74,7 @@ func (o *Store) User(ctx context.Context, team, id string) (store.User, error) {
 	return o.Store.User(ctx, team, id)
 }
 
+// UserByEmail fails while the store is cut.
 func (o *Store) UserByEmail(ctx context.Context, team, email string) (store.User, error) {
 	if err := o.down(); err != nil {
 		return store.User{}, err
@@ -73,6 +82,7 @@ func (o *Store) UserByEmail(ctx context.Context, team, email string) (store.User
 	return o.Store.UserByEmail(ctx, team, email)
 }
 
+// ListUsers fails while the store is cut.
 func (o *Store) ListUsers(ctx context.Context, team string, p store.Page) ([]store.User, string, error) {
 	if err := o.down(); err != nil {
 		return nil, "", err
@@ -80,6 +90,7 @@ func (o *Store) ListUsers(ctx context.Context, team string, p store.Page) ([]sto
 	return o.Store.ListUsers(ctx, team, p)
 }
 
+// UpdateUser fails while the store is cut.
 func (o *Store) UpdateUser(ctx context.Context, u store.User) error {
 	if err := o.down(); err != nil {
 		return err
@@ -87,6 +98,7 @@ func (o *Store) UpdateUser(ctx context.Context, u store.User) error {
 	return o.Store.UpdateUser(ctx, u)
 }
 
+// DeleteUser fails while the store is cut.
 func (o *Store) DeleteUser(ctx context.Context, team, id string) error {
 	if err := o.down(); err != nil {
 		return err
@@ -94,6 +106,7 @@ func (o *Store) DeleteUser(ctx context.Context, team, id string) error {
 	return o.Store.DeleteUser(ctx, team, id)
 }
 
+// CreateGroup fails while the store is cut.
 func (o *Store) CreateGroup(ctx context.Context, g store.Group) error {
 	if err := o.down(); err != nil {
 		return err
@@ -101,6 +114,7 @@ func (o *Store) CreateGroup(ctx context.Context, g store.Group) error {
 	return o.Store.CreateGroup(ctx, g)
 }
 
+// Group fails while the store is cut.
 func (o *Store) Group(ctx context.Context, team, name string) (store.Group, error) {
 	if err := o.down(); err != nil {
 		return store.Group{}, err
@@ -108,6 +122,7 @@ func (o *Store) Group(ctx context.Context, team, name string) (store.Group, erro
 	return o.Store.Group(ctx, team, name)
 }
 
+// ListGroups fails while the store is cut.
 func (o *Store) ListGroups(ctx context.Context, team string, p store.Page) ([]store.Group, string, error) {
 	if err := o.down(); err != nil {
 		return nil, "", err
@@ -115,6 +130,7 @@ func (o *Store) ListGroups(ctx context.Context, team string, p store.Page) ([]st
 	return o.Store.ListGroups(ctx, team, p)
 }
 
+// DeleteGroup fails while the store is cut.
 func (o *Store) DeleteGroup(ctx context.Context, team, name string) error {
 	if err := o.down(); err != nil {
 		return err
@@ -122,6 +138,7 @@ func (o *Store) DeleteGroup(ctx context.Context, team, name string) error {
 	return o.Store.DeleteGroup(ctx, team, name)
 }
 
+// AddGroupMember fails while the store is cut.
 func (o *Store) AddGroupMember(ctx context.Context, team, group, userID string) error {
 	if err := o.down(); err != nil {
 		return err
@@ -129,6 +146,7 @@ func (o *Store) AddGroupMember(ctx context.Context, team, group, userID string) 
 	return o.Store.AddGroupMember(ctx, team, group, userID)
 }
 
+// RemoveGroupMember fails while the store is cut.
 func (o *Store) RemoveGroupMember(ctx context.Context, team, group, userID string) error {
 	if err := o.down(); err != nil {
 		return err
@@ -136,6 +154,7 @@ func (o *Store) RemoveGroupMember(ctx context.Context, team, group, userID strin
 	return o.Store.RemoveGroupMember(ctx, team, group, userID)
 }
 
+// UserGroups fails while the store is cut.
 func (o *Store) UserGroups(ctx context.Context, team, userID string) ([]string, error) {
 	if err := o.down(); err != nil {
 		return nil, err
@@ -143,6 +162,7 @@ func (o *Store) UserGroups(ctx context.Context, team, userID string) ([]string, 
 	return o.Store.UserGroups(ctx, team, userID)
 }
 
+// CreateApp fails while the store is cut.
 func (o *Store) CreateApp(ctx context.Context, a store.Application) error {
 	if err := o.down(); err != nil {
 		return err
@@ -150,6 +170,7 @@ func (o *Store) CreateApp(ctx context.Context, a store.Application) error {
 	return o.Store.CreateApp(ctx, a)
 }
 
+// App fails while the store is cut.
 func (o *Store) App(ctx context.Context, team, name string) (store.Application, error) {
 	if err := o.down(); err != nil {
 		return store.Application{}, err
@@ -157,6 +178,7 @@ func (o *Store) App(ctx context.Context, team, name string) (store.Application, 
 	return o.Store.App(ctx, team, name)
 }
 
+// ListApps fails while the store is cut.
 func (o *Store) ListApps(ctx context.Context, team string) ([]store.Application, error) {
 	if err := o.down(); err != nil {
 		return nil, err
@@ -164,6 +186,7 @@ func (o *Store) ListApps(ctx context.Context, team string) ([]store.Application,
 	return o.Store.ListApps(ctx, team)
 }
 
+// DeleteApp fails while the store is cut.
 func (o *Store) DeleteApp(ctx context.Context, team, name string) error {
 	if err := o.down(); err != nil {
 		return err
@@ -171,6 +194,7 @@ func (o *Store) DeleteApp(ctx context.Context, team, name string) error {
 	return o.Store.DeleteApp(ctx, team, name)
 }
 
+// CreateClient fails while the store is cut.
 func (o *Store) CreateClient(ctx context.Context, c store.Client) error {
 	if err := o.down(); err != nil {
 		return err
@@ -178,6 +202,7 @@ func (o *Store) CreateClient(ctx context.Context, c store.Client) error {
 	return o.Store.CreateClient(ctx, c)
 }
 
+// Client fails while the store is cut.
 func (o *Store) Client(ctx context.Context, team, id string) (store.Client, error) {
 	if err := o.down(); err != nil {
 		return store.Client{}, err
@@ -185,6 +210,7 @@ func (o *Store) Client(ctx context.Context, team, id string) (store.Client, erro
 	return o.Store.Client(ctx, team, id)
 }
 
+// ListClients fails while the store is cut.
 func (o *Store) ListClients(ctx context.Context, team string) ([]store.Client, error) {
 	if err := o.down(); err != nil {
 		return nil, err
@@ -192,6 +218,7 @@ func (o *Store) ListClients(ctx context.Context, team string) ([]store.Client, e
 	return o.Store.ListClients(ctx, team)
 }
 
+// UpdateClient fails while the store is cut.
 func (o *Store) UpdateClient(ctx context.Context, c store.Client) error {
 	if err := o.down(); err != nil {
 		return err
@@ -199,6 +226,7 @@ func (o *Store) UpdateClient(ctx context.Context, c store.Client) error {
 	return o.Store.UpdateClient(ctx, c)
 }
 
+// DeleteClient fails while the store is cut.
 func (o *Store) DeleteClient(ctx context.Context, team, id string) error {
 	if err := o.down(); err != nil {
 		return err
@@ -206,6 +234,7 @@ func (o *Store) DeleteClient(ctx context.Context, team, id string) error {
 	return o.Store.DeleteClient(ctx, team, id)
 }
 
+// AddClientSecret fails while the store is cut.
 func (o *Store) AddClientSecret(ctx context.Context, team, clientID string, s store.ClientSecret, expireOthers *time.Time) error {
 	if err := o.down(); err != nil {
 		return err
@@ -213,6 +242,7 @@ func (o *Store) AddClientSecret(ctx context.Context, team, clientID string, s st
 	return o.Store.AddClientSecret(ctx, team, clientID, s, expireOthers)
 }
 
+// CreateKey fails while the store is cut.
 func (o *Store) CreateKey(ctx context.Context, k store.StaticKey) error {
 	if err := o.down(); err != nil {
 		return err
@@ -220,6 +250,7 @@ func (o *Store) CreateKey(ctx context.Context, k store.StaticKey) error {
 	return o.Store.CreateKey(ctx, k)
 }
 
+// Key fails while the store is cut.
 func (o *Store) Key(ctx context.Context, team, id string) (store.StaticKey, error) {
 	if err := o.down(); err != nil {
 		return store.StaticKey{}, err
@@ -227,6 +258,7 @@ func (o *Store) Key(ctx context.Context, team, id string) (store.StaticKey, erro
 	return o.Store.Key(ctx, team, id)
 }
 
+// ListKeys fails while the store is cut.
 func (o *Store) ListKeys(ctx context.Context, team string) ([]store.StaticKey, error) {
 	if err := o.down(); err != nil {
 		return nil, err
@@ -234,6 +266,7 @@ func (o *Store) ListKeys(ctx context.Context, team string) ([]store.StaticKey, e
 	return o.Store.ListKeys(ctx, team)
 }
 
+// DeleteKey fails while the store is cut.
 func (o *Store) DeleteKey(ctx context.Context, team, id string) error {
 	if err := o.down(); err != nil {
 		return err
@@ -241,6 +274,7 @@ func (o *Store) DeleteKey(ctx context.Context, team, id string) error {
 	return o.Store.DeleteKey(ctx, team, id)
 }
 
+// RecordKeyUse fails while the store is cut.
 func (o *Store) RecordKeyUse(ctx context.Context, team string, uses []store.KeyUse) error {
 	if err := o.down(); err != nil {
 		return err
@@ -248,6 +282,7 @@ func (o *Store) RecordKeyUse(ctx context.Context, team string, uses []store.KeyU
 	return o.Store.RecordKeyUse(ctx, team, uses)
 }
 
+// SetKeyMigrated fails while the store is cut.
 func (o *Store) SetKeyMigrated(ctx context.Context, team, id, clientID string) error {
 	if err := o.down(); err != nil {
 		return err
@@ -255,6 +290,7 @@ func (o *Store) SetKeyMigrated(ctx context.Context, team, id, clientID string) e
 	return o.Store.SetKeyMigrated(ctx, team, id, clientID)
 }
 
+// GrantPermission fails while the store is cut.
 func (o *Store) GrantPermission(ctx context.Context, p store.Permission) error {
 	if err := o.down(); err != nil {
 		return err
@@ -262,6 +298,7 @@ func (o *Store) GrantPermission(ctx context.Context, p store.Permission) error {
 	return o.Store.GrantPermission(ctx, p)
 }
 
+// RevokePermission fails while the store is cut.
 func (o *Store) RevokePermission(ctx context.Context, p store.Permission) error {
 	if err := o.down(); err != nil {
 		return err
@@ -269,6 +306,7 @@ func (o *Store) RevokePermission(ctx context.Context, p store.Permission) error 
 	return o.Store.RevokePermission(ctx, p)
 }
 
+// ListPermissions fails while the store is cut.
 func (o *Store) ListPermissions(ctx context.Context, team, principal string) ([]store.Permission, error) {
 	if err := o.down(); err != nil {
 		return nil, err
@@ -276,6 +314,7 @@ func (o *Store) ListPermissions(ctx context.Context, team, principal string) ([]
 	return o.Store.ListPermissions(ctx, team, principal)
 }
 
+// UpsertConsent fails while the store is cut.
 func (o *Store) UpsertConsent(ctx context.Context, c store.Consent) error {
 	if err := o.down(); err != nil {
 		return err
@@ -283,6 +322,7 @@ func (o *Store) UpsertConsent(ctx context.Context, c store.Consent) error {
 	return o.Store.UpsertConsent(ctx, c)
 }
 
+// Consent fails while the store is cut.
 func (o *Store) Consent(ctx context.Context, team, userID, clientID string) (store.Consent, error) {
 	if err := o.down(); err != nil {
 		return store.Consent{}, err
@@ -290,6 +330,7 @@ func (o *Store) Consent(ctx context.Context, team, userID, clientID string) (sto
 	return o.Store.Consent(ctx, team, userID, clientID)
 }
 
+// ListConsents fails while the store is cut.
 func (o *Store) ListConsents(ctx context.Context, team, userID string) ([]store.Consent, error) {
 	if err := o.down(); err != nil {
 		return nil, err
@@ -297,6 +338,7 @@ func (o *Store) ListConsents(ctx context.Context, team, userID string) ([]store.
 	return o.Store.ListConsents(ctx, team, userID)
 }
 
+// TouchConsent fails while the store is cut.
 func (o *Store) TouchConsent(ctx context.Context, team, userID, clientID string, at time.Time) error {
 	if err := o.down(); err != nil {
 		return err
@@ -304,6 +346,7 @@ func (o *Store) TouchConsent(ctx context.Context, team, userID, clientID string,
 	return o.Store.TouchConsent(ctx, team, userID, clientID, at)
 }
 
+// DeleteConsent fails while the store is cut.
 func (o *Store) DeleteConsent(ctx context.Context, team, userID, clientID string) error {
 	if err := o.down(); err != nil {
 		return err
@@ -311,6 +354,7 @@ func (o *Store) DeleteConsent(ctx context.Context, team, userID, clientID string
 	return o.Store.DeleteConsent(ctx, team, userID, clientID)
 }
 
+// CreateAuthCode fails while the store is cut.
 func (o *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	if err := o.down(); err != nil {
 		return err
@@ -318,6 +362,7 @@ func (o *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 	return o.Store.CreateAuthCode(ctx, c)
 }
 
+// UseAuthCode fails while the store is cut.
 func (o *Store) UseAuthCode(ctx context.Context, team string, hash []byte, at time.Time) (store.AuthCode, error) {
 	if err := o.down(); err != nil {
 		return store.AuthCode{}, err
@@ -325,6 +370,7 @@ func (o *Store) UseAuthCode(ctx context.Context, team string, hash []byte, at ti
 	return o.Store.UseAuthCode(ctx, team, hash, at)
 }
 
+// CreateRefreshToken fails while the store is cut.
 func (o *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
 	if err := o.down(); err != nil {
 		return err
@@ -332,6 +378,7 @@ func (o *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	return o.Store.CreateRefreshToken(ctx, t)
 }
 
+// RefreshToken fails while the store is cut.
 func (o *Store) RefreshToken(ctx context.Context, team string, hash []byte) (store.RefreshToken, error) {
 	if err := o.down(); err != nil {
 		return store.RefreshToken{}, err
@@ -339,6 +386,7 @@ func (o *Store) RefreshToken(ctx context.Context, team string, hash []byte) (sto
 	return o.Store.RefreshToken(ctx, team, hash)
 }
 
+// UseRefreshToken fails while the store is cut.
 func (o *Store) UseRefreshToken(ctx context.Context, team string, hash []byte, at time.Time) (store.RefreshToken, error) {
 	if err := o.down(); err != nil {
 		return store.RefreshToken{}, err
@@ -346,6 +394,7 @@ func (o *Store) UseRefreshToken(ctx context.Context, team string, hash []byte, a
 	return o.Store.UseRefreshToken(ctx, team, hash, at)
 }
 
+// RevokeRefreshFamily fails while the store is cut.
 func (o *Store) RevokeRefreshFamily(ctx context.Context, team, familyID string, at time.Time) error {
 	if err := o.down(); err != nil {
 		return err
@@ -353,6 +402,7 @@ func (o *Store) RevokeRefreshFamily(ctx context.Context, team, familyID string, 
 	return o.Store.RevokeRefreshFamily(ctx, team, familyID, at)
 }
 
+// RevokeRefreshTokensOf fails while the store is cut.
 func (o *Store) RevokeRefreshTokensOf(ctx context.Context, team, userID, clientID string, at time.Time) error {
 	if err := o.down(); err != nil {
 		return err
@@ -360,6 +410,7 @@ func (o *Store) RevokeRefreshTokensOf(ctx context.Context, team, userID, clientI
 	return o.Store.RevokeRefreshTokensOf(ctx, team, userID, clientID, at)
 }
 
+// CreateSigningKey fails while the store is cut.
 func (o *Store) CreateSigningKey(ctx context.Context, k store.SigningKey) error {
 	if err := o.down(); err != nil {
 		return err
@@ -367,6 +418,7 @@ func (o *Store) CreateSigningKey(ctx context.Context, k store.SigningKey) error 
 	return o.Store.CreateSigningKey(ctx, k)
 }
 
+// ListSigningKeys fails while the store is cut.
 func (o *Store) ListSigningKeys(ctx context.Context, team string) ([]store.SigningKey, error) {
 	if err := o.down(); err != nil {
 		return nil, err
@@ -374,6 +426,7 @@ func (o *Store) ListSigningKeys(ctx context.Context, team string) ([]store.Signi
 	return o.Store.ListSigningKeys(ctx, team)
 }
 
+// RetireSigningKey fails while the store is cut.
 func (o *Store) RetireSigningKey(ctx context.Context, team, id string, retiredAt, deleteAfter time.Time) error {
 	if err := o.down(); err != nil {
 		return err
@@ -381,6 +434,7 @@ func (o *Store) RetireSigningKey(ctx context.Context, team, id string, retiredAt
 	return o.Store.RetireSigningKey(ctx, team, id, retiredAt, deleteAfter)
 }
 
+// DeleteSigningKey fails while the store is cut.
 func (o *Store) DeleteSigningKey(ctx context.Context, team, id string) error {
 	if err := o.down(); err != nil {
 		return err
@@ -388,6 +442,7 @@ func (o *Store) DeleteSigningKey(ctx context.Context, team, id string) error {
 	return o.Store.DeleteSigningKey(ctx, team, id)
 }
 
+// RevokeToken fails while the store is cut.
 func (o *Store) RevokeToken(ctx context.Context, r store.RevokedToken) error {
 	if err := o.down(); err != nil {
 		return err
@@ -395,6 +450,7 @@ func (o *Store) RevokeToken(ctx context.Context, r store.RevokedToken) error {
 	return o.Store.RevokeToken(ctx, r)
 }
 
+// ListRevokedTokens fails while the store is cut.
 func (o *Store) ListRevokedTokens(ctx context.Context, team string, now time.Time) ([]store.RevokedToken, error) {
 	if err := o.down(); err != nil {
 		return nil, err
@@ -402,6 +458,7 @@ func (o *Store) ListRevokedTokens(ctx context.Context, team string, now time.Tim
 	return o.Store.ListRevokedTokens(ctx, team, now)
 }
 
+// RevokeGrant fails while the store is cut.
 func (o *Store) RevokeGrant(ctx context.Context, r store.GrantRevocation) error {
 	if err := o.down(); err != nil {
 		return err
@@ -409,6 +466,7 @@ func (o *Store) RevokeGrant(ctx context.Context, r store.GrantRevocation) error 
 	return o.Store.RevokeGrant(ctx, r)
 }
 
+// ListGrantRevocations fails while the store is cut.
 func (o *Store) ListGrantRevocations(ctx context.Context, team string, now time.Time) ([]store.GrantRevocation, error) {
 	if err := o.down(); err != nil {
 		return nil, err
@@ -416,6 +474,7 @@ func (o *Store) ListGrantRevocations(ctx context.Context, team string, now time.
 	return o.Store.ListGrantRevocations(ctx, team, now)
 }
 
+// GrantRevocation fails while the store is cut.
 func (o *Store) GrantRevocation(ctx context.Context, team, userID, clientID string, now time.Time) (store.GrantRevocation, error) {
 	if err := o.down(); err != nil {
 		return store.GrantRevocation{}, err
@@ -423,6 +482,7 @@ func (o *Store) GrantRevocation(ctx context.Context, team, userID, clientID stri
 	return o.Store.GrantRevocation(ctx, team, userID, clientID, now)
 }
 
+// AppendAudit fails while the store is cut.
 func (o *Store) AppendAudit(ctx context.Context, events ...store.AuditEvent) error {
 	if err := o.down(); err != nil {
 		return err
@@ -430,6 +490,7 @@ func (o *Store) AppendAudit(ctx context.Context, events ...store.AuditEvent) err
 	return o.Store.AppendAudit(ctx, events...)
 }
 
+// ListAudit fails while the store is cut.
 func (o *Store) ListAudit(ctx context.Context, team string, f store.AuditFilter, p store.Page) ([]store.AuditEvent, string, error) {
 	if err := o.down(); err != nil {
 		return nil, "", err
@@ -437,6 +498,7 @@ func (o *Store) ListAudit(ctx context.Context, team string, f store.AuditFilter,
 	return o.Store.ListAudit(ctx, team, f, p)
 }
 
+// AppendLogin fails while the store is cut.
 func (o *Store) AppendLogin(ctx context.Context, e store.LoginEvent) error {
 	if err := o.down(); err != nil {
 		return err
@@ -444,6 +506,7 @@ func (o *Store) AppendLogin(ctx context.Context, e store.LoginEvent) error {
 	return o.Store.AppendLogin(ctx, e)
 }
 
+// ListLogins fails while the store is cut.
 func (o *Store) ListLogins(ctx context.Context, team string, f store.LoginFilter, p store.Page) ([]store.LoginEvent, string, error) {
 	if err := o.down(); err != nil {
 		return nil, "", err
