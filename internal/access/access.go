@@ -149,7 +149,7 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request) (authz.Subj
 	sub, grants, f := g.credential(w, r, info)
 	if f != nil {
 		if f.status == http.StatusServiceUnavailable {
-			edge.Error(w, f.status, "temporarily_unavailable", f.description)
+			edge.Unavailable(w, f.description)
 		} else {
 			challenge(w, info, f)
 		}

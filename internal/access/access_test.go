@@ -248,23 +248,79 @@ func TestVerifiedOnce(t *testing.T) {
 	}
 }
 
-// When a dependency fails the answer is 503 at once, never a 500 and
-// never a pass.
+// errDown is what the services return while the database cannot answer.
+var errDown = fmt.Errorf("read: %w", store.ErrUnavailable)
+
+// downChecker is fakeChecker failing for one principal id.
+type downChecker struct {
+	fakeChecker
+	failID string
+}
+
+func (c downChecker) Resolve(ctx context.Context, team, kind, id string) (authz.Entry, error) {
+	if id == c.failID {
+		return authz.Entry{}, fmt.Errorf("resolve %s: %w", id, errDown)
+	}
+	return c.fakeChecker.Resolve(ctx, team, kind, id)
+}
+
+func (c downChecker) ResolveName(ctx context.Context, team string, p authz.Principal) (authz.Entry, error) {
+	return c.Resolve(ctx, team, p.Kind, p.Name)
+}
+
+// When a dependency fails (the database cannot answer and the caches do
+// not hold what is asked), the answer is 503 temporarily_unavailable with
+// Retry-After at once: never a 500, never a 401 for a credential that may
+// be good, never a pass.
 func TestDependencyFailures(t *testing.T) {
-	t.Run("keys", func(t *testing.T) {
-		g, keys, _ := newGuard()
-		keys.fail = errors.New("database is away")
-		if rec := call(g, "Bearer "+jwt("client")); rec.Code != 503 {
-			t.Errorf("status %d, want 503", rec.Code)
-		}
-	})
-	t.Run("denylist", func(t *testing.T) {
-		g, _, _ := newGuard()
-		g.Denylist = fakeDenylist{"fail": true}
-		if rec := call(g, "Bearer "+jwt("client")); rec.Code != 503 {
-			t.Errorf("status %d, want 503", rec.Code)
-		}
-	})
+	admin := authz.Entry{Principal: authz.Principal{Kind: authz.App, Name: "etl"}, Grants: authz.Grants{TeamAdmin: true}}
+	for _, tc := range []struct {
+		name   string
+		breaks func(g *Guard, keys *fakeKeys)
+		check  string // a body for POST /api/authz/check by the AppKey of etl, a team admin; "" for the guarded route
+		cred   string
+	}{
+		{"signing keys", func(_ *Guard, k *fakeKeys) { k.fail = errDown }, "", "Bearer " + jwt("client")},
+		{"denylist", func(g *Guard, _ *fakeKeys) { g.Denylist = fakeDenylist{"fail": true} }, "", "Bearer " + jwt("client")},
+		{"grants of a token's principal", func(g *Guard, _ *fakeKeys) {
+			g.Checker = downChecker{g.Checker.(fakeChecker), clientID}
+		}, "", "Bearer " + jwt("client")},
+		{"static key", func(*Guard, *fakeKeys) {}, "", "AppKey broken"},
+		{"grants of a static key's principal", func(g *Guard, _ *fakeKeys) {
+			g.Checker = downChecker{g.Checker.(fakeChecker), "etl"}
+		}, "", "AppKey good-appkey"},
+		{"check: the token's keys", func(g *Guard, k *fakeKeys) {
+			g.Checker.(fakeChecker)["app/etl"] = admin
+			k.fail = errDown
+		}, `{"token":"` + jwt("client") + `","scope":"audit.log:read","action":"read","resource":"audit-log"}`, "AppKey good-appkey"},
+		{"check: the principal's grants", func(g *Guard, _ *fakeKeys) {
+			c := g.Checker.(fakeChecker)
+			c["app/etl"] = admin
+			g.Checker = downChecker{c, clientID}
+		}, `{"principal":"client:` + clientID + `","scope":"audit.log:read","action":"read","resource":"audit-log"}`, "AppKey good-appkey"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, keys, _ := newGuard()
+			tc.breaks(g, keys)
+			var rec *httptest.ResponseRecorder
+			if tc.check == "" {
+				rec = call(g, tc.cred)
+			} else {
+				r := httptest.NewRequest("POST", "/api/authz/check", strings.NewReader(tc.check))
+				r.Header.Set("Authorization", tc.cred)
+				r = r.WithContext(edge.WithInfo(r.Context(), &edge.Info{RequestID: "t", Team: store.Team{Name: "acme"},
+					TeamURL: teamURL, TeamHost: teamHost, Log: slog.New(slog.DiscardHandler)}))
+				rec = httptest.NewRecorder()
+				g.ServeCheck(rec, r)
+			}
+			var body map[string]any
+			json.Unmarshal(rec.Body.Bytes(), &body)
+			if rec.Code != 503 || body["error"] != "temporarily_unavailable" || rec.Header().Get("Retry-After") == "" {
+				t.Fatalf("status %d, body %s, Retry-After %q; want 503 temporarily_unavailable with Retry-After",
+					rec.Code, rec.Body, rec.Header().Get("Retry-After"))
+			}
+		})
+	}
 }
 
 // The sunset notice goes on every answer to a static key, refusals too.

@@ -82,7 +82,7 @@ func (g *Guard) ServeCheck(w http.ResponseWriter, r *http.Request) {
 		s, gr, f := g.accessToken(r.Context(), info, req.Token)
 		if f != nil {
 			if f.status == http.StatusServiceUnavailable {
-				edge.Error(w, f.status, "temporarily_unavailable", f.description)
+				edge.Unavailable(w, f.description)
 				return
 			}
 			out.Reason = "invalid_token"
@@ -103,7 +103,7 @@ func (g *Guard) ServeCheck(w http.ResponseWriter, r *http.Request) {
 			return
 		} else if err != nil {
 			info.Log.Error("authz check", "err", err)
-			edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again")
+			edge.Unavailable(w, "credentials cannot be checked right now; try again")
 			return
 		}
 		sub = authz.Subject{Team: info.Team.Name, Principal: e.Principal, UserID: e.UserID, AllScopes: req.Scopes == nil}

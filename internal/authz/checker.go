@@ -46,11 +46,15 @@ const (
 	missingMaxAge = time.Minute
 )
 
-// NewChecker returns a checker over st.
-func NewChecker(st store.Store) *Checker {
+// NewChecker returns a checker over st, on the clock now (nil:
+// time.Now). While the store cannot answer, the principals it holds are
+// served as they are (stale-if-error), counted and logged by caches (nil:
+// not counted).
+func NewChecker(st store.Store, now func() time.Time, caches *change.Monitor) *Checker {
 	return &Checker{store: st, cache: change.New[entryKey, Entry](change.Options[entryKey]{
 		Name: entryKey.name, Limit: cacheLimit, MaxAge: cacheMaxAge,
-		AbsentLimit: missingLimit, AbsentMaxAge: missingMaxAge})}
+		AbsentLimit: missingLimit, AbsentMaxAge: missingMaxAge,
+		Now: now, Label: "grants", Monitor: caches})}
 }
 
 // Invalidate drops what a change may have touched. A change of one user,
@@ -58,8 +62,14 @@ func NewChecker(st store.Store) *Checker {
 // record is all of it that such a change alters (a user's group
 // memberships come with a change of the user too). Groups and permissions
 // alter the grants of many principals, so their changes, and changes of a
-// team or of everything, drop the team's entries.
+// team or of everything, drop the team's entries. Word of missed changes
+// (change.Missed) only expires every entry: each is read again before it
+// is used fresh, and served as it is while the store cannot answer.
 func (c *Checker) Invalidate(ch store.Change) {
+	if change.Missed(ch) {
+		c.cache.Expire(func(entryKey) bool { return true })
+		return
+	}
 	switch ch.Kind {
 	case store.KindUser, store.KindApp, store.KindClient:
 		if ch.Team != "" && ch.Key != "" {

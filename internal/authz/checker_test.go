@@ -57,7 +57,7 @@ func TestChecker(t *testing.T) {
 	must(db.CreateApp(ctx, store.Application{Team: "acme", Name: "etl", CreatedAt: now}))
 	must(db.GrantPermission(ctx, store.Permission{Team: "acme", Principal: "app:etl", Action: "read", Resource: "audit-log", CreatedAt: now}))
 
-	c := authz.NewChecker(st)
+	c := authz.NewChecker(st, nil, nil)
 	e, err := c.Resolve(ctx, "acme", authz.User, "u1")
 	must(err)
 	if e.Principal.String() != "user:ada@example.com" || !e.Grants.Allows("read", "users") || !e.Grants.Allows("push", "data-pools/9") {

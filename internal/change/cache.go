@@ -12,6 +12,11 @@ import (
 // limit.
 const DefaultLimit = 100_000
 
+// DefaultStaleRetry is how long a cache whose Options name no StaleRetry
+// serves a held entry after a failed reload before it tries the store
+// again.
+const DefaultStaleRetry = time.Second
+
 // evictSample is how many entries a full side looks at to pick the one to
 // drop: the oldest of a random sample, which approximates dropping the
 // oldest entry without keeping an order.
@@ -40,8 +45,20 @@ type Options[K comparable] struct {
 	// AbsentMaxAge is how long an absence is believed (0: until
 	// invalidated or evicted).
 	AbsentMaxAge time.Duration
+	// StaleRetry is how long an entry served stale after a failed reload
+	// is served again without a new attempt (0: DefaultStaleRetry), so
+	// that while the store is down one Get per key and period waits for
+	// it, not every Get.
+	StaleRetry time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+
+	// Label names the cache in Monitor's metric and log lines ("teams",
+	// "clients", ...).
+	Label string
+	// Monitor counts and logs the entries served stale (nil: they are
+	// served all the same, uncounted).
+	Monitor *Monitor
 }
 
 // Cache holds records loaded from the store, and apart from them the keys
@@ -50,9 +67,15 @@ type Options[K comparable] struct {
 //
 //   - concurrent Gets of one missing key share one load;
 //   - errors are never kept;
-//   - a load that overlaps an invalidation (or a Modify) is returned to
-//     its callers but not kept, so a stale value can never outlive the
-//     change that made it stale;
+//   - stale-if-error: when the reload of an entry it holds fails (past
+//     MaxAge, or after Expire), the entry it holds is served instead, for
+//     as long as reloads fail; a key it does not hold gets the error;
+//   - a load that overlaps an invalidation (or a Modify, or an Expire) is
+//     returned to its callers but not kept, so a stale value can never
+//     outlive the change that made it stale;
+//   - an invalidation drops what it covers, fallback included: a record
+//     known to have changed is never served again; Expire only marks
+//     what it covers as due for a reload;
 //   - both sides are bounded, each evicting only its own entries;
 //   - invalidation is by key (InvalidateKey) when the change names one,
 //     by predicate (Invalidate) otherwise.
@@ -62,33 +85,48 @@ type Cache[K comparable, V any] struct {
 	name                 func(K) string
 	limit, absentLimit   int
 	maxAge, absentMaxAge time.Duration
+	staleRetry           time.Duration
 	now                  func() time.Time
+	stats                *cacheStats // nil: no Monitor
 
 	flights singleflight.Group
 
 	mu      sync.RWMutex
-	gen     uint64 // bumped by every invalidation and Modify
+	gen     uint64 // bumped by every invalidation, Expire and Modify
 	present map[K]entry[V]
-	absent  map[K]time.Time // when the absence was loaded
+	absent  map[K]entry[struct{}]
 }
 
 type entry[V any] struct {
 	v  V
 	at time.Time // when the load began
+	// expired marks an entry that Expire made due for a reload; it is
+	// still served if the reload fails.
+	expired bool
+	// failed is when its last reload failed (zero: none since it was
+	// loaded).
+	failed time.Time
+}
+
+// fresh reports whether e may be served without a reload at now.
+func (e *entry[V]) fresh(maxAge time.Duration, now time.Time) bool {
+	return !e.expired && (maxAge <= 0 || now.Sub(e.at) < maxAge)
 }
 
 // loaded is the result of one load, shared by the Gets that waited on it.
 type loaded[V any] struct {
-	v  V
-	ok bool
+	v     V
+	ok    bool
+	stale bool // the load failed: v and ok are what the cache held
 }
 
 // New returns an empty cache. It panics if K is not a string and o.Name is
 // nil: keys must have a name for their loads to be deduplicated.
 func New[K comparable, V any](o Options[K]) *Cache[K, V] {
 	c := &Cache[K, V]{name: o.Name, limit: o.Limit, absentLimit: max(o.AbsentLimit, 0),
-		maxAge: o.MaxAge, absentMaxAge: o.AbsentMaxAge, now: o.Now,
-		present: map[K]entry[V]{}, absent: map[K]time.Time{}}
+		maxAge: o.MaxAge, absentMaxAge: o.AbsentMaxAge, staleRetry: o.StaleRetry, now: o.Now,
+		stats:   o.Monitor.cache(o.Label),
+		present: map[K]entry[V]{}, absent: map[K]entry[struct{}]{}}
 	if c.name == nil {
 		var k K
 		if _, ok := any(k).(string); !ok {
@@ -98,6 +136,9 @@ func New[K comparable, V any](o Options[K]) *Cache[K, V] {
 	}
 	if c.limit <= 0 {
 		c.limit = DefaultLimit
+	}
+	if c.staleRetry <= 0 {
+		c.staleRetry = DefaultStaleRetry
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -110,6 +151,12 @@ func New[K comparable, V any](o Options[K]) *Cache[K, V] {
 // unless load failed or an invalidation overlapped it. Concurrent Gets of
 // k that miss share one call of load (the first caller's): the others
 // receive its answer, or its error.
+//
+// When load fails and the cache holds an entry for k (a record or an
+// absence past its age, or expired), Get returns that entry and no error:
+// stale-if-error. For StaleRetry after such a failure the entry is served
+// without calling load. Only a key the cache does not hold gets load's
+// error.
 func (c *Cache[K, V]) Get(k K, load func() (V, bool, error)) (V, bool, error) {
 	var now time.Time
 	if c.maxAge > 0 || c.absentMaxAge > 0 {
@@ -117,33 +164,101 @@ func (c *Cache[K, V]) Get(k K, load func() (V, bool, error)) (V, bool, error) {
 	}
 	c.mu.RLock()
 	e, found := c.present[k]
-	at, absent := c.absent[k]
+	a, absent := c.absent[k]
 	gen := c.gen
 	c.mu.RUnlock()
-	if found && (c.maxAge <= 0 || now.Sub(e.at) < c.maxAge) {
+	if found && e.fresh(c.maxAge, now) {
 		return e.v, true, nil
 	}
 	var zero V
-	if absent && (c.absentMaxAge <= 0 || now.Sub(at) < c.absentMaxAge) {
+	if absent && a.fresh(c.absentMaxAge, now) {
 		return zero, false, nil
 	}
+	// Held but due for a reload, whose last reload failed a moment ago:
+	// served as it is, without waiting for the store again.
+	failed := e.failed
+	if absent {
+		failed = a.failed
+	}
+	if !failed.IsZero() {
+		if now.IsZero() {
+			now = c.now()
+		}
+		if now.Sub(failed) < c.staleRetry {
+			c.stats.served()
+			return e.v, found, nil
+		}
+	}
+	l, err := c.load(k, gen, "g", load, true)
+	if err != nil {
+		return zero, false, err
+	}
+	if l.stale {
+		c.stats.served()
+	}
+	return l.v, l.ok, nil
+}
+
+// Reload loads k at once, fresh or not, and keeps the answer as Get does.
+// If load fails it returns the error, and the cache keeps what it held
+// (which Get goes on serving). It is for a caller that found what Get
+// returned wanting (a key id the ring lacks) and must know what the store
+// holds now.
+func (c *Cache[K, V]) Reload(k K, load func() (V, bool, error)) (V, bool, error) {
+	c.mu.RLock()
+	gen := c.gen
+	c.mu.RUnlock()
+	l, err := c.load(k, gen, "r", load, false)
+	return l.v, l.ok, err
+}
+
+// load runs load once for the concurrent callers of one key, generation
+// and kind (Get or Reload), keeps its answer unless the cache changed
+// since gen, and, when it fails and fallback is true, answers with the
+// entry the cache holds, if any.
+func (c *Cache[K, V]) load(k K, gen uint64, kind string, load func() (V, bool, error), fallback bool) (loaded[V], error) {
 	// The generation is part of the flight's name: a Get that begins
 	// after an invalidation never joins a load that began before it.
-	name := strconv.FormatUint(gen, 36) + ":" + c.name(k)
+	name := kind + strconv.FormatUint(gen, 36) + ":" + c.name(k)
 	r, err, _ := c.flights.Do(name, func() (any, error) {
 		began := c.now()
 		v, ok, err := load()
 		if err != nil {
+			if fallback {
+				at := c.now()
+				if v, ok, held := c.held(k, at); held {
+					c.stats.failed(err, at)
+					return loaded[V]{v: v, ok: ok, stale: true}, nil
+				}
+			}
 			return nil, err
 		}
 		c.keep(k, gen, began, v, ok)
-		return loaded[V]{v, ok}, nil
+		return loaded[V]{v: v, ok: ok}, nil
 	})
 	if err != nil {
-		return zero, false, err
+		return loaded[V]{}, err
 	}
-	l := r.(loaded[V])
-	return l.v, l.ok, nil
+	return r.(loaded[V]), nil
+}
+
+// held returns the entry the cache holds for k, noting that its reload
+// failed at t; held is false when it holds none (never loaded, evicted,
+// or dropped by an invalidation while the load ran).
+func (c *Cache[K, V]) held(k K, t time.Time) (v V, ok, held bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, found := c.present[k]; found {
+		e.failed = t
+		c.present[k] = e
+		return e.v, true, true
+	}
+	if a, found := c.absent[k]; found {
+		a.failed = t
+		c.absent[k] = a
+		return v, false, true
+	}
+	return v, false, false
 }
 
 // keep stores a load's answer unless the cache changed since gen.
@@ -156,7 +271,7 @@ func (c *Cache[K, V]) keep(k K, gen uint64, at time.Time, v V, ok bool) {
 	if ok {
 		delete(c.absent, k)
 		if _, had := c.present[k]; !had && len(c.present) >= c.limit {
-			evict(c.present, func(e entry[V]) time.Time { return e.at })
+			evict(c.present)
 		}
 		c.present[k] = entry[V]{v: v, at: at}
 		return
@@ -166,21 +281,21 @@ func (c *Cache[K, V]) keep(k K, gen uint64, at time.Time, v V, ok bool) {
 		return
 	}
 	if _, had := c.absent[k]; !had && len(c.absent) >= c.absentLimit {
-		evict(c.absent, func(t time.Time) time.Time { return t })
+		evict(c.absent)
 	}
-	c.absent[k] = at
+	c.absent[k] = entry[struct{}]{at: at}
 }
 
 // evict drops the oldest of a random sample of m's entries.
-func evict[K comparable, T any](m map[K]T, at func(T) time.Time) {
+func evict[K comparable, V any](m map[K]entry[V]) {
 	var (
 		victim K
 		oldest time.Time
 		n      int
 	)
-	for k, v := range m { // map iteration starts at a random entry
-		if t := at(v); n == 0 || t.Before(oldest) {
-			victim, oldest = k, t
+	for k, e := range m { // map iteration starts at a random entry
+		if n == 0 || e.at.Before(oldest) {
+			victim, oldest = k, e.at
 		}
 		if n++; n == evictSample {
 			break
@@ -216,6 +331,33 @@ func (c *Cache[K, V]) InvalidateKey(k K) {
 	c.gen++
 	delete(c.present, k)
 	delete(c.absent, k)
+}
+
+// Expire marks every entry whose key match accepts as due for a reload,
+// without dropping it: the next Get of it loads, and serves it still if
+// that load fails. It is the answer to word that changes may have been
+// missed (see Missed), where Invalidate is the answer to a change: what
+// is only suspect stays the fallback while the store is down. An entry
+// whose reload failed less than StaleRetry ago waits out the rest of it,
+// so that repeated word (a watcher that keeps failing) does not make
+// every Get try the store. Like an invalidation, it keeps no load that
+// overlaps it.
+func (c *Cache[K, V]) Expire(match func(K) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for k, e := range c.present {
+		if match(k) {
+			e.expired = true
+			c.present[k] = e
+		}
+	}
+	for k, a := range c.absent {
+		if match(k) {
+			a.expired = true
+			c.absent[k] = a
+		}
+	}
 }
 
 // Modify replaces the record held for k, if any, with f of it: a change

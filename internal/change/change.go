@@ -72,6 +72,16 @@ func (h *Hub) Run(ctx context.Context, w Watcher, log *slog.Logger) {
 	}
 }
 
+// Missed reports whether c is not a change but word that changes may have
+// been missed: the Change{} that a watcher publishes when it listens again
+// after losing its connection (and Hub.Run after a failed watch). A cache
+// answers it with Cache.Expire, not Invalidate: every entry is reloaded
+// before it is served fresh again, and while the store still cannot
+// answer, what the cache held is served (stale-if-error). A change that
+// names a team, a kind or a key is a real change and drops what it
+// covers.
+func Missed(c store.Change) bool { return c == store.Change{} }
+
 // Covers reports whether change c may have touched the record (team, kind,
 // key): empty fields of c are wildcards.
 func Covers(c store.Change, team, kind, key string) bool {

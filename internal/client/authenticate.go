@@ -40,7 +40,8 @@ func (s *Service) init() {
 	s.once.Do(func() {
 		s.clients = change.New[cacheKey, store.Client](change.Options[cacheKey]{
 			Name: cacheKey.name, Limit: cacheLimit, MaxAge: cacheMaxAge,
-			AbsentLimit: missingLimit, AbsentMaxAge: missingMaxAge})
+			AbsentLimit: missingLimit, AbsentMaxAge: missingMaxAge,
+			Now: s.Now, Label: "clients", Monitor: s.Caches})
 	})
 }
 
@@ -139,6 +140,10 @@ func (s *Service) Invalidate(c store.Change) {
 		return
 	}
 	s.init()
+	if change.Missed(c) {
+		s.clients.Expire(func(cacheKey) bool { return true })
+		return
+	}
 	if c.Team != "" && c.Key != "" {
 		s.clients.InvalidateKey(cacheKey{c.Team, c.Key})
 		return

@@ -72,6 +72,9 @@ type Service struct {
 	Gen    secret.Generator
 	Now    func() time.Time
 	Scopes *scope.Catalog
+	// Caches counts and logs the clients served stale while the store
+	// cannot answer (nil: not counted).
+	Caches *change.Monitor
 
 	once    sync.Once
 	clients *change.Cache[cacheKey, store.Client] // clients, and ids known to have none

@@ -72,7 +72,10 @@ type Services struct {
 	StaticKeyPolicy statickey.Policy
 
 	// Hub carries changes from the store to every cache below.
-	Hub      *change.Hub
+	Hub *change.Hub
+	// Caches counts and logs, per cache, the entries served stale while
+	// the store cannot answer (the server exports the counts).
+	Caches   *change.Monitor
 	Signing  *signing.Manager
 	Tokens   *token.Issuer
 	Denylist *denylist.List
@@ -106,7 +109,7 @@ func New(o Options) (*Services, error) {
 	}
 	cfg := o.Config
 	s := &Services{Config: cfg, Store: o.Store, MasterKey: o.MasterKey, Log: o.Log, Now: o.Now, Gen: o.Gen,
-		Hub: change.NewHub()}
+		Hub: change.NewHub(), Caches: change.NewMonitor(o.Log)}
 
 	var err error
 	if s.Hasher, err = secret.NewHasher(o.MasterKey.Derive("secret-hash")); err != nil {
@@ -122,18 +125,19 @@ func New(o Options) (*Services, error) {
 	s.Signing = signing.NewManager(signing.Options{
 		Store: o.Store, MasterKey: o.MasterKey, Gen: o.Gen, Now: o.Now, Alg: cfg.SigningAlg,
 		Rotation: rotation(cfg.SigningKeyRotation), PublishAhead: cfg.SigningKeyPublishAhead,
-		MaxTokenTTL: MaxAccessTokenTTL, Logger: o.Log,
+		MaxTokenTTL: MaxAccessTokenTTL, Logger: o.Log, Caches: s.Caches,
 	})
 	s.Tokens = &token.Issuer{Signer: s.Signing, Gen: o.Gen, Now: o.Now, MaxTTL: s.Signing.MaxTokenTTL()}
-	s.Denylist = denylist.New(o.Store, o.Now)
-	s.Checker = authz.NewChecker(o.Store)
+	s.Denylist = denylist.New(o.Store, o.Now, s.Caches)
+	s.Checker = authz.NewChecker(o.Store, o.Now, s.Caches)
 	s.Verified = new(token.Verified)
 	s.Audit = auditlog.New(o.Store, o.Log, auditInterval, auditBatch)
 
 	s.Admin = &admin.Service{Store: o.Store, Gen: o.Gen, Now: o.Now}
-	s.Clients = &client.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Scopes: s.Scopes}
+	s.Clients = &client.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Scopes: s.Scopes,
+		Caches: s.Caches}
 	s.StaticKeys = &statickey.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now,
-		Default: s.StaticKeyPolicy, Clients: s.Clients, Audit: s.Audit, Log: o.Log}
+		Default: s.StaticKeyPolicy, Clients: s.Clients, Audit: s.Audit, Log: o.Log, Caches: s.Caches}
 	s.Consents = &consent.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Denylist: s.Denylist,
 		CodeTTL: cfg.AuthCodeTTL, RefreshIdleTTL: cfg.RefreshIdleTTL, RefreshAbsoluteTTL: cfg.RefreshAbsoluteTTL}
 

@@ -185,7 +185,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc = &consent.Service{Store: st, Hasher: h, Now: clock, Denylist: denylist.New(st, clock),
+	e.svc = &consent.Service{Store: st, Hasher: h, Now: clock, Denylist: denylist.New(st, clock, nil),
 		CodeTTL: time.Minute, RefreshIdleTTL: time.Hour, RefreshAbsoluteTTL: 24 * time.Hour}
 	return e
 }

@@ -59,8 +59,8 @@ func clientToken(jti string) token.Claims {
 func TestRevocationsDoNotReload(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t, "acme", "beta")
-	here := denylist.New(st, nil)  // revokes
-	there := denylist.New(st, nil) // hears of it through its change
+	here := denylist.New(st, nil, nil)  // revokes
+	there := denylist.New(st, nil, nil) // hears of it through its change
 	unrelated := clientToken("unrelated")
 	for _, l := range []*denylist.List{here, there} {
 		if refused, err := l.Refused(ctx, "acme", unrelated); err != nil || refused {
@@ -131,7 +131,7 @@ func TestCutoffInvalidation(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t, "acme", "beta")
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	l := denylist.New(st, func() time.Time { return now })
+	l := denylist.New(st, func() time.Time { return now }, nil)
 	users := []string{"ann", "bob", "cy"}
 	check := func(team, user string) bool {
 		t.Helper()
@@ -191,8 +191,8 @@ func TestCutoffInvalidation(t *testing.T) {
 func BenchmarkRefusedAfterRevocations(b *testing.B) {
 	ctx := context.Background()
 	st := openStore(b, "acme")
-	here := denylist.New(st, nil)
-	there := denylist.New(st, nil)
+	here := denylist.New(st, nil, nil)
+	there := denylist.New(st, nil, nil)
 	unrelated := clientToken("unrelated")
 	bench := func(l *denylist.List) func(b *testing.B) {
 		return func(b *testing.B) {

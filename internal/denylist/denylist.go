@@ -79,25 +79,35 @@ type pair struct{ team, user, client string }
 // name is the pair as a string, unique since none of its parts holds a NUL.
 func (p pair) name() string { return p.team + "\x00" + p.user + "\x00" + p.client }
 
-// New returns the denylist over st.
-func New(st store.Store, now func() time.Time) *List {
+// New returns the denylist over st. While the store cannot answer, the
+// sets and cut-offs it holds are served as they are (stale-if-error),
+// counted and logged by caches (nil: not counted).
+func New(st store.Store, now func() time.Time, caches *change.Monitor) *List {
 	if now == nil {
 		now = time.Now
 	}
 	return &List{store: st, now: now,
 		revoked: change.New[string, *revokedSet](change.Options[string]{
-			Limit: teamsLimit, MaxAge: setMaxAge, Now: now}),
+			Limit: teamsLimit, MaxAge: setMaxAge, Now: now, Label: "revocations", Monitor: caches}),
 		cutoffs: change.New[pair, cutoff](change.Options[pair]{
 			Name: pair.name, Limit: cutoffLimit, MaxAge: cutoffMaxAge,
-			AbsentLimit: noCutoffLimit, AbsentMaxAge: noCutoffMaxAge, Now: now})}
+			AbsentLimit: noCutoffLimit, AbsentMaxAge: noCutoffMaxAge, Now: now,
+			Label: "grant_cutoffs", Monitor: caches})}
 }
 
 // Invalidate applies a change: a revocation that names its jti is added to
 // the team's kept set, if any, without a reload; a cut-off that names its
-// pair drops that pair alone. A change that names no key (of a team, of
-// everything: a watcher reconnected) drops what it may have touched, to be
-// read again.
+// pair drops that pair alone. A change that names no key (of a team, of a
+// kind) drops what it may have touched, to be read again. Word of missed
+// changes (change.Missed: a watcher listens again) expires everything:
+// it is read again before it is used fresh, and served as it is while the
+// store cannot answer.
 func (l *List) Invalidate(c store.Change) {
+	if change.Missed(c) {
+		l.revoked.Expire(func(string) bool { return true })
+		l.cutoffs.Expire(func(pair) bool { return true })
+		return
+	}
 	if c.Kind == "" || c.Kind == store.KindRevoked {
 		if c.Team != "" && c.Key != "" && c.Kind == store.KindRevoked {
 			l.revoked.Modify(c.Team, func(s *revokedSet) *revokedSet { s.add(c.Key); return s })

@@ -27,7 +27,7 @@ func TestRefused(t *testing.T) {
 		}
 	}
 	now := time.Date(2026, 3, 1, 12, 0, 10, 500_000_000, time.UTC) // 12:00:10.5
-	l := denylist.New(st, func() time.Time { return now })
+	l := denylist.New(st, func() time.Time { return now }, nil)
 	if err := l.Revoke(ctx, "acme", "revoked-jti", now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestRefused(t *testing.T) {
 		t.Error("the cut-off did not apply after its change")
 	}
 	// Cut-offs expire once every token they refuse has.
-	later := denylist.New(st, func() time.Time { return now.Add(denylist.CutoffRetention + time.Second) })
+	later := denylist.New(st, func() time.Time { return now.Add(denylist.CutoffRetention + time.Second) }, nil)
 	if got, _ := later.Refused(ctx, "acme", claims("ann", "web", now.Add(-time.Hour), "j9")); got {
 		t.Error("an expired cut-off still refuses")
 	}

@@ -101,6 +101,7 @@ var packages = map[string]string{
 	"internal/servertest":      "testkit",
 	"internal/testclock":       "testkit",
 	"internal/poll":            "testkit",
+	"internal/outage":          "testkit",
 	"internal/cli":             "entry",
 	"cmd/gatehouse":            "entry",
 	"bench":                    "entry",

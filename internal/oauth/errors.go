@@ -2,9 +2,13 @@ package oauth
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/edge"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // Error is an OAuth 2.0 error response (RFC 6749 section 5.2).
@@ -52,6 +56,25 @@ func invalidScope(desc string) *Error {
 
 func serverError() *Error {
 	return &Error{Code: "server_error", Description: "the server could not complete the request; try again", Status: http.StatusInternalServerError}
+}
+
+// unavailable is the answer while the database cannot answer: RFC 6749's
+// temporarily_unavailable, with status 503 and Retry-After, as every other
+// route gives (edge.Unavailable).
+func unavailable() *Error {
+	return &Error{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable,
+		retryAfter:  edge.RetryAfterSeconds * time.Second,
+		Description: "the service cannot complete the request right now; try again shortly"}
+}
+
+// failure is the answer to err, an error that is not the client's: 503
+// temporarily_unavailable when the database cannot answer
+// (store.ErrUnavailable), else 500 server_error.
+func failure(err error) *Error {
+	if errors.Is(err, store.ErrUnavailable) {
+		return unavailable()
+	}
+	return serverError()
 }
 
 func tooManyFailures(retry time.Duration) *Error {

@@ -54,19 +54,20 @@ func (authorizationCodeGrant) issue(ctx context.Context, e *Endpoints, req *toke
 	refresh, err := e.Consents.StartFamily(ctx, team, code)
 	if err != nil {
 		req.info.Log.Error("start refresh token family", "err", err)
-		return nil, serverError()
+		return nil, failure(err)
 	}
 	resp.refreshToken = refresh.Reveal()
 	return resp, nil
 }
 
-// grantError maps a refusal of the consent service to invalid_grant and
-// anything else to server_error.
+// grantError maps a refusal of the consent service to invalid_grant, a
+// database that cannot answer to temporarily_unavailable, and anything
+// else to server_error.
 func grantError(req *tokenRequest, err error) *Error {
 	var ge *consent.GrantError
 	if errors.As(err, &ge) {
 		return invalidGrant(ge.Reason)
 	}
 	req.info.Log.Error("grant", "err", err)
-	return serverError()
+	return failure(err)
 }

@@ -101,7 +101,7 @@ func (e *Endpoints) ServeIntrospect(w http.ResponseWriter, r *http.Request) {
 	claims, active, err := e.inspect(r.Context(), req.info, req.params.get("token"))
 	if err != nil {
 		req.info.Log.Error("introspect", "err", err)
-		writeError(w, serverError())
+		writeError(w, failure(err))
 		return
 	}
 	out := introspection{Active: active}
@@ -129,7 +129,7 @@ func (e *Endpoints) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 	claims, active, err := e.inspect(ctx, req.info, req.params.get("token"))
 	if err != nil {
 		req.info.Log.Error("revoke", "err", err)
-		writeError(w, serverError())
+		writeError(w, failure(err))
 		return
 	}
 	if active {
@@ -139,7 +139,7 @@ func (e *Endpoints) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := e.Denylist.Revoke(ctx, req.info.Team.Name, claims.JTI, claims.Expiry.Add(time.Minute)); err != nil {
 			req.info.Log.Error("revoke", "err", err)
-			writeError(w, serverError())
+			writeError(w, failure(err))
 			return
 		}
 		e.Audit.Add(auditEvent(e, req, "token.revoke", "token:"+claims.JTI, map[string]string{"sub": claims.Subject}))
@@ -153,7 +153,7 @@ func (e *Endpoints) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 			return
 		case err != nil:
 			req.info.Log.Error("revoke refresh token", "err", err)
-			writeError(w, serverError())
+			writeError(w, failure(err))
 			return
 		case found:
 			e.Audit.Add(auditEvent(e, req, "refresh.revoke", "user:"+tok.UserID, map[string]string{"family": tok.FamilyID}))

@@ -68,7 +68,7 @@ func (e *Endpoints) ServeJWKS(w http.ResponseWriter, r *http.Request) {
 	b, err := e.Keys.JWKS(r.Context(), info.Team.Name)
 	if err != nil {
 		info.Log.Error("jwks", "err", err)
-		edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "the keys could not be read; try again")
+		edge.Unavailable(w, "the keys could not be read; try again shortly")
 		return
 	}
 	h := w.Header()

@@ -236,7 +236,7 @@ func (e *Endpoints) authenticate(ctx context.Context, r *http.Request, req *toke
 	if err != nil {
 		if !errors.Is(err, client.ErrInvalidClient) {
 			req.info.Log.Error("authenticate client", "err", err)
-			return store.Client{}, serverError()
+			return store.Client{}, failure(err)
 		}
 		e.failed(req, creds.id, "unknown client or wrong secret", clientKey, ipKey)
 		return store.Client{}, invalidClient("client authentication failed", creds.basic)
@@ -330,7 +330,7 @@ func (e *Endpoints) issueAccess(ctx context.Context, req *tokenRequest, subject 
 	})
 	if err != nil {
 		req.info.Log.Error("issue access token", "err", err)
-		return nil, serverError()
+		return nil, failure(err)
 	}
 	e.Audit.Add(kernel.Event(req.actor(), e.now().UTC(), t.Name, "token.issue", "client:"+req.client.ID,
 		map[string]string{"grant_type": grantType, "jti": tok.JTI, "sub": subject, "scope": strings.Join(scopes, " ")}))

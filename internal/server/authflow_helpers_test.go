@@ -367,7 +367,7 @@ func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) 
 // store handle, such as the CLI, on the same clock as the server.
 func otherConsents(t *testing.T, st store.Store, now func() time.Time) *consent.Service {
 	t.Helper()
-	return &consent.Service{Store: st, Denylist: denylist.New(st, now), Now: now}
+	return &consent.Service{Store: st, Denylist: denylist.New(st, now, nil), Now: now}
 }
 
 var otherActor = kernel.Actor{ID: "cli"}

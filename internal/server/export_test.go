@@ -2,6 +2,9 @@ package server
 
 import (
 	"net/http"
+	"net/http/httptest"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse/gatehouse/internal/access"
 )
@@ -14,3 +17,10 @@ func (s *Server) SetTeamHandler(h http.Handler) {
 
 // Guard is the server's access guard.
 func (s *Server) Guard() *access.Guard { return s.guard }
+
+// MetricsText is what GET /metrics on the ops listener answers.
+func (s *Server) MetricsText() string {
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
+}

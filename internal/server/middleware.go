@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gatehouse/gatehouse/internal/change"
 	"github.com/gatehouse/gatehouse/internal/edge"
 )
 
@@ -32,6 +33,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.requests, m.duration)
 	return m
+}
+
+// staleServed exports a change.Monitor as
+// gatehouse_cache_stale_served_total{cache}: the Gets that a cache
+// answered from what it held because the store could not answer.
+type staleServed struct{ m *change.Monitor }
+
+var staleServedDesc = prometheus.NewDesc("gatehouse_cache_stale_served_total",
+	"Lookups answered from a cache entry held past its lifetime because the database could not answer (stale-if-error), by cache.",
+	[]string{"cache"}, nil)
+
+func (c staleServed) Describe(ch chan<- *prometheus.Desc) { ch <- staleServedDesc }
+
+func (c staleServed) Collect(ch chan<- prometheus.Metric) {
+	for label, n := range c.m.StaleServed() {
+		ch <- prometheus.MustNewConstMetric(staleServedDesc, prometheus.CounterValue, float64(n), label)
+	}
 }
 
 // statusWriter records what a handler answered.

@@ -84,11 +84,12 @@ func NewWith(svc *compose.Services) (*Server, error) {
 		svc:     svc,
 		store:   svc.Store,
 		log:     svc.Log,
-		teams:   newTeamResolver(svc.Store, cfg.Domain, cfg.Scheme),
+		teams:   newTeamResolver(svc.Store, cfg.Domain, cfg.Scheme, svc.Now, svc.Caches),
 		metrics: newMetrics(reg),
 		reg:     reg,
 	}
 	svc.Hub.Subscribe(s.teams.invalidate)
+	reg.MustRegister(staleServed{svc.Caches})
 
 	s.guard = &access.Guard{Keys: svc.Signing, Denylist: svc.Denylist, Checker: svc.Checker,
 		StaticKeys: svc.StaticKeys, Audit: svc.Audit, Now: svc.Now, Verified: svc.Verified}

@@ -31,18 +31,23 @@ type teamResolver struct {
 	cache          *change.Cache[string, store.Team]
 }
 
-func newTeamResolver(st store.Store, domain, scheme string) *teamResolver {
+func newTeamResolver(st store.Store, domain, scheme string, now func() time.Time, caches *change.Monitor) *teamResolver {
 	return &teamResolver{store: st, domain: domain, scheme: scheme,
 		cache: change.New[string, store.Team](change.Options[string]{
 			Limit: teamCacheLimit, MaxAge: teamMaxAge,
-			AbsentLimit: unknownTeamLimit, AbsentMaxAge: unknownTeamAge})}
+			AbsentLimit: unknownTeamLimit, AbsentMaxAge: unknownTeamAge,
+			Now: now, Label: "teams", Monitor: caches})}
 }
 
 // invalidate drops the team a change names (a change of the team, or of
 // everything in it: a team deleted), or every team for a change of
-// everything.
+// everything. Word of missed changes (change.Missed) only expires every
+// team: each is read again before it is used fresh, and served as it is
+// while the store cannot answer.
 func (t *teamResolver) invalidate(c store.Change) {
 	switch {
+	case change.Missed(c):
+		t.cache.Expire(func(string) bool { return true })
 	case c.Kind != "" && c.Kind != store.KindTeam:
 	case c.Team != "":
 		t.cache.InvalidateKey(c.Team)
@@ -74,8 +79,10 @@ func (s *Server) resolveTeam(next http.Handler) http.Handler {
 		}
 		tm, found, err := s.teams.lookup(r.Context(), name)
 		if err != nil {
+			// A team this node does not hold while the store cannot
+			// answer: it may exist, so not 404.
 			info.Log.Error("resolve team", "err", err)
-			edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+			edge.Unavailable(w, "the team cannot be looked up right now; try again shortly")
 			return
 		}
 		if !found {

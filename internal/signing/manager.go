@@ -70,6 +70,9 @@ type Options struct {
 	// 0 or negative: DefaultMaxTokenTTL.
 	MaxTokenTTL time.Duration
 	Logger      *slog.Logger // nil: discard
+	// Caches counts and logs the key rings served stale while the store
+	// cannot answer (nil: not counted).
+	Caches *change.Monitor
 }
 
 // Manager keeps every team's signing keys. It is safe for concurrent use.
@@ -106,7 +109,8 @@ func NewManager(opts Options) *Manager {
 	if m.now == nil {
 		m.now = time.Now
 	}
-	m.rings = change.New[string, *ring](change.Options[string]{MaxAge: cacheMaxAge, Now: m.now})
+	m.rings = change.New[string, *ring](change.Options[string]{MaxAge: cacheMaxAge, Now: m.now,
+		Label: "signing_keys", Monitor: opts.Caches})
 	if m.alg == "" {
 		m.alg = DefaultAlg
 	}
@@ -206,11 +210,21 @@ func (m *Manager) Sign(ctx context.Context, team, alg string, payload []byte) (s
 // read committed does not serialise them), every node picks the same
 // active key, and RotateDue retires the other.
 func (m *Manager) firstKey(ctx context.Context, team, alg string) (*key, error) {
+	// The ring in hand may be one served stale while the store cannot
+	// answer: read the keys again before deciding the team has none.
+	// Concurrent callers share the read, and when it fails they all fail
+	// at once, before queueing for makeMu.
+	r, _, err := m.rings.Reload(team, m.loader(ctx, team))
+	if err != nil {
+		return nil, err
+	}
+	if k := r.active(alg, m.now()); k != nil {
+		return k, nil
+	}
 	m.makeMu.Lock()
 	defer m.makeMu.Unlock()
 	now := m.now()
-	r, err := m.ring(ctx, team)
-	if err != nil {
+	if r, err = m.ring(ctx, team); err != nil {
 		return nil, err
 	}
 	if k := r.active(alg, now); k != nil {
@@ -310,9 +324,14 @@ func (m *Manager) Keys(ctx context.Context, team string) ([]KeyInfo, error) {
 
 // Invalidate drops what change c may have made stale: the keys of c.Team
 // (every team when empty) when c.Kind is store.KindSigningKey or empty.
-// Subscribe it to the change hub; it is quick and never blocks on I/O.
+// Word of missed changes (change.Missed) only expires every ring: each is
+// reloaded before it is used fresh, and served as it is while the store
+// cannot answer. Subscribe it to the change hub; it is quick and never
+// blocks on I/O.
 func (m *Manager) Invalidate(c store.Change) {
 	switch {
+	case change.Missed(c):
+		m.rings.Expire(func(string) bool { return true })
 	case c.Kind != "" && c.Kind != store.KindSigningKey:
 	case c.Team != "":
 		m.rings.InvalidateKey(c.Team)
@@ -327,23 +346,31 @@ func (m *Manager) invalidateTeam(team string) {
 
 // ring returns the team's keys, from the cache when fresh. Concurrent
 // misses of one team share one load, so that a burst of requests after an
-// invalidation reads the database once.
+// invalidation reads the database once. While the store cannot answer, the
+// ring the cache holds is served however old it is (stale-if-error): the
+// node goes on signing, publishing and verifying with the keys it knows.
 func (m *Manager) ring(ctx context.Context, team string) (*ring, error) {
-	r, _, err := m.rings.Get(team, func() (*ring, bool, error) {
-		r, err := m.load(ctx, team)
-		return r, err == nil, err
-	})
+	r, _, err := m.rings.Get(team, m.loader(ctx, team))
 	return r, err
 }
 
+func (m *Manager) loader(ctx context.Context, team string) func() (*ring, bool, error) {
+	return func() (*ring, bool, error) {
+		r, err := m.load(ctx, team)
+		return r, err == nil, err
+	}
+}
+
 // reload returns the team's keys read again, unless the cache already
-// holds a newer ring than stale, which the caller found wanting.
-func (m *Manager) reload(ctx context.Context, team string, stale *ring) (*ring, error) {
-	if r, err := m.ring(ctx, team); err != nil || r != stale {
+// holds a newer ring than old, which the caller found wanting. A reload
+// that fails is an error, never the ring held: the caller must not take
+// "the store could not be read" for "the store has no such key".
+func (m *Manager) reload(ctx context.Context, team string, old *ring) (*ring, error) {
+	if r, err := m.ring(ctx, team); err != nil || r != old {
 		return r, err
 	}
-	m.rings.InvalidateKey(team)
-	return m.ring(ctx, team)
+	r, _, err := m.rings.Reload(team, m.loader(ctx, team))
+	return r, err
 }
 
 // load reads the team's keys from the store, reusing the private keys its

@@ -41,7 +41,8 @@ func (s *Service) init() {
 	s.once.Do(func() {
 		s.keys = change.New[cacheKey, store.StaticKey](change.Options[cacheKey]{
 			Name: cacheKey.name, Limit: cacheLimit, MaxAge: cacheMaxAge,
-			AbsentLimit: missingLimit, AbsentMaxAge: missingMaxAge})
+			AbsentLimit: missingLimit, AbsentMaxAge: missingMaxAge,
+			Now: s.Now, Label: "static_keys", Monitor: s.Caches})
 	})
 }
 
@@ -162,6 +163,11 @@ func sunsetRefusal(p Policy) error {
 // change hub, so that a write by any process reaches this one's cache
 // within the delivery time of store.Store.Watch.
 func (s *Service) Invalidate(c store.Change) {
+	if change.Missed(c) {
+		s.init()
+		s.keys.Expire(func(cacheKey) bool { return true })
+		return
+	}
 	var match func(cacheKey) bool
 	switch c.Kind {
 	case store.KindKey:

@@ -34,6 +34,9 @@ type Service struct {
 	Clients *client.Service
 	Audit   *auditlog.Batcher
 	Log     *slog.Logger
+	// Caches counts and logs the keys served stale while the store
+	// cannot answer (nil: not counted).
+	Caches *change.Monitor
 
 	// FlushInterval is how often Run writes last uses that are due
 	// (0: every second). A key's last use is written at most once per
@@ -41,10 +44,14 @@ type Service struct {
 	FlushInterval time.Duration
 	UseInterval   time.Duration
 
-	once     sync.Once
-	keys     *change.Cache[cacheKey, store.StaticKey] // keys, and ids known to have none
-	uses     useLog
-	deprUses auditLimiter
+	once sync.Once
+	keys *change.Cache[cacheKey, store.StaticKey] // keys, and ids known to have none
+	uses useLog
+	// useLogMu guards useLogged: when the last-use writer last logged a
+	// failure.
+	useLogMu  sync.Mutex
+	useLogged time.Time
+	deprUses  auditLimiter
 }
 
 func (s *Service) now() time.Time {

@@ -2,7 +2,9 @@ package statickey
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/lifecycle"
@@ -10,11 +12,19 @@ import (
 )
 
 // useLog keeps the last use of each key in memory until the flusher writes
-// it: the request path only updates a map entry.
+// it: the request path only updates a map entry, and never waits for the
+// store. While writes fail the latest use of each key waits here to be
+// tried again; the map holds at most useLimit keys.
 type useLog struct {
 	mu sync.RWMutex
 	m  map[cacheKey]*useState
+	// dropped counts the uses not kept because the map was full: a
+	// key's last-used time is advisory, a request must not wait for it.
+	dropped atomic.Uint64
 }
+
+// useLimit bounds the keys whose last use waits to be written.
+const useLimit = 100_000
 
 type useState struct {
 	written time.Time // when this node last wrote the key's use
@@ -44,6 +54,10 @@ func (l *useLog) record(team, id string, u Use) {
 	}
 	st = l.m[k]
 	if st == nil {
+		if len(l.m) >= useLimit {
+			l.dropped.Add(1)
+			return
+		}
 		st = &useState{}
 		l.m[k] = st
 	}
@@ -81,7 +95,8 @@ func (l *useLog) due(now time.Time, every time.Duration, force bool) map[string]
 }
 
 // putBack returns uses that could not be written, unless a later use came
-// in meanwhile; they are tried again once their key is due.
+// in meanwhile; they are tried again once their key is due (UseInterval
+// after the failed attempt), or at Flush.
 func (l *useLog) putBack(team string, uses []store.KeyUse) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -119,16 +134,53 @@ func (s *Service) FlushDue(ctx context.Context) error {
 	return s.write(ctx, false)
 }
 
+// write writes the due uses (every pending one with force), team by team.
+// A use that could not be written is put back, to be tried again later.
+// When the store cannot answer (store.ErrUnavailable) the round stops at
+// the first team: the others are put back untried rather than each
+// waiting for the store in turn. Failures are logged at most once per
+// useLogEvery.
 func (s *Service) write(ctx context.Context, force bool) error {
-	var firstErr error
+	var (
+		firstErr error
+		failed   int // uses put back
+		down     bool
+	)
 	for team, uses := range s.uses.due(s.now(), s.useInterval(), force) {
-		if err := s.Store.RecordKeyUse(ctx, team, uses); err != nil {
-			s.log().Error("static key last uses could not be written", "team", team, "count", len(uses), "err", err)
-			s.uses.putBack(team, uses)
+		if !down {
+			err := s.Store.RecordKeyUse(ctx, team, uses)
+			if err == nil {
+				continue
+			}
 			if firstErr == nil {
 				firstErr = err
 			}
+			down = errors.Is(err, store.ErrUnavailable) || ctx.Err() != nil
 		}
+		s.uses.putBack(team, uses)
+		failed += len(uses)
+	}
+	dropped := s.uses.dropped.Swap(0)
+	if (firstErr != nil || dropped > 0) && s.useLogDue() {
+		s.log().Error("static key last uses could not be written; the latest use of each key is kept and tried again later",
+			"put_back", failed, "dropped_while_full", dropped, "err", firstErr)
 	}
 	return firstErr
+}
+
+// useLogEvery is the least time between two log lines of the last-use
+// writer's failures.
+const useLogEvery = time.Minute
+
+// useLogDue reports whether a failure of the last-use writer may be
+// logged now, and if so notes that it is.
+func (s *Service) useLogDue() bool {
+	s.useLogMu.Lock()
+	defer s.useLogMu.Unlock()
+	now := s.now()
+	if !s.useLogged.IsZero() && now.Sub(s.useLogged) < useLogEvery {
+		return false
+	}
+	s.useLogged = now
+	return true
 }

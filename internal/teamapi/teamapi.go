@@ -124,6 +124,9 @@ func serve(fn list) http.HandlerFunc {
 			// The only argument the store can refuse once the query is
 			// parsed: the cursor.
 			edge.Error(w, http.StatusBadRequest, "invalid_request", "cursor: not a next_cursor of this listing")
+		case errors.Is(err, store.ErrUnavailable):
+			info.Log.Error("team api", "route", r.Pattern, "err", err)
+			edge.Unavailable(w, "the database cannot answer right now; try again shortly")
 		default:
 			info.Log.Error("team api", "route", r.Pattern, "err", err)
 			edge.Error(w, http.StatusInternalServerError, "server_error", "internal error; request "+info.RequestID)

@@ -764,37 +764,58 @@ func TestBadQuery(t *testing.T) {
 	}
 }
 
-// failingStore fails every read the team APIs make.
-type failingStore struct{ store.Store }
-
-var errDatabase = errors.New("database on fire at 10.0.0.5")
-
-func (failingStore) ListAudit(context.Context, string, store.AuditFilter, store.Page) ([]store.AuditEvent, string, error) {
-	return nil, "", errDatabase
-}
-func (failingStore) ListUsers(context.Context, string, store.Page) ([]store.User, string, error) {
-	return nil, "", errDatabase
-}
-func (failingStore) ListGroups(context.Context, string, store.Page) ([]store.Group, string, error) {
-	return nil, "", errDatabase
-}
-func (failingStore) ListLogins(context.Context, string, store.LoginFilter, store.Page) ([]store.LoginEvent, string, error) {
-	return nil, "", errDatabase
+// failingStore fails every read the team APIs make with err.
+type failingStore struct {
+	store.Store
+	err error
 }
 
-// A store failure is a 500 that names the request, not the failure.
+var (
+	errDatabase = errors.New("database on fire at 10.0.0.5")
+	errDown     = fmt.Errorf("no answer from 10.0.0.5 within 750ms: %w", store.ErrUnavailable)
+)
+
+func (f failingStore) ListAudit(context.Context, string, store.AuditFilter, store.Page) ([]store.AuditEvent, string, error) {
+	return nil, "", f.err
+}
+func (f failingStore) ListUsers(context.Context, string, store.Page) ([]store.User, string, error) {
+	return nil, "", f.err
+}
+func (f failingStore) ListGroups(context.Context, string, store.Page) ([]store.Group, string, error) {
+	return nil, "", f.err
+}
+func (f failingStore) ListLogins(context.Context, string, store.LoginFilter, store.Page) ([]store.LoginEvent, string, error) {
+	return nil, "", f.err
+}
+
+// A database that cannot answer is a 503 temporarily_unavailable with
+// Retry-After on every route; any other store failure is a 500 that names
+// the request. Neither shows the failure itself.
 func TestStoreFailure(t *testing.T) {
-	e := newEnvWith(t, func(st store.Store) teamapi.Reader { return failingStore{st} })
-	auth := e.token(t, "acme", e.reader.ID, e.reader.ID, allScopes...)
-	for _, rt := range routes {
-		resp, body := e.get(t, rt.path, auth)
-		var eb edge.ErrorBody
-		if err := json.Unmarshal(body, &eb); err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode != 500 || eb.Error != "server_error" || !strings.Contains(eb.Description, "req-1") ||
-			strings.Contains(string(body), "10.0.0.5") {
-			t.Errorf("GET %s: %d %s", rt.path, resp.StatusCode, body)
-		}
+	for _, tc := range []struct {
+		name       string
+		err        error
+		status     int
+		code       string
+		retryAfter bool
+	}{
+		{"database unavailable", errDown, 503, "temporarily_unavailable", true},
+		{"another failure", errDatabase, 500, "server_error", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvWith(t, func(st store.Store) teamapi.Reader { return failingStore{st, tc.err} })
+			auth := e.token(t, "acme", e.reader.ID, e.reader.ID, allScopes...)
+			for _, rt := range routes {
+				resp, body := e.get(t, rt.path, auth)
+				var eb edge.ErrorBody
+				if err := json.Unmarshal(body, &eb); err != nil {
+					t.Fatal(err)
+				}
+				if resp.StatusCode != tc.status || eb.Error != tc.code || (resp.Header.Get("Retry-After") != "") != tc.retryAfter ||
+					(tc.status == 500 && !strings.Contains(eb.Description, "req-1")) || strings.Contains(string(body), "10.0.0.5") {
+					t.Errorf("GET %s: %d %s (Retry-After %q)", rt.path, resp.StatusCode, body, resp.Header.Get("Retry-After"))
+				}
+			}
+		})
 	}
 }

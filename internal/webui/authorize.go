@@ -91,7 +91,7 @@ func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, loginURL("/oauth2/authorize?"+req.Params().Encode()))
 		return
 	case err != nil:
-		u.unavailable(w, r, "read session", err)
+		u.fail(w, r, req, "read session", err)
 		return
 	}
 
@@ -104,7 +104,7 @@ func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
 		case "approve":
 			a := userActor(r, s.user)
 			if err := u.o.Consents.Approve(ctx, a, team, s.user.ID, req.Client.ID, req.Scopes); err != nil {
-				u.unavailable(w, r, "record consent", err)
+				u.fail(w, r, req, "record consent", err)
 				return
 			}
 			u.issueCode(w, r, req, s)
@@ -121,7 +121,7 @@ func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
 
 	remembered, err := u.o.Consents.Remembered(ctx, team, s.user.ID, req.Client.ID, req.Scopes)
 	if err != nil {
-		u.unavailable(w, r, "read consent", err)
+		u.fail(w, r, req, "read consent", err)
 		return
 	}
 	if remembered {
@@ -154,11 +154,23 @@ func (u *UI) consentPage(w http.ResponseWriter, r *http.Request, req consent.Req
 func (u *UI) issueCode(w http.ResponseWriter, r *http.Request, req consent.Request, s *signedIn) {
 	code, err := u.o.Consents.IssueCode(r.Context(), edge.RequestInfo(r).Team.Name, s.user.ID, req)
 	if err != nil {
-		u.answer(w, r, req, url.Values{"error": {"server_error"}, "error_description": {"the code could not be issued; try again"}})
-		edge.RequestInfo(r).Log.Error("issue code", "err", err)
+		u.fail(w, r, req, "issue code", err)
 		return
 	}
 	u.answer(w, r, req, url.Values{"code": {code.Reveal()}})
+}
+
+// fail answers a request whose client and redirect URI are known good but
+// that could not be completed: back to the client at its redirect URI
+// (RFC 6749 section 4.1.2.1), with temporarily_unavailable while the
+// database cannot answer (store.ErrUnavailable), else server_error.
+func (u *UI) fail(w http.ResponseWriter, r *http.Request, req consent.Request, what string, err error) {
+	edge.RequestInfo(r).Log.Error(what, "err", err)
+	v := url.Values{"error": {"server_error"}, "error_description": {"the request could not be completed; try again"}}
+	if errors.Is(err, store.ErrUnavailable) {
+		v = url.Values{"error": {"temporarily_unavailable"}, "error_description": {"the service cannot complete the request right now; try again shortly"}}
+	}
+	u.answer(w, r, req, v)
 }
 
 // answer sends the user agent back to the client's redirect URI with the

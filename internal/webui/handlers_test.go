@@ -87,6 +87,7 @@ func (f fakeClients) Client(_ context.Context, tm, id string) (store.Client, err
 }
 
 type fakeConsents struct {
+	fail       map[string]error // by method
 	remembered bool
 	approved   [][]string
 	revoked    []string
@@ -95,24 +96,33 @@ type fakeConsents struct {
 }
 
 func (f *fakeConsents) Remembered(context.Context, string, string, string, []string) (bool, error) {
-	return f.remembered, nil
+	return f.remembered, f.fail["Remembered"]
 }
 
 func (f *fakeConsents) Approve(_ context.Context, _ kernel.Actor, _, _, _ string, scopes []string) error {
+	if err := f.fail["Approve"]; err != nil {
+		return err
+	}
 	f.approved = append(f.approved, scopes)
 	return nil
 }
 
 func (f *fakeConsents) IssueCode(_ context.Context, _, _ string, req consent.Request) (secret.Secret, error) {
+	if err := f.fail["IssueCode"]; err != nil {
+		return "", err
+	}
 	f.codes = append(f.codes, req)
 	return secret.Secret("the-code"), nil
 }
 
 func (f *fakeConsents) List(context.Context, string, string) ([]store.Consent, error) {
-	return f.list, nil
+	return f.list, f.fail["List"]
 }
 
 func (f *fakeConsents) Revoke(_ context.Context, _ kernel.Actor, _, _, clientID string) error {
+	if err := f.fail["Revoke"]; err != nil {
+		return err
+	}
 	for _, c := range f.list {
 		if c.ClientID == clientID {
 			f.revoked = append(f.revoked, clientID)

@@ -181,7 +181,7 @@ func (u *UI) apiSession(w http.ResponseWriter, r *http.Request) (*signedIn, bool
 		return nil, false
 	case err != nil:
 		edge.RequestInfo(r).Log.Error("read session", "err", err)
-		edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+		edge.Unavailable(w, "try again shortly")
 		return nil, false
 	}
 	return s, true
@@ -196,7 +196,7 @@ func (u *UI) ServeConsentList(w http.ResponseWriter, r *http.Request) {
 	rows, err := u.consents(r.Context(), s.user.Team, s.user.ID)
 	if err != nil {
 		edge.RequestInfo(r).Log.Error("list consents", "err", err)
-		edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+		edge.Unavailable(w, "try again shortly")
 		return
 	}
 	out := struct {
@@ -239,7 +239,7 @@ func (u *UI) ServeConsentDelete(w http.ResponseWriter, r *http.Request) {
 		edge.Error(w, http.StatusNotFound, "not_found", "you have no consent to that client")
 	case err != nil:
 		edge.RequestInfo(r).Log.Error("revoke consent", "err", err)
-		edge.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "try again shortly")
+		edge.Unavailable(w, "try again shortly")
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}
