@@ -662,11 +662,23 @@ func TestInvalidateAcrossNodes(t *testing.T) {
 		node2 := f.service(openStore(t, f.dir))
 		wctx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
+		var heard atomic.Bool
 		go func() {
 			defer close(done)
-			f.store.Watch(wctx, node1.Invalidate)
+			f.store.Watch(wctx, func(ch store.Change) { heard.Store(true); node1.Invalidate(ch) })
 		}()
 		t.Cleanup(func() { cancel(); <-done })
+		// The watcher runs: it has heard a change made after it started
+		// (one made before its first look would count as history).
+		probe := ccClient()
+		probe.Name = "Probe"
+		if _, ok := poll.Until(5*time.Second, func() bool {
+			probe.Name += "."
+			f.create(t, "a", probe)
+			return heard.Load()
+		}); !ok {
+			t.Fatal("the watcher heard no change within 5 s")
+		}
 
 		if _, err := node1.Authenticate(ctx, "a", c.ID, old.Reveal()); err != nil {
 			t.Fatal(err)
