@@ -87,7 +87,11 @@ func AsNobody(t *testing.T) bool {
 	case string(m[1]) == "FAIL":
 		t.Fatalf("as nobody in a child process:\n%s", out)
 	}
-	t.Logf("passed as nobody (uid %d) in a child process", Nobody)
+	if testing.Verbose() {
+		t.Logf("passed as nobody (uid %d) in a child process:\n%s", Nobody, out)
+	} else {
+		t.Logf("passed as nobody (uid %d) in a child process", Nobody)
+	}
 	return false
 }
 
