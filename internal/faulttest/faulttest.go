@@ -4,6 +4,7 @@
 package faulttest
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -75,6 +76,10 @@ func AsNobody(t *testing.T) bool {
 	cmd.Env = append(os.Environ(), childEnv+"=1", "TMPDIR="+tmp, "HOME="+tmp)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: Nobody, Gid: Nobody}}
 	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		mustOrSkip(t, "start a child process as nobody (uid %d): %v", Nobody, err)
+	}
 	if err != nil {
 		t.Fatalf("as nobody (uid %d) in a child process: %v\n%s", Nobody, err, out)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,8 @@ type ReadinessCheck struct {
 	// Name names the check in /readyz's answer and in the log.
 	Name string
 	// Check returns nil while the condition holds, else the reason, which
-	// /readyz shows. Its context ends after ReadinessTimeout.
+	// /readyz shows. Its context ends after ReadinessTimeout; a check that
+	// has not answered by then counts as failing.
 	Check func(ctx context.Context) error
 	// Every, if positive, keeps Check's result this long by the server's
 	// clock, so that a costly check (the database write probe) runs at
@@ -51,10 +53,11 @@ type readiness struct {
 
 type readyCheck struct {
 	ReadinessCheck
-	mu  sync.Mutex // held while Check runs: concurrent requests share one run
-	ran bool
-	at  time.Time
-	err error
+	mu      sync.Mutex
+	ran     bool
+	at      time.Time     // when the kept result's run began
+	err     error         // the kept result
+	running chan struct{} // closed when the run under way ends; nil when none is
 }
 
 type failure struct {
@@ -83,26 +86,49 @@ func (r *readiness) failing() []failure {
 	return out
 }
 
-// result is the check's kept result if it is fresh, else a new one. A
-// change of state is logged once, not on every request.
+// result is the check's kept result if it is fresh, else the result of a
+// new run. Concurrent requests share one run, and none waits for it longer
+// than ReadinessTimeout: a check that does not answer by then is failing
+// (and its run is left to end). A change of state is logged once, not on
+// every request.
 func (c *readyCheck) result(now func() time.Time, log *slog.Logger) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	t := now()
 	if c.ran && c.Every > 0 && !t.Before(c.at) && t.Sub(c.at) < c.Every {
+		defer c.mu.Unlock()
 		return c.err
 	}
-	// Not the request's context: a caller that goes away must not make
-	// the kept result a cancellation.
-	ctx, cancel := context.WithTimeout(context.Background(), ReadinessTimeout)
-	err := c.Check(ctx)
-	cancel()
-	switch {
-	case err != nil && (c.err == nil || err.Error() != c.err.Error()):
-		log.Warn("not ready", "check", c.Name, "reason", err)
-	case err == nil && c.err != nil:
-		log.Info("ready again", "check", c.Name)
+	if c.running == nil {
+		done := make(chan struct{})
+		c.running = done
+		go func() {
+			defer close(done)
+			// Not the request's context: a caller that goes away must not
+			// make the kept result a cancellation.
+			ctx, cancel := context.WithTimeout(context.Background(), ReadinessTimeout)
+			err := c.Check(ctx)
+			cancel()
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			switch {
+			case err != nil && (c.err == nil || err.Error() != c.err.Error()):
+				log.Warn("not ready", "check", c.Name, "reason", err)
+			case err == nil && c.err != nil:
+				log.Info("ready again", "check", c.Name)
+			}
+			c.ran, c.at, c.err, c.running = true, t, err, nil
+		}()
 	}
-	c.ran, c.at, c.err = true, t, err
-	return err
+	done := c.running
+	c.mu.Unlock()
+	timer := time.NewTimer(ReadinessTimeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.err
+	case <-timer.C:
+		return fmt.Errorf("no answer within %v", ReadinessTimeout)
+	}
 }

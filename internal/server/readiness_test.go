@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -76,5 +77,34 @@ func TestReadinessChecks(t *testing.T) {
 	spoolErr.Store(nil)
 	if code, body, _ := readyz(); code != http.StatusOK {
 		t.Errorf("readyz once the check holds again = %d %v, want 200", code, body)
+	}
+}
+
+// A check that does not answer holds no request longer than
+// ReadinessTimeout: /readyz answers 503 saying so, and requests meanwhile
+// share the one run under way.
+func TestReadinessCheckThatHangs(t *testing.T) {
+	h := servertest.Start(t, servertest.HandlerOnly(), servertest.WithTeams("acme"))
+	release := make(chan struct{})
+	defer close(release)
+	var runs atomic.Int32
+	h.AddReadinessCheck(server.ReadinessCheck{Name: "stuck", Check: func(context.Context) error {
+		runs.Add(1)
+		<-release // ignores its context
+		return nil
+	}})
+	for range 2 {
+		began := time.Now()
+		rec, body := do(h.Handler(), "GET", "127.0.0.1", "/readyz", nil)
+		if took := time.Since(began); took > server.ReadinessTimeout+time.Second {
+			t.Errorf("readyz took %v with a check that hangs, want about %v", took, server.ReadinessTimeout)
+		}
+		checks, _ := body["failing_checks"].(map[string]any)
+		if rec.Code != http.StatusServiceUnavailable || checks["stuck"] != "no answer within 2s" {
+			t.Errorf("readyz with a check that hangs = %d %v", rec.Code, body)
+		}
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("the check ran %d times while its first run hung, want 1", n)
 	}
 }
