@@ -38,7 +38,7 @@ whose generated password is printed once.`,
 			}
 			defer a.logBuf.Flush() // what the shutdown itself logged
 			err = e.Background.Add(lifecycle.Component{Name: "log writer", Run: a.logBuf.Run,
-				Flush: func(context.Context) error { return a.logBuf.Flush() }})
+				Flush: func(context.Context) error { return a.logBuf.Flush() }, BestEffort: true})
 			if err != nil {
 				return err
 			}

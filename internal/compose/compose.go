@@ -150,7 +150,9 @@ func New(o Options) (*Services, error) {
 		lifecycle.Component{Name: "change listener", Run: func(ctx context.Context) { s.Hub.Run(ctx, o.Store, o.Log) }},
 		lifecycle.Component{Name: "audit writer", Run: s.Audit.Run, Flush: s.Audit.Wait},
 		lifecycle.Component{Name: "signing key rotation", Run: s.Signing.RunRotation},
-		lifecycle.Component{Name: "static key last use", Run: s.StaticKeys.Run, Flush: s.StaticKeys.Flush},
+		// Last-use times are acknowledged to no one: a shutdown that cannot
+		// write them loses nothing promised.
+		lifecycle.Component{Name: "static key last use", Run: s.StaticKeys.Run, Flush: s.StaticKeys.Flush, BestEffort: true},
 		lifecycle.Component{Name: "purge", Run: s.purge},
 	)
 	if err != nil {

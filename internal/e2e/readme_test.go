@@ -151,11 +151,12 @@ func run(command string, port int, dir string, env []string) (stdout, stderr str
 	return out.String(), errOut.String(), err
 }
 
-// startIn starts gatehouse serve in dir, listening on port.
+// startIn starts gatehouse serve in dir, listening on port, without a
+// lame-duck period on SIGTERM unless args set one.
 func startIn(t *testing.T, dir string, env []string, port int, args ...string) *node {
 	t.Helper()
 	n := &node{port: port, done: make(chan error, 1)}
-	n.cmd = exec.Command(binary, append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, args...)...)
+	n.cmd = exec.Command(binary, append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--lame-duck", "0"}, args...)...)
 	n.cmd.Dir = dir
 	n.cmd.Env = env
 	n.cmd.Stdout = lockedWriter{&n.mu, &n.stdout}

@@ -122,6 +122,14 @@ func (o *Store) Purge(ctx context.Context, now time.Time) error {
 	return o.Store.Purge(ctx, now)
 }
 
+// Probe fails while cut.
+func (o *Store) Probe(ctx context.Context) error {
+	if err := o.down(); err != nil {
+		return err
+	}
+	return o.Store.Probe(ctx)
+}
+
 // Ping fails while cut.
 func (o *Store) Ping(ctx context.Context) error {
 	if err := o.down(); err != nil {

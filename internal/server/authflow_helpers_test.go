@@ -51,7 +51,12 @@ func startFlowEnv(t *testing.T, tweak ...func(*config.Config)) *flowEnv {
 	for _, f := range tweak {
 		opts = append(opts, servertest.WithConfig(f))
 	}
-	h := servertest.Start(t, opts...)
+	return flowEnvOn(t, servertest.Start(t, opts...))
+}
+
+// flowEnvOn is startFlowEnv on a server already started.
+func flowEnvOn(t *testing.T, h *servertest.Server) *flowEnv {
+	t.Helper()
 	e := &flowEnv{liveEnv: liveOf(h), dbPath: h.DBPath}
 	e.app = e.codeClient(t, "acme", "Reporting App", client.AuthSecretBasic, []string{appRedirect},
 		"audit.log:read", "team.user-group-info:read", "team.login-history:read")

@@ -54,6 +54,7 @@ type Server struct {
 	metrics *metrics
 	reg     *prometheus.Registry
 	handler http.Handler
+	ready   *readiness
 
 	oauth   *oauth.Endpoints
 	guard   *access.Guard
@@ -87,9 +88,13 @@ func NewWith(svc *compose.Services) (*Server, error) {
 		teams:   newTeamResolver(svc.Store, cfg.Domain, cfg.Scheme, svc.Now, svc.Caches),
 		metrics: newMetrics(reg),
 		reg:     reg,
+		ready:   &readiness{now: svc.Now, log: svc.Log},
 	}
 	svc.Hub.Subscribe(s.teams.invalidate)
 	reg.MustRegister(staleServed{svc.Caches})
+	// Readiness: the database accepts writes. Add a check for every other
+	// dependency a request needs (AddReadinessCheck).
+	s.AddReadinessCheck(ReadinessCheck{Name: "database", Check: svc.Store.Probe, Every: ProbeInterval})
 
 	s.guard = &access.Guard{Keys: svc.Signing, Denylist: svc.Denylist, Checker: svc.Checker,
 		StaticKeys: svc.StaticKeys, Audit: svc.Audit, Now: svc.Now, Verified: svc.Verified}
@@ -146,8 +151,23 @@ func (s *Server) Hub() *change.Hub { return s.svc.Hub }
 func (s *Server) Services() *compose.Services { return s.svc }
 
 // Run serves on ln (and the metrics on ops, if not nil) until ctx ends,
-// then stops accepting, drains requests in flight for up to the shutdown
-// timeout, and flushes batched writes.
+// then shuts down within the shutdown timeout, whatever the database
+// does, giving each stage what remains of that one deadline:
+//
+//  1. lame duck: /readyz answers 503 at once, and the listener keeps
+//     serving for the lame-duck period (keep-alives off, so that clients
+//     come back through their load balancer), so that load balancers stop
+//     sending before connections close;
+//  2. drain: stop accepting and finish the requests in flight, until a
+//     quarter of the time left is all that remains; requests still running
+//     then are cut;
+//  3. background: stop the background components and flush what they hold
+//     (lifecycle.Group.Stop), in the time left. One that overruns is
+//     abandoned and named.
+//
+// Run returns an error when serving failed or when work that was
+// acknowledged may be lost (a component's flush did not report it
+// durable); what was abandoned without loss is logged.
 func (s *Server) Run(ctx context.Context, ln, ops net.Listener) error {
 	s.svc.Background.Start(ctx)
 
@@ -177,24 +197,63 @@ func (s *Server) Run(ctx context.Context, ln, ops net.Listener) error {
 	}
 
 	var runErr error
+	serveFailed := func(err error) {
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = errors.Join(runErr, fmt.Errorf("serve: %w", err))
+		}
+	}
+	lameDuck := s.cfg.LameDuck
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			runErr = fmt.Errorf("serve: %w", err)
-		}
+		serveFailed(err)
+		lameDuck = 0 // a listener failed: nothing to keep serving on
 	}
-	s.log.Info("shutting down: draining requests in flight", "timeout", s.cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	began := time.Now()
+	deadline := began.Add(s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
+
+	s.ready.stopping.Store(true)
+	if lameDuck > 0 {
+		s.log.Info("shutting down: lame duck, serving with /readyz at 503", "lame_duck", lameDuck,
+			"shutdown_timeout", s.cfg.ShutdownTimeout)
+		srv.SetKeepAlivesEnabled(false)
+		t := time.NewTimer(lameDuck)
+		select {
+		case <-t.C:
+		case err := <-errc:
+			serveFailed(err)
+		case <-sctx.Done():
+		}
+		t.Stop()
+	}
+
+	hctx, hcancel := context.WithDeadline(sctx, deadline.Add(-time.Until(deadline)/4))
+	s.log.Info("shutting down: draining requests in flight")
 	for _, hs := range servers {
-		if err := hs.Shutdown(sctx); err != nil {
-			runErr = errors.Join(runErr, fmt.Errorf("shutdown: %w", err))
+		if err := hs.Shutdown(hctx); err != nil {
+			hs.Close()
+			s.log.Warn("shutting down: requests still in flight at the drain deadline were cut", "err", err)
 		}
 	}
+	hcancel()
+
 	if err := s.svc.Background.Stop(sctx); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("stop: %w", err))
+		var se *lifecycle.StopError
+		if !errors.As(err, &se) {
+			runErr = errors.Join(runErr, fmt.Errorf("stop: %w", err))
+		} else {
+			for _, f := range se.Failures {
+				if f.Lost {
+					runErr = errors.Join(runErr, fmt.Errorf("stop: %w", f))
+					continue
+				}
+				s.log.Warn("shutting down: background component abandoned; nothing acknowledged is lost",
+					"component", f.Component, "err", f.Err)
+			}
+		}
 	}
-	s.log.Info("stopped")
+	s.log.Info("stopped", "took", time.Since(began).Round(time.Millisecond))
 	return runErr
 }

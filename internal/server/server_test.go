@@ -97,8 +97,14 @@ func TestReadyzWithoutDatabase(t *testing.T) {
 	srv, st := newServer(t)
 	st.Close()
 	rec, body := do(srv.Handler(), "GET", "x", "/readyz", nil)
-	if rec.Code != http.StatusServiceUnavailable || body["error"] != "unavailable" {
+	if rec.Code != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" || body["status"] != "not_ready" {
 		t.Fatalf("readyz with a closed database = %d %v", rec.Code, body)
+	}
+	if rec.Header().Get("Retry-After") == "" {
+		t.Error("readyz 503 without Retry-After")
+	}
+	if checks, _ := body["failing_checks"].(map[string]any); checks["database"] == nil {
+		t.Errorf("readyz 503 does not name the database check: %v", body)
 	}
 }
 

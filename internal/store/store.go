@@ -430,7 +430,15 @@ type Store interface {
 	// grant cut-offs, client secrets past their grace period, signing keys past
 	// DeleteAfter, and old change records.
 	Purge(ctx context.Context, now time.Time) error
+	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
+	// Probe checks that the database accepts writes now: it rewrites one
+	// tiny row (and, on SQLite, checks the free space of the database's
+	// file system, from a connection of its own). An error whose cause is
+	// the database's state (read-only, disk full, unreachable) wraps
+	// ErrUnavailable and names the cause. Readiness calls it every few
+	// seconds, not per request.
+	Probe(ctx context.Context) error
 	// Check runs the backend's integrity check.
 	Check(ctx context.Context) error
 	Dialect() string

@@ -100,6 +100,7 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			}
 			// Back to version 2, as an older binary left it.
 			for _, stmt := range []string{
+				`DROP TABLE probe`,
 				`DROP INDEX clients_team_name`,
 				`DELETE FROM schema_migrations WHERE version >= 3`,
 				`INSERT INTO teams (name, created_at) VALUES ('alpha', 0), ('beta', 0)`,

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -28,24 +30,40 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error)
 
 // openSQLite opens the database at path; with create false it must exist
 // and its schema be current.
+//
+// Every connection is opened read-write (mode=rw), never created by
+// SQLite: a missing file is made here, empty, when create is true. SQLite
+// still opens a file it may not write read-only without a word, so the
+// connections are watched (sqliteConnector): one opened read-only is never
+// reused, and an error that says the file cannot be written (read-only,
+// disk full, I/O, cannot open) retires every connection open at the time.
+// Fixing the cause (permissions, space) so heals a running server: the
+// connections opened after it are sound.
 func openSQLite(ctx context.Context, path string, log *slog.Logger, create bool) (*DB, error) {
-	q := url.Values{}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs // errors name the file wherever the process was started
+	}
 	if create {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
-	} else {
-		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
-			if abs, aerr := filepath.Abs(path); aerr == nil {
-				path = abs
-			}
-			if err == nil || errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("%w at %s", ErrNoDatabase, path)
-			}
-			return nil, fmt.Errorf("open sqlite: %w", err)
+		// An empty file is an empty database.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		switch {
+		case err == nil:
+			f.Close()
+		case !errors.Is(err, fs.ErrExist):
+			return nil, fmt.Errorf("open sqlite: %w", &sqliteFault{
+				msg: fmt.Sprintf("database %s cannot be created (%s)", path, hint(path, "check that its directory is writable")), cause: err})
 		}
-		q.Set("mode", "rw") // never create the file, even if it vanished since
+	} else if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %s", ErrNoDatabase, path)
+		}
+		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
+	q := url.Values{}
+	q.Set("mode", "rw") // never create the file, even if it vanished since
 	for _, p := range []string{
 		// The busy timeout first: switching to WAL takes a lock that
 		// another process may hold.
@@ -61,10 +79,12 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger, create bool)
 	// BEGIN IMMEDIATE takes the write lock up front, so two writers queue on
 	// the busy timeout instead of failing on a lock upgrade.
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	base, err := sqlite.NewConnector("file:" + path + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
+	conns := &sqliteConnector{Connector: base, path: path}
+	db := sql.OpenDB(conns)
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(0)
@@ -83,14 +103,21 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger, create bool)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	return newDB(ctx, db, sqliteDialect{}, log, create)
+	return newDB(ctx, db, &sqliteDialect{path: path, conns: conns}, log, create)
 }
 
-type sqliteDialect struct{}
+// sqliteDialect is SQLite's: the file at path, reached through conns.
+type sqliteDialect struct {
+	path  string
+	conns *sqliteConnector
+}
 
-func (sqliteDialect) name() string { return "sqlite" }
+func (*sqliteDialect) name() string { return "sqlite" }
 
-func (sqliteDialect) classify(err error) error {
+func (d *sqliteDialect) classify(err error) error {
+	if f := fault(d.path, err); f != nil {
+		return f
+	}
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return nil
@@ -104,7 +131,266 @@ func (sqliteDialect) classify(err error) error {
 	return nil
 }
 
-func (sqliteDialect) changed(ctx context.Context, x execer, c store.Change, now time.Time) error {
+// probe writes the probe row from a connection of its own, so that it
+// finds what a new connection would: a file made read-only since the
+// pool's connections were opened is found within one probe, and the
+// connections are then retired (check), so that requests and readiness
+// agree. Before that it checks the free space of the file system, which
+// the space SQLite already holds in its write-ahead log can hide.
+func (d *sqliteDialect) probe(ctx context.Context, db *sql.DB, now time.Time) error {
+	if err := db.PingContext(ctx); err != nil {
+		return err
+	}
+	if f := diskFull(d.path); f != nil {
+		return f
+	}
+	c, err := d.conns.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.(*sqliteConn).ExecContext(ctx, probeSQL, []driver.NamedValue{{Ordinal: 1, Value: ts(now)}})
+	return err
+}
+
+// sqliteFault is a SQLite error that means the database cannot take
+// writes (or any request) now, because of the file's state: it wraps
+// store.ErrUnavailable and the cause, and its message names the file and
+// what to check.
+type sqliteFault struct {
+	msg   string
+	cause error // nil when the fault was found without an error
+}
+
+func (f *sqliteFault) Error() string {
+	if f.cause == nil {
+		return f.msg
+	}
+	return f.msg + ": " + f.cause.Error()
+}
+
+func (f *sqliteFault) Unwrap() []error {
+	if f.cause == nil {
+		return []error{store.ErrUnavailable}
+	}
+	return []error{store.ErrUnavailable, f.cause}
+}
+
+// fault classifies err: a *sqliteFault when it is the file's state that
+// failed the operation (read-only, disk full, cannot open, permission,
+// I/O, locked), nil for any other error.
+func fault(path string, err error) *sqliteFault {
+	if err == nil {
+		return nil
+	}
+	var f *sqliteFault
+	if errors.As(err, &f) {
+		return f
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return nil
+	}
+	var msg string
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_READONLY:
+		msg = fmt.Sprintf("database %s is read-only (%s)", path,
+			hint(path, "check the permissions of the file, of its -wal and -shm files and of its directory"))
+	case sqlite3.SQLITE_FULL:
+		msg = fmt.Sprintf("database %s: disk full (%s)", path, hint(path, "free space on its file system"))
+	case sqlite3.SQLITE_CANTOPEN:
+		msg = fmt.Sprintf("database %s cannot be opened (%s)", path,
+			hint(path, "check that its directory exists and that it, the file and its -wal and -shm files are readable and writable"))
+	case sqlite3.SQLITE_PERM:
+		msg = fmt.Sprintf("database %s: permission denied (%s)", path, hint(path, "check file and directory permissions"))
+	case sqlite3.SQLITE_IOERR:
+		msg = fmt.Sprintf("database %s: I/O error (%s)", path, hint(path, "check the disk and its file system"))
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		msg = fmt.Sprintf("database %s is locked by another connection", path)
+	default:
+		return nil
+	}
+	return &sqliteFault{msg: msg, cause: err}
+}
+
+// reopens tells whether a connection that met err must not be used again,
+// nor any connection open at the time: SQLite may have opened the file
+// read-only, or a write of it failed.
+func reopens(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_IOERR:
+		return true
+	}
+	return false
+}
+
+// hint is what diagnose finds wrong with the database's files, followed by
+// advice, or the advice alone.
+func hint(path, advice string) string {
+	if d := diagnose(path); d != "" {
+		return d + "; " + advice
+	}
+	return advice
+}
+
+// minFreeBytes is the free space below which the probe reports the
+// database's file system full.
+const minFreeBytes = 1 << 20
+
+// diskFull is a fault when the file system of the database at path has
+// less than minFreeBytes free for this process, else nil (also when the
+// free space cannot be read).
+func diskFull(path string) *sqliteFault {
+	dir := filepath.Dir(path)
+	free, err := freeBytes(dir)
+	if err != nil || free >= minFreeBytes {
+		return nil
+	}
+	return &sqliteFault{msg: fmt.Sprintf("database %s: disk full (%d bytes free on the file system of %s)", path, free, dir)}
+}
+
+// sqliteConnector opens the connections of one database file and watches
+// them: a connection SQLite opened read-only (the file or its directory
+// is not writable) serves one use and is closed, and a fault that may
+// have left connections unable to write (reopens) retires every connection
+// open at the time, by moving the generation on. database/sql asks each
+// connection before reusing it (ResetSession) and before putting it back
+// (IsValid); a retired one answers driver.ErrBadConn or false, and is
+// closed and replaced.
+type sqliteConnector struct {
+	driver.Connector
+	path string
+	gen  atomic.Uint64
+}
+
+// driverConn is what every connection of modernc.org/sqlite provides and
+// a wrapper must pass on (sqlite.NewConnector's documentation).
+type driverConn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+	driver.SessionResetter
+	driver.Validator
+}
+
+func (c *sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, c.check(err)
+	}
+	inner, ok := dc.(driverConn)
+	if !ok {
+		dc.Close()
+		return nil, fmt.Errorf("sqlite: connection type %T lacks a method database/sql needs", dc)
+	}
+	conn := &sqliteConn{inner: inner, c: c, gen: c.gen.Load()}
+	if ro, ok := dc.(interface{ IsReadOnly(string) (bool, error) }); ok {
+		if r, err := ro.IsReadOnly("main"); err == nil && r {
+			conn.readOnly = true
+		}
+	}
+	return conn, nil
+}
+
+// check returns err, classified as a *sqliteFault if it is one; a fault
+// that reopens retires every connection open now.
+func (c *sqliteConnector) check(err error) error {
+	if err == nil {
+		return nil
+	}
+	if reopens(err) {
+		c.gen.Add(1)
+	}
+	if f := fault(c.path, err); f != nil {
+		return f
+	}
+	return err
+}
+
+// sqliteConn is one connection of a sqliteConnector.
+type sqliteConn struct {
+	inner    driverConn
+	c        *sqliteConnector
+	gen      uint64
+	readOnly bool // SQLite opened the file read-only
+}
+
+// retired tells whether the connection must not be used again.
+func (s *sqliteConn) retired() bool { return s.readOnly || s.gen != s.c.gen.Load() }
+
+func (s *sqliteConn) Unwrap() driver.Conn { return s.inner }
+
+func (s *sqliteConn) Close() error { return s.inner.Close() }
+
+func (s *sqliteConn) Prepare(query string) (driver.Stmt, error) {
+	return s.PrepareContext(context.Background(), query)
+}
+
+func (s *sqliteConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	st, err := s.inner.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, s.c.check(err)
+	}
+	return st, nil
+}
+
+func (s *sqliteConn) Begin() (driver.Tx, error) {
+	return s.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+func (s *sqliteConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := s.inner.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, s.c.check(err)
+	}
+	return &sqliteTx{inner: tx, c: s.c}, nil
+}
+
+func (s *sqliteConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	r, err := s.inner.ExecContext(ctx, query, args)
+	if err != nil {
+		return nil, s.c.check(err)
+	}
+	return r, nil
+}
+
+func (s *sqliteConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	r, err := s.inner.QueryContext(ctx, query, args)
+	if err != nil {
+		return nil, s.c.check(err)
+	}
+	return r, nil
+}
+
+func (s *sqliteConn) Ping(ctx context.Context) error { return s.c.check(s.inner.Ping(ctx)) }
+
+func (s *sqliteConn) ResetSession(ctx context.Context) error {
+	if s.retired() {
+		return driver.ErrBadConn
+	}
+	return s.inner.ResetSession(ctx)
+}
+
+func (s *sqliteConn) IsValid() bool { return !s.retired() && s.inner.IsValid() }
+
+// sqliteTx is a transaction of a sqliteConn: a commit is where a write
+// meets a full disk or a read-only file.
+type sqliteTx struct {
+	inner driver.Tx
+	c     *sqliteConnector
+}
+
+func (t *sqliteTx) Commit() error   { return t.c.check(t.inner.Commit()) }
+func (t *sqliteTx) Rollback() error { return t.c.check(t.inner.Rollback()) }
+
+func (*sqliteDialect) changed(ctx context.Context, x execer, c store.Change, now time.Time) error {
 	_, err := x.ExecContext(ctx, `INSERT INTO changes (team, kind, key, at) VALUES ($1, $2, $3, $4)`,
 		c.Team, c.Kind, c.Key, ts(now))
 	return err
@@ -114,7 +400,7 @@ func (sqliteDialect) changed(ctx context.Context, x execer, c store.Change, now 
 // connection committed; PRAGMA data_version answers without touching a table.
 const watchInterval = 100 * time.Millisecond
 
-func (sqliteDialect) watch(ctx context.Context, db *sql.DB, fn func(store.Change)) error {
+func (*sqliteDialect) watch(ctx context.Context, db *sql.DB, fn func(store.Change)) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
@@ -189,7 +475,7 @@ func readChanges(ctx context.Context, conn *sql.Conn, last *int64, fn func(store
 
 // Migrations run in one immediate transaction: SQLite's write lock keeps a
 // second process out until the first has finished.
-func (d sqliteDialect) migrate(ctx context.Context, db *sql.DB) error {
+func (d *sqliteDialect) migrate(ctx context.Context, db *sql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -201,7 +487,7 @@ func (d sqliteDialect) migrate(ctx context.Context, db *sql.DB) error {
 	return tx.Commit()
 }
 
-func (sqliteDialect) check(ctx context.Context, db *sql.DB) error {
+func (*sqliteDialect) check(ctx context.Context, db *sql.DB) error {
 	rows, err := db.QueryContext(ctx, `PRAGMA integrity_check`)
 	if err != nil {
 		return fmt.Errorf("integrity check: %w", err)
@@ -239,7 +525,7 @@ func (sqliteDialect) check(ctx context.Context, db *sql.DB) error {
 // any watcher takes to read them.
 const changeRetention = time.Hour
 
-func (sqliteDialect) purge(ctx context.Context, x execer, now time.Time) error {
+func (*sqliteDialect) purge(ctx context.Context, x execer, now time.Time) error {
 	if err := purgeCommon(ctx, x, now); err != nil {
 		return err
 	}

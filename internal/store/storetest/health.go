@@ -10,6 +10,14 @@ func testHealth(t *testing.T, s store.Store) {
 	t.Run("Ping", func(t *testing.T) {
 		must(t, "Ping", s.Ping(t.Context()))
 	})
+	t.Run("Probe", func(t *testing.T) {
+		// The probe rewrites one row: it succeeds every time, on an empty
+		// store and on one with records.
+		must(t, "Probe", s.Probe(t.Context()))
+		createFixture(t, s, newFixture("probed", false))
+		must(t, "Probe again", s.Probe(t.Context()))
+		must(t, "Check after probes", s.Check(t.Context()))
+	})
 	t.Run("Check", func(t *testing.T) {
 		must(t, "Check of an empty store", s.Check(t.Context()))
 		createFixture(t, s, newFixture("alpha", true))
@@ -31,5 +39,8 @@ func testClose(t *testing.T, s store.Store) {
 	must(t, "Close", s.Close())
 	if err := s.Ping(t.Context()); err == nil {
 		t.Errorf("Ping after Close: no error")
+	}
+	if err := s.Probe(t.Context()); err == nil {
+		t.Errorf("Probe after Close: no error")
 	}
 }
