@@ -122,7 +122,7 @@ func (g *gatehouse) serve(ctx context.Context, extra ...string) (*server, error)
 		return nil, err
 	}
 	args := append([]string{"serve", "--listen", addr, "--domain", benchDomain, "--scheme", "http",
-		"--log-format", "json", "--log-level", g.logLevel}, g.storeArgs()...)
+		"--log-format", "json", "--log-level", g.logLevel, "--lame-duck", "0"}, g.storeArgs()...)
 	cmd := exec.Command(g.bin, append(args, extra...)...)
 	cmd.Env = g.env()
 	cmd.Stdout, cmd.Stderr = logf, logf

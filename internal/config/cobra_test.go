@@ -27,6 +27,7 @@ func TestWithCobra(t *testing.T) {
 			c.Listen = "127.0.0.1:8080"
 			c.Scheme = "http"
 			c.Domain = "localhost:8080"
+			c.LameDuck = 0
 		},
 	}, {
 		name: "admin",

@@ -155,4 +155,9 @@ func (c *Config) ApplyDev() {
 			c.Domain = net.JoinHostPort("localhost", port)
 		}
 	}
+	// No load balancer waits on a development server: Ctrl-C stops it at
+	// once.
+	if !c.explicit["lame-duck"] {
+		c.LameDuck = 0
+	}
 }

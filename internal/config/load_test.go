@@ -281,6 +281,7 @@ func TestApplyDev(t *testing.T) {
 			c.Listen = "127.0.0.1:8080"
 			c.Scheme = "http"
 			c.Domain = "localhost:8080"
+			c.LameDuck = 0
 		},
 	}, {
 		name: "dev with --listen takes its port, keeps its host",
@@ -290,6 +291,7 @@ func TestApplyDev(t *testing.T) {
 			c.Listen = ":9000"
 			c.Scheme = "http"
 			c.Domain = "localhost:9000"
+			c.LameDuck = 0
 		},
 	}, {
 		name: "dev keeps an explicit domain and scheme",
@@ -302,6 +304,7 @@ func TestApplyDev(t *testing.T) {
 			c.Dev = true
 			c.Listen = "127.0.0.1:8080"
 			c.Domain = "gatehouse.test"
+			c.LameDuck = 0
 		},
 	}, {
 		name: "dev and listen from the file",
@@ -312,6 +315,7 @@ func TestApplyDev(t *testing.T) {
 			c.Listen = "[::1]:8443"
 			c.Scheme = "http"
 			c.Domain = "localhost:8443"
+			c.LameDuck = 0
 		},
 	}}
 	for _, tt := range tests {
