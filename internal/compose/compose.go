@@ -151,7 +151,7 @@ func New(o Options) (*Services, error) {
 		lifecycle.Component{Name: "audit writer", Run: s.Audit.Run, Flush: s.Audit.Wait},
 		lifecycle.Component{Name: "signing key rotation", Run: s.Signing.RunRotation},
 		lifecycle.Component{Name: "static key last use", Run: s.StaticKeys.Run, Flush: s.StaticKeys.Flush},
-		lifecycle.Component{Name: "purge", Run: s.purge},
+		lifecycle.Component{Name: "purge", Run: s.runPurge},
 	)
 	if err != nil {
 		return nil, fmt.Errorf("compose: %w", err)
@@ -189,16 +189,4 @@ func rotation(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
-}
-
-// PurgeInterval is how often expired codes, tokens and denylist entries
-// are deleted.
-const PurgeInterval = 10 * time.Minute
-
-func (s *Services) purge(ctx context.Context) {
-	lifecycle.Every(ctx, PurgeInterval, false, func(ctx context.Context) {
-		if err := s.Store.Purge(ctx, s.Now()); err != nil && ctx.Err() == nil {
-			s.Log.Error("purge expired records", "err", err)
-		}
-	})
 }
