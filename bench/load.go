@@ -34,6 +34,13 @@ type source interface {
 	observe(status int, body []byte)
 }
 
+// dialFrom is a source whose connection starts from a local address of
+// its own (a second loopback address, so that a limit counting per
+// address sees another client).
+type dialFrom interface {
+	localAddr() net.Addr
+}
+
 // cycle is a source that sends prebuilt requests in turn.
 type cycle struct {
 	reqs [][]byte
@@ -241,6 +248,9 @@ func worker(ctx context.Context, addr string, src source, measureFrom, end time.
 		body []byte
 		d    = net.Dialer{Timeout: 5 * time.Second}
 	)
+	if f, ok := src.(dialFrom); ok {
+		d.LocalAddr = f.localAddr()
+	}
 	defer func() {
 		if conn != nil {
 			conn.Close()

@@ -181,6 +181,10 @@ func TestParseOptions(t *testing.T) {
 		{"-target", "http://127.0.0.1:8080"},
 		{"-app-key", "k"},
 		{"extra"},
+		{"-soak", "1m", "-c", "1"},
+		{"-soak", "1m", "-soak-retention", "30s"},
+		{"-soak", "1m", "-soak-sample", "2m"},
+		{"-soak", "1m", "-target", "http://127.0.0.1:8080", "-team", "acme"},
 	} {
 		if _, err := parseOptions(bad, io.Discard); err == nil {
 			t.Errorf("%v: no error", bad)
@@ -188,5 +192,9 @@ func TestParseOptions(t *testing.T) {
 	}
 	if _, err := parseOptions([]string{"-target", "http://127.0.0.1:8080", "-team", "acme", "-client-id", "x"}, io.Discard); err != nil {
 		t.Errorf("a loopback target: %v", err)
+	}
+	if o, err := parseOptions([]string{"-soak", "10m"}, io.Discard); err != nil || o.Soak != 10*time.Minute ||
+		o.SoakSample != 10*time.Second || o.SoakRetention != time.Minute {
+		t.Errorf("-soak 10m: %+v, %v", o, err)
 	}
 }

@@ -7,6 +7,7 @@
 //
 //	go run ./bench -c 32 -d 10s --baseline
 //	go run ./bench --scale -scenarios none
+//	go run ./bench --soak 10m
 package main
 
 import (

@@ -58,6 +58,10 @@ type options struct {
 	ScaleScenarios []string
 	ScaleBatch     int
 
+	Soak          time.Duration
+	SoakSample    time.Duration
+	SoakRetention time.Duration
+
 	DatabaseURL    string // self-started: a PostgreSQL server to make fresh databases on; target: the target's database
 	DataDir        string // target only: the target's SQLite data directory, to provision through the CLI
 	Gatehouse      string // a prebuilt gatehouse binary (default: go build ./cmd/gatehouse)
@@ -67,27 +71,28 @@ type options struct {
 	Keep           bool
 
 	// Targeting a running server.
-	Target         string
-	AllowRemote    bool
-	Domain         string
-	ServerPID      int
-	Team           string
-	ClientID       string
-	ClientSecret   string
-	PostClientID   string
-	PostSecret     string
-	AppKey         string
-	UserKey        string
-	GatewayPath    string
-	Upstream       string
-	CodeClientID   string
-	CodeSecret     string
-	CodeRedirect   string
-	CodeScope      string
-	UserEmail      string
-	UserPassword   string
-	targetURL      *url.URL
-	scenariosGiven bool
+	Target              string
+	AllowRemote         bool
+	Domain              string
+	ServerPID           int
+	Team                string
+	ClientID            string
+	ClientSecret        string
+	PostClientID        string
+	PostSecret          string
+	AppKey              string
+	UserKey             string
+	GatewayPath         string
+	Upstream            string
+	CodeClientID        string
+	CodeSecret          string
+	CodeRedirect        string
+	CodeScope           string
+	UserEmail           string
+	UserPassword        string
+	targetURL           *url.URL
+	scenariosGiven      bool
+	serverLogLevelGiven bool
 }
 
 var errHelp = errors.New("help")
@@ -128,6 +133,10 @@ Flags:
 	fs.StringVar(&scaleScs, "scale-scenarios", strings.Join(scaleScenarios, ","), "scenarios of --scale")
 	fs.IntVar(&o.ScaleBatch, "scale-batch", 5000, "records per transaction when registering clients and keys for --scale")
 
+	fs.DurationVar(&o.Soak, "soak", 0, "run the soak for this long: one server with a short retention under a mixed load, sampled for memory, goroutines, open files and database growth (0: no soak)")
+	fs.DurationVar(&o.SoakSample, "soak-sample", 10*time.Second, "how often the soak samples the server")
+	fs.DurationVar(&o.SoakRetention, "soak-retention", time.Minute, "--audit-retention and --login-history-retention of the soak's server (at least 1m)")
+
 	fs.StringVar(&o.DatabaseURL, "database-url", "", "PostgreSQL: without --target, a server on which each run makes (and drops) a fresh database; with --target, the target's database, to provision into")
 	fs.StringVar(&o.DataDir, "data-dir", "", "with --target: the target's SQLite data directory, to provision into through the CLI")
 	fs.StringVar(&o.Gatehouse, "gatehouse", "", "a gatehouse binary to run (default: build ./cmd/gatehouse into a temporary directory)")
@@ -166,8 +175,11 @@ Flags:
 		return nil, fmt.Errorf("unexpected argument %q: every setting is a flag", fs.Arg(0))
 	}
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "scenarios" {
+		switch f.Name {
+		case "scenarios":
 			o.scenariosGiven = true
+		case "server-log-level":
+			o.serverLogLevelGiven = true
 		}
 	})
 	var probs []string
@@ -219,6 +231,20 @@ Flags:
 	if o.DatabaseURL != "" && !strings.HasPrefix(o.DatabaseURL, "postgres://") && !strings.HasPrefix(o.DatabaseURL, "postgresql://") {
 		probs = append(probs, "-database-url: want a postgres:// or postgresql:// URL")
 	}
+	if o.Soak < 0 || o.Soak > 24*time.Hour {
+		probs = append(probs, fmt.Sprintf("-soak %s: want a duration of at most 24h", o.Soak))
+	}
+	if o.Soak > 0 {
+		if o.SoakSample < time.Second || o.SoakSample > o.Soak {
+			probs = append(probs, fmt.Sprintf("-soak-sample %s: want 1s to the soak's duration", o.SoakSample))
+		}
+		if o.SoakRetention < time.Minute {
+			probs = append(probs, fmt.Sprintf("-soak-retention %s: want at least 1m (the server's minimum)", o.SoakRetention))
+		}
+		if o.Conns < 2 {
+			probs = append(probs, "-soak needs -c 2 or more: one connection is the attacker's")
+		}
+	}
 	if o.Target != "" {
 		probs = append(probs, o.checkTarget()...)
 	} else {
@@ -252,6 +278,9 @@ func (o *options) checkTarget() []string {
 	}
 	if o.Scale {
 		probs = append(probs, "--scale starts its own servers on fresh databases: it does not take --target")
+	}
+	if o.Soak > 0 {
+		probs = append(probs, "--soak starts its own server with a short retention: it does not take --target")
 	}
 	if o.DataDir != "" && o.DatabaseURL != "" {
 		probs = append(probs, "give one of -data-dir and -database-url")

@@ -25,6 +25,7 @@ type report struct {
 	Rows       []row          `json:"scenarios"`
 	Scale      []scaleRow     `json:"scale,omitempty"`
 	ScaleRatio []scaleRatio   `json:"scale_ratios,omitempty"`
+	Soak       *soakReport    `json:"soak,omitempty"`
 }
 
 type machine struct {
@@ -129,6 +130,9 @@ func (rep *report) problems() []string {
 			check(fmt.Sprintf("scale %s %d: ", s.Backend, s.Registered), r)
 		}
 	}
+	if s := rep.Soak; s != nil {
+		out = append(out, s.problems()...)
+	}
 	return out
 }
 
@@ -178,6 +182,9 @@ func (rep *report) write(w io.Writer, asJSON bool) error {
 			fmt.Fprintf(&b, "%s %s: %s registered reach %.2f of the throughput with %s\n", sr.Backend, sr.Scenario,
 				thousands(float64(sr.Large)), sr.Ratio, thousands(float64(sr.Small)))
 		}
+	}
+	if rep.Soak != nil {
+		rep.Soak.write(&b)
 	}
 	if rep.disturbed() {
 		fmt.Fprintf(&b, "\n* other processes used more than %.0f %% of the machine's CPU during this measurement: its figures are disturbed; rerun on a quiet machine\n",

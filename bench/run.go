@@ -76,8 +76,8 @@ func execute(ctx context.Context, o *options, stderr io.Writer) (_ *report, err 
 	}
 
 	scenarios := o.Scenarios
-	if o.Scale && !o.scenariosGiven {
-		scenarios = nil // --scale alone runs only the scale scenario
+	if (o.Scale || o.Soak > 0) && !o.scenariosGiven {
+		scenarios = nil // --scale or --soak alone runs only itself
 	}
 	// The ceilings run right before the scenarios they bound, so that
 	// both see the machine in the same state.
@@ -116,6 +116,11 @@ func execute(ctx context.Context, o *options, stderr io.Writer) (_ *report, err 
 	setRatios(rep.Rows)
 	if o.Scale {
 		if err := r.scale(ctx); err != nil {
+			return rep, err
+		}
+	}
+	if o.Soak > 0 {
+		if err := r.soak(ctx); err != nil {
 			return rep, err
 		}
 	}

@@ -132,3 +132,49 @@ func TestSmokeScale(t *testing.T) {
 		check(t, smoke(t, append(args, "-database-url", url)...), "postgres")
 	})
 }
+
+// TestSmokeSoak runs the soak for a few seconds. Verdicts from seconds on
+// a loaded test machine mean nothing, so the exit status is not asserted:
+// only that every kind of the mix got the answers it expects, that the
+// samples were read, and that the audit log grew.
+func TestSmokeSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	args := []string{"-json", "-gatehouse", gatehouseBin(t), "-soak", "3s", "-soak-sample", "1s", "-c", "3"}
+	code := run(ctx, args, &stdout, &stderr)
+	var rep report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || rep.Soak == nil {
+		t.Fatalf("bench %s: exit %d, no soak report (%v)\n%s\n%s", strings.Join(args, " "), code, err, stderr.String(), stdout.String())
+	}
+	s := rep.Soak
+	if len(rep.Rows) != 0 {
+		t.Errorf("--soak alone ran scenarios: %+v", rep.Rows)
+	}
+	if s.Transport != 0 {
+		t.Errorf("%d transport errors (first: %s)", s.Transport, s.FirstErr)
+	}
+	kinds := map[string]bool{}
+	for _, k := range s.Kinds {
+		kinds[k.Kind] = true
+		if k.Requests == 0 || k.Unexpected != 0 {
+			t.Errorf("%s: %d requests, %d unexpected (first: %s)", k.Kind, k.Requests, k.Unexpected, k.FirstBad)
+		}
+	}
+	if len(kinds) != 9 {
+		t.Errorf("kinds of the mix: %v, want 9", kinds)
+	}
+	if len(s.Samples) < 4 {
+		t.Fatalf("%d samples, want one at the start, one a second and one at the end", len(s.Samples))
+	}
+	last := s.Samples[len(s.Samples)-1]
+	if last.RSS <= 0 || last.Goroutines <= 0 || last.OpenFiles <= 0 || last.DBBytes <= 0 || last.Rows["audit_events"] <= s.Samples[0].Rows["audit_events"] {
+		t.Errorf("last sample %+v: want every figure read and the audit log grown", last)
+	}
+	if len(s.Verdicts) == 0 {
+		t.Error("no verdicts")
+	}
+}

@@ -203,7 +203,8 @@ func (g *Guard) staticKey(w http.ResponseWriter, r *http.Request, info *edge.Inf
 	if scheme == "AppKey" {
 		kind = statickey.KindApp
 	}
-	use := statickey.Use{At: g.now(), IP: remoteIP(r), UserAgent: r.UserAgent()}
+	// The key's last use keeps the address and the user agent: bounded.
+	use := statickey.Use{At: g.now(), IP: kernel.Clip(remoteIP(r), kernel.MaxIP), UserAgent: kernel.Clip(r.UserAgent(), kernel.MaxUserAgent)}
 	sub, notice, err := g.StaticKeys.Authenticate(r.Context(), info.Team, kind, key, use)
 	// The notice goes on every answer to a static key: 200, 401, 403, 503.
 	writeNotice(w.Header(), notice)

@@ -45,9 +45,10 @@ func (s *Service) init() {
 	})
 }
 
-// validID reports whether id is a UUID in canonical lower-case form, the
-// only form Create makes.
-func validID(id string) bool {
+// ValidID reports whether id is a UUID in canonical lower-case form, the
+// only form Create makes: anything else names no client, and callers
+// refuse it before they count, log or store it.
+func ValidID(id string) bool {
 	if len(id) != canonicalIDLen {
 		return false
 	}
@@ -82,7 +83,7 @@ func (s *Service) lookup(ctx context.Context, team, id string) (store.Client, bo
 // client it returns has no Secrets and shares its slices with the cache:
 // do not modify them.
 func (s *Service) Authenticate(ctx context.Context, team, clientID, secretValue string) (store.Client, error) {
-	if !validID(clientID) {
+	if !ValidID(clientID) {
 		return store.Client{}, errMalformedID
 	}
 	c, ok, err := s.lookup(ctx, team, clientID)
@@ -116,7 +117,7 @@ func (s *Service) Authenticate(ctx context.Context, team, clientID, secretValue 
 // UUID, is an error wrapping store.ErrNotFound. The client has no Secrets
 // and shares its slices with the cache: do not modify them.
 func (s *Service) Client(ctx context.Context, team, id string) (store.Client, error) {
-	if !validID(id) {
+	if !ValidID(id) {
 		return store.Client{}, errClientMissing
 	}
 	c, ok, err := s.lookup(ctx, team, id)

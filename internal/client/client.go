@@ -215,7 +215,7 @@ func clientIn(ctx context.Context, q store.Queries, team, id string) (store.Clie
 	if err := kernel.TeamExists(ctx, q, team); err != nil {
 		return store.Client{}, err
 	}
-	if !validID(id) {
+	if !ValidID(id) {
 		return store.Client{}, notFound(team, id)
 	}
 	c, err := q.Client(ctx, team, id)

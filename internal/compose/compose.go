@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/denylist"
 	"github.com/gatehouse/gatehouse/internal/lifecycle"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/signing"
@@ -51,6 +52,9 @@ const MaxAccessTokenTTL = 24 * time.Hour
 const (
 	auditInterval = 200 * time.Millisecond
 	auditBatch    = 500
+	// refusalWindow is how long attempts refused by a limit are counted
+	// together before their one audit event is written.
+	refusalWindow = time.Minute
 )
 
 // Services are the domain services of one process, built once.
@@ -84,6 +88,10 @@ type Services struct {
 	// checked, for the guard and introspection alike.
 	Verified *token.Verified
 	Audit    *auditlog.Batcher
+	// Refusals counts the attempts that the sign-in and client
+	// authentication limits refuse, and audits them through Audit, one
+	// event per key and minute.
+	Refusals *ratelimit.Refusals
 
 	Admin      *admin.Service
 	Clients    *client.Service
@@ -132,6 +140,7 @@ func New(o Options) (*Services, error) {
 	s.Checker = authz.NewChecker(o.Store, o.Now, s.Caches)
 	s.Verified = new(token.Verified)
 	s.Audit = auditlog.New(o.Store, o.Log, auditInterval, auditBatch)
+	s.Refusals = ratelimit.NewRefusals(s.Audit, refusalWindow, o.Now)
 
 	s.Admin = &admin.Service{Store: o.Store, Gen: o.Gen, Now: o.Now}
 	s.Clients = &client.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Scopes: s.Scopes,
@@ -148,12 +157,12 @@ func New(o Options) (*Services, error) {
 	}
 	err = s.Background.Add(
 		lifecycle.Component{Name: "change listener", Run: func(ctx context.Context) { s.Hub.Run(ctx, o.Store, o.Log) }},
-		lifecycle.Component{Name: "audit writer", Run: s.Audit.Run, Flush: s.Audit.Wait},
+		lifecycle.Component{Name: "audit writer", Run: s.runAudit, Flush: s.Audit.Wait},
 		lifecycle.Component{Name: "signing key rotation", Run: s.Signing.RunRotation},
 		// Last-use times are acknowledged to no one: a shutdown that cannot
 		// write them loses nothing promised.
 		lifecycle.Component{Name: "static key last use", Run: s.StaticKeys.Run, Flush: s.StaticKeys.Flush, BestEffort: true},
-		lifecycle.Component{Name: "purge", Run: s.purge},
+		lifecycle.Component{Name: "purge", Run: s.runPurge},
 	)
 	if err != nil {
 		return nil, fmt.Errorf("compose: %w", err)
@@ -193,14 +202,20 @@ func rotation(d time.Duration) time.Duration {
 	return d
 }
 
-// PurgeInterval is how often expired codes, tokens and denylist entries
-// are deleted.
-const PurgeInterval = 10 * time.Minute
-
-func (s *Services) purge(ctx context.Context) {
-	lifecycle.Every(ctx, PurgeInterval, false, func(ctx context.Context) {
-		if err := s.Store.Purge(ctx, s.Now()); err != nil && ctx.Err() == nil {
-			s.Log.Error("purge expired records", "err", err)
-		}
-	})
+// runAudit runs the audit writer with the tally of refused attempts in
+// front of it. On stop the tally hands every open window over first, and
+// only then is the writer told to write what it holds and end: the
+// components of a lifecycle.Group stop all at once, which would lose
+// events handed over after the writer's last write.
+func (s *Services) runAudit(ctx context.Context) {
+	wctx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWriter()
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		s.Audit.Run(wctx)
+	}()
+	s.Refusals.Run(ctx) // returns once ctx has ended and every window is handed over
+	stopWriter()
+	<-written
 }

@@ -47,8 +47,8 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	b.string(&c.AuditSpoolDir, "audit-spool-dir", "directory `DIR` of the audit spool, where acknowledged audit events wait for the database (empty: <data-dir>/audit-spool)")
 	b.int64(&c.AuditSpoolMaxBytes, "audit-spool-max-bytes", "largest size of the audit spool; past it, requests that must be audited are answered 503")
 
-	b.duration(&c.AuditRetention, "audit-retention", "age at which audit events are purged (0: kept forever)")
-	b.duration(&c.LoginHistoryRetention, "login-history-retention", "age at which login history is purged (0: kept forever)")
+	b.duration(&c.AuditRetention, "audit-retention", "age at which audit events are purged, at least 1m (0: kept forever)")
+	b.duration(&c.LoginHistoryRetention, "login-history-retention", "age at which login history is purged, at least 1m (0: kept forever)")
 
 	b.duration(&c.AccessTokenTTL, "access-token-ttl", "lifetime of access tokens, from 1m to 24h")
 	b.string(&c.SigningAlg, "signing-alg", "algorithm of new signing keys: ES384, ES256 or EdDSA")

@@ -152,8 +152,9 @@ func TestValidate(t *testing.T) {
 		{"spool too small", func(c *Config) { c.AuditSpoolMaxBytes = 1000 },
 			"audit-spool-max-bytes: must be at least 1048576 (1 MiB), got 1000"},
 		{"audit kept forever", func(c *Config) { c.AuditRetention = 0; c.LoginHistoryRetention = 0 }, ""},
-		{"retention too short", func(c *Config) { c.AuditRetention = time.Minute; c.LoginHistoryRetention = -time.Hour },
-			"audit-retention: must be 0 (forever) or at least 1h, got 1m0s\nlogin-history-retention: must be 0 (forever) or at least 1h, got -1h0m0s"},
+		{"shortest retention", func(c *Config) { c.AuditRetention = time.Minute; c.LoginHistoryRetention = time.Minute }, ""},
+		{"retention too short", func(c *Config) { c.AuditRetention = 59 * time.Second; c.LoginHistoryRetention = -time.Hour },
+			"audit-retention: must be 0 (forever) or at least 1m, got 59s\nlogin-history-retention: must be 0 (forever) or at least 1m, got -1h0m0s"},
 
 		{"shortest access token", func(c *Config) { c.AccessTokenTTL = time.Minute }, ""},
 		{"longest access token", func(c *Config) { c.AccessTokenTTL = 24 * time.Hour }, ""},

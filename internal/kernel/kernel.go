@@ -68,9 +68,12 @@ func Conflict(format string, args ...any) error {
 }
 
 // Event builds the audit event of something a did at `at` in the team.
+// Every string a request may have supplied is clipped (see Clip): the
+// user agent to MaxUserAgent, the address to MaxIP, actor and target to
+// MaxName, each detail value to MaxDetail.
 func Event(a Actor, at time.Time, teamName, action, target string, detail map[string]string) store.AuditEvent {
-	return store.AuditEvent{Team: teamName, At: at, Actor: a.ID, Action: action, Target: target,
-		IP: a.IP, UserAgent: a.UserAgent, Detail: detail}
+	return clipEvent(store.AuditEvent{Team: teamName, At: at, Actor: a.ID, Action: action, Target: target,
+		IP: a.IP, UserAgent: a.UserAgent, Detail: detail})
 }
 
 // TeamReader is the part of store.Queries that TeamExists needs.
@@ -93,8 +96,12 @@ func TeamExists(ctx context.Context, q TeamReader, name string) error {
 	return nil
 }
 
-// NormalizeEmail parses a bare address and lower-cases it.
+// NormalizeEmail parses a bare address of at most MaxEmail bytes and
+// lower-cases it.
 func NormalizeEmail(email string) (string, error) {
+	if len(email) > MaxEmail {
+		return "", Invalid("email of %d bytes: want at most %d", len(email), MaxEmail)
+	}
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || a.Name != "" {
 		return "", Invalid("email %q: want a bare address such as ada@example.com", email)

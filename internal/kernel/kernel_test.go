@@ -3,6 +3,7 @@ package kernel_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,8 @@ func TestNormalizeEmail(t *testing.T) {
 		{in: "ada", invalid: true},
 		{in: "Ada <ada@example.com>", invalid: true},
 		{in: " ada@example.com", invalid: true},
+		{in: strings.Repeat("a", 308) + "@example.com", want: strings.Repeat("a", 308) + "@example.com"}, // 320 bytes
+		{in: strings.Repeat("a", 309) + "@example.com", invalid: true},
 	} {
 		got, err := kernel.NormalizeEmail(c.in)
 		if c.invalid {

@@ -59,6 +59,12 @@ type Auditor interface {
 	Add(e store.AuditEvent)
 }
 
+// Refusals counts the attempts that the limits refused, audited together
+// (ratelimit.Refusals is one).
+type Refusals interface {
+	Add(r ratelimit.Refusal)
+}
+
 // Endpoints serves a team's OAuth endpoints.
 type Endpoints struct {
 	Clients  Clients
@@ -67,8 +73,11 @@ type Endpoints struct {
 	Denylist Denylist
 	// ScopeNames lists the scope catalog, for the metadata.
 	ScopeNames []string
-	// Failed client authentications are limited per client and per IP.
+	// Failed client authentications are limited per client and per IP;
+	// the attempts they refuse are counted by Refusals, not audited one
+	// by one.
 	ClientLimit, IPLimit *ratelimit.Limiter
+	Refusals             Refusals
 	Audit                Auditor
 	Now                  func() time.Time
 	// AccessTokenTTL and SigningAlg are the server's defaults; a team's
@@ -223,13 +232,21 @@ func (e *Endpoints) authenticate(ctx context.Context, r *http.Request, req *toke
 	if oerr != nil {
 		return store.Client{}, oerr
 	}
+	// A client_id that this server cannot have made is refused before the
+	// limits count it and before anything is audited or logged: what an
+	// attacker sends (up to the body limit) is never kept.
+	if !client.ValidID(creds.id) {
+		return store.Client{}, invalidClient("client authentication failed: client_id is not one this server issues", creds.basic)
+	}
 	team := req.info.Team.Name
 	clientKey := team + "/" + creds.id
 	ipKey := req.ip
 	if retry, blocked := e.ClientLimit.Blocked(clientKey); blocked {
+		e.refused(req, "client", "client:"+creds.id)
 		return store.Client{}, tooManyFailures(retry)
 	}
 	if retry, blocked := e.IPLimit.Blocked(ipKey); blocked {
+		e.refused(req, "ip", "ip:"+ipKey)
 		return store.Client{}, tooManyFailures(retry)
 	}
 	c, err := e.Clients.Authenticate(ctx, team, creds.id, creds.secret)
@@ -246,6 +263,16 @@ func (e *Endpoints) authenticate(ctx context.Context, r *http.Request, req *toke
 		return store.Client{}, invalidClient("the client must authenticate with "+c.AuthMethod, creds.basic)
 	}
 	return c, nil
+}
+
+// refused counts an attempt that a limit refused: one audit event per key
+// and window stands for all of them.
+func (e *Endpoints) refused(req *tokenRequest, limit, target string) {
+	if e.Refusals == nil {
+		return
+	}
+	e.Refusals.Add(ratelimit.Refusal{Team: req.info.Team.Name, Action: "client.auth.throttled", Limit: limit, Target: target,
+		IP: req.ip, UserAgent: req.ua})
 }
 
 // failed counts and audits a failed client authentication. Once a limit

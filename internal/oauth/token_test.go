@@ -78,14 +78,16 @@ func (f *fakeAudit) actions() string {
 }
 
 type tokenFixture struct {
-	e      *Endpoints
-	tokens *fakeTokens
-	audit  *fakeAudit
+	e        *Endpoints
+	tokens   *fakeTokens
+	audit    *fakeAudit
+	refusals *ratelimit.Refusals
 }
 
 func newTokenFixture() *tokenFixture {
 	now := func() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC) }
 	f := &tokenFixture{tokens: &fakeTokens{}, audit: &fakeAudit{}}
+	f.refusals = ratelimit.NewRefusals(f.audit, time.Minute, now)
 	cc := []string{client.GrantClientCredentials}
 	f.e = &Endpoints{
 		Clients: fakeClients{
@@ -95,6 +97,7 @@ func newTokenFixture() *tokenFixture {
 		Tokens:         f.tokens,
 		ClientLimit:    &ratelimit.Limiter{Limit: 3, Window: time.Minute, Now: now},
 		IPLimit:        &ratelimit.Limiter{Limit: 100, Window: time.Minute, Now: now},
+		Refusals:       f.refusals,
 		Audit:          f.audit,
 		Now:            now,
 		AccessTokenTTL: 15 * time.Minute,
@@ -283,11 +286,67 @@ func TestTokenEndpointThrottle(t *testing.T) {
 		}
 	}
 	good := http.Header{"Authorization": {basic(basicID, theSecret)}}
-	rec := f.post("POST", form, []byte("grant_type=client_credentials"), good)
-	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
-		t.Fatalf("after the limit: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+	for range 1000 {
+		rec := f.post("POST", form, []byte("grant_type=client_credentials"), good)
+		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+			t.Fatalf("after the limit: %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+		}
 	}
+	// The 1,000 refused attempts are counted, not audited one by one.
 	if got, want := f.audit.actions(), "client.auth.failure,client.auth.failure,client.auth.failure,client.auth.blocked"; got != want {
 		t.Errorf("audit %s, want %s", got, want)
+	}
+	f.refusals.Flush(t.Context())
+	if got, want := f.audit.actions(), "client.auth.failure,client.auth.failure,client.auth.failure,client.auth.blocked,client.auth.throttled"; got != want {
+		t.Fatalf("audit after the flush %s, want %s", got, want)
+	}
+	th := f.audit.events[4]
+	if th.Target != "client:"+basicID || th.Detail["count"] != "1000" || th.Detail["limit"] != "client" {
+		t.Errorf("throttled event %+v, want client:%s counting 1000 by client", th, basicID)
+	}
+}
+
+// A client_id that this server cannot have issued (not a canonical UUID)
+// is refused with invalid_client before the limits count it and before
+// anything is audited, whatever its size.
+func TestTokenEndpointMalformedClientID(t *testing.T) {
+	huge := strings.Repeat("A", 1<<20)
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		body   string
+		basic  bool
+	}{
+		{name: "1 MB, basic", header: http.Header{"Authorization": {basic(huge, theSecret)}}, basic: true},
+		{name: "1 MB, post", body: "&client_id=" + huge + "&client_secret=x"},
+		{name: "not a UUID", header: http.Header{"Authorization": {basic("my-client", theSecret)}}, basic: true},
+		{name: "upper-case UUID", header: http.Header{"Authorization": {basic("6F1C2E0A-8D1B-4C3E-9F2A-1B2C3D4E5F60", theSecret)}}, basic: true},
+		{name: "braced UUID", body: "&client_id={" + basicID + "}&client_secret=x"},
+		{name: "UUID with a NUL", body: "&client_id=" + basicID + "%00&client_secret=x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newTokenFixture()
+			for range 200 { // more than the IP limit allows failures
+				rec := f.post("POST", form, []byte("grant_type=client_credentials"+tc.body), tc.header)
+				checkTokenAnswer(t, rec, http.StatusUnauthorized, "invalid_client", "")
+				if got := rec.Header().Get("WWW-Authenticate") != ""; got != tc.basic {
+					t.Fatalf("WWW-Authenticate present %v, want %v", got, tc.basic)
+				}
+				if len(rec.Body.Bytes()) > 512 {
+					t.Fatalf("answer of %d bytes: the client_id came back", rec.Body.Len())
+				}
+			}
+			if got := f.audit.actions(); got != "" {
+				t.Errorf("audit %q, want nothing", got)
+			}
+			f.refusals.Flush(t.Context())
+			if got := f.audit.actions(); got != "" {
+				t.Errorf("audit after the flush %q, want nothing", got)
+			}
+			// The limits counted none of it: a real client from the same
+			// address still gets its token.
+			rec := f.post("POST", form, []byte("grant_type=client_credentials"), http.Header{"Authorization": {basic(basicID, theSecret)}})
+			checkTokenAnswer(t, rec, 200, "", "audit.log:read team.login-history:read")
+		})
 	}
 }

@@ -115,11 +115,11 @@ func (o *Store) Watch(ctx context.Context, fn func(store.Change)) error {
 }
 
 // Purge fails while cut.
-func (o *Store) Purge(ctx context.Context, now time.Time) error {
+func (o *Store) Purge(ctx context.Context, kind store.PurgeKind, before time.Time, limit int) (int, error) {
 	if err := o.down(); err != nil {
-		return err
+		return 0, err
 	}
-	return o.Store.Purge(ctx, now)
+	return o.Store.Purge(ctx, kind, before, limit)
 }
 
 // Probe fails while cut.

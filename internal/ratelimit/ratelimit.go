@@ -6,6 +6,10 @@
 // read, so an attacker spends a round trip while the server spends a map
 // lookup. Counts are per node: behind a load balancer of N nodes an
 // attacker gets at most N times the allowance per window.
+//
+// The attempts a limit refuses are counted by Refusals and audited
+// together, one event per key and window, so that a refused attempt
+// writes nothing of its own.
 package ratelimit
 
 import (

@@ -590,9 +590,9 @@ func (s *benchCountingStore) AppendAudit(ctx context.Context, events ...store.Au
 	return err
 }
 
-func (s *benchCountingStore) Purge(ctx context.Context, now time.Time) error {
+func (s *benchCountingStore) Purge(ctx context.Context, kind store.PurgeKind, before time.Time, limit int) (int, error) {
 	s.count("Purge")
-	return s.real.Purge(ctx, now)
+	return s.real.Purge(ctx, kind, before, limit)
 }
 
 // Watch is how other processes' changes arrive; it runs for the life of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/poll"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/servertest"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -117,7 +119,9 @@ func TestCSRF(t *testing.T) {
 }
 
 // Failed sign-ins are limited per account and per IP: 429 with
-// Retry-After, even for the right password, until the window ends.
+// Retry-After, even for the right password, until the window ends. A
+// refused attempt is not in the login history: one audit event per
+// account or address and minute counts them.
 func TestLoginThrottling(t *testing.T) {
 	e := startFlowEnv(t, func(c *config.Config) {
 		c.LoginFailures = 3
@@ -174,8 +178,23 @@ func TestLoginThrottling(t *testing.T) {
 		for _, ev := range evs {
 			reasons[ev.Reason]++
 		}
-		if reasons["throttled"] != 2 || reasons["bad password"] != 3 || reasons["no such user"] != 5 {
-			t.Errorf("failure reasons %v", reasons)
+		if len(reasons) != 2 || reasons["bad password"] != 3 || reasons["no such user"] != 5 {
+			t.Errorf("failure reasons %v, want 3 bad passwords and 5 unknown users", reasons)
+		}
+		// The per-IP window is still open; once it closes both refusals
+		// are in the audit log, counted per key.
+		e.clock.Advance(2 * time.Minute)
+		var got []store.AuditEvent
+		poll.Must(t, 10*time.Second, "two login.throttled events", func() bool {
+			got, _, err = e.st.ListAudit(context.Background(), "acme", store.AuditFilter{Action: "login.throttled"}, store.Page{Limit: 10})
+			return err == nil && len(got) == 2
+		})
+		byLimit := map[string]string{}
+		for _, ev := range got {
+			byLimit[ev.Detail["limit"]] = ev.Target + " " + ev.Detail["count"]
+		}
+		if want := map[string]string{"account": "user:" + e.user.Email + " 1", "ip": "ip:127.0.0.1 1"}; !maps.Equal(byLimit, want) {
+			t.Errorf("login.throttled events %v, want %v", byLimit, want)
 		}
 	})
 }

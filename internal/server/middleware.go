@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/change"
 	"github.com/gatehouse/gatehouse/internal/edge"
+	"github.com/gatehouse/gatehouse/internal/kernel"
 )
 
 type metrics struct {
@@ -134,7 +135,8 @@ func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handl
 			level = slog.LevelError
 		}
 		info.Log.LogAttrs(r.Context(), level, "request",
-			slog.String("method", r.Method), slog.String("host", r.Host), slog.String("path", r.URL.Path),
+			slog.String("method", kernel.Clip(r.Method, kernel.MaxName)), slog.String("host", kernel.Clip(r.Host, kernel.MaxName)),
+			slog.String("path", kernel.Clip(r.URL.Path, kernel.MaxName)),
 			slog.String("route", route), slog.Int("status", code), slog.Int64("bytes", sw.bytes),
 			slog.Duration("duration", elapsed), slog.String("remote", r.RemoteAddr),
 			slog.String("principal", info.Principal))

@@ -107,6 +107,7 @@ func NewWith(svc *compose.Services) (*Server, error) {
 		ScopeNames:     svc.Scopes.Names(),
 		ClientLimit:    &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: svc.Now},
 		IPLimit:        &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: svc.Now},
+		Refusals:       svc.Refusals,
 		Audit:          svc.Audit,
 		Now:            svc.Now,
 		AccessTokenTTL: cfg.AccessTokenTTL,
@@ -120,6 +121,7 @@ func NewWith(svc *compose.Services) (*Server, error) {
 		Secure: cfg.Scheme == "https", SessionTTL: cfg.SessionTTL,
 		AccountLimit: &ratelimit.Limiter{Limit: cfg.LoginFailures, Window: cfg.LoginWindow, Now: svc.Now},
 		IPLimit:      &ratelimit.Limiter{Limit: cfg.LoginIPFailures, Window: cfg.LoginWindow, Now: svc.Now},
+		Refusals:     svc.Refusals,
 		Audit:        svc.Audit, Now: svc.Now, Gen: svc.Gen,
 	}); err != nil {
 		return nil, fmt.Errorf("new server: %w", err)

@@ -296,6 +296,47 @@ const (
 	KindGrantRevoked = "grant-revoked"
 )
 
+// PurgeKind is a kind of record that Store.Purge deletes once it has
+// expired: the record's own expiry for most kinds, its age for the
+// histories, whose cut-off is now minus their retention.
+type PurgeKind string
+
+// The kinds Purge deletes, and what "expired before t" means for each.
+const (
+	// PurgeAuthCodes: codes whose ExpiresAt is before t. A used code is
+	// kept until then, so that its replay is still recognised.
+	PurgeAuthCodes PurgeKind = "auth_codes"
+	// PurgeRefreshTokens: tokens whose family's FamilyExpiresAt is before
+	// t. A spent token is kept until then, so that its replay still
+	// revokes the family.
+	PurgeRefreshTokens PurgeKind = "refresh_tokens"
+	// PurgeRevokedTokens: denylist entries whose ExpiresAt is before t.
+	PurgeRevokedTokens PurgeKind = "revoked_tokens"
+	// PurgeGrantRevocations: grant cut-offs whose ExpiresAt is before t.
+	PurgeGrantRevocations PurgeKind = "grant_revocations"
+	// PurgeClientSecrets: client secrets whose grace period (ExpiresAt)
+	// ended before t.
+	PurgeClientSecrets PurgeKind = "client_secrets"
+	// PurgeSigningKeys: retired signing keys whose DeleteAfter is before t.
+	PurgeSigningKeys PurgeKind = "signing_keys"
+	// PurgeAuditEvents: audit events of every team, the server-wide ones
+	// included, that happened (At) before t.
+	PurgeAuditEvents PurgeKind = "audit_events"
+	// PurgeLoginEvents: login history of every team from before t.
+	PurgeLoginEvents PurgeKind = "login_events"
+	// PurgeChanges: records of the backend's change log written before t,
+	// if it keeps one; a purge passes now minus ChangeLogRetention.
+	PurgeChanges PurgeKind = "changes"
+)
+
+// PurgeKinds lists every PurgeKind.
+var PurgeKinds = []PurgeKind{PurgeAuthCodes, PurgeRefreshTokens, PurgeRevokedTokens, PurgeGrantRevocations,
+	PurgeClientSecrets, PurgeSigningKeys, PurgeAuditEvents, PurgeLoginEvents, PurgeChanges}
+
+// ChangeLogRetention is how long a change log keeps its records: far
+// longer than any watcher takes to read them.
+const ChangeLogRetention = time.Hour
+
 // Queries is every read and write. Within Store.Tx they run in one
 // transaction; on the Store itself each runs on its own. Every write also
 // records a Change, delivered to every node's watchers after commit, except
@@ -424,12 +465,14 @@ type Store interface {
 	// Watch calls fn for every change committed by any process, in commit
 	// order, until ctx ends. Changes are delivered within one second.
 	Watch(ctx context.Context, fn func(Change)) error
-	// Purge deletes what has expired before now: authorization codes,
-	// refresh tokens whose family has expired (a spent token is kept until
-	// then, so that its replay is still recognised), denylist entries and
-	// grant cut-offs, client secrets past their grace period, signing keys past
-	// DeleteAfter, and old change records.
-	Purge(ctx context.Context, now time.Time) error
+	// Purge deletes, in one short transaction, at most limit records of
+	// kind that expired before `before` (see PurgeKind), of every team,
+	// and returns how many it deleted: fewer than limit means that no
+	// more are left. A purge calls it again, after a pause, while it
+	// deletes limit: other writers get the database between batches, so
+	// that no purge holds the write lock for long. A kind the backend does
+	// not keep (the change log on PostgreSQL) deletes nothing.
+	Purge(ctx context.Context, kind PurgeKind, before time.Time, limit int) (int, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Probe checks that the database accepts writes now: it rewrites one

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/edge"
@@ -143,6 +145,15 @@ func (f *fakeAudit) Add(e store.AuditEvent) {
 	f.events = append(f.events, e)
 }
 
+// take returns the events and forgets them.
+func (f *fakeAudit) take() []store.AuditEvent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.events
+	f.events = nil
+	return out
+}
+
 func (f *fakeAudit) actions() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -158,6 +169,7 @@ type fixture struct {
 	users    *fakeUsers
 	consents *fakeConsents
 	audit    *fakeAudit
+	refusals *ratelimit.Refusals
 	now      time.Time
 }
 
@@ -186,10 +198,12 @@ func newFixture(t *testing.T) *fixture {
 	}
 	clients := fakeClients{appID: {Team: team, ID: appID, Name: "Reports", GrantTypes: []string{"authorization_code"},
 		AuthMethod: "client_secret_basic", Scopes: []string{scope.AuditLogRead, "team.user-group-info:read"}, RedirectURIs: []string{redirectURI}}}
+	f.refusals = ratelimit.NewRefusals(f.audit, time.Minute, func() time.Time { return f.now })
 	f.ui, err = New(Options{
 		Users: f.users, Clients: clients, Consents: f.consents, Scopes: cat, Key: mk,
 		AccountLimit: &ratelimit.Limiter{Limit: 3, Window: time.Minute, Now: func() time.Time { return f.now }},
 		IPLimit:      &ratelimit.Limiter{Limit: 100, Window: time.Minute, Now: func() time.Time { return f.now }},
+		Refusals:     f.refusals,
 		Audit:        f.audit, Now: func() time.Time { return f.now },
 	})
 	if err != nil {
@@ -305,6 +319,9 @@ func TestLogin(t *testing.T) {
 	}
 }
 
+// Attempts refused by the limit are counted, not written one by one: no
+// login event and no audit event each, one "login.throttled" event per
+// account or address and window with the count.
 func TestLoginThrottle(t *testing.T) {
 	f := newFixture(t)
 	tok, ck := f.loginForm(t)
@@ -315,16 +332,91 @@ func TestLoginThrottle(t *testing.T) {
 		}
 	}
 	good := url.Values{"csrf_token": {tok}, "email": {"ada@example.com"}, "password": {adaPassword}}
-	rec := f.postLogin(t, good, ck)
-	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
-		t.Fatalf("after the limit: %d, Retry-After %q; want 429 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+	for i := range 1000 {
+		rec := f.postLogin(t, good, ck)
+		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+			t.Fatalf("attempt %d after the limit: %d, Retry-After %q; want 429 with Retry-After", i+1, rec.Code, rec.Header().Get("Retry-After"))
+		}
 	}
-	if last := f.users.logins[len(f.users.logins)-1]; last.Reason != "throttled" {
-		t.Errorf("last login event %+v, want throttled", last)
+	if n := len(f.users.logins); n != 3 {
+		t.Errorf("%d login events after 3 failures and 1,000 refused attempts, want 3", n)
+	}
+	if got := strings.Join(f.audit.actions(), ","); got != "login.failure,login.failure,login.failure" {
+		t.Errorf("audit before the window closes: %s, want the 3 failures only", got)
 	}
 	f.now = f.now.Add(2 * time.Minute)
+	f.refusals.WriteClosed()
+	events := f.audit.take()
+	if len(events) != 4 {
+		t.Fatalf("audit after the window: %d events, want 3 failures and 1 throttled", len(events))
+	}
+	th := events[3]
+	if th.Action != "login.throttled" || th.Target != "user:ada@example.com" || th.Detail["count"] != "1000" ||
+		th.Detail["limit"] != "account" || th.Team != team {
+		t.Errorf("throttled event %+v, want login.throttled of user:ada@example.com counting 1000 by account", th)
+	}
 	if rec := f.postLogin(t, good, ck); rec.Code != http.StatusSeeOther {
 		t.Errorf("after the window: %d, want a sign-in", rec.Code)
+	}
+}
+
+// An address that sprays accounts is refused per address, under one key,
+// and incomplete forms count against it too: none writes without bound.
+func TestLoginThrottleByAddress(t *testing.T) {
+	f := newFixture(t)
+	tok, ck := f.loginForm(t)
+	for i := range 100 { // the address's allowance, spent on incomplete forms
+		if rec := f.postLogin(t, url.Values{"csrf_token": {tok}, "email": {fmt.Sprintf("u%d@example.com", i)}}, ck); rec.Code != 400 {
+			t.Fatalf("incomplete form %d answered %d", i, rec.Code)
+		}
+	}
+	for i := range 1000 {
+		form := url.Values{"csrf_token": {tok}, "email": {fmt.Sprintf("v%d@example.com", i)}, "password": {"guess"}}
+		if rec := f.postLogin(t, form, ck); rec.Code != http.StatusTooManyRequests {
+			t.Fatalf("attempt %d from a blocked address answered %d", i, rec.Code)
+		}
+	}
+	if n := len(f.users.logins); n != 100 {
+		t.Errorf("%d login events, want the 100 incomplete forms only", n)
+	}
+	f.refusals.Flush(t.Context())
+	var throttled []store.AuditEvent
+	for _, e := range f.audit.take() {
+		if e.Action == "login.throttled" {
+			throttled = append(throttled, e)
+		}
+	}
+	if len(throttled) != 1 || throttled[0].Target != "ip:192.0.2.1" || throttled[0].Detail["count"] != "1000" || throttled[0].Detail["limit"] != "ip" {
+		t.Errorf("throttled events %+v, want one of ip:192.0.2.1 counting 1000", throttled)
+	}
+}
+
+// What a sign-in form and its request carry is stored bounded.
+func TestLoginBoundedStrings(t *testing.T) {
+	f := newFixture(t)
+	tok, ck := f.loginForm(t)
+	huge := strings.Repeat("x", 1<<20)
+	r := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"csrf_token": {tok}, "email": {huge + "@example.com"},
+		"password": {"nope"}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	r.Header.Set("User-Agent", huge+"\xff")
+	r.AddCookie(ck)
+	if rec := serve(f.ui.ServeLogin, r); rec.Code != 400 {
+		t.Fatalf("answered %d, want 400", rec.Code)
+	}
+	if len(f.users.logins) != 1 {
+		t.Fatalf("%d login events, want 1", len(f.users.logins))
+	}
+	e := f.users.logins[0]
+	if len(e.Email) > kernel.MaxEmail || len(e.UserAgent) > kernel.MaxUserAgent || !utf8.ValidString(e.UserAgent) {
+		t.Errorf("login event keeps an email of %d bytes and a user agent of %d: want at most %d and %d", len(e.Email), len(e.UserAgent),
+			kernel.MaxEmail, kernel.MaxUserAgent)
+	}
+	for _, a := range f.audit.take() {
+		if len(a.Target) > kernel.MaxName || len(a.UserAgent) > kernel.MaxUserAgent {
+			t.Errorf("audit event %s keeps a target of %d bytes and a user agent of %d", a.Action, len(a.Target), len(a.UserAgent))
+		}
 	}
 }
 

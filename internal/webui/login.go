@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -48,9 +49,12 @@ func (u *UI) loginForm(w http.ResponseWriter, r *http.Request, status int, v vie
 	u.render(w, r, status, "login", v)
 }
 
-// ServeLogin is POST /login. Every attempt goes to the login history.
-// Failures are limited per account and per IP (429 with Retry-After once
-// either allowance is used up, before any password is checked). An unknown
+// ServeLogin is POST /login. Every attempt goes to the login history,
+// except those a limit refuses. Failures are limited per account and per
+// IP (429 with Retry-After once either allowance is used up, before any
+// password is checked); an incomplete form counts against the IP. A
+// refused attempt writes nothing of its own: it is counted, and one audit
+// event per account or address and minute gives the count. An unknown
 // email costs the same Argon2id work as a wrong password and gets the same
 // answer. Argon2id takes 64 MiB per check, so only a few run at once.
 func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
@@ -73,26 +77,37 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	email := strings.ToLower(strings.TrimSpace(f.Get("email")))
 	password := f.Get("password")
 	ip := remoteIP(r)
-	ev := store.LoginEvent{Team: team, At: u.now().UTC(), Email: clip(email, 320), IP: ip, UserAgent: clip(r.UserAgent(), 512)}
-	retry := view{ReturnTo: returnTo, Email: clip(email, 320)}
+	// The history, the page and the limiter's key hold a bounded email:
+	// no account has a longer one (kernel.NormalizeEmail).
+	shown := kernel.Clip(email, kernel.MaxEmail)
+	ev := store.LoginEvent{Team: team, At: u.now().UTC(), Email: shown, IP: kernel.Clip(ip, kernel.MaxIP),
+		UserAgent: kernel.Clip(r.UserAgent(), kernel.MaxUserAgent)}
+	retry := view{ReturnTo: returnTo, Email: shown}
 
-	if email == "" || password == "" {
-		u.record(r, ev, "incomplete form", "")
-		retry.Error = "Enter your email address and your password."
-		u.loginForm(w, r, http.StatusBadRequest, retry)
-		return
-	}
-	accountKey, ipKey := team+"/"+email, ip
+	accountKey, ipKey := team+"/"+shown, ip
 	wait, blocked := u.o.AccountLimit.Blocked(accountKey)
+	limit, target := "account", "user:"+shown
 	if w2, b := u.o.IPLimit.Blocked(ipKey); b {
-		blocked, wait = true, max(wait, w2)
+		// One key for an address that tries many accounts.
+		blocked, wait, limit, target = true, max(wait, w2), "ip", "ip:"+ev.IP
 	}
 	if blocked {
-		u.record(r, ev, "throttled", "")
+		u.o.Refusals.Add(ratelimit.Refusal{Team: team, Action: "login.throttled", Limit: limit, Target: target,
+			IP: ev.IP, UserAgent: ev.UserAgent})
 		retryAfter(w, wait)
 		u.message(w, r, http.StatusTooManyRequests, "Too many attempts",
 			"There were too many failed sign-in attempts. Wait a few minutes and try again.", true,
 			view{Link: loginURL(returnTo), LinkText: "Back to sign-in"})
+		return
+	}
+
+	if email == "" || password == "" {
+		// Counted against the address: else incomplete forms would write
+		// history without bound.
+		u.o.IPLimit.Fail(ipKey)
+		u.record(r, ev, "incomplete form", "")
+		retry.Error = "Enter your email address and your password."
+		u.loginForm(w, r, http.StatusBadRequest, retry)
 		return
 	}
 

@@ -37,6 +37,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -81,6 +82,12 @@ type Limiter interface {
 	Fail(key string) (nowBlocked bool)
 }
 
+// Refusals counts the sign-ins that the limits refused, audited together
+// (ratelimit.Refusals is one).
+type Refusals interface {
+	Add(r ratelimit.Refusal)
+}
+
 // Auditor takes audit events to write off the request path
 // (auditlog.Batcher is one).
 type Auditor interface {
@@ -88,7 +95,7 @@ type Auditor interface {
 }
 
 // Options are what the UI is built from. Users, Clients, Consents, Scopes,
-// Key, the limiters and Audit are required.
+// Key, the limiters, Refusals and Audit are required.
 type Options struct {
 	Users    Users
 	Clients  Clients
@@ -99,8 +106,10 @@ type Options struct {
 	// the __Host- prefix and the Secure attribute.
 	Secure     bool
 	SessionTTL time.Duration
-	// Failed logins are limited per account and per IP.
+	// Failed logins are limited per account and per IP; the attempts
+	// they refuse are counted by Refusals, not written one by one.
 	AccountLimit, IPLimit Limiter
+	Refusals              Refusals
 	Audit                 Auditor
 	Now                   func() time.Time // nil: time.Now
 	Gen                   secret.Generator
@@ -126,8 +135,8 @@ type UI struct {
 
 // New builds the UI.
 func New(o Options) (*UI, error) {
-	if o.Users == nil || o.Clients == nil || o.Consents == nil || o.Scopes == nil || o.AccountLimit == nil || o.IPLimit == nil || o.Audit == nil {
-		return nil, errors.New("web UI: users, clients, consents, scopes, limiters and audit are required")
+	if o.Users == nil || o.Clients == nil || o.Consents == nil || o.Scopes == nil || o.AccountLimit == nil || o.IPLimit == nil || o.Refusals == nil || o.Audit == nil {
+		return nil, errors.New("web UI: users, clients, consents, scopes, limiters, refusals and audit are required")
 	}
 	csrfKey, passKey := o.Key.Derive("web csrf"), o.Key.Derive("web session password")
 	if csrfKey == nil {
@@ -324,15 +333,7 @@ func retryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 }
 
-// clip bounds what a form field may put in the login history.
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
 // userActor is the signed-in user u as the actor of r, for the audit log.
 func userActor(r *http.Request, u store.User) kernel.Actor {
-	return kernel.Actor{ID: "user:" + u.Email, IP: remoteIP(r), UserAgent: clip(r.UserAgent(), 512)}
+	return kernel.Actor{ID: "user:" + u.Email, IP: remoteIP(r), UserAgent: r.UserAgent()} // kernel.Event clips it
 }

@@ -166,6 +166,12 @@ func (d postgresDialect) check(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-func (postgresDialect) purge(ctx context.Context, x execer, now time.Time) error {
-	return purgeCommon(ctx, x, now)
+// purgeQuery finds the rows through the column's index and deletes them
+// by ctid: a TID scan, whatever the table's key. (A row updated meanwhile
+// has a new ctid and is left for the next batch.)
+func (postgresDialect) purgeQuery(table, column string) string {
+	return "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE " + column + " < $1 LIMIT $2))"
 }
+
+// changeLog is false: changes travel by NOTIFY, nothing is kept.
+func (postgresDialect) changeLog() bool { return false }

@@ -521,14 +521,10 @@ func (*sqliteDialect) check(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// changeRetention is how long the change log keeps records: far longer than
-// any watcher takes to read them.
-const changeRetention = time.Hour
-
-func (*sqliteDialect) purge(ctx context.Context, x execer, now time.Time) error {
-	if err := purgeCommon(ctx, x, now); err != nil {
-		return err
-	}
-	_, err := x.ExecContext(ctx, `DELETE FROM changes WHERE at < $1`, ts(now.Add(-changeRetention)))
-	return err
+// purgeQuery finds the rows through the column's index and deletes them
+// by rowid (every table here has one: none is WITHOUT ROWID).
+func (sqliteDialect) purgeQuery(table, column string) string {
+	return "DELETE FROM " + table + " WHERE rowid IN (SELECT rowid FROM " + table + " WHERE " + column + " < $1 LIMIT $2)"
 }
+
+func (sqliteDialect) changeLog() bool { return true }

@@ -34,7 +34,12 @@ type dialect interface {
 	watch(ctx context.Context, db *sql.DB, fn func(store.Change)) error
 	migrate(ctx context.Context, db *sql.DB) error
 	check(ctx context.Context, db *sql.DB) error
-	purge(ctx context.Context, x execer, now time.Time) error
+	// purgeQuery deletes up to $2 rows of table whose column is before
+	// $1, found through the column's index and deleted by their physical
+	// row id, which every table has whatever its key.
+	purgeQuery(table, column string) string
+	// changeLog tells whether the engine keeps a change log table.
+	changeLog() bool
 }
 
 // execer is what a query needs: a *sql.DB or a *sql.Tx.
@@ -130,16 +135,6 @@ func (s *DB) Check(ctx context.Context) error { return s.d.check(ctx, s.db) }
 // Watch delivers every committed change until ctx ends.
 func (s *DB) Watch(ctx context.Context, fn func(store.Change)) error {
 	return s.d.watch(ctx, s.db, fn)
-}
-
-// Purge deletes what expired before now.
-func (s *DB) Purge(ctx context.Context, now time.Time) error {
-	return s.write(ctx, func(x execer) error {
-		if err := s.d.purge(ctx, x, now); err != nil {
-			return fmt.Errorf("purge: %w", err)
-		}
-		return nil
-	})
 }
 
 // Tx runs fn in one transaction.

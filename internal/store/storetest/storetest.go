@@ -54,6 +54,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tx", testTx},
 		{"LockTeam", testLockTeam},
 		{"Purge", testPurge},
+		{"PurgeHistory", testPurgeHistory},
+		{"PurgeBatch", testPurgeBatch},
 		{"Watch", testWatch},
 		{"Health", testHealth},
 		{"Close", testClose},
