@@ -95,6 +95,7 @@ type options struct {
 	tweak       []func(*config.Config)
 	teams       []string
 	postgres    bool
+	pgURL       string
 	dbPath      string
 	wrap        func(store.Store) store.Store
 	clock       *Clock
@@ -117,6 +118,12 @@ func WithTeams(names ...string) Option { return func(o *options) { o.teams = nam
 // (pgtest: the test is skipped, or fails under CI=true, when PostgreSQL
 // does not answer) instead of SQLite.
 func WithPostgres() Option { return func(o *options) { o.postgres = true } }
+
+// WithPostgresURL puts the server on the PostgreSQL database at url
+// (which another server of the test may share) instead of a fresh one.
+func WithPostgresURL(url string) Option {
+	return func(o *options) { o.postgres, o.pgURL = true, url }
+}
 
 // WithSQLiteFile puts the server's SQLite database at path (which the
 // test may open again, as another process would) instead of a file of its
@@ -188,7 +195,10 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	s := &Server{Key: MasterKey(tb), Config: Config(o.tweak...)}
 
 	if o.postgres {
-		s.DBURL = pgtest.URL(tb)
+		s.DBURL = o.pgURL
+		if s.DBURL == "" {
+			s.DBURL = pgtest.URL(tb)
+		}
 		s.DB = Open(tb, s.DBURL, "")
 	} else {
 		s.DBPath = o.dbPath
