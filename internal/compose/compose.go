@@ -116,6 +116,11 @@ func New(o Options) (*Services, error) {
 		o.Now = time.Now
 	}
 	cfg := o.Config
+	// Every store operation is bounded by --database-timeout, so that a
+	// database that does not answer costs a request that long, not a hang.
+	if t, ok := o.Store.(interface{ SetTimeout(time.Duration) }); ok {
+		t.SetTimeout(cfg.DatabaseTimeout)
+	}
 	s := &Services{Config: cfg, Store: o.Store, MasterKey: o.MasterKey, Log: o.Log, Now: o.Now, Gen: o.Gen,
 		Hub: change.NewHub(), Caches: change.NewMonitor(o.Log)}
 

@@ -271,7 +271,7 @@ type LoginFilter struct {
 // Change names what a write touched, so that caches on every node can drop
 // it. An empty field widens it: an empty Key means every record of the kind
 // in the team, an empty Kind every kind, an empty Team every team (a
-// watcher that reconnects sends Change{} because it may have missed some).
+// watcher sends Change{} when it cannot tell what it missed).
 type Change struct {
 	Team string
 	Kind string
@@ -463,7 +463,10 @@ type Store interface {
 	// Tx runs fn in one transaction, committed if fn returns nil.
 	Tx(ctx context.Context, fn func(q Queries) error) error
 	// Watch calls fn for every change committed by any process, in commit
-	// order, until ctx ends. Changes are delivered within one second.
+	// order, until ctx ends. Changes are delivered within one second. While
+	// the database cannot be reached Watch keeps trying; once it can, it
+	// delivers what changed meanwhile (a change may come twice), or
+	// Change{} if it cannot tell.
 	Watch(ctx context.Context, fn func(Change)) error
 	// Purge deletes, in one short transaction, at most limit records of
 	// kind that expired before `before` (see PurgeKind), of every team,

@@ -6,7 +6,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-func (q *queries) CreateApp(ctx context.Context, a store.Application) error {
+func (q *queries) CreateApp(ctx context.Context, a store.Application) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO apps (team, name, created_at) VALUES ($1, $2, $3)`,
 			a.Team, a.Name, ts(a.CreatedAt)); err != nil {
@@ -16,7 +18,9 @@ func (q *queries) CreateApp(ctx context.Context, a store.Application) error {
 	})
 }
 
-func (q *queries) App(ctx context.Context, team, name string) (store.Application, error) {
+func (q *queries) App(ctx context.Context, team, name string) (_ store.Application, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	a := store.Application{}
 	var created int64
 	if err := q.x.QueryRowContext(ctx, `SELECT team, name, created_at FROM apps WHERE team = $1 AND name = $2`, team, name).
@@ -27,7 +31,9 @@ func (q *queries) App(ctx context.Context, team, name string) (store.Application
 	return a, nil
 }
 
-func (q *queries) ListApps(ctx context.Context, team string) ([]store.Application, error) {
+func (q *queries) ListApps(ctx context.Context, team string) (_ []store.Application, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	rows, err := q.x.QueryContext(ctx, `SELECT team, name, created_at FROM apps WHERE team = $1 ORDER BY name`, team)
 	if err != nil {
 		return nil, q.fail("list apps", err)
@@ -52,7 +58,9 @@ func (q *queries) ListApps(ctx context.Context, team string) ([]store.Applicatio
 }
 
 // DeleteApp deletes the application, its AppKeys and its permissions.
-func (q *queries) DeleteApp(ctx context.Context, team, name string) error {
+func (q *queries) DeleteApp(ctx context.Context, team, name string) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `DELETE FROM apps WHERE team = $1 AND name = $2`, team, name)
 		if err != nil {

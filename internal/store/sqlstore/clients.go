@@ -26,7 +26,9 @@ func scanClient(sc interface{ Scan(...any) error }) (store.Client, error) {
 }
 
 // CreateClient stores the client and its secrets.
-func (q *queries) CreateClient(ctx context.Context, c store.Client) error {
+func (q *queries) CreateClient(ctx context.Context, c store.Client) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			c.Team, c.ID, c.Name, joinList(c.GrantTypes), c.AuthMethod, joinList(c.Scopes), joinList(c.RedirectURIs),
@@ -50,7 +52,9 @@ func (q *queries) insertSecret(ctx context.Context, x execer, team, clientID str
 	return nil
 }
 
-func (q *queries) Client(ctx context.Context, team, id string) (store.Client, error) {
+func (q *queries) Client(ctx context.Context, team, id string) (_ store.Client, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	c, err := scanClient(q.x.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE team = $1 AND id = $2`, team, id))
 	if err != nil {
 		return store.Client{}, q.fail("client "+id, err)
@@ -63,7 +67,9 @@ func (q *queries) Client(ctx context.Context, team, id string) (store.Client, er
 	return c, nil
 }
 
-func (q *queries) ListClients(ctx context.Context, team string) ([]store.Client, error) {
+func (q *queries) ListClients(ctx context.Context, team string) (_ []store.Client, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	rows, err := q.x.QueryContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE team = $1 ORDER BY name, id`, team)
 	if err != nil {
 		return nil, q.fail("list clients", err)
@@ -117,7 +123,9 @@ func (q *queries) secrets(ctx context.Context, where string, args ...any) (map[s
 
 // UpdateClient changes the client's registration; its secrets are changed
 // only through AddClientSecret.
-func (q *queries) UpdateClient(ctx context.Context, c store.Client) error {
+func (q *queries) UpdateClient(ctx context.Context, c store.Client) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `UPDATE clients SET name = $3, grant_types = $4, auth_method = $5, scopes = $6,
 			redirect_uris = $7, access_token_ttl = $8 WHERE team = $1 AND id = $2`,
@@ -135,7 +143,9 @@ func (q *queries) UpdateClient(ctx context.Context, c store.Client) error {
 
 // DeleteClient deletes the client with its secrets, consents, codes and
 // refresh tokens (by cascade) and its permissions.
-func (q *queries) DeleteClient(ctx context.Context, team, id string) error {
+func (q *queries) DeleteClient(ctx context.Context, team, id string) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `DELETE FROM clients WHERE team = $1 AND id = $2`, team, id)
 		if err != nil {
@@ -156,7 +166,9 @@ func (q *queries) DeleteClient(ctx context.Context, team, id string) error {
 	})
 }
 
-func (q *queries) AddClientSecret(ctx context.Context, team, clientID string, s store.ClientSecret, expireOthers *time.Time) error {
+func (q *queries) AddClientSecret(ctx context.Context, team, clientID string, s store.ClientSecret, expireOthers *time.Time) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		var exists int
 		if err := x.QueryRowContext(ctx, `SELECT 1 FROM clients WHERE team = $1 AND id = $2`, team, clientID).Scan(&exists); err != nil {

@@ -26,7 +26,9 @@ func scanConsent(sc interface{ Scan(...any) error }) (store.Consent, error) {
 
 // UpsertConsent records the consent, replacing the scopes of an existing
 // one (its CreatedAt stays).
-func (q *queries) UpsertConsent(ctx context.Context, c store.Consent) error {
+func (q *queries) UpsertConsent(ctx context.Context, c store.Consent) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO consents (`+consentColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (team, user_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at`,
@@ -37,7 +39,9 @@ func (q *queries) UpsertConsent(ctx context.Context, c store.Consent) error {
 	})
 }
 
-func (q *queries) Consent(ctx context.Context, team, userID, clientID string) (store.Consent, error) {
+func (q *queries) Consent(ctx context.Context, team, userID, clientID string) (_ store.Consent, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	c, err := scanConsent(q.x.QueryRowContext(ctx, `SELECT `+consentColumns+` FROM consents
 		WHERE team = $1 AND user_id = $2 AND client_id = $3`, team, userID, clientID))
 	if err != nil {
@@ -46,7 +50,9 @@ func (q *queries) Consent(ctx context.Context, team, userID, clientID string) (s
 	return c, nil
 }
 
-func (q *queries) ListConsents(ctx context.Context, team, userID string) ([]store.Consent, error) {
+func (q *queries) ListConsents(ctx context.Context, team, userID string) (_ []store.Consent, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	rows, err := q.x.QueryContext(ctx, `SELECT `+consentColumns+` FROM consents WHERE team = $1 AND user_id = $2
 		ORDER BY created_at, client_id`, team, userID)
 	if err != nil {
@@ -68,7 +74,9 @@ func (q *queries) ListConsents(ctx context.Context, team, userID string) ([]stor
 }
 
 // TouchConsent records a use; it announces no change.
-func (q *queries) TouchConsent(ctx context.Context, team, userID, clientID string, at time.Time) error {
+func (q *queries) TouchConsent(ctx context.Context, team, userID, clientID string, at time.Time) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `UPDATE consents SET last_used_at = $4 WHERE team = $1 AND user_id = $2 AND client_id = $3`,
 			team, userID, clientID, ts(at))
@@ -79,7 +87,9 @@ func (q *queries) TouchConsent(ctx context.Context, team, userID, clientID strin
 	})
 }
 
-func (q *queries) DeleteConsent(ctx context.Context, team, userID, clientID string) error {
+func (q *queries) DeleteConsent(ctx context.Context, team, userID, clientID string) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `DELETE FROM consents WHERE team = $1 AND user_id = $2 AND client_id = $3`,
 			team, userID, clientID)

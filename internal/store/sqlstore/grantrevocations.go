@@ -9,7 +9,9 @@ import (
 
 // RevokeGrant records a cut-off; a pair cut off before keeps the later of
 // each time, so that a late, older revocation never shortens a newer one.
-func (q *queries) RevokeGrant(ctx context.Context, r store.GrantRevocation) error {
+func (q *queries) RevokeGrant(ctx context.Context, r store.GrantRevocation) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO grant_revocations (team, user_id, client_id, revoked_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5)
@@ -26,7 +28,9 @@ func (q *queries) RevokeGrant(ctx context.Context, r store.GrantRevocation) erro
 }
 
 // ListGrantRevocations lists the cut-offs still unexpired at now.
-func (q *queries) ListGrantRevocations(ctx context.Context, team string, now time.Time) ([]store.GrantRevocation, error) {
+func (q *queries) ListGrantRevocations(ctx context.Context, team string, now time.Time) (_ []store.GrantRevocation, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	rows, err := q.x.QueryContext(ctx, `SELECT team, user_id, client_id, revoked_at, expires_at FROM grant_revocations
 		WHERE team = $1 AND expires_at > $2 ORDER BY user_id, client_id`, team, ts(now))
 	if err != nil {
@@ -52,12 +56,14 @@ func (q *queries) ListGrantRevocations(ctx context.Context, team string, now tim
 }
 
 // GrantRevocation returns one pair's cut-off if it is unexpired at now.
-func (q *queries) GrantRevocation(ctx context.Context, team, userID, clientID string, now time.Time) (store.GrantRevocation, error) {
+func (q *queries) GrantRevocation(ctx context.Context, team, userID, clientID string, now time.Time) (_ store.GrantRevocation, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	var (
 		r                store.GrantRevocation
 		revoked, expires int64
 	)
-	err := q.x.QueryRowContext(ctx, `SELECT team, user_id, client_id, revoked_at, expires_at FROM grant_revocations
+	err = q.x.QueryRowContext(ctx, `SELECT team, user_id, client_id, revoked_at, expires_at FROM grant_revocations
 		WHERE team = $1 AND user_id = $2 AND client_id = $3 AND expires_at > $4`, team, userID, clientID, ts(now)).
 		Scan(&r.Team, &r.UserID, &r.ClientID, &revoked, &expires)
 	if err != nil {

@@ -27,7 +27,9 @@ func scanCode(sc interface{ Scan(...any) error }) (store.AuthCode, error) {
 	return c, nil
 }
 
-func (q *queries) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
+func (q *queries) CreateAuthCode(ctx context.Context, c store.AuthCode) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO auth_codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			c.Team, c.Hash, c.ClientID, c.UserID, c.RedirectURI, joinList(c.Scopes), c.CodeChallenge, c.CodeChallengeMethod,
@@ -40,9 +42,11 @@ func (q *queries) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 
 // UseAuthCode spends a code exactly once, even against a concurrent
 // redemption on another node: the update only matches an unspent code.
-func (q *queries) UseAuthCode(ctx context.Context, team string, hash []byte, at time.Time) (store.AuthCode, error) {
+func (q *queries) UseAuthCode(ctx context.Context, team string, hash []byte, at time.Time) (_ store.AuthCode, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	var c store.AuthCode
-	err := q.write(ctx, func(x execer) error {
+	err = q.write(ctx, func(x execer) error {
 		var err error
 		c, err = scanCode(x.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM auth_codes WHERE team = $1 AND hash = $2`, team, hash))
 		if err != nil {
@@ -83,7 +87,9 @@ func scanRefresh(sc interface{ Scan(...any) error }) (store.RefreshToken, error)
 	return t, nil
 }
 
-func (q *queries) CreateRefreshToken(ctx context.Context, t store.RefreshToken) error {
+func (q *queries) CreateRefreshToken(ctx context.Context, t store.RefreshToken) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			t.Team, t.Hash, t.FamilyID, t.ClientID, t.UserID, joinList(t.Scopes), ts(t.CreatedAt), ts(t.ExpiresAt),
@@ -94,7 +100,9 @@ func (q *queries) CreateRefreshToken(ctx context.Context, t store.RefreshToken) 
 	})
 }
 
-func (q *queries) RefreshToken(ctx context.Context, team string, hash []byte) (store.RefreshToken, error) {
+func (q *queries) RefreshToken(ctx context.Context, team string, hash []byte) (_ store.RefreshToken, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	t, err := scanRefresh(q.x.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE team = $1 AND hash = $2`, team, hash))
 	if err != nil {
 		return store.RefreshToken{}, q.fail("refresh token", err)
@@ -104,9 +112,11 @@ func (q *queries) RefreshToken(ctx context.Context, team string, hash []byte) (s
 
 // UseRefreshToken spends a token exactly once; a spent or revoked token
 // comes back with ErrConflict so that the caller can revoke its family.
-func (q *queries) UseRefreshToken(ctx context.Context, team string, hash []byte, at time.Time) (store.RefreshToken, error) {
+func (q *queries) UseRefreshToken(ctx context.Context, team string, hash []byte, at time.Time) (_ store.RefreshToken, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	var t store.RefreshToken
-	err := q.write(ctx, func(x execer) error {
+	err = q.write(ctx, func(x execer) error {
 		var err error
 		t, err = scanRefresh(x.QueryRowContext(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE team = $1 AND hash = $2`, team, hash))
 		if err != nil {
@@ -128,7 +138,9 @@ func (q *queries) UseRefreshToken(ctx context.Context, team string, hash []byte,
 	return t, err
 }
 
-func (q *queries) RevokeRefreshFamily(ctx context.Context, team, familyID string, at time.Time) error {
+func (q *queries) RevokeRefreshFamily(ctx context.Context, team, familyID string, at time.Time) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = $3
 			WHERE team = $1 AND family_id = $2 AND revoked_at IS NULL`, team, familyID, ts(at)); err != nil {
@@ -138,7 +150,9 @@ func (q *queries) RevokeRefreshFamily(ctx context.Context, team, familyID string
 	})
 }
 
-func (q *queries) RevokeRefreshTokensOf(ctx context.Context, team, userID, clientID string, at time.Time) error {
+func (q *queries) RevokeRefreshTokensOf(ctx context.Context, team, userID, clientID string, at time.Time) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = $4
 			WHERE team = $1 AND user_id = $2 AND client_id = $3 AND revoked_at IS NULL`, team, userID, clientID, ts(at)); err != nil {

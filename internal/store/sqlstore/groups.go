@@ -6,7 +6,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-func (q *queries) CreateGroup(ctx context.Context, g store.Group) error {
+func (q *queries) CreateGroup(ctx context.Context, g store.Group) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO user_groups (team, name, created_at) VALUES ($1, $2, $3)`,
 			g.Team, g.Name, ts(g.CreatedAt)); err != nil {
@@ -16,7 +18,9 @@ func (q *queries) CreateGroup(ctx context.Context, g store.Group) error {
 	})
 }
 
-func (q *queries) Group(ctx context.Context, team, name string) (store.Group, error) {
+func (q *queries) Group(ctx context.Context, team, name string) (_ store.Group, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	gs, err := q.groups(ctx, `SELECT g.team, g.name, g.created_at, m.user_id FROM user_groups g
 		LEFT JOIN group_members m ON m.team = g.team AND m.group_name = g.name
 		WHERE g.team = $1 AND g.name = $2 ORDER BY m.user_id`, team, name)
@@ -30,7 +34,9 @@ func (q *queries) Group(ctx context.Context, team, name string) (store.Group, er
 }
 
 // ListGroups pages through the team's groups in name order, with members.
-func (q *queries) ListGroups(ctx context.Context, team string, p store.Page) ([]store.Group, string, error) {
+func (q *queries) ListGroups(ctx context.Context, team string, p store.Page) (_ []store.Group, _ string, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	after, err := decodeCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
@@ -82,7 +88,9 @@ func (q *queries) groups(ctx context.Context, query string, args ...any) ([]stor
 }
 
 // DeleteGroup deletes the group, its memberships and its permissions.
-func (q *queries) DeleteGroup(ctx context.Context, team, name string) error {
+func (q *queries) DeleteGroup(ctx context.Context, team, name string) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `DELETE FROM user_groups WHERE team = $1 AND name = $2`, team, name)
 		if err != nil {
@@ -101,7 +109,9 @@ func (q *queries) DeleteGroup(ctx context.Context, team, name string) error {
 	})
 }
 
-func (q *queries) AddGroupMember(ctx context.Context, team, group, userID string) error {
+func (q *queries) AddGroupMember(ctx context.Context, team, group, userID string) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO group_members (team, group_name, user_id) VALUES ($1, $2, $3)`,
 			team, group, userID); err != nil {
@@ -111,7 +121,9 @@ func (q *queries) AddGroupMember(ctx context.Context, team, group, userID string
 	})
 }
 
-func (q *queries) RemoveGroupMember(ctx context.Context, team, group, userID string) error {
+func (q *queries) RemoveGroupMember(ctx context.Context, team, group, userID string) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `DELETE FROM group_members WHERE team = $1 AND group_name = $2 AND user_id = $3`,
 			team, group, userID)
@@ -126,7 +138,9 @@ func (q *queries) RemoveGroupMember(ctx context.Context, team, group, userID str
 }
 
 // UserGroups lists the names of the user's groups, sorted.
-func (q *queries) UserGroups(ctx context.Context, team, userID string) ([]string, error) {
+func (q *queries) UserGroups(ctx context.Context, team, userID string) (_ []string, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.strings(ctx, "groups of "+userID,
 		`SELECT group_name FROM group_members WHERE team = $1 AND user_id = $2 ORDER BY group_name`, team, userID)
 }

@@ -13,7 +13,9 @@ import (
 )
 
 // AppendAudit appends events; it announces no change.
-func (q *queries) AppendAudit(ctx context.Context, events ...store.AuditEvent) error {
+func (q *queries) AppendAudit(ctx context.Context, events ...store.AuditEvent) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	if len(events) == 0 {
 		return nil
 	}
@@ -82,7 +84,9 @@ func bound(t time.Time) int64 {
 }
 
 // ListAudit pages through the team's audit log, newest first.
-func (q *queries) ListAudit(ctx context.Context, team string, f store.AuditFilter, p store.Page) ([]store.AuditEvent, string, error) {
+func (q *queries) ListAudit(ctx context.Context, team string, f store.AuditFilter, p store.Page) (_ []store.AuditEvent, _ string, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	cAt, cID, err := historyCursor(p)
 	if err != nil {
 		return nil, "", err
@@ -128,7 +132,9 @@ func (q *queries) ListAudit(ctx context.Context, team string, f store.AuditFilte
 }
 
 // AppendLogin appends a login attempt; it announces no change.
-func (q *queries) AppendLogin(ctx context.Context, e store.LoginEvent) error {
+func (q *queries) AppendLogin(ctx context.Context, e store.LoginEvent) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO login_events (team, at, email, user_id, success, reason, ip, user_agent)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -140,7 +146,9 @@ func (q *queries) AppendLogin(ctx context.Context, e store.LoginEvent) error {
 }
 
 // ListLogins pages through the team's login history, newest first.
-func (q *queries) ListLogins(ctx context.Context, team string, f store.LoginFilter, p store.Page) ([]store.LoginEvent, string, error) {
+func (q *queries) ListLogins(ctx context.Context, team string, f store.LoginFilter, p store.Page) (_ []store.LoginEvent, _ string, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	cAt, cID, err := historyCursor(p)
 	if err != nil {
 		return nil, "", err

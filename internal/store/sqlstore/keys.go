@@ -25,7 +25,9 @@ func scanKey(sc interface{ Scan(...any) error }) (store.StaticKey, error) {
 
 // CreateKey stores a static key; its owner (user ID or application name)
 // must exist in the team.
-func (q *queries) CreateKey(ctx context.Context, k store.StaticKey) error {
+func (q *queries) CreateKey(ctx context.Context, k store.StaticKey) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		owner := `SELECT 1 FROM users WHERE team = $1 AND id = $2`
 		if k.Kind == store.KeyKindApp {
@@ -44,7 +46,9 @@ func (q *queries) CreateKey(ctx context.Context, k store.StaticKey) error {
 	})
 }
 
-func (q *queries) Key(ctx context.Context, team, id string) (store.StaticKey, error) {
+func (q *queries) Key(ctx context.Context, team, id string) (_ store.StaticKey, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	k, err := scanKey(q.x.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM static_keys WHERE team = $1 AND id = $2`, team, id))
 	if err != nil {
 		return store.StaticKey{}, q.fail("key "+id, err)
@@ -52,7 +56,9 @@ func (q *queries) Key(ctx context.Context, team, id string) (store.StaticKey, er
 	return k, nil
 }
 
-func (q *queries) ListKeys(ctx context.Context, team string) ([]store.StaticKey, error) {
+func (q *queries) ListKeys(ctx context.Context, team string) (_ []store.StaticKey, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	rows, err := q.x.QueryContext(ctx, `SELECT `+keyColumns+` FROM static_keys WHERE team = $1 ORDER BY created_at, id`, team)
 	if err != nil {
 		return nil, q.fail("list keys", err)
@@ -72,7 +78,9 @@ func (q *queries) ListKeys(ctx context.Context, team string) ([]store.StaticKey,
 	return out, nil
 }
 
-func (q *queries) DeleteKey(ctx context.Context, team, id string) error {
+func (q *queries) DeleteKey(ctx context.Context, team, id string) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `DELETE FROM static_keys WHERE team = $1 AND id = $2`, team, id)
 		if err != nil {
@@ -87,7 +95,9 @@ func (q *queries) DeleteKey(ctx context.Context, team, id string) error {
 
 // RecordKeyUse writes batched last-used data. It announces no change:
 // nothing cached depends on it.
-func (q *queries) RecordKeyUse(ctx context.Context, team string, uses []store.KeyUse) error {
+func (q *queries) RecordKeyUse(ctx context.Context, team string, uses []store.KeyUse) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		for _, u := range uses {
 			if _, err := x.ExecContext(ctx, `UPDATE static_keys SET last_used_at = $3, last_used_ip = $4, last_used_ua = $5
@@ -100,7 +110,9 @@ func (q *queries) RecordKeyUse(ctx context.Context, team string, uses []store.Ke
 	})
 }
 
-func (q *queries) SetKeyMigrated(ctx context.Context, team, id, clientID string) error {
+func (q *queries) SetKeyMigrated(ctx context.Context, team, id, clientID string) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `UPDATE static_keys SET migrated_to = $3 WHERE team = $1 AND id = $2`, team, id, clientID)
 		if err != nil {

@@ -6,7 +6,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-func (q *queries) GrantPermission(ctx context.Context, p store.Permission) error {
+func (q *queries) GrantPermission(ctx context.Context, p store.Permission) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO permissions (team, principal, action, resource, created_at)
 			VALUES ($1, $2, $3, $4, $5)`, p.Team, p.Principal, p.Action, p.Resource, ts(p.CreatedAt)); err != nil {
@@ -16,7 +18,9 @@ func (q *queries) GrantPermission(ctx context.Context, p store.Permission) error
 	})
 }
 
-func (q *queries) RevokePermission(ctx context.Context, p store.Permission) error {
+func (q *queries) RevokePermission(ctx context.Context, p store.Permission) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `DELETE FROM permissions WHERE team = $1 AND principal = $2 AND action = $3 AND resource = $4`,
 			p.Team, p.Principal, p.Action, p.Resource)
@@ -32,7 +36,9 @@ func (q *queries) RevokePermission(ctx context.Context, p store.Permission) erro
 
 // ListPermissions lists the principal's permissions, or the whole team's
 // when principal is empty.
-func (q *queries) ListPermissions(ctx context.Context, team, principal string) ([]store.Permission, error) {
+func (q *queries) ListPermissions(ctx context.Context, team, principal string) (_ []store.Permission, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	rows, err := q.x.QueryContext(ctx, `SELECT team, principal, action, resource, created_at FROM permissions
 		WHERE team = $1 AND ($2 = '' OR principal = $2) ORDER BY principal, action, resource`, team, principal)
 	if err != nil {

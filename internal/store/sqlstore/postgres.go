@@ -16,9 +16,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-// notifyChannel carries changes between nodes sharing one PostgreSQL.
-const notifyChannel = "gatehouse_changes"
-
 // migrationLock is the advisory lock key that serializes migrations of
 // nodes starting at once ("gatehous" in ASCII).
 const migrationLock int64 = 0x6761746568_6f7573
@@ -33,16 +30,34 @@ func openPostgres(ctx context.Context, url string, log *slog.Logger, migrate boo
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: bad database URL: %w", err)
 	}
-	db := stdlib.OpenDB(*cfg)
+	lim := newLimits()
+	urlTimeout := cfg.ConnectTimeout
+	db := stdlib.OpenDB(*cfg, stdlib.OptionBeforeConnect(func(_ context.Context, c *pgx.ConnConfig) error {
+		c.ConnectTimeout = connectTimeout(urlTimeout, lim.get())
+		return nil
+	}))
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return newDB(ctx, db, postgresDialect{cfg: cfg, log: log}, log, migrate)
+	s, err := newDB(ctx, db, postgresDialect{cfg: cfg}, log, migrate)
+	if err != nil {
+		return nil, err
+	}
+	s.lim = lim
+	return s, nil
+}
+
+// connectTimeout bounds a connection attempt by the store's timeout, or
+// by the URL's connect_timeout if that is shorter.
+func connectTimeout(fromURL, timeout time.Duration) time.Duration {
+	if fromURL > 0 && fromURL < timeout {
+		return fromURL
+	}
+	return timeout
 }
 
 type postgresDialect struct {
 	cfg *pgx.ConnConfig
-	log *slog.Logger
 }
 
 func (postgresDialect) name() string { return "postgres" }
@@ -58,68 +73,59 @@ func (postgresDialect) classify(err error) error {
 	case "23503": // foreign_key_violation
 		return store.ErrNotFound
 	}
+	if cause := pgUnavailable(pe.Code); cause != "" {
+		return unavailable(cause, err)
+	}
 	return nil
+}
+
+// pgUnavailable names why PostgreSQL cannot serve, from an SQLSTATE that
+// says so, or returns "".
+func pgUnavailable(code string) string {
+	switch code {
+	case "57P01": // admin_shutdown
+		return "the server is shutting down"
+	case "57P02": // crash_shutdown
+		return "the server crashed"
+	case "57P03": // cannot_connect_now
+		return "the server is starting or stopping"
+	case "57014": // query_canceled: statement_timeout, or cancelled by an administrator
+		return "statement cancelled by the server"
+	case "55P03": // lock_not_available: lock_timeout
+		return "lock not available"
+	case "25006": // read_only_sql_transaction: a standby, or default_transaction_read_only
+		return "the database is read-only"
+	case "53100":
+		return "disk full"
+	case "53200":
+		return "out of memory"
+	case "53300":
+		return "too many connections"
+	}
+	switch {
+	case strings.HasPrefix(code, "08"): // connection_exception
+		return "connection failure"
+	case strings.HasPrefix(code, "53"): // insufficient_resources
+		return "insufficient resources"
+	case strings.HasPrefix(code, "58"): // system_error, io_error
+		return "server I/O error"
+	}
+	return ""
 }
 
 // The payload separator cannot occur in team names, kinds or keys.
 const payloadSep = "\x1f"
 
-func (postgresDialect) changed(ctx context.Context, x execer, c store.Change, _ time.Time) error {
-	// NOTIFY inside a transaction is delivered at commit, and not at all on
-	// rollback.
-	_, err := x.ExecContext(ctx, `SELECT pg_notify($1, $2)`, notifyChannel,
-		c.Team+payloadSep+c.Kind+payloadSep+c.Key)
+// changed records the change in the change log and announces it with
+// NOTIFY, in one round trip. Both happen at commit, and not at all on
+// rollback. The change log is what a listener reads after a reconnection,
+// so that the changes announced while it was away are not lost.
+func (postgresDialect) changed(ctx context.Context, x execer, c store.Change, now time.Time) error {
+	_, err := x.ExecContext(ctx, `WITH logged AS (
+			INSERT INTO changes (team, kind, key, at) VALUES ($1, $2, $3, $4))
+		SELECT pg_notify($5, $6)`,
+		c.Team, c.Kind, c.Key, ts(now), notifyChannel, c.Team+payloadSep+c.Kind+payloadSep+c.Key)
 	return err
-}
-
-func (d postgresDialect) watch(ctx context.Context, _ *sql.DB, fn func(store.Change)) error {
-	backoff := 50 * time.Millisecond
-	first := true
-	for ctx.Err() == nil {
-		err := d.listen(ctx, fn, !first)
-		if ctx.Err() != nil {
-			return nil
-		}
-		first = false
-		if d.log != nil {
-			d.log.Warn("change listener lost its connection; reconnecting", "err", err, "backoff", backoff)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, time.Second)
-	}
-	return nil
-}
-
-// listen holds one LISTEN connection until it fails. After a reconnect the
-// changes sent while it was away are lost, so it first announces Change{}
-// ("everything may have changed").
-func (d postgresDialect) listen(ctx context.Context, fn func(store.Change), flush bool) error {
-	conn, err := pgx.ConnectConfig(ctx, d.cfg)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return err
-	}
-	if flush {
-		fn(store.Change{})
-	}
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		parts := strings.SplitN(n.Payload, payloadSep, 3)
-		if len(parts) != 3 {
-			continue
-		}
-		fn(store.Change{Team: parts[0], Kind: parts[1], Key: parts[2]})
-	}
 }
 
 // Migrations run under a session advisory lock, so nodes starting at once
@@ -168,10 +174,19 @@ func (d postgresDialect) check(ctx context.Context, db *sql.DB) error {
 
 // purgeQuery finds the rows through the column's index and deletes them
 // by ctid: a TID scan, whatever the table's key. (A row updated meanwhile
-// has a new ctid and is left for the next batch.)
+// has a new ctid and is left for the next batch.) A batch of the change
+// log also remembers the newest transaction whose changes it deleted: a
+// listener whose position is not past it may have missed one (listen.go).
 func (postgresDialect) purgeQuery(table, column string) string {
+	if table == "changes" {
+		return `WITH batch AS (SELECT ctid, xid FROM changes WHERE ` + column + ` < $1 LIMIT $2),
+			seen AS (UPDATE changes_purged SET xid = GREATEST(xid, (SELECT max(xid) FROM batch))
+				WHERE EXISTS (SELECT 1 FROM batch))
+			DELETE FROM changes WHERE ctid = ANY(ARRAY(SELECT ctid FROM batch))`
+	}
 	return "DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table + " WHERE " + column + " < $1 LIMIT $2))"
 }
 
-// changeLog is false: changes travel by NOTIFY, nothing is kept.
-func (postgresDialect) changeLog() bool { return false }
+// changeLog is true: changes travel by NOTIFY and are kept in the change
+// log for listeners that were away.
+func (postgresDialect) changeLog() bool { return true }

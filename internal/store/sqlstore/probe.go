@@ -16,8 +16,9 @@ type prober interface {
 
 // Probe checks that the database accepts writes: it rewrites the probe
 // table's one row (store.Store).
-func (s *DB) Probe(ctx context.Context) error {
-	var err error
+func (s *DB) Probe(ctx context.Context) (err error) {
+	ctx, end := s.op(ctx)
+	defer end(&err)
 	if p, ok := s.d.(prober); ok {
 		err = p.probe(ctx, s.db, s.now())
 	} else {

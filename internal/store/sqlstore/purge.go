@@ -9,7 +9,7 @@ import (
 )
 
 // purgeColumns are, per kind, the table and the time column before whose
-// value a record has expired. Each column has an index (migration 0004),
+// value a record has expired. Each column has an index (migration 0005),
 // so that a batch reads only the rows it deletes.
 var purgeColumns = map[store.PurgeKind]struct{ table, column string }{
 	store.PurgeAuthCodes:        {"auth_codes", "expires_at"},
@@ -29,7 +29,9 @@ const maxPurgeBatch = 10_000
 
 // Purge deletes at most limit records of kind that expired before
 // `before`, in one statement of its own transaction.
-func (s *DB) Purge(ctx context.Context, kind store.PurgeKind, before time.Time, limit int) (int, error) {
+func (s *DB) Purge(ctx context.Context, kind store.PurgeKind, before time.Time, limit int) (_ int, err error) {
+	ctx, end := s.op(ctx)
+	defer end(&err)
 	pc, ok := purgeColumns[kind]
 	if !ok {
 		return 0, fmt.Errorf("purge %q: unknown kind: %w", kind, store.ErrInvalid)
@@ -41,7 +43,7 @@ func (s *DB) Purge(ctx context.Context, kind store.PurgeKind, before time.Time, 
 		return 0, nil
 	}
 	var n int64
-	err := s.write(ctx, func(x execer) error {
+	err = s.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, s.d.purgeQuery(pc.table, pc.column), ts(before), limit)
 		if err != nil {
 			return err

@@ -10,7 +10,9 @@ import (
 
 const signingKeyColumns = `team, id, alg, public_jwk, private_sealed, created_at, activate_at, retired_at, delete_after`
 
-func (q *queries) CreateSigningKey(ctx context.Context, k store.SigningKey) error {
+func (q *queries) CreateSigningKey(ctx context.Context, k store.SigningKey) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			k.Team, k.ID, k.Alg, k.PublicJWK, k.PrivateSealed, ts(k.CreatedAt), ts(k.ActivateAt),
@@ -22,7 +24,9 @@ func (q *queries) CreateSigningKey(ctx context.Context, k store.SigningKey) erro
 }
 
 // ListSigningKeys lists the team's keys, oldest first.
-func (q *queries) ListSigningKeys(ctx context.Context, team string) ([]store.SigningKey, error) {
+func (q *queries) ListSigningKeys(ctx context.Context, team string) (_ []store.SigningKey, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	rows, err := q.x.QueryContext(ctx, `SELECT `+signingKeyColumns+` FROM signing_keys WHERE team = $1 ORDER BY created_at, id`, team)
 	if err != nil {
 		return nil, q.fail("list signing keys", err)
@@ -47,7 +51,9 @@ func (q *queries) ListSigningKeys(ctx context.Context, team string) ([]store.Sig
 	return out, nil
 }
 
-func (q *queries) RetireSigningKey(ctx context.Context, team, id string, retiredAt, deleteAfter time.Time) error {
+func (q *queries) RetireSigningKey(ctx context.Context, team, id string, retiredAt, deleteAfter time.Time) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `UPDATE signing_keys SET retired_at = $3, delete_after = $4 WHERE team = $1 AND id = $2`,
 			team, id, ts(retiredAt), ts(deleteAfter))
@@ -61,7 +67,9 @@ func (q *queries) RetireSigningKey(ctx context.Context, team, id string, retired
 	})
 }
 
-func (q *queries) DeleteSigningKey(ctx context.Context, team, id string) error {
+func (q *queries) DeleteSigningKey(ctx context.Context, team, id string) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `DELETE FROM signing_keys WHERE team = $1 AND id = $2`, team, id)
 		if err != nil {
@@ -76,7 +84,9 @@ func (q *queries) DeleteSigningKey(ctx context.Context, team, id string) error {
 
 // RevokeToken adds an access token to the denylist; revoking it twice is
 // not an error (RFC 7009 section 2.2).
-func (q *queries) RevokeToken(ctx context.Context, r store.RevokedToken) error {
+func (q *queries) RevokeToken(ctx context.Context, r store.RevokedToken) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		if _, err := x.ExecContext(ctx, `INSERT INTO revoked_tokens (team, jti, expires_at) VALUES ($1, $2, $3)
 			ON CONFLICT (team, jti) DO NOTHING`, r.Team, r.JTI, ts(r.ExpiresAt)); err != nil {
@@ -87,7 +97,9 @@ func (q *queries) RevokeToken(ctx context.Context, r store.RevokedToken) error {
 }
 
 // ListRevokedTokens lists the denylist entries still unexpired at now.
-func (q *queries) ListRevokedTokens(ctx context.Context, team string, now time.Time) ([]store.RevokedToken, error) {
+func (q *queries) ListRevokedTokens(ctx context.Context, team string, now time.Time) (_ []store.RevokedToken, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	rows, err := q.x.QueryContext(ctx, `SELECT team, jti, expires_at FROM revoked_tokens WHERE team = $1 AND expires_at > $2
 		ORDER BY jti`, team, ts(now))
 	if err != nil {

@@ -5,8 +5,13 @@
 // placeholders, which modernc's driver binds by ordinal. What differs per
 // engine is kept in its dialect: the schema migrations (migrations/<dialect>),
 // error classification, how a write announces its change to other processes
-// (a change-log table on SQLite, NOTIFY on PostgreSQL) and how watchers hear
-// of it.
+// (a change-log table on both; NOTIFY too on PostgreSQL) and how watchers
+// hear of it.
+//
+// Every operation is bounded by a timeout (SetTimeout), and an error that
+// means the database cannot answer now wraps store.ErrUnavailable
+// (fault.go). Watchers ride out database failures and catch up from their
+// position in the change log (listen.go, sqlitewatch.go).
 package sqlstore
 
 import (
@@ -26,12 +31,17 @@ import (
 type dialect interface {
 	name() string
 	// classify maps an engine error to store.ErrAlreadyExists,
-	// store.ErrNotFound (a foreign key names a missing record) or nil.
+	// store.ErrNotFound (a foreign key names a missing record), an error
+	// made by unavailable (the engine says it cannot serve now: shutting
+	// down, read-only, disk full) or nil. Timeouts and broken connections
+	// are recognised for every engine in fault.go.
 	classify(err error) error
 	// changed announces a change from inside the writing transaction, so
 	// that it is delivered if and only if the transaction commits.
 	changed(ctx context.Context, x execer, c store.Change, now time.Time) error
-	watch(ctx context.Context, db *sql.DB, fn func(store.Change)) error
+	// watch delivers every committed change until ctx ends, riding out
+	// failures of the database: it returns only when ctx ends.
+	watch(ctx context.Context, w watchEnv, fn func(store.Change)) error
 	migrate(ctx context.Context, db *sql.DB) error
 	check(ctx context.Context, db *sql.DB) error
 	// purgeQuery deletes up to $2 rows of table whose column is before
@@ -56,6 +66,18 @@ type DB struct {
 	log *slog.Logger
 }
 
+// watchEnv is what a dialect's watch works with.
+type watchEnv struct {
+	db  *sql.DB
+	lim *limits
+	log *faultLog
+	// Tests set these: how often a PostgreSQL listener checks its
+	// connection (0: listenCheck), and a function told of every move of its
+	// position.
+	listenCheck time.Duration
+	moved       func(pos uint64)
+}
+
 var _ store.Store = (*DB)(nil)
 
 // queries runs every store.Queries method on x; tx is set inside Store.Tx.
@@ -64,6 +86,7 @@ type queries struct {
 	x   execer
 	db  *sql.DB // non-nil outside a transaction: writes open their own
 	now func() time.Time
+	lim *limits
 }
 
 // Open opens the database named by databaseURL (postgres:// or
@@ -108,7 +131,7 @@ func newDB(ctx context.Context, db *sql.DB, d dialect, log *slog.Logger, migrate
 		db.Close()
 		return nil, err
 	}
-	return &DB{queries: queries{d: d, x: db, db: db, now: time.Now}, db: db, log: log}, nil
+	return &DB{queries: queries{d: d, x: db, db: db, now: time.Now, lim: newLimits()}, db: db, log: log}, nil
 }
 
 // Dialect names the engine: "sqlite" or "postgres".
@@ -118,7 +141,9 @@ func (s *DB) Dialect() string { return s.d.name() }
 func (s *DB) Close() error { return s.db.Close() }
 
 // Ping checks that the database answers.
-func (s *DB) Ping(ctx context.Context) error {
+func (s *DB) Ping(ctx context.Context) (err error) {
+	ctx, end := s.op(ctx)
+	defer end(&err)
 	if err := s.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping %s: %w", s.d.name(), err)
 	}
@@ -129,16 +154,24 @@ func (s *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Check runs the engine's integrity check.
+// Check runs the engine's integrity check. It reads the whole database, so
+// only the caller's context bounds it.
 func (s *DB) Check(ctx context.Context) error { return s.d.check(ctx, s.db) }
 
-// Watch delivers every committed change until ctx ends.
+// Watch delivers every committed change until ctx ends. While the
+// database cannot be reached it keeps trying, logging at most one line a
+// minute, and once it can it delivers what changed meanwhile (or, if the
+// change log no longer holds all of it, Change{}).
 func (s *DB) Watch(ctx context.Context, fn func(store.Change)) error {
-	return s.d.watch(ctx, s.db, fn)
+	return s.d.watch(ctx, watchEnv{db: s.db, lim: s.lim,
+		log: &faultLog{log: s.log, what: "change listener", now: time.Now}}, fn)
 }
 
-// Tx runs fn in one transaction.
-func (s *DB) Tx(ctx context.Context, fn func(q store.Queries) error) error {
+// Tx runs fn in one transaction, bounded as a whole by the store's timeout
+// (each operation in it is bounded too).
+func (s *DB) Tx(ctx context.Context, fn func(q store.Queries) error) (err error) {
+	ctx, end := s.op(ctx)
+	defer end(&err)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -149,10 +182,11 @@ func (s *DB) Tx(ctx context.Context, fn func(q store.Queries) error) error {
 			tx.Rollback() // fn panicked: never leave the write lock held
 		}
 	}()
-	err = fn(&queries{d: s.d, x: tx, now: s.now})
+	err = fn(&queries{d: s.d, x: tx, now: s.now, lim: s.lim})
 	finished = true
 	if err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
+		// ErrTxDone: the bound ran out and database/sql rolled it back.
+		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
 		}
 		return err

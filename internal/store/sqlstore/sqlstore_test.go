@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/pgtest"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -18,6 +19,7 @@ func openSQLite(t *testing.T) store.Store {
 		t.Fatalf("open sqlite: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	db.SetTimeout(suiteTimeout)
 	return db
 }
 
@@ -28,8 +30,15 @@ func openPostgres(t *testing.T) store.Store {
 		t.Fatalf("open postgres: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	db.SetTimeout(suiteTimeout)
 	return db
 }
+
+// suiteTimeout is the store timeout of the conformance suite, which checks
+// what the store does, not how fast: some of its transactions write and
+// read a hundred records, which under the race detector on a busy machine
+// takes longer than the default. fault_test.go checks the timeout.
+const suiteTimeout = 30 * time.Second
 
 func TestConformanceSQLite(t *testing.T)   { storetest.Run(t, openSQLite) }
 func TestConformancePostgres(t *testing.T) { storetest.Run(t, openPostgres) }

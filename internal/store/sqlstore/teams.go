@@ -31,7 +31,9 @@ func scanTeam(sc interface{ Scan(...any) error }) (store.Team, error) {
 	return t, nil
 }
 
-func (q *queries) CreateTeam(ctx context.Context, t store.Team) error {
+func (q *queries) CreateTeam(ctx context.Context, t store.Team) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		s := t.Settings
 		_, err := x.ExecContext(ctx, `INSERT INTO teams (`+teamColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -44,7 +46,9 @@ func (q *queries) CreateTeam(ctx context.Context, t store.Team) error {
 	})
 }
 
-func (q *queries) Team(ctx context.Context, name string) (store.Team, error) {
+func (q *queries) Team(ctx context.Context, name string) (_ store.Team, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	t, err := scanTeam(q.x.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE name = $1`, name))
 	if err != nil {
 		return store.Team{}, q.fail("team "+name, err)
@@ -52,7 +56,9 @@ func (q *queries) Team(ctx context.Context, name string) (store.Team, error) {
 	return t, nil
 }
 
-func (q *queries) ListTeams(ctx context.Context) ([]store.Team, error) {
+func (q *queries) ListTeams(ctx context.Context) (_ []store.Team, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	rows, err := q.x.QueryContext(ctx, `SELECT `+teamColumns+` FROM teams ORDER BY name`)
 	if err != nil {
 		return nil, q.fail("list teams", err)
@@ -72,7 +78,9 @@ func (q *queries) ListTeams(ctx context.Context) ([]store.Team, error) {
 	return out, nil
 }
 
-func (q *queries) UpdateTeamSettings(ctx context.Context, name string, s store.TeamSettings) error {
+func (q *queries) UpdateTeamSettings(ctx context.Context, name string, s store.TeamSettings) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `UPDATE teams SET access_token_ttl = $2, scope_format = $3, signing_alg = $4,
 			sk_deprecated_since = $5, sk_sunset_at = $6, sk_link = $7, sk_refuse_new = $8 WHERE name = $1`,
@@ -90,7 +98,9 @@ func (q *queries) UpdateTeamSettings(ctx context.Context, name string, s store.T
 
 // DeleteTeam deletes the team and, by cascade, everything in it, including
 // its audit and login history.
-func (q *queries) DeleteTeam(ctx context.Context, name string) error {
+func (q *queries) DeleteTeam(ctx context.Context, name string) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `DELETE FROM teams WHERE name = $1`, name)
 		if err != nil {
@@ -109,7 +119,9 @@ func (q *queries) DeleteTeam(ctx context.Context, name string) error {
 
 // LockTeam takes the team's row lock (PostgreSQL) or the database's write
 // lock (SQLite) with a write that changes nothing.
-func (q *queries) LockTeam(ctx context.Context, name string) error {
+func (q *queries) LockTeam(ctx context.Context, name string) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `UPDATE teams SET name = name WHERE name = $1`, name)
 		if err != nil {

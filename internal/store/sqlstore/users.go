@@ -20,7 +20,9 @@ func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
 	return u, nil
 }
 
-func (q *queries) CreateUser(ctx context.Context, u store.User) error {
+func (q *queries) CreateUser(ctx context.Context, u store.User) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		_, err := x.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			u.Team, u.ID, u.Email, u.Name, u.PasswordHash, u.TeamAdmin, u.Disabled, ts(u.CreatedAt))
@@ -31,7 +33,9 @@ func (q *queries) CreateUser(ctx context.Context, u store.User) error {
 	})
 }
 
-func (q *queries) User(ctx context.Context, team, id string) (store.User, error) {
+func (q *queries) User(ctx context.Context, team, id string) (_ store.User, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	u, err := scanUser(q.x.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE team = $1 AND id = $2`, team, id))
 	if err != nil {
 		return store.User{}, q.fail("user "+id, err)
@@ -39,7 +43,9 @@ func (q *queries) User(ctx context.Context, team, id string) (store.User, error)
 	return u, nil
 }
 
-func (q *queries) UserByEmail(ctx context.Context, team, email string) (store.User, error) {
+func (q *queries) UserByEmail(ctx context.Context, team, email string) (_ store.User, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	u, err := scanUser(q.x.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE team = $1 AND email = $2`, team, email))
 	if err != nil {
 		return store.User{}, q.fail("user "+email, err)
@@ -48,7 +54,9 @@ func (q *queries) UserByEmail(ctx context.Context, team, email string) (store.Us
 }
 
 // ListUsers pages through the team's users in email order.
-func (q *queries) ListUsers(ctx context.Context, team string, p store.Page) ([]store.User, string, error) {
+func (q *queries) ListUsers(ctx context.Context, team string, p store.Page) (_ []store.User, _ string, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	after, err := decodeCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
@@ -79,7 +87,9 @@ func (q *queries) ListUsers(ctx context.Context, team string, p store.Page) ([]s
 	return out, next, nil
 }
 
-func (q *queries) UpdateUser(ctx context.Context, u store.User) error {
+func (q *queries) UpdateUser(ctx context.Context, u store.User) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		old, err := scanUser(x.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE team = $1 AND id = $2`, u.Team, u.ID))
 		if err != nil {
@@ -106,7 +116,9 @@ func (q *queries) UpdateUser(ctx context.Context, u store.User) error {
 // DeleteUser deletes the user with its memberships, consents, codes and
 // refresh tokens (by cascade), its API keys and its permissions, so that a
 // later user with the same email inherits nothing.
-func (q *queries) DeleteUser(ctx context.Context, team, id string) error {
+func (q *queries) DeleteUser(ctx context.Context, team, id string) (err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		u, err := scanUser(x.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE team = $1 AND id = $2`, team, id))
 		if err != nil {
