@@ -17,6 +17,11 @@ const DefaultLimit = 100_000
 // again.
 const DefaultStaleRetry = time.Second
 
+// DefaultStaleWait is how long a Get of a held entry due for a reload
+// waits for the reload (0 in Options: this) before it serves the entry
+// as it is: a database that hangs costs a request this, not its timeout.
+const DefaultStaleWait = 100 * time.Millisecond
+
 // evictSample is how many entries a full side looks at to pick the one to
 // drop: the oldest of a random sample, which approximates dropping the
 // oldest entry without keeping an order.
@@ -50,6 +55,12 @@ type Options[K comparable] struct {
 	// that while the store is down one Get per key and period waits for
 	// it, not every Get.
 	StaleRetry time.Duration
+	// StaleWait bounds how long a Get of an entry the cache holds waits
+	// for its reload (0: DefaultStaleWait), in real time. A reload still
+	// running then is left to finish (and is kept if it succeeds), the
+	// entry is served as it is, and it counts as a failed reload for
+	// StaleRetry.
+	StaleWait time.Duration
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 
@@ -86,6 +97,7 @@ type Cache[K comparable, V any] struct {
 	limit, absentLimit   int
 	maxAge, absentMaxAge time.Duration
 	staleRetry           time.Duration
+	staleWait            time.Duration
 	now                  func() time.Time
 	stats                *cacheStats // nil: no Monitor
 
@@ -124,7 +136,7 @@ type loaded[V any] struct {
 // nil: keys must have a name for their loads to be deduplicated.
 func New[K comparable, V any](o Options[K]) *Cache[K, V] {
 	c := &Cache[K, V]{name: o.Name, limit: o.Limit, absentLimit: max(o.AbsentLimit, 0),
-		maxAge: o.MaxAge, absentMaxAge: o.AbsentMaxAge, staleRetry: o.StaleRetry, now: o.Now,
+		maxAge: o.MaxAge, absentMaxAge: o.AbsentMaxAge, staleRetry: o.StaleRetry, staleWait: o.StaleWait, now: o.Now,
 		stats:   o.Monitor.cache(o.Label),
 		present: map[K]entry[V]{}, absent: map[K]entry[struct{}]{}}
 	if c.name == nil {
@@ -139,6 +151,9 @@ func New[K comparable, V any](o Options[K]) *Cache[K, V] {
 	}
 	if c.staleRetry <= 0 {
 		c.staleRetry = DefaultStaleRetry
+	}
+	if c.staleWait <= 0 {
+		c.staleWait = DefaultStaleWait
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -155,8 +170,10 @@ func New[K comparable, V any](o Options[K]) *Cache[K, V] {
 // When load fails and the cache holds an entry for k (a record or an
 // absence past its age, or expired), Get returns that entry and no error:
 // stale-if-error. For StaleRetry after such a failure the entry is served
-// without calling load. Only a key the cache does not hold gets load's
-// error.
+// without calling load. A held entry's reload is waited for at most
+// StaleWait; one that takes longer counts as failed. Only a key the cache
+// does not hold gets load's error (and waits for load as long as it
+// takes).
 func (c *Cache[K, V]) Get(k K, load func() (V, bool, error)) (V, bool, error) {
 	var now time.Time
 	if c.maxAge > 0 || c.absentMaxAge > 0 {
@@ -189,7 +206,13 @@ func (c *Cache[K, V]) Get(k K, load func() (V, bool, error)) (V, bool, error) {
 			return e.v, found, nil
 		}
 	}
-	l, err := c.load(k, gen, "g", load, true)
+	var l loaded[V]
+	var err error
+	if found || absent {
+		l, err = c.loadWithin(k, gen, load)
+	} else {
+		l, err = c.load(k, gen, "g", load, true)
+	}
 	if err != nil {
 		return zero, false, err
 	}
@@ -197,6 +220,33 @@ func (c *Cache[K, V]) Get(k K, load func() (V, bool, error)) (V, bool, error) {
 		c.stats.served()
 	}
 	return l.v, l.ok, nil
+}
+
+// loadWithin is load for a key the cache holds: it waits for the load at
+// most StaleWait, then answers with the held entry, marked as failed now
+// so that the Gets that follow within StaleRetry do not wait again. The
+// load goes on; its answer is kept if it succeeds.
+func (c *Cache[K, V]) loadWithin(k K, gen uint64, load func() (V, bool, error)) (loaded[V], error) {
+	ch := c.flights.DoChan(c.flightName(k, gen, "g"), c.flight(k, gen, load, true))
+	t := time.NewTimer(c.staleWait)
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return loaded[V]{}, r.Err
+		}
+		return r.Val.(loaded[V]), nil
+	case <-t.C:
+	}
+	if v, ok, held := c.held(k, c.now()); held {
+		return loaded[V]{v: v, ok: ok, stale: true}, nil
+	}
+	// Dropped meanwhile: nothing to serve but the load's answer.
+	r := <-ch
+	if r.Err != nil {
+		return loaded[V]{}, r.Err
+	}
+	return r.Val.(loaded[V]), nil
 }
 
 // Reload loads k at once, fresh or not, and keeps the answer as Get does.
@@ -217,10 +267,23 @@ func (c *Cache[K, V]) Reload(k K, load func() (V, bool, error)) (V, bool, error)
 // since gen, and, when it fails and fallback is true, answers with the
 // entry the cache holds, if any.
 func (c *Cache[K, V]) load(k K, gen uint64, kind string, load func() (V, bool, error), fallback bool) (loaded[V], error) {
-	// The generation is part of the flight's name: a Get that begins
-	// after an invalidation never joins a load that began before it.
-	name := kind + strconv.FormatUint(gen, 36) + ":" + c.name(k)
-	r, err, _ := c.flights.Do(name, func() (any, error) {
+	r, err, _ := c.flights.Do(c.flightName(k, gen, kind), c.flight(k, gen, load, fallback))
+	if err != nil {
+		return loaded[V]{}, err
+	}
+	return r.(loaded[V]), nil
+}
+
+// flightName names the load of k in generation gen by kind ("g" for Get,
+// "r" for Reload). The generation is part of it: a Get that begins after
+// an invalidation never joins a load that began before it.
+func (c *Cache[K, V]) flightName(k K, gen uint64, kind string) string {
+	return kind + strconv.FormatUint(gen, 36) + ":" + c.name(k)
+}
+
+// flight is the function one load runs.
+func (c *Cache[K, V]) flight(k K, gen uint64, load func() (V, bool, error), fallback bool) func() (any, error) {
+	return func() (any, error) {
 		began := c.now()
 		v, ok, err := load()
 		if err != nil {
@@ -235,11 +298,7 @@ func (c *Cache[K, V]) load(k K, gen uint64, kind string, load func() (V, bool, e
 		}
 		c.keep(k, gen, began, v, ok)
 		return loaded[V]{v: v, ok: ok}, nil
-	})
-	if err != nil {
-		return loaded[V]{}, err
 	}
-	return r.(loaded[V]), nil
 }
 
 // held returns the entry the cache holds for k, noting that its reload

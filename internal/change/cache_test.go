@@ -582,6 +582,41 @@ func TestCacheStaleShared(t *testing.T) {
 	})
 }
 
+// A held entry whose reload hangs (a database that passes no byte) is
+// served after StaleWait, not after the store's timeout; the Gets that
+// follow do not wait again; the reload, once it succeeds, is kept.
+func TestCacheStaleWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := newClock()
+		m := NewMonitor(nil)
+		c := staleCache(clk, m)
+		c.Get("a", present(1))
+		clk.advance(time.Hour)
+		release := make(chan struct{})
+		loads := 0
+		hang := func() (int, bool, error) { loads++; <-release; return 2, true, nil }
+		start := time.Now() // synctest's clock
+		if v, ok, err := c.Get("a", hang); v != 1 || !ok || err != nil {
+			t.Fatalf("Get = %v %v %v, want the held record", v, ok, err)
+		}
+		if waited := time.Since(start); waited != DefaultStaleWait {
+			t.Fatalf("Get waited %v for a hanging reload, want StaleWait (%v)", waited, DefaultStaleWait)
+		}
+		start = time.Now()
+		if v, _, _ := c.Get("a", hang); v != 1 || time.Since(start) != 0 || loads != 1 {
+			t.Fatalf("second Get = %d after %v with %d loads, want the held record at once and one load", v, time.Since(start), loads)
+		}
+		close(release)
+		synctest.Wait()
+		if v, _, _ := c.Get("a", hang); v != 2 || loads != 1 {
+			t.Fatalf("Get after the slow reload = %d with %d loads, want its answer kept (2) and no new load", v, loads)
+		}
+		if got := m.StaleServed()["test"]; got != 2 {
+			t.Fatalf("stale served %d, want 2", got)
+		}
+	})
+}
+
 // Reload loads whatever the cache holds, and reports a failure instead
 // of serving the held entry; the held entry stays for Get.
 func TestCacheReload(t *testing.T) {
