@@ -39,19 +39,17 @@ type Options struct {
 	Log       *slog.Logger     // nil: discard
 	Now       func() time.Time // nil: time.Now
 	Gen       secret.Generator // zero: crypto/rand
+	// AuditSpool opens the audit trail (Services.Audit) on its spool in
+	// Config.SpoolDir(), which a serving node needs. A CLI command, which
+	// audits nothing on hot paths, leaves it false: Audit is then nil and
+	// the spool directory is left alone (one process at a time holds it).
+	AuditSpool bool
 }
 
 // MaxAccessTokenTTL is the longest access-token lifetime any setting
 // allows (configuration and team settings cap it at 24 h); retired
 // signing keys stay published this long.
 const MaxAccessTokenTTL = 24 * time.Hour
-
-// Audit batching: events written on hot paths wait at most this long, or
-// until this many wait, before they are written.
-const (
-	auditInterval = 200 * time.Millisecond
-	auditBatch    = 500
-)
 
 // Services are the domain services of one process, built once.
 type Services struct {
@@ -80,7 +78,10 @@ type Services struct {
 	// Verified remembers the access tokens whose signature this node has
 	// checked, for the guard and introspection alike.
 	Verified *token.Verified
-	Audit    *auditlog.Batcher
+	// Audit is the hot paths' audit trail: durable in the local spool
+	// before a response leaves, shipped to the store in the background.
+	// nil unless Options.AuditSpool.
+	Audit *auditlog.Batcher
 
 	Admin      *admin.Service
 	Clients    *client.Service
@@ -128,12 +129,19 @@ func New(o Options) (*Services, error) {
 	s.Denylist = denylist.New(o.Store, o.Now)
 	s.Checker = authz.NewChecker(o.Store)
 	s.Verified = new(token.Verified)
-	s.Audit = auditlog.New(o.Store, o.Log, auditInterval, auditBatch)
+	var keyAudit statickey.Auditor // nil, not a nil *Batcher, without the spool
+	if o.AuditSpool {
+		if s.Audit, err = auditlog.Open(auditlog.Options{Dir: cfg.SpoolDir(), MaxBytes: cfg.AuditSpoolMaxBytes,
+			Store: o.Store, Log: o.Log, Now: o.Now}); err != nil {
+			return nil, fmt.Errorf("compose: %w", err)
+		}
+		keyAudit = s.Audit
+	}
 
 	s.Admin = &admin.Service{Store: o.Store, Gen: o.Gen, Now: o.Now}
 	s.Clients = &client.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Scopes: s.Scopes}
 	s.StaticKeys = &statickey.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now,
-		Default: s.StaticKeyPolicy, Clients: s.Clients, Audit: s.Audit, Log: o.Log}
+		Default: s.StaticKeyPolicy, Clients: s.Clients, Audit: keyAudit, Log: o.Log}
 	s.Consents = &consent.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Denylist: s.Denylist,
 		CodeTTL: cfg.AuthCodeTTL, RefreshIdleTTL: cfg.RefreshIdleTTL, RefreshAbsoluteTTL: cfg.RefreshAbsoluteTTL}
 
@@ -142,14 +150,18 @@ func New(o Options) (*Services, error) {
 		s.Checker.Invalidate, s.StaticKeys.Invalidate} {
 		s.Hub.Subscribe(fn)
 	}
-	err = s.Background.Add(
-		lifecycle.Component{Name: "change listener", Run: func(ctx context.Context) { s.Hub.Run(ctx, o.Store, o.Log) }},
-		lifecycle.Component{Name: "audit writer", Run: s.Audit.Run, Flush: s.Audit.Wait},
+	comps := []lifecycle.Component{
+		{Name: "change listener", Run: func(ctx context.Context) { s.Hub.Run(ctx, o.Store, o.Log) }},
+	}
+	if s.Audit != nil {
+		comps = append(comps, lifecycle.Component{Name: "audit shipper", Run: s.Audit.Run, Flush: s.Audit.Flush})
+	}
+	comps = append(comps,
 		lifecycle.Component{Name: "signing key rotation", Run: s.Signing.RunRotation},
 		lifecycle.Component{Name: "static key last use", Run: s.StaticKeys.Run, Flush: s.StaticKeys.Flush},
 		lifecycle.Component{Name: "purge", Run: s.purge},
 	)
-	if err != nil {
+	if err = s.Background.Add(comps...); err != nil {
 		return nil, fmt.Errorf("compose: %w", err)
 	}
 	return s, nil

@@ -220,7 +220,11 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		s.Team(tb, name)
 	}
 
-	svc, err := compose.New(compose.Options{Config: s.Config, Store: s.Store, MasterKey: s.Key, Log: o.log, Now: now})
+	if s.Config.AuditSpoolDir == "" {
+		s.Config.AuditSpoolDir = tb.TempDir() // a spool of its own: one process holds a spool
+	}
+	svc, err := compose.New(compose.Options{Config: s.Config, Store: s.Store, MasterKey: s.Key, Log: o.log, Now: now,
+		AuditSpool: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
