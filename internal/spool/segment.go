@@ -91,7 +91,7 @@ func Open(o Options) (*Spool, error) {
 	if o.MaxBytes <= 0 {
 		return nil, fmt.Errorf("spool: cap %d: must be positive", o.MaxBytes)
 	}
-	s := &Spool{dir: o.Dir, max: o.MaxBytes, segBytes: o.SegmentBytes, wait: o.Wait, probe: o.ProbeInterval,
+	s := &Spool{dir: o.Dir, max: o.MaxBytes, segBytes: o.SegmentBytes, wait: o.Wait, probe: o.ProbeInterval, linger: o.Linger,
 		log: o.Log, rand: o.Rand, cur: newBatch(), changed: make(chan struct{}),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if s.segBytes <= 0 {
@@ -102,6 +102,9 @@ func Open(o Options) (*Spool, error) {
 	}
 	if s.probe <= 0 {
 		s.probe = time.Second
+	}
+	if s.linger == 0 {
+		s.linger = DefaultLinger
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -133,8 +136,8 @@ func (s *Spool) closeFiles() {
 	unlock(s.lock)
 }
 
-// load reads the checkpoint and the segments, repairs them and opens the
-// last for writing (a new one if there is none).
+// load reads the checkpoint and the segments, repairs them and starts a
+// new segment to write to.
 func (s *Spool) load() error {
 	cp, cpOK, err := s.openCheckpoint()
 	if err != nil {
@@ -154,19 +157,17 @@ func (s *Spool) load() error {
 			s.size += seg.size
 		}
 	}
-	if len(s.segs) == 0 {
-		next := uint64(1)
-		if cpOK {
-			next = cp.Segment + 1
-		}
-		if err := s.create(next); err != nil {
-			return err
-		}
-	} else {
-		last := s.segs[len(s.segs)-1]
-		if s.active, err = os.OpenFile(segPath(s.dir, last.seq), os.O_WRONLY, 0); err != nil {
-			return err
-		}
+	// Records go to a new segment, never to the end of an old one: a
+	// spool restored from a backup must not give a new record the key of
+	// one shipped from the same place before.
+	next := uint64(1)
+	if n := len(s.segs); n > 0 {
+		next = s.segs[n-1].seq + 1
+	} else if cpOK {
+		next = cp.Segment + 1
+	}
+	if err := s.create(next); err != nil {
+		return err
 	}
 	s.cp = s.start(cp, cpOK)
 	return nil

@@ -23,8 +23,9 @@
 // segment starts with a 32-byte header (a magic string, a random 16-byte
 // segment id, a CRC32C) and is followed by frames: a 4-byte length, a
 // 4-byte CRC32C (Castagnoli) of the length and the payload, the payload.
-// New frames go to the last segment; it is closed and a new one started
-// when it has grown past Options.SegmentBytes.
+// New frames go to the last segment; a new one is started when it has
+// grown past Options.SegmentBytes, and on every Open (so that a spool
+// restored from a backup never gives a new record an old record's key).
 //
 // After a crash the last frames may be torn (half written, or written but
 // not fsync'd). Open reads every segment, checks every frame's checksum
@@ -92,7 +93,15 @@ type Options struct {
 	// write of its own so that Health turns healthy again without
 	// waiting for an Append; 0: a second.
 	ProbeInterval time.Duration
+	// Linger is the longest a write waits for more records when several
+	// callers append at once, so that one fsync carries more of them
+	// (an fsync costs far more CPU than the write); 0: DefaultLinger,
+	// negative: never. A lone caller never waits for it.
+	Linger time.Duration
 }
+
+// DefaultLinger is Options.Linger's default.
+const DefaultLinger = time.Millisecond
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -104,13 +113,20 @@ type Spool struct {
 	segBytes int64
 	wait     time.Duration
 	probe    time.Duration
+	linger   time.Duration
 	log      *slog.Logger
 	rand     io.Reader
 	lock     *os.File
 
 	mu      sync.Mutex
-	cur     *batch     // the batch Appends join; the committer takes it
-	pending int64      // bytes of cur's live frames
+	cur     *batch // the batch Appends join; the committer takes it
+	pending int64  // bytes of cur's live frames
+	nlive   int    // cur's live frames
+	// waiters holds, for each of the last writes, how many Appends
+	// waited when it ended (those it answered and those waiting for the
+	// next): how many callers append at once.
+	waiters [16]int
+	wi      int
 	size    int64      // bytes of the segment files (durable frames and headers)
 	segs    []*segment // oldest first; the last is the one written to
 	full    bool       // refusing Appends until size falls to 90 % of max
@@ -178,6 +194,7 @@ func (s *Spool) Append(rec []byte) error {
 	i := len(b.frames)
 	b.frames = append(b.frames, f)
 	s.pending += n
+	s.nlive++
 	s.mu.Unlock()
 
 	select {
@@ -196,6 +213,7 @@ func (s *Spool) Append(rec []byte) error {
 	if withdrawn {
 		b.frames[i] = nil
 		s.pending -= n
+		s.nlive--
 	}
 	s.mu.Unlock()
 	if withdrawn {
@@ -267,6 +285,7 @@ func (s *Spool) commitLoop() {
 		stopping := false
 		select {
 		case <-s.kick:
+			s.gather()
 		case <-s.stop:
 			stopping = true
 		case <-probe.C:
@@ -285,12 +304,48 @@ func (s *Spool) commitLoop() {
 	}
 }
 
+// gather lets a batch grow before it is written while several callers
+// append at once: it waits, at most the linger, until the batch holds as
+// many records as callers waited at once lately. A lone caller (every
+// write answered one Append, and none was waiting) never waits.
+func (s *Spool) gather() {
+	if s.linger <= 0 {
+		return
+	}
+	s.mu.Lock()
+	target := 0
+	for _, w := range s.waiters {
+		target = max(target, w)
+	}
+	n := s.nlive
+	s.mu.Unlock()
+	if target <= 1 || n >= target {
+		return
+	}
+	t := time.NewTimer(s.linger)
+	defer t.Stop()
+	for n < target {
+		select {
+		case <-s.kick: // another Append
+		case <-t.C:
+			return
+		case <-s.stop:
+			return
+		}
+		s.mu.Lock()
+		n = s.nlive
+		s.mu.Unlock()
+	}
+}
+
 // commitBatch writes and fsyncs the waiting batch.
 func (s *Spool) commitBatch() {
 	s.mu.Lock()
 	b := s.cur
 	s.cur = newBatch()
 	s.pending = 0
+	written := s.nlive
+	s.nlive = 0
 	seg := s.segs[len(s.segs)-1]
 	hook := s.beforeWrite
 	s.mu.Unlock()
@@ -309,6 +364,8 @@ func (s *Spool) commitBatch() {
 	err := s.write(seg, s.wbuf)
 	s.mu.Lock()
 	s.writes++
+	s.waiters[s.wi] = written + s.nlive
+	s.wi = (s.wi + 1) % len(s.waiters)
 	if err == nil {
 		seg.size += int64(len(s.wbuf))
 		s.size += int64(len(s.wbuf))
