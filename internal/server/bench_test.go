@@ -385,15 +385,21 @@ func BenchmarkTokenIssuanceHandler(b *testing.B) {
 }
 
 // BenchmarkTokenIssuanceHandlerParallel is BenchmarkTokenIssuanceHandler
-// from every CPU, each goroutine a connection of its own.
+// from every CPU, each goroutine a connection of its own; the 32conns case
+// has 32 connections at once, as the load tool's default, so that the
+// audit spool's fsyncs are shared as under real load.
 func BenchmarkTokenIssuanceHandlerParallel(b *testing.B) {
 	e := newBenchEnv(b, true, nil)
 	for _, tc := range []struct {
-		name string
-		raw  []byte
-	}{{"urlencoded", e.urlenc}, {"multipart", e.multipart}} {
+		name  string
+		raw   []byte
+		conns int // 0: one per CPU
+	}{{"urlencoded", e.urlenc, 0}, {"multipart", e.multipart, 0}, {"urlencoded-32conns", e.urlenc, 32}} {
 		b.Run(tc.name, func(b *testing.B) {
 			e.warm(b, tc.raw)
+			if tc.conns > 0 {
+				b.SetParallelism(max(1, tc.conns/runtime.GOMAXPROCS(0)))
+			}
 			b.ReportAllocs()
 			m := startBenchMeter(func() { e.settle(b) })
 			b.RunParallel(func(pb *testing.PB) {
