@@ -93,10 +93,12 @@ type Options struct {
 	// write of its own so that Health turns healthy again without
 	// waiting for an Append; 0: a second.
 	ProbeInterval time.Duration
-	// Linger is the longest a write waits for more records when several
+	// Linger is the longest a write waits for more records while several
 	// callers append at once, so that one fsync carries more of them
 	// (an fsync costs far more CPU than the write); 0: DefaultLinger,
-	// negative: never. A lone caller never waits for it.
+	// negative: never. A write waits only while the last 16 writes saw
+	// more than one caller waiting, and only until as many records wait
+	// as callers did then: a lone caller does not wait for it.
 	Linger time.Duration
 }
 

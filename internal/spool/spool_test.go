@@ -432,3 +432,58 @@ func copyDir(t *testing.T, from, to string) {
 		}
 	}
 }
+
+// A lone caller's write goes at once; while several callers append at
+// once, a write waits (within the linger) for as many records as callers
+// waited, so that one write carries them.
+func TestLinger(t *testing.T) {
+	s := open(t, t.TempDir(), func(o *spool.Options) { o.Linger = 10 * time.Second; o.Wait = 5 * time.Second })
+	for i := range 20 {
+		start := time.Now()
+		if err := s.Append(rec(i)); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Fatalf("a lone caller's append took %v: it waited for others", took)
+		}
+	}
+	// Four callers at once: one being written, three waiting.
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.SetBeforeWrite(func() { once.Do(func() { close(entered); <-release }) })
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Append(rec(0)) })
+	<-entered
+	for i := range 3 {
+		wg.Go(func() { s.Append(rec(i)) })
+	}
+	poll.Must(t, 5*time.Second, "three appends waiting", func() bool { return s.Pending() == 3 })
+	writes := s.Writes()
+	close(release)
+	poll.Must(t, 5*time.Second, "the first write", func() bool { return s.Writes() > writes })
+	// Four waited at once: the three left wait for a fourth.
+	wg.Go(func() { s.Append(rec(3)) })
+	wg.Wait()
+
+	// Now three callers append: the write waits for a fourth.
+	before := s.Writes()
+	errs := make(chan error, 4)
+	for i := range 3 {
+		wg.Go(func() { errs <- s.Append(rec(i)) })
+	}
+	poll.Must(t, 5*time.Second, "three appends waiting", func() bool { return s.Pending() == 3 })
+	if w := s.Writes(); w != before {
+		t.Fatalf("%d writes before the fourth record came", w-before)
+	}
+	wg.Go(func() { errs <- s.Append(rec(3)) })
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w := s.Writes() - before; w != 1 {
+		t.Errorf("four appends took %d writes, want 1", w)
+	}
+}
