@@ -89,7 +89,7 @@ type Services struct {
 	Consents   *consent.Service
 
 	// Background holds the components that run behind the services
-	// (change listener, audit writer, key rotation, last-use writer,
+	// (change listener, audit shipper, key rotation, last-use writer,
 	// purge); a server starts and stops them, a CLI command need not.
 	Background lifecycle.Group
 }

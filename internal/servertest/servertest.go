@@ -2,7 +2,7 @@
 // server.New's path (compose, then server.NewWith) on a fresh SQLite
 // database in the test's temporary directory or, by option, on a fresh
 // PostgreSQL database (internal/pgtest); run with Server.Run on a loopback
-// listener so that its background work (change listener, audit writer,
+// listener so that its background work (change listener, audit shipper,
 // last-use writer) goes on as in production; on a clock the test sets.
 // An HTTP client reaches any <team>.gatehouse.test host of it, and helpers
 // make the teams, users, groups, apps, permissions, clients, static keys
@@ -148,7 +148,8 @@ func WithServices(f func(*compose.Services)) Option {
 
 // HandlerOnly serves the server's handler through httptest without
 // Server.Run: none of its background components (change listener, audit
-// writer, key rotation, last-use writer) runs.
+// shipper, key rotation, last-use writer) runs; audit events stay in the
+// server's spool.
 func HandlerOnly() Option { return func(o *options) { o.handlerOnly = true } }
 
 // Server is a running test server.
