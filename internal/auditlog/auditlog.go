@@ -132,6 +132,10 @@ func (b *Batcher) Health() error {
 // SpoolBytes is how much the spool holds on disk.
 func (b *Batcher) SpoolBytes() int64 { return b.spool.Size() }
 
+// SpoolStats are the spool's writes (each one fsync) and the events they
+// made durable, since Open.
+func (b *Batcher) SpoolStats() spool.Stats { return b.spool.Stats() }
+
 // Run ships spooled events to the store, in order, until ctx ends: a batch
 // when Batch events wait or Interval has passed since the last, retried
 // until the store takes it. What is left when ctx ends waits for Flush or

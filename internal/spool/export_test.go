@@ -8,11 +8,7 @@ func (s *Spool) SetBeforeWrite(fn func()) {
 }
 
 // Writes is how many batches were written.
-func (s *Spool) Writes() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.writes
-}
+func (s *Spool) Writes() int64 { return s.Stats().Writes }
 
 // Pending is how many frames wait for the next write.
 func (s *Spool) Pending() int {

@@ -137,7 +137,8 @@ type Spool struct {
 	changed chan struct{} // closed, and replaced, when frames became durable
 
 	active *os.File // the last segment, for writing; the committer's alone
-	writes int64    // batches written (tests)
+	writes  int64 // batches written
+	records int64 // records they carried
 	// beforeWrite, set by tests, runs before each batch is written.
 	beforeWrite func()
 	kick        chan struct{}
@@ -240,6 +241,19 @@ func (s *Spool) Health() error {
 		return fmt.Errorf("spool %s cannot be written: %w", s.dir, s.failing)
 	}
 	return nil
+}
+
+// Stats are counts since Open: the writes (each one fsync) and the
+// records they made durable.
+type Stats struct {
+	Writes, Records int64
+}
+
+// Stats returns the counts since Open.
+func (s *Spool) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Writes: s.writes, Records: s.records}
 }
 
 // Size is the bytes the segment files hold.
@@ -366,6 +380,9 @@ func (s *Spool) commitBatch() {
 	err := s.write(seg, s.wbuf)
 	s.mu.Lock()
 	s.writes++
+	if err == nil {
+		s.records += int64(written)
+	}
 	s.waiters[s.wi] = written + s.nlive
 	s.wi = (s.wi + 1) % len(s.waiters)
 	if err == nil {
