@@ -74,7 +74,7 @@ func event(i int) store.AuditEvent {
 
 func open(t *testing.T, dir string, st auditlog.Appender, tweak ...func(*auditlog.Options)) *auditlog.Batcher {
 	t.Helper()
-	o := auditlog.Options{Dir: dir, MaxBytes: 1 << 30, Store: st, Interval: 5 * time.Millisecond,
+	o := auditlog.Options{Dir: dir, MaxBytes: 1 << 30, Store: st, Interval: 5 * time.Millisecond, Wait: 10 * time.Second,
 		MaxBackoff: 20 * time.Millisecond, Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
 	for _, f := range tweak {
 		f(&o)

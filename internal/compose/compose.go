@@ -44,6 +44,10 @@ type Options struct {
 	// audits nothing on hot paths, leaves it false: Audit is then nil and
 	// the spool directory is left alone (one process at a time holds it).
 	AuditSpool bool
+	// AuditWait is the longest an audit event's Add waits to be durable
+	// (0: 100 ms, the server's). Tests on a busy machine's disk set more,
+	// so that a slow fsync does not fail them.
+	AuditWait time.Duration
 }
 
 // MaxAccessTokenTTL is the longest access-token lifetime any setting
@@ -132,7 +136,7 @@ func New(o Options) (*Services, error) {
 	var keyAudit statickey.Auditor // nil, not a nil *Batcher, without the spool
 	if o.AuditSpool {
 		if s.Audit, err = auditlog.Open(auditlog.Options{Dir: cfg.SpoolDir(), MaxBytes: cfg.AuditSpoolMaxBytes,
-			Store: o.Store, Log: o.Log, Now: o.Now}); err != nil {
+			Store: o.Store, Log: o.Log, Now: o.Now, Wait: o.AuditWait}); err != nil {
 			return nil, fmt.Errorf("compose: %w", err)
 		}
 		keyAudit = s.Audit

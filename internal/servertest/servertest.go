@@ -224,8 +224,10 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	if s.Config.AuditSpoolDir == "" {
 		s.Config.AuditSpoolDir = tb.TempDir() // a spool of its own: one process holds a spool
 	}
+	// The audit trail waits for a slow fsync on a busy test machine
+	// rather than answer 503 (internal/auditlog tests the 100 ms bound).
 	svc, err := compose.New(compose.Options{Config: s.Config, Store: s.Store, MasterKey: s.Key, Log: o.log, Now: now,
-		AuditSpool: true})
+		AuditSpool: true, AuditWait: 10 * time.Second})
 	if err != nil {
 		tb.Fatal(err)
 	}

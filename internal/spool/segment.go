@@ -252,17 +252,27 @@ func (s *Spool) check(seq uint64) (*segment, error) {
 	return &segment{seq: seq, id: id, size: good}, nil
 }
 
-// create makes segment seq with a new id, durable (file and directory
-// fsync'd) before it is used, and makes it the one written to.
+// create makes segment seq and makes it the one written to.
 func (s *Spool) create(seq uint64) error {
+	f, seg, err := s.makeSegment(seq)
+	if err != nil {
+		return err
+	}
+	s.use(f, seg)
+	return nil
+}
+
+// makeSegment makes segment seq with a new id, durable (file and
+// directory fsync'd) before it is used.
+func (s *Spool) makeSegment(seq uint64) (*os.File, *segment, error) {
 	id := make([]byte, 16)
 	if _, err := io.ReadFull(s.rand, id); err != nil {
-		return fmt.Errorf("segment id: %w", err)
+		return nil, nil, fmt.Errorf("segment id: %w", err)
 	}
 	path := segPath(s.dir, seq)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	h := segHeader(id)
 	_, err = f.Write(h)
@@ -275,10 +285,14 @@ func (s *Spool) create(seq uint64) error {
 	if err != nil {
 		f.Close()
 		os.Remove(path)
-		return err
+		return nil, nil, err
 	}
 	sid, _ := parseHeader(h)
-	seg := &segment{seq: seq, id: sid, size: headerSize}
+	return f, &segment{seq: seq, id: sid, size: headerSize}, nil
+}
+
+// use makes seg, open as f, the segment written to.
+func (s *Spool) use(f *os.File, seg *segment) {
 	old := s.active
 	s.mu.Lock()
 	s.active = f
@@ -288,14 +302,50 @@ func (s *Spool) create(seq uint64) error {
 	if old != nil {
 		old.Close()
 	}
-	return nil
+}
+
+// prepareNext makes the next segment in the background once the current
+// one is half full, so that starting it costs a write no fsync of its own.
+func (s *Spool) prepareNext(cur *segment) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spare != nil || s.preparing || s.closed || cur.size < s.segBytes/2 {
+		return
+	}
+	s.preparing = true
+	s.prep.Go(func() {
+		f, seg, err := s.makeSegment(cur.seq + 1)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.preparing = false
+		if err != nil {
+			s.log.Error("make the next spool segment", "dir", s.dir, "err", err)
+			return
+		}
+		s.spare = &spare{f: f, seg: seg}
+	})
+}
+
+// spare is a segment made ahead of need.
+type spare struct {
+	f   *os.File
+	seg *segment
 }
 
 // rotate starts the next segment; the current one is complete.
 func (s *Spool) rotate() error {
 	s.mu.Lock()
 	next := s.segs[len(s.segs)-1].seq + 1
+	sp := s.spare
+	s.spare = nil
 	s.mu.Unlock()
+	if sp != nil && sp.seg.seq == next {
+		s.use(sp.f, sp.seg)
+		return nil
+	}
+	if sp != nil {
+		sp.f.Close()
+	}
 	return s.create(next)
 }
 

@@ -136,9 +136,12 @@ type Spool struct {
 	closed  bool
 	changed chan struct{} // closed, and replaced, when frames became durable
 
-	active *os.File // the last segment, for writing; the committer's alone
-	writes  int64 // batches written
-	records int64 // records they carried
+	active    *os.File       // the last segment, for writing; the committer's alone
+	writes    int64          // batches written
+	records   int64          // records they carried
+	spare     *spare         // the next segment, made ahead
+	preparing bool           // a goroutine makes it
+	prep      sync.WaitGroup // that goroutine
 	// beforeWrite, set by tests, runs before each batch is written.
 	beforeWrite func()
 	kick        chan struct{}
@@ -275,6 +278,10 @@ func (s *Spool) Close() error {
 	s.mu.Unlock()
 	close(s.stop)
 	<-s.done
+	s.prep.Wait()
+	if s.spare != nil {
+		s.spare.f.Close() // an empty segment: the next Open reads past it
+	}
 	s.mu.Lock()
 	close(s.changed) // wakes a waiting Read, which then sees closed
 	s.changed = make(chan struct{})
@@ -400,6 +407,9 @@ func (s *Spool) commitBatch() {
 	s.mu.Unlock()
 	b.err = err
 	close(b.done)
+	if err == nil {
+		s.prepareNext(seg)
+	}
 	if err == nil && seg.size >= s.segBytes {
 		if err := s.rotate(); err != nil {
 			s.log.Error("start a new spool segment; the current one grows on", "dir", s.dir, "err", err)

@@ -20,7 +20,9 @@ import (
 
 func open(t *testing.T, dir string, tweak ...func(*spool.Options)) *spool.Spool {
 	t.Helper()
-	o := spool.Options{Dir: dir, MaxBytes: 1 << 30, Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
+	// A long wait: a slow fsync on a busy machine fails no test but the
+	// one about the wait.
+	o := spool.Options{Dir: dir, MaxBytes: 1 << 30, Wait: 10 * time.Second, Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
 	for _, f := range tweak {
 		f(&o)
 	}
