@@ -103,7 +103,7 @@ type Options struct {
 }
 
 // DefaultLinger is Options.Linger's default.
-const DefaultLinger = time.Millisecond
+const DefaultLinger = 2 * time.Millisecond
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
