@@ -123,6 +123,10 @@ func (g *gatehouse) serve(ctx context.Context, extra ...string) (*server, error)
 	}
 	args := append([]string{"serve", "--listen", addr, "--domain", benchDomain, "--scheme", "http",
 		"--log-format", "json", "--log-level", g.logLevel, "--lame-duck", "0"}, g.storeArgs()...)
+	if g.dbURL != "" {
+		// Nodes on one PostgreSQL: each needs an audit spool of its own.
+		args = append(args, "--audit-spool-dir", filepath.Join(g.dir, fmt.Sprintf("audit-spool-%d", g.logs)))
+	}
 	cmd := exec.Command(g.bin, append(args, extra...)...)
 	cmd.Env = g.env()
 	cmd.Stdout, cmd.Stderr = logf, logf

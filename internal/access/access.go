@@ -49,10 +49,11 @@ type Checker interface {
 	ResolveName(ctx context.Context, team string, p authz.Principal) (authz.Entry, error)
 }
 
-// Auditor takes audit events to write off the request path
-// (auditlog.Batcher is one).
+// Auditor records the audit events that answers depend on
+// (auditlog.Batcher is one): Add returns once the event is durable, or an
+// error, and the request is then answered 503 instead.
 type Auditor interface {
-	Add(e store.AuditEvent)
+	Add(e store.AuditEvent) error
 }
 
 // Leeway is the clock skew allowed on exp and nbf.
@@ -356,8 +357,14 @@ func (g *Guard) deny(w http.ResponseWriter, r *http.Request, sub authz.Subject, 
 	}
 	if g.Audit != nil {
 		a := kernel.Actor{ID: sub.Principal.String(), IP: remoteIP(r), UserAgent: r.UserAgent()}
-		g.Audit.Add(kernel.Event(a, g.now().UTC(), sub.Team, "access.deny", d.Resource,
-			map[string]string{"reason": reason, "scope": d.Scope, "action": d.Action, "method": r.Method, "path": r.URL.Path}))
+		if err := g.Audit.Add(kernel.Event(a, g.now().UTC(), sub.Team, "access.deny", d.Resource,
+			map[string]string{"reason": reason, "scope": d.Scope, "action": d.Action, "method": r.Method, "path": r.URL.Path})); err != nil {
+			// A denial is answered only once it is recorded.
+			info.Log.Error("audit event not recorded: request refused", "err", err)
+			w.Header().Del("WWW-Authenticate")
+			edge.Unavailable(w, "the request cannot be recorded right now; try again")
+			return
+		}
 	}
 	edge.JSON(w, http.StatusForbidden, body)
 }

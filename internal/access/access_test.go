@@ -99,9 +99,20 @@ func (f fakeStaticKeys) Authenticate(_ context.Context, _ store.Team, kind, key 
 	return authz.Subject{}, f.notice, fmt.Errorf("unknown key: %w", statickey.ErrInvalidKey)
 }
 
-type fakeAudit struct{ events []store.AuditEvent }
+// fakeAudit keeps the events it takes, or refuses them, as a full spool
+// does, while fail is set.
+type fakeAudit struct {
+	events []store.AuditEvent
+	fail   bool
+}
 
-func (a *fakeAudit) Add(e store.AuditEvent) { a.events = append(a.events, e) }
+func (a *fakeAudit) Add(e store.AuditEvent) error {
+	if a.fail {
+		return fmt.Errorf("audit spool full: %w", store.ErrUnavailable)
+	}
+	a.events = append(a.events, e)
+	return nil
+}
 
 func newGuard() (*Guard, *fakeKeys, *fakeAudit) {
 	keys := &fakeKeys{payloads: map[string][]byte{
@@ -321,6 +332,22 @@ func TestDependencyFailures(t *testing.T) {
 			}
 		})
 	}
+	// A denial is answered only once it is audited; an allowed call needs
+	// no audit event.
+	t.Run("audit", func(t *testing.T) {
+		g, _, audit := newGuard()
+		audit.fail = true
+		rec := call(g, "Bearer "+jwt("noscope"))
+		var body map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &body)
+		if rec.Code != 503 || body["error"] != "temporarily_unavailable" || rec.Header().Get("Retry-After") == "" ||
+			rec.Header().Get("WWW-Authenticate") != "" {
+			t.Errorf("denial with the audit failing: %d %v %v", rec.Code, rec.Header(), body)
+		}
+		if rec := call(g, "Bearer "+jwt("client")); rec.Code != 204 {
+			t.Errorf("allowed call with the audit failing: %d", rec.Code)
+		}
+	})
 }
 
 // The sunset notice goes on every answer to a static key, refusals too.

@@ -161,7 +161,7 @@ type env struct {
 // command opens an installation that exists, with its schema current, and
 // otherwise fails naming what is missing, creating nothing: run from the
 // wrong directory, it must not start an empty installation of its own.
-func (a *app) open(cmd *cobra.Command, create bool) (*env, error) {
+func (a *app) open(cmd *cobra.Command, create, serve bool) (*env, error) {
 	ctx := cmd.Context()
 	envKey, _ := a.lookupEnv(masterkey.EnvVar)
 	dbPath := filepath.Join(a.cfg.DataDir, "gatehouse.db")
@@ -193,7 +193,7 @@ func (a *app) open(cmd *cobra.Command, create bool) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := compose.New(compose.Options{Config: a.cfg, Store: st, MasterKey: key, Log: log})
+	svc, err := compose.New(compose.Options{Config: a.cfg, Store: st, MasterKey: key, Log: log, AuditSpool: serve})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -215,18 +215,28 @@ func (a *app) withEnv(fn func(cmd *cobra.Command, e *env, args []string) error) 
 	return a.withEnvCreating(false, fn)
 }
 
-// withNewEnv wraps the body of migrate or serve, which may create the
-// database and the master key.
+// withNewEnv wraps the body of migrate, which may create the database and
+// the master key.
 func (a *app) withNewEnv(fn func(cmd *cobra.Command, e *env, args []string) error) func(*cobra.Command, []string) error {
 	return a.withEnvCreating(true, fn)
 }
 
+// withServeEnv wraps the body of serve: withNewEnv, with the audit trail
+// open on its spool.
+func (a *app) withServeEnv(fn func(cmd *cobra.Command, e *env, args []string) error) func(*cobra.Command, []string) error {
+	return a.withEnvOpts(true, true, fn)
+}
+
 func (a *app) withEnvCreating(create bool, fn func(cmd *cobra.Command, e *env, args []string) error) func(*cobra.Command, []string) error {
+	return a.withEnvOpts(create, false, fn)
+}
+
+func (a *app) withEnvOpts(create, serve bool, fn func(cmd *cobra.Command, e *env, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := a.load(cmd); err != nil {
 			return err
 		}
-		e, err := a.open(cmd, create)
+		e, err := a.open(cmd, create, serve)
 		if err != nil {
 			return err
 		}

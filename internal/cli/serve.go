@@ -23,7 +23,7 @@ With --dev: --scheme http, --domain localhost:<port>, a loopback listener,
 and, on a data directory without teams, a team "acme" with a team admin
 whose generated password is printed once.`,
 		Args: noArgs,
-		RunE: a.withNewEnv(func(cmd *cobra.Command, e *env, _ []string) error {
+		RunE: a.withServeEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			ctx := cmd.Context()
 			ln, err := net.Listen("tcp", a.cfg.Listen)
 			if err != nil {

@@ -40,6 +40,15 @@ type Options struct {
 	Log       *slog.Logger     // nil: discard
 	Now       func() time.Time // nil: time.Now
 	Gen       secret.Generator // zero: crypto/rand
+	// AuditSpool opens the audit trail (Services.Audit) on its spool in
+	// Config.SpoolDir(), which a serving node needs. A CLI command, which
+	// audits nothing on hot paths, leaves it false: Audit is then nil and
+	// the spool directory is left alone (one process at a time holds it).
+	AuditSpool bool
+	// AuditWait is the longest an audit event's Add waits to be durable
+	// (0: 100 ms, the server's). Tests on a busy machine's disk set more,
+	// so that a slow fsync does not fail them.
+	AuditWait time.Duration
 }
 
 // MaxAccessTokenTTL is the longest access-token lifetime any setting
@@ -47,15 +56,9 @@ type Options struct {
 // signing keys stay published this long.
 const MaxAccessTokenTTL = 24 * time.Hour
 
-// Audit batching: events written on hot paths wait at most this long, or
-// until this many wait, before they are written.
-const (
-	auditInterval = 200 * time.Millisecond
-	auditBatch    = 500
-	// refusalWindow is how long attempts refused by a limit are counted
-	// together before their one audit event is written.
-	refusalWindow = time.Minute
-)
+// refusalWindow is how long attempts refused by a limit are counted
+// together before their one audit event is written.
+const refusalWindow = time.Minute
 
 // Services are the domain services of one process, built once.
 type Services struct {
@@ -87,10 +90,13 @@ type Services struct {
 	// Verified remembers the access tokens whose signature this node has
 	// checked, for the guard and introspection alike.
 	Verified *token.Verified
-	Audit    *auditlog.Batcher
+	// Audit is the hot paths' audit trail: durable in the local spool
+	// before a response leaves, shipped to the store in the background.
+	// nil unless Options.AuditSpool.
+	Audit *auditlog.Batcher
 	// Refusals counts the attempts that the sign-in and client
 	// authentication limits refuse, and audits them through Audit, one
-	// event per key and minute.
+	// event per key and minute. nil (counting nothing) without Audit.
 	Refusals *ratelimit.Refusals
 
 	Admin      *admin.Service
@@ -99,7 +105,7 @@ type Services struct {
 	Consents   *consent.Service
 
 	// Background holds the components that run behind the services
-	// (change listener, audit writer, key rotation, last-use writer,
+	// (change listener, audit shipper, key rotation, last-use writer,
 	// purge); a server starts and stops them, a CLI command need not.
 	Background lifecycle.Group
 }
@@ -144,14 +150,21 @@ func New(o Options) (*Services, error) {
 	s.Denylist = denylist.New(o.Store, o.Now, s.Caches)
 	s.Checker = authz.NewChecker(o.Store, o.Now, s.Caches)
 	s.Verified = new(token.Verified)
-	s.Audit = auditlog.New(o.Store, o.Log, auditInterval, auditBatch)
-	s.Refusals = ratelimit.NewRefusals(s.Audit, refusalWindow, o.Now)
+	var keyAudit statickey.Auditor // nil, not a nil *Batcher, without the spool
+	if o.AuditSpool {
+		if s.Audit, err = auditlog.Open(auditlog.Options{Dir: cfg.SpoolDir(), MaxBytes: cfg.AuditSpoolMaxBytes,
+			Store: o.Store, Log: o.Log, Now: o.Now, Wait: o.AuditWait}); err != nil {
+			return nil, fmt.Errorf("compose: %w", err)
+		}
+		keyAudit = s.Audit
+		s.Refusals = ratelimit.NewRefusals(s.Audit, refusalWindow, o.Now)
+	}
 
 	s.Admin = &admin.Service{Store: o.Store, Gen: o.Gen, Now: o.Now}
 	s.Clients = &client.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Scopes: s.Scopes,
 		Caches: s.Caches}
 	s.StaticKeys = &statickey.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now,
-		Default: s.StaticKeyPolicy, Clients: s.Clients, Audit: s.Audit, Log: o.Log, Caches: s.Caches}
+		Default: s.StaticKeyPolicy, Clients: s.Clients, Audit: keyAudit, Log: o.Log, Caches: s.Caches}
 	s.Consents = &consent.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Denylist: s.Denylist,
 		CodeTTL: cfg.AuthCodeTTL, RefreshIdleTTL: cfg.RefreshIdleTTL, RefreshAbsoluteTTL: cfg.RefreshAbsoluteTTL}
 
@@ -160,16 +173,20 @@ func New(o Options) (*Services, error) {
 		s.Checker.Invalidate, s.StaticKeys.Invalidate} {
 		s.Hub.Subscribe(fn)
 	}
-	err = s.Background.Add(
-		lifecycle.Component{Name: "change listener", Run: func(ctx context.Context) { s.Hub.Run(ctx, o.Store, o.Log) }},
-		lifecycle.Component{Name: "audit writer", Run: s.runAudit, Flush: s.Audit.Wait},
+	comps := []lifecycle.Component{
+		{Name: "change listener", Run: func(ctx context.Context) { s.Hub.Run(ctx, o.Store, o.Log) }},
+	}
+	if s.Audit != nil {
+		comps = append(comps, lifecycle.Component{Name: "audit shipper", Run: s.runAudit, Flush: s.Audit.Flush})
+	}
+	comps = append(comps,
 		lifecycle.Component{Name: "signing key rotation", Run: s.Signing.RunRotation},
 		// Last-use times are acknowledged to no one: a shutdown that cannot
 		// write them loses nothing promised.
 		lifecycle.Component{Name: "static key last use", Run: s.StaticKeys.Run, Flush: s.StaticKeys.Flush, BestEffort: true},
 		lifecycle.Component{Name: "purge", Run: s.runPurge},
 	)
-	if err != nil {
+	if err = s.Background.Add(comps...); err != nil {
 		return nil, fmt.Errorf("compose: %w", err)
 	}
 	return s, nil

@@ -156,6 +156,11 @@ func run(command string, port int, dir string, env []string) (stdout, stderr str
 func startIn(t *testing.T, dir string, env []string, port int, args ...string) *node {
 	t.Helper()
 	n := &node{port: port, done: make(chan error, 1)}
+	if dir == "" && !namesDataDir(env, args) {
+		// Nodes on PostgreSQL without a data directory: each its own
+		// audit spool, not ./gatehouse-data in the source tree.
+		args = append(args, "--audit-spool-dir", t.TempDir())
+	}
 	n.cmd = exec.Command(binary, append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--lame-duck", "0"}, args...)...)
 	n.cmd.Dir = dir
 	n.cmd.Env = env
@@ -179,6 +184,22 @@ func startIn(t *testing.T, dir string, env []string, port int, args ...string) *
 		}
 	})
 	return n
+}
+
+// namesDataDir tells whether env or args choose the data directory or the
+// audit spool's.
+func namesDataDir(env, args []string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "GATEHOUSE_DATA_DIR=") || strings.HasPrefix(kv, "GATEHOUSE_AUDIT_SPOOL_DIR=") {
+			return true
+		}
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "--data-dir") || strings.HasPrefix(a, "--audit-spool-dir") {
+			return true
+		}
+	}
+	return false
 }
 
 // step is one command of the walk-through and the lines shown after it.

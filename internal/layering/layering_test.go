@@ -78,6 +78,7 @@ var packages = map[string]string{
 	"internal/lifecycle":       "base",
 	"internal/token":           "base",
 	"internal/kernel":          "base",
+	"internal/spool":           "base",
 	"internal/change":          "base",
 	"internal/auditlog":        "base",
 	"internal/authz":           "domain",

@@ -41,9 +41,11 @@ func (authorizationCodeGrant) issue(ctx context.Context, e *Endpoints, req *toke
 	code, err := e.Consents.Redeem(ctx, team, req.client, req.params.get("code"), req.params.get("redirect_uri"), verifier)
 	if err != nil {
 		if errors.Is(err, consent.ErrReplay) {
-			e.Audit.Add(auditEvent(e, req, "code.replay", "user:"+code.UserID,
-				map[string]string{"client_id": code.ClientID, "family": consent.FamilyOf(code.Hash)}))
 			req.info.Log.Warn("authorization code replayed: its tokens are revoked", "client_id", req.client.ID, "user_id", code.UserID)
+			if err := e.Audit.Add(auditEvent(e, req, "code.replay", "user:"+code.UserID,
+				map[string]string{"client_id": code.ClientID, "family": consent.FamilyOf(code.Hash)})); err != nil {
+				return nil, auditFailed(req, err)
+			}
 		}
 		return nil, grantError(req, err)
 	}

@@ -24,9 +24,11 @@ func (refreshTokenGrant) issue(ctx context.Context, e *Endpoints, req *tokenRequ
 	tok, allowed, err := e.Consents.CheckRefresh(ctx, team, req.client, raw)
 	if err != nil {
 		if errors.Is(err, consent.ErrReplay) {
-			e.Audit.Add(auditEvent(e, req, "refresh.replay", "user:"+tok.UserID,
-				map[string]string{"client_id": tok.ClientID, "family": tok.FamilyID}))
 			req.info.Log.Warn("refresh token replayed: its family is revoked", "client_id", req.client.ID, "user_id", tok.UserID)
+			if err := e.Audit.Add(auditEvent(e, req, "refresh.replay", "user:"+tok.UserID,
+				map[string]string{"client_id": tok.ClientID, "family": tok.FamilyID})); err != nil {
+				return nil, auditFailed(req, err)
+			}
 		}
 		return nil, grantError(req, err)
 	}
@@ -48,8 +50,10 @@ func (refreshTokenGrant) issue(ctx context.Context, e *Endpoints, req *tokenRequ
 	next, err := e.Consents.Rotate(ctx, team, tok)
 	if err != nil {
 		if errors.Is(err, consent.ErrReplay) {
-			e.Audit.Add(auditEvent(e, req, "refresh.replay", "user:"+tok.UserID,
-				map[string]string{"client_id": tok.ClientID, "family": tok.FamilyID}))
+			if err := e.Audit.Add(auditEvent(e, req, "refresh.replay", "user:"+tok.UserID,
+				map[string]string{"client_id": tok.ClientID, "family": tok.FamilyID})); err != nil {
+				return nil, auditFailed(req, err)
+			}
 		}
 		return nil, grantError(req, err)
 	}

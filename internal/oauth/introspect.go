@@ -137,12 +137,18 @@ func (e *Endpoints) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 			writeError(w, unauthorizedClient("the token was not issued to this client"))
 			return
 		}
+		// Audited first: a retry after a failed revocation finds the token
+		// active and revokes it; one after a revocation that went
+		// unaudited would find nothing to audit.
+		if err := e.Audit.Add(auditEvent(e, req, "token.revoke", "token:"+claims.JTI, map[string]string{"sub": claims.Subject})); err != nil {
+			writeError(w, auditFailed(req, err))
+			return
+		}
 		if err := e.Denylist.Revoke(ctx, req.info.Team.Name, claims.JTI, claims.Expiry.Add(time.Minute)); err != nil {
 			req.info.Log.Error("revoke", "err", err)
 			writeError(w, failure(err))
 			return
 		}
-		e.Audit.Add(auditEvent(e, req, "token.revoke", "token:"+claims.JTI, map[string]string{"sub": claims.Subject}))
 	} else if e.Consents != nil {
 		// A refresh token: its family goes, and the access tokens of its
 		// grant with it (section 2.1).
@@ -156,7 +162,15 @@ func (e *Endpoints) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 			writeError(w, failure(err))
 			return
 		case found:
-			e.Audit.Add(auditEvent(e, req, "refresh.revoke", "user:"+tok.UserID, map[string]string{"family": tok.FamilyID}))
+			// The family is revoked already; an event the audit trail cannot
+			// take is logged whole, and the client told to try again.
+			ev := auditEvent(e, req, "refresh.revoke", "user:"+tok.UserID, map[string]string{"family": tok.FamilyID})
+			if err := e.Audit.Add(ev); err != nil {
+				req.info.Log.Error("unrecorded audit event", "action", ev.Action, "target", ev.Target, "actor", ev.Actor,
+					"family", tok.FamilyID, "at", ev.At)
+				writeError(w, auditFailed(req, err))
+				return
+			}
 		}
 	}
 	noStore(w.Header())

@@ -53,10 +53,11 @@ type Consents interface {
 	RevokeRefresh(ctx context.Context, team, clientID, raw string) (tok store.RefreshToken, found bool, err error)
 }
 
-// Auditor takes audit events to write off the request path
-// (auditlog.Batcher is one).
+// Auditor records the audit events that answers depend on
+// (auditlog.Batcher is one): Add returns once the event is durable, or an
+// error, and the request is then answered 503 instead.
 type Auditor interface {
-	Add(e store.AuditEvent)
+	Add(e store.AuditEvent) error
 }
 
 // Refusals counts the attempts that the limits refused, audited together
@@ -255,11 +256,15 @@ func (e *Endpoints) authenticate(ctx context.Context, r *http.Request, req *toke
 			req.info.Log.Error("authenticate client", "err", err)
 			return store.Client{}, failure(err)
 		}
-		e.failed(req, creds.id, "unknown client or wrong secret", clientKey, ipKey)
+		if oerr := e.failed(req, creds.id, "unknown client or wrong secret", clientKey, ipKey); oerr != nil {
+			return store.Client{}, oerr
+		}
 		return store.Client{}, invalidClient("client authentication failed", creds.basic)
 	}
 	if c.AuthMethod != creds.method {
-		e.failed(req, creds.id, "wrong authentication method", clientKey, ipKey)
+		if oerr := e.failed(req, creds.id, "wrong authentication method", clientKey, ipKey); oerr != nil {
+			return store.Client{}, oerr
+		}
 		return store.Client{}, invalidClient("the client must authenticate with "+c.AuthMethod, creds.basic)
 	}
 	return c, nil
@@ -277,11 +282,15 @@ func (e *Endpoints) refused(req *tokenRequest, limit, target string) {
 
 // failed counts and audits a failed client authentication. Once a limit
 // runs out, one "blocked" event stands for the attempts refused after it.
-func (e *Endpoints) failed(req *tokenRequest, clientID, reason, clientKey, ipKey string) {
+// An event the audit trail cannot take makes the answer 503.
+func (e *Endpoints) failed(req *tokenRequest, clientID, reason, clientKey, ipKey string) *Error {
 	team := req.info.Team.Name
 	ev := kernel.Event(kernel.Actor{ID: "client:" + clientID, IP: req.ip, UserAgent: req.ua}, e.now().UTC(), team,
 		"client.auth.failure", "client:"+clientID, map[string]string{"reason": reason})
-	e.Audit.Add(ev)
+	var oerr *Error
+	if err := e.Audit.Add(ev); err != nil {
+		oerr = auditFailed(req, err)
+	}
 	for _, k := range []struct {
 		l   *ratelimit.Limiter
 		key string
@@ -291,10 +300,13 @@ func (e *Endpoints) failed(req *tokenRequest, clientID, reason, clientKey, ipKey
 			b := ev
 			b.Action = "client.auth.blocked"
 			b.Detail = map[string]string{"by": k.by, "window": k.l.Window.String()}
-			e.Audit.Add(b)
+			if err := e.Audit.Add(b); err != nil && oerr == nil {
+				oerr = auditFailed(req, err)
+			}
 			req.info.Log.Warn("client authentication blocked after repeated failures", "by", k.by, "client_id", clientID, "ip", req.ip)
 		}
 	}
+	return oerr
 }
 
 // remoteIP is the address of the peer. Behind a proxy that is the proxy:
@@ -342,7 +354,7 @@ func (e *Endpoints) accessTokenTTL(t store.Team, c store.Client) time.Duration {
 	return e.AccessTokenTTL
 }
 
-// issueAccess issues an access token and audits it (batched).
+// issueAccess issues an access token and audits it.
 func (e *Endpoints) issueAccess(ctx context.Context, req *tokenRequest, subject string, scopes []string, grantType string) (*tokenResponse, *Error) {
 	t := req.info.Team
 	alg := t.Settings.SigningAlg
@@ -359,7 +371,11 @@ func (e *Endpoints) issueAccess(ctx context.Context, req *tokenRequest, subject 
 		req.info.Log.Error("issue access token", "err", err)
 		return nil, failure(err)
 	}
-	e.Audit.Add(kernel.Event(req.actor(), e.now().UTC(), t.Name, "token.issue", "client:"+req.client.ID,
-		map[string]string{"grant_type": grantType, "jti": tok.JTI, "sub": subject, "scope": strings.Join(scopes, " ")}))
+	// The token leaves only once its issuance is durable in the audit
+	// trail; else it is dropped unseen.
+	if err := e.Audit.Add(kernel.Event(req.actor(), e.now().UTC(), t.Name, "token.issue", "client:"+req.client.ID,
+		map[string]string{"grant_type": grantType, "jti": tok.JTI, "sub": subject, "scope": strings.Join(scopes, " ")})); err != nil {
+		return nil, auditFailed(req, err)
+	}
 	return &tokenResponse{accessToken: tok.Raw.Reveal(), scopes: scopes, expiresIn: ttl}, nil
 }

@@ -56,15 +56,22 @@ func (f *fakeTokens) Issue(_ context.Context, req token.Request) (token.Token, e
 	return token.Token{Raw: secret.Secret(fmt.Sprintf("jwt-%d", len(f.issued))), JTI: fmt.Sprint(len(f.issued))}, nil
 }
 
+// fakeAudit keeps the events it takes, or refuses them, as a full spool
+// does, while fail is set.
 type fakeAudit struct {
 	mu     sync.Mutex
 	events []store.AuditEvent
+	fail   bool
 }
 
-func (f *fakeAudit) Add(e store.AuditEvent) {
+func (f *fakeAudit) Add(e store.AuditEvent) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.fail {
+		return fmt.Errorf("audit spool full: %w", store.ErrUnavailable)
+	}
 	f.events = append(f.events, e)
+	return nil
 }
 
 func (f *fakeAudit) actions() string {
@@ -347,6 +354,36 @@ func TestTokenEndpointMalformedClientID(t *testing.T) {
 			// address still gets its token.
 			rec := f.post("POST", form, []byte("grant_type=client_credentials"), http.Header{"Authorization": {basic(basicID, theSecret)}})
 			checkTokenAnswer(t, rec, 200, "", "audit.log:read team.login-history:read")
+		})
+	}
+}
+
+// When the audit trail cannot take the event an answer depends on, the
+// answer is 503 temporarily_unavailable with Retry-After: no token leaves
+// unaudited, and a failed authentication is not answered as one.
+func TestTokenEndpointAuditFails(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+	}{
+		{"issuance", http.Header{"Authorization": {basic(basicID, theSecret)}}},
+		{"failed client authentication", http.Header{"Authorization": {basic(basicID, "nope")}}},
+		{"unknown client", http.Header{"Authorization": {basic("33333333-3333-4333-8333-333333333333", theSecret)}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newTokenFixture()
+			f.audit.fail = true
+			rec := f.post("POST", form, []byte("grant_type=client_credentials"), tc.header)
+			checkTokenAnswer(t, rec, http.StatusServiceUnavailable, "temporarily_unavailable", "")
+			if ra := rec.Header().Get("Retry-After"); ra == "" {
+				t.Error("no Retry-After")
+			}
+			if strings.Contains(rec.Body.String(), "jwt-") {
+				t.Errorf("the answer carries a token: %s", rec.Body)
+			}
+			if got := f.audit.actions(); got != "" {
+				t.Errorf("events recorded: %s", got)
+			}
 		})
 	}
 }

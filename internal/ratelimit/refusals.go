@@ -27,9 +27,10 @@ type Refusal struct {
 	IP, UserAgent string
 }
 
-// Auditor takes audit events to write (auditlog.Batcher is one).
+// Auditor takes audit events to write (auditlog.Batcher is one); an
+// error means the event was not taken.
 type Auditor interface {
-	Add(e store.AuditEvent)
+	Add(e store.AuditEvent) error
 }
 
 // Refusals counts the attempts that the limits refused and audits them
@@ -86,11 +87,11 @@ func (r *Refusals) Add(x Refusal) {
 	}
 	now := r.now()
 	k := refusalKey{team: x.Team, action: x.Action, limit: x.Limit, target: kernel.Clip(x.Target, kernel.MaxName)}
-	var closed []store.AuditEvent
+	var closed []refused
 	r.mu.Lock()
 	t := r.open[k]
 	if t != nil && now.Sub(t.first) >= r.window {
-		closed = append(closed, r.event(k, t))
+		closed = append(closed, refused{k, t})
 		delete(r.open, k)
 		t = nil
 	}
@@ -154,21 +155,41 @@ func (r *Refusals) take(done func(*tally) bool) {
 	if r == nil {
 		return
 	}
-	var events []store.AuditEvent
+	var closed []refused
 	r.mu.Lock()
 	for k, t := range r.open {
 		if done(t) {
-			events = append(events, r.event(k, t))
+			closed = append(closed, refused{k, t})
 			delete(r.open, k)
 		}
 	}
 	r.mu.Unlock()
-	r.write(events)
+	r.write(closed)
 }
 
-func (r *Refusals) write(events []store.AuditEvent) {
-	for _, e := range events {
-		r.audit.Add(e)
+// refused is a closed window of one key.
+type refused struct {
+	k refusalKey
+	t *tally
+}
+
+// write hands the windows' events to the audit path. A window whose event
+// is not taken (the audit trail cannot take it now) goes back into the
+// map, merged with the key's window opened since, to be handed over
+// later: counted attempts are not lost.
+func (r *Refusals) write(closed []refused) {
+	for _, c := range closed {
+		if err := r.audit.Add(r.event(c.k, c.t)); err == nil {
+			continue
+		}
+		r.mu.Lock()
+		if o, ok := r.open[c.k]; ok {
+			o.count += c.t.count
+			o.first = c.t.first
+		} else {
+			r.open[c.k] = c.t
+		}
+		r.mu.Unlock()
 	}
 }
 

@@ -18,12 +18,17 @@ import (
 type audit struct {
 	mu     sync.Mutex
 	events []store.AuditEvent
+	down   bool // Add fails, as a full audit spool does
 }
 
-func (a *audit) Add(e store.AuditEvent) {
+func (a *audit) Add(e store.AuditEvent) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.down {
+		return fmt.Errorf("audit spool full: %w", store.ErrUnavailable)
+	}
 	a.events = append(a.events, e)
+	return nil
 }
 
 func (a *audit) take() []store.AuditEvent {
@@ -90,6 +95,32 @@ func TestRefusalsAggregate(t *testing.T) {
 	}
 	if r.Open() != 0 {
 		t.Errorf("%d windows open after the write, want 0", r.Open())
+	}
+}
+
+// A window whose event the audit trail cannot take stays counted and is
+// handed over, with the attempts counted since, once it can.
+func TestRefusalsKeptWhileAuditFails(t *testing.T) {
+	a := &audit{down: true}
+	clock := testclock.New(t0)
+	r := ratelimit.NewRefusals(a, time.Minute, clock.Now)
+	for range 10 {
+		r.Add(loginRefusal("192.0.2.9"))
+	}
+	clock.Advance(time.Minute)
+	r.WriteClosed()
+	r.Add(loginRefusal("192.0.2.9")) // a new window; the old one is back
+	if r.Open() != 1 {
+		t.Fatalf("%d windows open, want the one key", r.Open())
+	}
+	a.mu.Lock()
+	a.down = false
+	a.mu.Unlock()
+	clock.Advance(time.Minute)
+	r.WriteClosed()
+	got := a.take()
+	if len(got) != 1 || got[0].Detail["count"] != "11" || !got[0].At.Equal(t0) {
+		t.Fatalf("events after the audit trail is back: %+v, want one with count 11 from the first attempt", got)
 	}
 }
 

@@ -66,16 +66,20 @@ type Server struct {
 // handler with all of its dependencies, then the routes.
 func New(o Options) (*Server, error) {
 	svc, err := compose.New(compose.Options{Config: o.Config, Store: o.Store, MasterKey: o.MasterKey,
-		Log: o.Log, Now: o.Now, Gen: o.Gen})
+		Log: o.Log, Now: o.Now, Gen: o.Gen, AuditSpool: true})
 	if err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
 	return NewWith(svc)
 }
 
-// NewWith builds a server on services already built, whose background
-// components it starts and stops in Run.
+// NewWith builds a server on services already built (with their audit
+// trail: compose.Options.AuditSpool), whose background components it
+// starts and stops in Run.
 func NewWith(svc *compose.Services) (*Server, error) {
+	if svc.Audit == nil {
+		return nil, errors.New("new server: the services have no audit trail (compose.Options.AuditSpool)")
+	}
 	var err error
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -95,6 +99,8 @@ func NewWith(svc *compose.Services) (*Server, error) {
 	// Readiness: the database accepts writes. Add a check for every other
 	// dependency a request needs (AddReadinessCheck).
 	s.AddReadinessCheck(ReadinessCheck{Name: "database", Check: svc.Store.Probe, Every: ProbeInterval})
+	// The audit spool takes events: not past its cap, its disk writable.
+	s.AddReadinessCheck(ReadinessCheck{Name: "audit spool", Check: func(context.Context) error { return svc.Audit.Health() }})
 
 	s.guard = &access.Guard{Keys: svc.Signing, Denylist: svc.Denylist, Checker: svc.Checker,
 		StaticKeys: svc.StaticKeys, Audit: svc.Audit, Now: svc.Now, Verified: svc.Verified}

@@ -2,7 +2,7 @@
 // server.New's path (compose, then server.NewWith) on a fresh SQLite
 // database in the test's temporary directory or, by option, on a fresh
 // PostgreSQL database (internal/pgtest); run with Server.Run on a loopback
-// listener so that its background work (change listener, audit writer,
+// listener so that its background work (change listener, audit shipper,
 // last-use writer) goes on as in production; on a clock the test sets.
 // An HTTP client reaches any <team>.gatehouse.test host of it, and helpers
 // make the teams, users, groups, apps, permissions, clients, static keys
@@ -155,7 +155,8 @@ func WithServices(f func(*compose.Services)) Option {
 
 // HandlerOnly serves the server's handler through httptest without
 // Server.Run: none of its background components (change listener, audit
-// writer, key rotation, last-use writer) runs.
+// shipper, key rotation, last-use writer) runs; audit events stay in the
+// server's spool.
 func HandlerOnly() Option { return func(o *options) { o.handlerOnly = true } }
 
 // Server is a running test server.
@@ -230,7 +231,13 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		s.Team(tb, name)
 	}
 
-	svc, err := compose.New(compose.Options{Config: s.Config, Store: s.Store, MasterKey: s.Key, Log: o.log, Now: now})
+	if s.Config.AuditSpoolDir == "" {
+		s.Config.AuditSpoolDir = tb.TempDir() // a spool of its own: one process holds a spool
+	}
+	// The audit trail waits for a slow fsync on a busy test machine
+	// rather than answer 503 (internal/auditlog tests the 100 ms bound).
+	svc, err := compose.New(compose.Options{Config: s.Config, Store: s.Store, MasterKey: s.Key, Log: o.log, Now: now,
+		AuditSpool: true, AuditWait: 10 * time.Second})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -98,7 +98,9 @@ func (s *Service) Authenticate(ctx context.Context, team store.Team, kind, key s
 	k, err := s.verify(ctx, team.Name, key)
 	if p.SunsetAt != nil && !now.Before(*p.SunsetAt) {
 		if err == nil {
-			s.auditDeprecatedUse(team.Name, k, use, "refused")
+			if err := s.auditDeprecatedUse(team.Name, k, use, "refused"); err != nil {
+				return authz.Subject{}, notice, err
+			}
 		} else if !errors.Is(err, ErrInvalidKey) {
 			return authz.Subject{}, notice, err
 		}
@@ -115,10 +117,12 @@ func (s *Service) Authenticate(ctx context.Context, team store.Team, kind, key s
 	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
 		return authz.Subject{}, notice, errExpired
 	}
-	s.uses.record(team.Name, k.ID, use)
 	if notice.Active() {
-		s.auditDeprecatedUse(team.Name, k, use, "allowed")
+		if err := s.auditDeprecatedUse(team.Name, k, use, "allowed"); err != nil {
+			return authz.Subject{}, notice, err
+		}
 	}
+	s.uses.record(team.Name, k.ID, use)
 	sub := authz.Subject{Team: team.Name, AllScopes: true, TokenID: k.ID}
 	if k.Kind == KindUser {
 		sub.Principal = authz.Principal{Kind: authz.User}
@@ -194,15 +198,22 @@ func (s *Service) invalidate(team, id string) {
 	s.Invalidate(store.Change{Team: team, Kind: store.KindKey, Key: id})
 }
 
-// auditDeprecatedUse hands the audit batcher a "key.use.deprecated" event,
-// at most once per DeprecatedUseEvery per key.
-func (s *Service) auditDeprecatedUse(team string, k store.StaticKey, use Use, outcome string) {
-	if s.Audit == nil || !s.deprUses.allow(cacheKey{team, k.ID}, use.At) {
-		return
+// auditDeprecatedUse records a "key.use.deprecated" event, at most once
+// per DeprecatedUseEvery per key. When the audit trail cannot take it the
+// error (a store.ErrUnavailable) refuses the use, and the next use tries
+// again.
+func (s *Service) auditDeprecatedUse(team string, k store.StaticKey, use Use, outcome string) error {
+	ck := cacheKey{team, k.ID}
+	if s.Audit == nil || !s.deprUses.allow(ck, use.At) {
+		return nil
 	}
 	a := kernel.Actor{ID: "key:" + k.ID, IP: use.IP, UserAgent: use.UserAgent}
-	s.Audit.Add(kernel.Event(a, use.At, team, "key.use.deprecated", "key:"+k.ID,
-		map[string]string{"kind": k.Kind, "owner": k.Owner, "outcome": outcome}))
+	if err := s.Audit.Add(kernel.Event(a, use.At, team, "key.use.deprecated", "key:"+k.ID,
+		map[string]string{"kind": k.Kind, "owner": k.Owner, "outcome": outcome})); err != nil {
+		s.deprUses.forget(ck, use.At)
+		return fmt.Errorf("authenticate static key: %w", err)
+	}
+	return nil
 }
 
 // auditLimiter lets one event per key through per DeprecatedUseEvery.
@@ -236,4 +247,13 @@ func (l *auditLimiter) allow(k cacheKey, now time.Time) bool {
 	}
 	l.last[k] = now
 	return true
+}
+
+// forget takes back the allow of k at now.
+func (l *auditLimiter) forget(k cacheKey, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.last[k]; ok && t.Equal(now) {
+		delete(l.last, k)
+	}
 }

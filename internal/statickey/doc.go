@@ -23,7 +23,9 @@
 // use (time, IP, user agent) is kept in memory and written by a background
 // flusher (Run, Flush) at most once a minute per key; the use of a key
 // after its team's deprecation date is audited ("key.use.deprecated")
-// through the audit batcher at most once an hour per key and node.
+// through the audit trail at most once an hour per key and node; a use
+// that cannot be audited is refused as unavailable, and the next one
+// tries again.
 //
 // # Sunset
 //

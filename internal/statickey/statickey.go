@@ -8,13 +8,19 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/change"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
+
+// Auditor takes the audit events that a static key's use must leave
+// (auditlog.Batcher is one): Add returns once the event is durable, or an
+// error wrapping store.ErrUnavailable.
+type Auditor interface {
+	Add(e store.AuditEvent) error
+}
 
 // Service manages and authenticates static keys.
 //
@@ -32,7 +38,7 @@ type Service struct {
 	Now     func() time.Time
 	Default Policy
 	Clients *client.Service
-	Audit   *auditlog.Batcher
+	Audit   Auditor
 	Log     *slog.Logger
 	// Caches counts and logs the keys served stale while the store
 	// cannot answer (nil: not counted).

@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"log/slog"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,7 +16,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
-	"github.com/gatehouse/gatehouse/internal/auditlog"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/kernel"
@@ -673,17 +672,28 @@ func TestRefuseNew(t *testing.T) {
 	}
 }
 
-// memAudit is an audit appender that keeps what it gets.
+// memAudit is an audit trail that keeps what it gets, or refuses it
+// while fail is set.
 type memAudit struct {
 	mu     sync.Mutex
 	events []store.AuditEvent
+	fail   bool
 }
 
-func (m *memAudit) AppendAudit(_ context.Context, events ...store.AuditEvent) error {
+func (m *memAudit) Add(e store.AuditEvent) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.events = append(m.events, events...)
+	if m.fail {
+		return fmt.Errorf("audit spool full: %w", store.ErrUnavailable)
+	}
+	m.events = append(m.events, e)
 	return nil
+}
+
+func (m *memAudit) setFail(v bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fail = v
 }
 
 func TestDeprecatedUseAudited(t *testing.T) {
@@ -692,22 +702,28 @@ func TestDeprecatedUseAudited(t *testing.T) {
 	dep, sun := start.Add(time.Hour), start.Add(10*time.Hour)
 	f.svc.Default = statickey.Policy{DeprecatedSince: &dep, SunsetAt: &sun}
 	mem := &memAudit{}
-	b := auditlog.New(mem, slog.New(slog.DiscardHandler), time.Millisecond, 100)
-	runCtx, cancel := context.WithCancel(ctx)
-	go b.Run(runCtx)
-	f.svc.Audit = b
+	f.svc.Audit = mem
 	k1, raw1 := f.create(t, "acme", statickey.KindApp, "etl", 0)
 	k2, raw2 := f.create(t, "acme", statickey.KindUser, "ada@example.com", 0)
 	acme := f.team(t, "acme")
-	var refused atomic.Int64
+	var refused, unavailable atomic.Int64
 	use := func(kind, raw string, at time.Time) {
-		if _, _, err := f.svc.Authenticate(ctx, acme, kind, raw, statickey.Use{At: at, IP: "192.0.2.1", UserAgent: "ua"}); err != nil {
+		_, _, err := f.svc.Authenticate(ctx, acme, kind, raw, statickey.Use{At: at, IP: "192.0.2.1", UserAgent: "ua"})
+		switch {
+		case errors.Is(err, store.ErrUnavailable):
+			unavailable.Add(1)
+		case err != nil:
 			refused.Add(1)
 		}
 	}
 	for i := range 50 { // before deprecation: nothing
 		use(statickey.KindApp, raw1, start.Add(time.Duration(i)*time.Minute/50))
 	}
+	// The audit trail refuses: the use that must be audited is refused
+	// as unavailable, and the next one tries again.
+	mem.setFail(true)
+	use(statickey.KindApp, raw1, dep)
+	mem.setFail(false)
 	for i := range 100 { // the first hour of deprecation: one event per key
 		at := dep.Add(time.Duration(i) * 30 * time.Second)
 		use(statickey.KindApp, raw1, at)
@@ -716,12 +732,11 @@ func TestDeprecatedUseAudited(t *testing.T) {
 	use(statickey.KindApp, raw1, dep.Add(time.Hour)) // an hour later: one more
 	use(statickey.KindApp, raw1, sun)                // refused after sunset, audited
 	use(statickey.KindApp, raw1, sun.Add(time.Minute))
-	cancel()
-	if err := b.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if n := refused.Load(); n != 2 {
 		t.Errorf("%d uses refused, want the 2 after sunset", n)
+	}
+	if n := unavailable.Load(); n != 1 {
+		t.Errorf("%d uses refused as unavailable, want the 1 the audit trail refused", n)
 	}
 	type ev struct{ Target, At, Outcome string }
 	var got []ev

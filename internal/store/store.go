@@ -201,8 +201,15 @@ type SigningKey struct {
 // AuditEvent is an append-only record of a security-relevant change or
 // decision.
 type AuditEvent struct {
-	Team      string
-	ID        int64 // assigned by the store
+	Team string
+	ID   int64 // assigned by the store
+	// EventID, when not empty, names the event uniquely in its team:
+	// AppendAudit stores an event whose EventID the team's log holds
+	// already no second time, so that a writer may send it again after a
+	// failure without making a duplicate (internal/auditlog gives every
+	// hot-path event one). Events written in a transaction with their
+	// change leave it empty.
+	EventID   string
 	At        time.Time
 	Actor     string // "cli", "user:<email>", "client:<id>", ...
 	Action    string // "user.create", "client.secret.regenerate", ...
@@ -449,7 +456,9 @@ type Queries interface {
 	// client if it is still unexpired at now, else ErrNotFound.
 	GrantRevocation(ctx context.Context, team, userID, clientID string, now time.Time) (GrantRevocation, error)
 
-	// Audit and login history, append-only.
+	// Audit and login history, append-only. AppendAudit writes the
+	// events in one transaction, in order, skipping those whose EventID
+	// their team's log holds already.
 	AppendAudit(ctx context.Context, events ...AuditEvent) error
 	ListAudit(ctx context.Context, team string, f AuditFilter, p Page) ([]AuditEvent, string, error)
 	AppendLogin(ctx context.Context, e LoginEvent) error

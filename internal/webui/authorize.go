@@ -109,8 +109,11 @@ func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
 			}
 			u.issueCode(w, r, req, s)
 		case "deny":
-			u.o.Audit.Add(kernel.Event(userActor(r, s.user), u.now().UTC(), team, "consent.deny", "client:"+req.Client.ID,
-				map[string]string{"scopes": strings.Join(req.Scopes, " ")}))
+			if err := u.o.Audit.Add(kernel.Event(userActor(r, s.user), u.now().UTC(), team, "consent.deny", "client:"+req.Client.ID,
+				map[string]string{"scopes": strings.Join(req.Scopes, " ")})); err != nil {
+				u.unavailable(w, r, "audit consent", err)
+				return
+			}
 			u.answer(w, r, req, url.Values{"error": {"access_denied"}, "error_description": {"the user denied the request"}})
 		default:
 			u.message(w, r, http.StatusBadRequest, "Cannot continue", "Choose Allow or Deny.", true,

@@ -134,15 +134,28 @@ func (f *fakeConsents) Revoke(_ context.Context, _ kernel.Actor, _, _, clientID 
 	return store.ErrNotFound
 }
 
+// fakeAudit keeps the events it takes, or refuses them, as a full spool
+// does, while fail is set.
 type fakeAudit struct {
 	mu     sync.Mutex
 	events []store.AuditEvent
+	fail   bool
 }
 
-func (f *fakeAudit) Add(e store.AuditEvent) {
+func (f *fakeAudit) Add(e store.AuditEvent) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.fail {
+		return fmt.Errorf("audit spool full: %w", store.ErrUnavailable)
+	}
 	f.events = append(f.events, e)
+	return nil
+}
+
+func (f *fakeAudit) setFail(v bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = v
 }
 
 // take returns the events and forgets them.
@@ -644,4 +657,76 @@ func TestRevokeConsentJSON(t *testing.T) {
 	if len(f.consents.revoked) != 1 {
 		t.Errorf("revoked %v, want the one", f.consents.revoked)
 	}
+}
+
+// When the audit trail cannot take an event, the page that depends on it
+// is the 503 page: no one is signed in or out, and no denial reaches the
+// client, unaudited.
+func TestAuditFails(t *testing.T) {
+	hasSession := func(f *fixture, rec *httptest.ResponseRecorder) bool {
+		for _, c := range rec.Result().Cookies() {
+			if c.Name == f.ui.sessionCk {
+				return true // set or cleared
+			}
+		}
+		return false
+	}
+	t.Run("sign-in", func(t *testing.T) {
+		for _, pw := range []string{adaPassword, "nope"} {
+			f := newFixture(t)
+			tok, ck := f.loginForm(t)
+			f.audit.setFail(true)
+			rec := f.postLogin(t, url.Values{"csrf_token": {tok}, "email": {"ada@example.com"}, "password": {pw}}, ck)
+			if rec.Code != http.StatusServiceUnavailable || hasSession(f, rec) {
+				t.Errorf("password %q with the audit failing: %d, session cookie %v", pw, rec.Code, hasSession(f, rec))
+			}
+		}
+	})
+	t.Run("consent denied", func(t *testing.T) {
+		f := newFixture(t)
+		sess := f.signIn(t)
+		page := httptest.NewRequest("GET", authorizeURL(nil), nil)
+		page.AddCookie(sess)
+		m := csrfField.FindStringSubmatch(serve(f.ui.ServeAuthorize, page).Body.String())
+		if m == nil {
+			t.Fatal("no consent page")
+		}
+		u, _ := url.Parse(authorizeURL(nil))
+		form := u.Query()
+		form.Set("decision", "deny")
+		form.Set("csrf_token", m[1])
+		r := httptest.NewRequest("POST", "/oauth2/authorize", strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		r.AddCookie(sess)
+		f.audit.setFail(true)
+		if rec := serve(f.ui.ServeAuthorize, r); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Location") != "" {
+			t.Errorf("denial with the audit failing: %d, Location %q", rec.Code, rec.Header().Get("Location"))
+		}
+	})
+	t.Run("sign-out", func(t *testing.T) {
+		f := newFixture(t)
+		sess := f.signIn(t)
+		profile := httptest.NewRequest("GET", "/profile", nil)
+		profile.AddCookie(sess)
+		m := csrfField.FindStringSubmatch(serve(f.ui.ServeProfile, profile).Body.String())
+		if m == nil {
+			t.Fatal("no CSRF token on the profile")
+		}
+		logout := func() *http.Request {
+			r := httptest.NewRequest("POST", "/logout", strings.NewReader(url.Values{"csrf_token": {m[1]}}.Encode()))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("Sec-Fetch-Site", "same-origin")
+			r.AddCookie(sess)
+			return r
+		}
+		f.audit.setFail(true)
+		if rec := serve(f.ui.ServeLogout, logout()); rec.Code != http.StatusServiceUnavailable || hasSession(f, rec) {
+			t.Errorf("sign-out with the audit failing: %d, session cookie touched %v", rec.Code, hasSession(f, rec))
+		}
+		f.audit.setFail(false)
+		if rec := serve(f.ui.ServeLogout, logout()); rec.Code != http.StatusSeeOther || !hasSession(f, rec) {
+			t.Errorf("sign-out: %d, session cookie cleared %v", rec.Code, hasSession(f, rec))
+		}
+	})
 }

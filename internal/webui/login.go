@@ -105,7 +105,10 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 		// Counted against the address: else incomplete forms would write
 		// history without bound.
 		u.o.IPLimit.Fail(ipKey)
-		u.record(r, ev, "incomplete form", "")
+		if err := u.record(r, ev, "incomplete form", ""); err != nil {
+			u.unavailable(w, r, "audit sign-in", err)
+			return
+		}
 		retry.Error = "Enter your email address and your password."
 		u.loginForm(w, r, http.StatusBadRequest, retry)
 		return
@@ -146,7 +149,10 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 		u.o.AccountLimit.Fail(accountKey)
 		u.o.IPLimit.Fail(ipKey)
 		ev.UserID = user.ID
-		u.record(r, ev, reason, user.ID)
+		if err := u.record(r, ev, reason, user.ID); err != nil {
+			u.unavailable(w, r, "audit sign-in", err)
+			return
+		}
 		retry.Error = badCredentials
 		if reason == "disabled" {
 			// Only someone who knows the password learns this.
@@ -155,19 +161,23 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 		u.loginForm(w, r, http.StatusBadRequest, retry)
 		return
 	}
+	// Recorded before the session starts: no one is signed in unaudited.
+	ev.UserID, ev.Success = user.ID, true
+	if err := u.record(r, ev, "", user.ID); err != nil {
+		u.unavailable(w, r, "audit sign-in", err)
+		return
+	}
 	if err := u.startSession(w, r, user); err != nil {
 		u.unavailable(w, r, "start session", err)
 		return
 	}
-	ev.UserID, ev.Success = user.ID, true
-	u.record(r, ev, "", user.ID)
 	http.SetCookie(w, u.cookie(u.loginCk, "", -1))
 	redirect(w, r, orProfile(returnTo))
 }
 
-// record writes a login attempt to the login history and its audit event
-// (batched).
-func (u *UI) record(r *http.Request, ev store.LoginEvent, reason, userID string) {
+// record writes a login attempt to the login history and its audit event.
+// An error is the audit trail's: the attempt must then be answered 503.
+func (u *UI) record(r *http.Request, ev store.LoginEvent, reason, userID string) error {
 	info := edge.RequestInfo(r)
 	ev.Reason = reason
 	if err := u.o.Users.AppendLogin(r.Context(), ev); err != nil {
@@ -184,7 +194,7 @@ func (u *UI) record(r *http.Request, ev store.LoginEvent, reason, userID string)
 	if reason != "" {
 		detail["reason"] = reason
 	}
-	u.o.Audit.Add(kernel.Event(kernel.Actor{ID: actor, IP: ev.IP, UserAgent: ev.UserAgent}, ev.At, ev.Team, action, "user:"+ev.Email, detail))
+	return u.o.Audit.Add(kernel.Event(kernel.Actor{ID: actor, IP: ev.IP, UserAgent: ev.UserAgent}, ev.At, ev.Team, action, "user:"+ev.Email, detail))
 }
 
 // ServeLogout is POST /logout: the session cookie goes. The form carries
@@ -207,7 +217,10 @@ func (u *UI) ServeLogout(w http.ResponseWriter, r *http.Request) {
 		u.forbidden(w, r, s)
 		return
 	}
+	if err := u.o.Audit.Add(kernel.Event(userActor(r, s.user), u.now().UTC(), s.user.Team, "logout", "user:"+s.user.Email, nil)); err != nil {
+		u.unavailable(w, r, "audit sign-out", err)
+		return
+	}
 	u.endSession(w)
-	u.o.Audit.Add(kernel.Event(userActor(r, s.user), u.now().UTC(), s.user.Team, "logout", "user:"+s.user.Email, nil))
 	redirect(w, r, "/login")
 }

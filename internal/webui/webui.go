@@ -88,10 +88,11 @@ type Refusals interface {
 	Add(r ratelimit.Refusal)
 }
 
-// Auditor takes audit events to write off the request path
-// (auditlog.Batcher is one).
+// Auditor records the audit events that answers depend on
+// (auditlog.Batcher is one): Add returns once the event is durable, or an
+// error, and the request is then answered with the 503 page instead.
 type Auditor interface {
-	Add(e store.AuditEvent)
+	Add(e store.AuditEvent) error
 }
 
 // Options are what the UI is built from. Users, Clients, Consents, Scopes,

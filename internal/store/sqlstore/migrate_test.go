@@ -98,9 +98,12 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Back to version 2, as an older binary left it.
+			// Back to version 2, as an older binary left it: the later
+			// migrations undone.
 			for _, stmt := range []string{
 				`DROP TABLE probe`,
+				`DROP INDEX audit_events_event_id`,
+				`ALTER TABLE audit_events DROP COLUMN event_id`,
 				`DROP INDEX clients_team_name`,
 				`DELETE FROM schema_migrations WHERE version >= 3`,
 				`INSERT INTO teams (name, created_at) VALUES ('alpha', 0), ('beta', 0)`,

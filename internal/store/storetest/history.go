@@ -270,3 +270,52 @@ func testLogins(t *testing.T, s store.Store) {
 		}
 	})
 }
+
+// testAuditEventIDs checks that AppendAudit is idempotent by event id: a
+// batch sent again, whole or in part, adds only the events the team's log
+// lacks, in order; events without an id are always added; and an id names
+// an event in its team only.
+func testAuditEventIDs(t *testing.T, s store.Store) {
+	mkTeam(t, s, "alpha")
+	mkTeam(t, s, "beta")
+	ev := func(team string, i int, id string) store.AuditEvent {
+		return store.AuditEvent{Team: team, EventID: id, At: at(time.Duration(i) * time.Second), Actor: "client:c1",
+			Action: "token.issue", Target: "client:c1", IP: "192.0.2.1", UserAgent: "ua",
+			Detail: map[string]string{"jti": fmt.Sprint(i)}}
+	}
+	// 250 events, more than one SQLite statement carries.
+	var withIDs []store.AuditEvent
+	for i := range 250 {
+		withIDs = append(withIDs, ev("alpha", i, fmt.Sprintf("seg.%08x", i)))
+	}
+	noID := []store.AuditEvent{ev("alpha", 1000, ""), ev("alpha", 1001, "")}
+
+	must(t, "AppendAudit(first 150)", s.AppendAudit(t.Context(), withIDs[:150]...))
+	// A node that died before its checkpoint sends 100..149 again, with
+	// the rest; an event without an id goes in each time.
+	must(t, "AppendAudit(100..249 again)", s.AppendAudit(t.Context(), append(slices.Clone(withIDs[100:]), noID...)...))
+	must(t, "AppendAudit(all again)", s.AppendAudit(t.Context(), append(slices.Clone(withIDs), noID...)...))
+	// The same ids in another team are another team's events.
+	must(t, "AppendAudit(beta)", s.AppendAudit(t.Context(), ev("beta", 0, withIDs[0].EventID), ev("beta", 1, withIDs[1].EventID)))
+
+	got := walk(t, 100, func(p store.Page) ([]store.AuditEvent, string, error) {
+		return s.ListAudit(t.Context(), "alpha", store.AuditFilter{}, p)
+	})
+	want := append(slices.Clone(withIDs), noID[0], noID[1], noID[0], noID[1])
+	byTime := cmpopts.SortSlices(func(a, b store.AuditEvent) bool {
+		return a.At.Before(b.At) || a.At.Equal(b.At) && a.ID < b.ID
+	})
+	diff(t, "ListAudit(alpha) after batches sent again", want, got, eventOpts, byTime)
+	// Stored in the order sent: the store's ids rise with the events'.
+	slices.SortFunc(got, func(a, b store.AuditEvent) int { return int(a.ID - b.ID) })
+	for i := 1; i < 250; i++ {
+		if got[i].EventID <= got[i-1].EventID {
+			t.Fatalf("event %s was stored after %s", got[i].EventID, got[i-1].EventID)
+		}
+	}
+	beta, _, err := s.ListAudit(t.Context(), "beta", store.AuditFilter{}, store.Page{Limit: 100})
+	must(t, "ListAudit(beta)", err)
+	if len(beta) != 2 {
+		t.Errorf("beta holds %d events, want its 2, whose ids alpha's events have too", len(beta))
+	}
+}

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RevokedTokens", testRevokedTokens},
 		{"GrantRevocations", testGrantRevocations},
 		{"Audit", testAudit},
+		{"AuditEventIDs", testAuditEventIDs},
 		{"Logins", testLogins},
 		{"Invalid", testInvalid},
 		{"MissingTeam", testMissingTeam},
