@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/client"
+	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/faultproxy"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/pgtest"
@@ -34,7 +35,8 @@ const cutFor = 30 * time.Second
 // database answers 503 with Retry-After; no request waits longer than
 // 1 s. Once the network is back, every token.issue event a node
 // acknowledged is in the database exactly once, and a secret regenerated
-// right after is refused by both nodes within 1 s.
+// right after is refused by both nodes within 1 s. A third node stopped
+// during the cut ends within its --shutdown-timeout, without an error.
 func TestTwoNodesThroughDatabaseCut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cuts the database for 30 s")
@@ -58,6 +60,9 @@ func TestTwoNodesThroughDatabaseCut(t *testing.T) {
 	n1 := node()
 	n2 := node(servertest.WithTeams())
 	nodes := []*servertest.Server{n1, n2}
+	// A third node, stopped while the database is cut.
+	const shutdownTimeout = 3 * time.Second
+	n3 := node(servertest.WithTeams(), servertest.WithConfig(func(c *config.Config) { c.ShutdownTimeout = shutdownTimeout }))
 
 	cc, secret := n1.Client(t, "acme", client.NewClient{Scopes: []string{"audit.log:read"}})
 	n1.Grant(t, "acme", "client:"+cc.ID, "read", "audit-log")
@@ -121,6 +126,13 @@ func TestTwoNodesThroughDatabaseCut(t *testing.T) {
 		}
 	}
 
+	if a := token(n3, secret); a.status != http.StatusOK {
+		t.Fatalf("node 3 token before the cut: %d %s", a.status, a.body)
+	}
+	poll.Must(t, 10*time.Second, "the warm-up's events shipped", func() bool {
+		return countAudit(t, n1.DB, "acme", "token.issue", "client:"+cc.ID) == int(issued.Load())
+	})
+
 	if err := proxy.Cut(faultproxy.Blackhole); err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +191,22 @@ func TestTwoNodesThroughDatabaseCut(t *testing.T) {
 	if counts["node 1 token 200"] == 0 || counts["node 2 token 200"] == 0 {
 		t.Fatalf("no token issued while cut: %v", counts)
 	}
+
+	// A node that shuts down while the database is cut ends within
+	// --shutdown-timeout, without an error: what it acknowledged is in its
+	// spool, which it ships on its next start.
+	a3 := token(n3, secret)
+	if a3.status != http.StatusOK {
+		t.Fatalf("node 3 token while cut: %d %s", a3.status, a3.body)
+	}
+	stopping := time.Now()
+	if err := n3.Stop(); err != nil {
+		t.Errorf("node 3 stopped while the database was cut: %v, want nil", err)
+	}
+	if took := time.Since(stopping); took > shutdownTimeout+500*time.Millisecond {
+		t.Errorf("node 3 took %v to stop, shutdown timeout %v", took, shutdownTimeout)
+	}
+	issued.Add(-1) // its event ships on node 3's next start, not in this test
 
 	if err := proxy.Restore(); err != nil {
 		t.Fatal(err)

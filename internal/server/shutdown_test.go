@@ -183,9 +183,10 @@ func TestShutdownWithinTimeout(t *testing.T) {
 	}
 }
 
-// Run returns within the shutdown timeout while the database does not take
-// writes: another process holds SQLite's write lock (for longer than the
-// busy timeout's 10 s), with an audit event waiting to be written.
+// Run returns within the shutdown timeout, and without an error, while the
+// database does not take writes: another process holds SQLite's write
+// lock (for longer than the busy timeout's 10 s), with an audit event
+// waiting in the spool to be shipped.
 func TestShutdownWithinTimeoutWhileDatabaseLocked(t *testing.T) {
 	const timeout = 2 * time.Second
 	h := servertest.Start(t, servertest.HandlerOnly(), servertest.WithTeams("acme"),
@@ -217,10 +218,10 @@ func TestShutdownWithinTimeoutWhileDatabaseLocked(t *testing.T) {
 	if took := time.Since(began); took > timeout+500*time.Millisecond {
 		t.Errorf("Run took %v to return with the database locked, shutdown timeout %v", took, timeout)
 	}
-	// Until the audit trail is durable elsewhere, the event waiting for
-	// the database is acknowledged work at risk: the error says so.
-	t.Logf("Run = %v, after %v", err, time.Since(began))
-	if err != nil && !strings.Contains(err.Error(), "audit writer") {
-		t.Errorf("Run = %v: an error that does not name the audit writer", err)
+	// The event waiting for the database is durable in the audit spool,
+	// which ships it on the next start: nothing acknowledged is at risk,
+	// so the shutdown is a clean one.
+	if err != nil {
+		t.Errorf("Run = %v, want nil: the spool holds every acknowledged event", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -23,6 +24,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -182,6 +184,18 @@ type Server struct {
 	Admin      *admin.Service
 	Clients    *client.Service
 	StaticKeys *statickey.Service
+
+	stop func() error // ends Run and returns its error, once
+}
+
+// Stop shuts the server down as SIGTERM does (lame duck, drain, background
+// stop within the shutdown timeout) and returns Run's error; the cleanup
+// then has nothing left to do. Not for HandlerOnly servers.
+func (s *Server) Stop() error {
+	if s.stop == nil {
+		return errors.New("servertest: Stop of a HandlerOnly server")
+	}
+	return s.stop()
 }
 
 // Start builds and starts a server with teams acme and beta, stopped when
@@ -261,9 +275,9 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- s.Run(runCtx, ln, nil) }()
+		s.stop = sync.OnceValue(func() error { cancel(); return <-done })
 		tb.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
+			if err := s.stop(); err != nil {
 				tb.Errorf("Run: %v", err)
 			}
 		})
