@@ -51,8 +51,36 @@ type consentWrite func() (int, string)
 // returns the write that deletes it.
 func withConsent(t *testing.T, e *flowEnv) consentWrite {
 	t.Helper()
+	write, _ := withConsentAndRefresh(t, e)
+	return write
+}
+
+// withConsentAndRefresh is withConsent, and also returns a refresh grant
+// of the consent's refresh token (which writes its rotation) and its
+// status: the OAuth endpoint's answer to a database that cannot write.
+func withConsentAndRefresh(t *testing.T, e *flowEnv) (consentWrite, consentWrite) {
+	t.Helper()
 	b := e.signedIn(t)
-	e.tokens(t, b, "audit.log:read")
+	_, refresh := e.tokens(t, b, "audit.log:read")
+	refreshGrant := func() (int, string) {
+		req, err := http.NewRequest("POST", teamURL("acme", "/oauth2/token"),
+			strings.NewReader("grant_type=refresh_token&refresh_token="+refresh))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", basic(e.app.ID, e.app.secret))
+		resp, err := e.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+			t.Errorf("refresh grant: 503 without Retry-After")
+		}
+		return resp.StatusCode, string(body)
+	}
 	p := b.get(t, teamURL("acme", "/api/profile/consents"))
 	var list struct {
 		CSRFToken string `json:"csrf_token"`
@@ -64,7 +92,7 @@ func withConsent(t *testing.T, e *flowEnv) consentWrite {
 		p := b.do(t, "DELETE", teamURL("acme", "/api/profile/consents/"+e.app.ID), nil,
 			map[string]string{"X-CSRF-Token": list.CSRFToken})
 		return p.status, p.body
-	}
+	}, refreshGrant
 }
 
 // A running server whose SQLite database becomes read-only (file, -wal,
@@ -77,7 +105,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 		return // it ran as nobody in a child process
 	}
 	e := startFlowEnv(t)
-	write := withConsent(t, e)
+	write, refresh := withConsentAndRefresh(t, e)
 	waitReadiness(t, e, http.StatusOK, `"status":"ready"`)
 
 	dir := filepath.Dir(e.dbPath)
@@ -98,9 +126,15 @@ func TestReadOnlyDatabase(t *testing.T) {
 	if status, body := write(); status != http.StatusServiceUnavailable {
 		t.Fatalf("a write to a read-only database: %d %s, want 503", status, body)
 	}
+	if status, body := refresh(); status != http.StatusServiceUnavailable || !strings.Contains(body, "temporarily_unavailable") {
+		t.Fatalf("a refresh grant on a read-only database: %d %s, want 503 temporarily_unavailable", status, body)
+	}
 
 	writable()
 	waitReadiness(t, e, http.StatusOK, `"status":"ready"`)
+	if status, body := refresh(); status != http.StatusOK {
+		t.Fatalf("the refresh grant once the database is writable again: %d %s, want 200", status, body)
+	}
 	if status, body := write(); status != http.StatusNoContent {
 		t.Fatalf("the write once the database is writable again: %d %s, want 204", status, body)
 	}
