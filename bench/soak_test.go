@@ -59,3 +59,26 @@ func TestAccessToken(t *testing.T) {
 		}
 	}
 }
+
+// A few 503 temporarily_unavailable answers are the server keeping its
+// bounds and do not fail the soak; more than maxShed of a kind do, and so
+// does any other unexpected answer.
+func TestSoakProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		kind soakKindRow
+		want int
+	}{
+		{"clean", soakKindRow{Kind: "token-cc", Requests: 10_000}, 0},
+		{"a few shed", soakKindRow{Kind: "token-cc", Requests: 10_000, Shed: 100}, 0},
+		{"too many shed", soakKindRow{Kind: "token-cc", Requests: 10_000, Shed: 101}, 1},
+		{"one unexpected", soakKindRow{Kind: "token-cc", Requests: 10_000, Unexpected: 1, FirstBad: "500: boom"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := soakReport{Kinds: []soakKindRow{tc.kind}}
+			if got := r.problems(); len(got) != tc.want {
+				t.Errorf("problems = %q, want %d", got, tc.want)
+			}
+		})
+	}
+}

@@ -76,8 +76,8 @@ func checkKill9(t *testing.T, env []string, dbURL, dbPath string, args []string)
 	var (
 		mu       sync.Mutex
 		answered = map[string]int{first: 1} // jti of every 200 answer
-		cut      atomic.Int64       // requests that got no answer
-		refused  atomic.Int64       // requests answered 503
+		cut      atomic.Int64               // requests that got no answer
+		refused  atomic.Int64               // requests answered 503
 		wg       sync.WaitGroup
 	)
 	for range clients {
