@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/audittest"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/signing"
@@ -99,22 +100,7 @@ func (f fakeStaticKeys) Authenticate(_ context.Context, _ store.Team, kind, key 
 	return authz.Subject{}, f.notice, fmt.Errorf("unknown key: %w", statickey.ErrInvalidKey)
 }
 
-// fakeAudit keeps the events it takes, or refuses them, as a full spool
-// does, while fail is set.
-type fakeAudit struct {
-	events []store.AuditEvent
-	fail   bool
-}
-
-func (a *fakeAudit) Add(e store.AuditEvent) error {
-	if a.fail {
-		return fmt.Errorf("audit spool full: %w", store.ErrUnavailable)
-	}
-	a.events = append(a.events, e)
-	return nil
-}
-
-func newGuard() (*Guard, *fakeKeys, *fakeAudit) {
+func newGuard() (*Guard, *fakeKeys, *audittest.Trail) {
 	keys := &fakeKeys{payloads: map[string][]byte{
 		jwt("client"):     claims(clientID, "j1", []string{"audit.log:read"}, now.Add(time.Hour), teamURL),
 		jwt("user"):       claims(adaID, "j2", []string{"audit.log:read"}, now.Add(time.Hour), teamURL),
@@ -128,7 +114,7 @@ func newGuard() (*Guard, *fakeKeys, *fakeAudit) {
 		jwt("no-subject"): []byte(`{"iss":"` + teamURL + `"}`),
 	}}
 	read := authz.Grants{List: []authz.Grant{{Action: "read", Resource: "audit-log"}}}
-	audit := &fakeAudit{}
+	audit := &audittest.Trail{}
 	g := &Guard{
 		Keys:     keys,
 		Denylist: fakeDenylist{"j3": true},
@@ -216,8 +202,8 @@ func TestGuard(t *testing.T) {
 					t.Errorf("body %s, want error %q", rec.Body, tc.errCode)
 				}
 			}
-			if got := len(audit.events) == 1 && audit.events[0].Action == "access.deny"; got != tc.denied {
-				t.Errorf("audited %+v, want a denial audited: %v", audit.events, tc.denied)
+			if events := audit.Events(); (len(events) == 1 && events[0].Action == "access.deny") != tc.denied {
+				t.Errorf("audited %+v, want a denial audited: %v", events, tc.denied)
 			}
 		})
 	}
@@ -336,7 +322,7 @@ func TestDependencyFailures(t *testing.T) {
 	// no audit event.
 	t.Run("audit", func(t *testing.T) {
 		g, _, audit := newGuard()
-		audit.fail = true
+		audit.SetFail(true)
 		rec := call(g, "Bearer "+jwt("noscope"))
 		var body map[string]any
 		json.Unmarshal(rec.Body.Bytes(), &body)

@@ -32,9 +32,16 @@ type memStore struct {
 	dups   int
 	calls  int
 	fail   func(call int) error
+	// hang makes every call wait until its context ends, as a database
+	// that passes no byte does, and then fail.
+	hang bool
 }
 
-func (m *memStore) AppendAudit(_ context.Context, events ...store.AuditEvent) error {
+func (m *memStore) AppendAudit(ctx context.Context, events ...store.AuditEvent) error {
+	if m.hang {
+		<-ctx.Done()
+		return fmt.Errorf("no route to host: %w", ctx.Err())
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls++
@@ -283,7 +290,7 @@ func TestAddPastCap(t *testing.T) {
 // and the next start ships what the spool holds.
 func TestFlushWithDatabaseAway(t *testing.T) {
 	dir := t.TempDir()
-	hang := &memStore{fail: func(int) error { time.Sleep(10 * time.Millisecond); return errors.New("no route to host") }}
+	hang := &memStore{hang: true}
 	b := open(t, dir, hang)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -4,14 +4,13 @@ package auditlog_test
 
 import (
 	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/faulttest"
 	"github.com/gatehouse/gatehouse/internal/poll"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -20,14 +19,7 @@ import (
 // returns, both heal without a restart and nothing acknowledged is lost.
 // The disk is a small tmpfs (the test runs as root in CI).
 func TestFullDisk(t *testing.T) {
-	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", mnt).CombinedOutput(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("mount a tmpfs (the test needs root): %v: %s", err, out)
-		}
-		t.Skipf("no tmpfs (the test needs root): %v: %s", err, out)
-	}
-	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
+	mnt := faulttest.Tmpfs(t, 512<<10)
 	st := &memStore{}
 	b := open(t, filepath.Join(mnt, "spool"), st)
 	run(t, b)
@@ -38,8 +30,7 @@ func TestFullDisk(t *testing.T) {
 		}
 		acked++
 	}
-	filler := filepath.Join(mnt, "filler")
-	fill(t, filler)
+	free := faulttest.Fill(t, mnt)
 
 	var err error
 	for i := acked; err == nil && i < acked+100_000; i++ {
@@ -53,9 +44,7 @@ func TestFullDisk(t *testing.T) {
 	if h := b.Health(); h == nil || !strings.Contains(h.Error(), "no space") {
 		t.Fatalf("Health on a full disk = %v", h)
 	}
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
-	}
+	free()
 	poll.Must(t, 5*time.Second, "Health to heal", func() bool { return b.Health() == nil })
 	if err := b.Add(event(acked)); err != nil {
 		t.Fatalf("Add once space returned: %v", err)
@@ -64,24 +53,5 @@ func TestFullDisk(t *testing.T) {
 	poll.Must(t, 10*time.Second, "every acknowledged event stored", func() bool { return len(st.stored()) == acked })
 	if st.dups != 0 {
 		t.Errorf("%d duplicates", st.dups)
-	}
-}
-
-// fill writes path until the file system is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			return
-		}
 	}
 }

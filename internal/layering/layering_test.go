@@ -104,6 +104,7 @@ var packages = map[string]string{
 	"internal/poll":            "testkit",
 	"internal/outage":          "testkit",
 	"internal/faultproxy":      "testkit",
+	"internal/audittest":       "testkit",
 	"internal/faulttest":       "testkit",
 	"internal/cli":             "entry",
 	"cmd/gatehouse":            "entry",

@@ -12,12 +12,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gatehouse/gatehouse/internal/audittest"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
@@ -56,44 +56,16 @@ func (f *fakeTokens) Issue(_ context.Context, req token.Request) (token.Token, e
 	return token.Token{Raw: secret.Secret(fmt.Sprintf("jwt-%d", len(f.issued))), JTI: fmt.Sprint(len(f.issued))}, nil
 }
 
-// fakeAudit keeps the events it takes, or refuses them, as a full spool
-// does, while fail is set.
-type fakeAudit struct {
-	mu     sync.Mutex
-	events []store.AuditEvent
-	fail   bool
-}
-
-func (f *fakeAudit) Add(e store.AuditEvent) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.fail {
-		return fmt.Errorf("audit spool full: %w", store.ErrUnavailable)
-	}
-	f.events = append(f.events, e)
-	return nil
-}
-
-func (f *fakeAudit) actions() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var as []string
-	for _, e := range f.events {
-		as = append(as, e.Action)
-	}
-	return strings.Join(as, ",")
-}
-
 type tokenFixture struct {
 	e        *Endpoints
 	tokens   *fakeTokens
-	audit    *fakeAudit
+	audit    *audittest.Trail
 	refusals *ratelimit.Refusals
 }
 
 func newTokenFixture() *tokenFixture {
 	now := func() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC) }
-	f := &tokenFixture{tokens: &fakeTokens{}, audit: &fakeAudit{}}
+	f := &tokenFixture{tokens: &fakeTokens{}, audit: &audittest.Trail{}}
 	f.refusals = ratelimit.NewRefusals(f.audit, time.Minute, now)
 	cc := []string{client.GrantClientCredentials}
 	f.e = &Endpoints{
@@ -202,7 +174,7 @@ func TestTokenEndpoint(t *testing.T) {
 			if got := rec.Header().Get("WWW-Authenticate") != ""; got != tc.challenge {
 				t.Errorf("WWW-Authenticate present %v, want %v", got, tc.challenge)
 			}
-			if got := f.audit.actions(); got != tc.audit {
+			if got := strings.Join(f.audit.Actions(), ","); got != tc.audit {
 				t.Errorf("audit %q, want %q", got, tc.audit)
 			}
 			if tc.status == 200 {
@@ -300,14 +272,14 @@ func TestTokenEndpointThrottle(t *testing.T) {
 		}
 	}
 	// The 1,000 refused attempts are counted, not audited one by one.
-	if got, want := f.audit.actions(), "client.auth.failure,client.auth.failure,client.auth.failure,client.auth.blocked"; got != want {
+	if got, want := strings.Join(f.audit.Actions(), ","), "client.auth.failure,client.auth.failure,client.auth.failure,client.auth.blocked"; got != want {
 		t.Errorf("audit %s, want %s", got, want)
 	}
 	f.refusals.Flush(t.Context())
-	if got, want := f.audit.actions(), "client.auth.failure,client.auth.failure,client.auth.failure,client.auth.blocked,client.auth.throttled"; got != want {
+	if got, want := strings.Join(f.audit.Actions(), ","), "client.auth.failure,client.auth.failure,client.auth.failure,client.auth.blocked,client.auth.throttled"; got != want {
 		t.Fatalf("audit after the flush %s, want %s", got, want)
 	}
-	th := f.audit.events[4]
+	th := f.audit.Events()[4]
 	if th.Target != "client:"+basicID || th.Detail["count"] != "1000" || th.Detail["limit"] != "client" {
 		t.Errorf("throttled event %+v, want client:%s counting 1000 by client", th, basicID)
 	}
@@ -343,11 +315,11 @@ func TestTokenEndpointMalformedClientID(t *testing.T) {
 					t.Fatalf("answer of %d bytes: the client_id came back", rec.Body.Len())
 				}
 			}
-			if got := f.audit.actions(); got != "" {
+			if got := strings.Join(f.audit.Actions(), ","); got != "" {
 				t.Errorf("audit %q, want nothing", got)
 			}
 			f.refusals.Flush(t.Context())
-			if got := f.audit.actions(); got != "" {
+			if got := strings.Join(f.audit.Actions(), ","); got != "" {
 				t.Errorf("audit after the flush %q, want nothing", got)
 			}
 			// The limits counted none of it: a real client from the same
@@ -372,7 +344,7 @@ func TestTokenEndpointAuditFails(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newTokenFixture()
-			f.audit.fail = true
+			f.audit.SetFail(true)
 			rec := f.post("POST", form, []byte("grant_type=client_credentials"), tc.header)
 			checkTokenAnswer(t, rec, http.StatusServiceUnavailable, "temporarily_unavailable", "")
 			if ra := rec.Header().Get("Retry-After"); ra == "" {
@@ -381,7 +353,7 @@ func TestTokenEndpointAuditFails(t *testing.T) {
 			if strings.Contains(rec.Body.String(), "jwt-") {
 				t.Errorf("the answer carries a token: %s", rec.Body)
 			}
-			if got := f.audit.actions(); got != "" {
+			if got := strings.Join(f.audit.Actions(), ","); got != "" {
 				t.Errorf("events recorded: %s", got)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/audittest"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
@@ -133,7 +134,7 @@ func TestUnavailable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 			d := &downDeps{fail: tc.fail, fails: tc.fails, now: now}
-			e := &Endpoints{Clients: d, Tokens: d, Keys: d, Denylist: d, Consents: d, Audit: &fakeAudit{},
+			e := &Endpoints{Clients: d, Tokens: d, Keys: d, Denylist: d, Consents: d, Audit: &audittest.Trail{},
 				ClientLimit: &ratelimit.Limiter{Limit: 3, Window: time.Minute, Now: func() time.Time { return now }},
 				IPLimit:     &ratelimit.Limiter{Limit: 3, Window: time.Minute, Now: func() time.Time { return now }},
 				Now:         func() time.Time { return now }, AccessTokenTTL: time.Minute}

@@ -2,7 +2,6 @@ package ratelimit_test
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"sync"
 	"testing"
@@ -10,40 +9,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gatehouse/gatehouse/internal/audittest"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/testclock"
 )
-
-type audit struct {
-	mu     sync.Mutex
-	events []store.AuditEvent
-	down   bool // Add fails, as a full audit spool does
-}
-
-func (a *audit) Add(e store.AuditEvent) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.down {
-		return fmt.Errorf("audit spool full: %w", store.ErrUnavailable)
-	}
-	a.events = append(a.events, e)
-	return nil
-}
-
-func (a *audit) take() []store.AuditEvent {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := a.events
-	a.events = nil
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].At.Equal(out[j].At) {
-			return out[i].At.Before(out[j].At)
-		}
-		return out[i].Target < out[j].Target
-	})
-	return out
-}
 
 // count is the sum of the events' counts.
 func count(t *testing.T, events []store.AuditEvent) int {
@@ -67,7 +37,7 @@ func loginRefusal(ip string) ratelimit.Refusal {
 
 // 1,000 refused attempts of one key make one event, not 1,000.
 func TestRefusalsAggregate(t *testing.T) {
-	a := &audit{}
+	a := &audittest.Trail{}
 	clock := testclock.New(t0)
 	r := ratelimit.NewRefusals(a, time.Minute, clock.Now)
 	for i := range 1000 {
@@ -77,12 +47,12 @@ func TestRefusalsAggregate(t *testing.T) {
 		}
 	}
 	r.WriteClosed()
-	if got := a.take(); len(got) != 0 {
+	if got := a.Take(); len(got) != 0 {
 		t.Fatalf("a window still open wrote %d events", len(got))
 	}
 	clock.Advance(time.Minute)
 	r.WriteClosed()
-	got := a.take()
+	got := a.Take()
 	if len(got) != 1 {
 		t.Fatalf("1,000 refused attempts wrote %d events, want 1", len(got))
 	}
@@ -101,7 +71,8 @@ func TestRefusalsAggregate(t *testing.T) {
 // A window whose event the audit trail cannot take stays counted and is
 // handed over, with the attempts counted since, once it can.
 func TestRefusalsKeptWhileAuditFails(t *testing.T) {
-	a := &audit{down: true}
+	a := &audittest.Trail{}
+	a.SetFail(true)
 	clock := testclock.New(t0)
 	r := ratelimit.NewRefusals(a, time.Minute, clock.Now)
 	for range 10 {
@@ -113,12 +84,10 @@ func TestRefusalsKeptWhileAuditFails(t *testing.T) {
 	if r.Open() != 1 {
 		t.Fatalf("%d windows open, want the one key", r.Open())
 	}
-	a.mu.Lock()
-	a.down = false
-	a.mu.Unlock()
+	a.SetFail(false)
 	clock.Advance(time.Minute)
 	r.WriteClosed()
-	got := a.take()
+	got := a.Take()
 	if len(got) != 1 || got[0].Detail["count"] != "11" || !got[0].At.Equal(t0) {
 		t.Fatalf("events after the audit trail is back: %+v, want one with count 11 from the first attempt", got)
 	}
@@ -127,7 +96,7 @@ func TestRefusalsKeptWhileAuditFails(t *testing.T) {
 // A key refused across windows gets one event per window; different
 // teams, limits and targets are counted apart; Flush writes what is open.
 func TestRefusalsWindowsAndKeys(t *testing.T) {
-	a := &audit{}
+	a := &audittest.Trail{}
 	clock := testclock.New(t0)
 	r := ratelimit.NewRefusals(a, time.Minute, clock.Now)
 	for range 3 { // three windows of 10 attempts each
@@ -139,7 +108,7 @@ func TestRefusalsWindowsAndKeys(t *testing.T) {
 	// The third window closed but nothing has written it yet; the next
 	// attempt of the key does.
 	r.Add(loginRefusal("192.0.2.9"))
-	got := a.take()
+	got := a.Take()
 	if len(got) != 3 || count(t, got) != 30 {
 		t.Fatalf("three windows of 10: %d events counting %d, want 3 counting 30", len(got), count(t, got))
 	}
@@ -161,7 +130,7 @@ func TestRefusalsWindowsAndKeys(t *testing.T) {
 	if err := r.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	got = a.take()
+	got = a.Take()
 	if len(got) != 1+len(others) || count(t, got) != 1+2*len(others) {
 		t.Errorf("Flush: %d events counting %d, want %d counting %d", len(got), count(t, got), 1+len(others), 1+2*len(others))
 	}
@@ -170,7 +139,7 @@ func TestRefusalsWindowsAndKeys(t *testing.T) {
 // The open windows are bounded: keys past the bound are counted together
 // under the target "*", and nothing is lost.
 func TestRefusalsBounded(t *testing.T) {
-	a := &audit{}
+	a := &audittest.Trail{}
 	r := ratelimit.NewRefusals(a, time.Minute, testclock.New(t0).Now)
 	const keys = 12_000
 	for i := range keys {
@@ -180,7 +149,7 @@ func TestRefusalsBounded(t *testing.T) {
 		t.Errorf("%d windows open, want at most 10,001", open)
 	}
 	r.Flush(t.Context())
-	got := a.take()
+	got := a.Take()
 	if n := count(t, got); n != keys {
 		t.Errorf("events count %d attempts, want %d", n, keys)
 	}
@@ -196,7 +165,7 @@ func TestRefusalsBounded(t *testing.T) {
 }
 
 func TestRefusalsConcurrent(t *testing.T) {
-	a := &audit{}
+	a := &audittest.Trail{}
 	clock := testclock.New(t0)
 	r := ratelimit.NewRefusals(a, time.Minute, clock.Now)
 	var wg sync.WaitGroup
@@ -212,7 +181,7 @@ func TestRefusalsConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	r.Flush(t.Context())
-	if got := a.take(); len(got) != 8 || count(t, got) != 4000 {
+	if got := a.Take(); len(got) != 8 || count(t, got) != 4000 {
 		t.Errorf("8 keys of 500: %d events counting %d, want 8 counting 4000", len(got), count(t, got))
 	}
 }

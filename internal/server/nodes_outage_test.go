@@ -38,9 +38,6 @@ const cutFor = 30 * time.Second
 // right after is refused by both nodes within 1 s. A third node stopped
 // during the cut ends within its --shutdown-timeout, without an error.
 func TestTwoNodesThroughDatabaseCut(t *testing.T) {
-	if testing.Short() {
-		t.Skip("cuts the database for 30 s")
-	}
 	t.Parallel()
 	dbURL := pgtest.URL(t)
 	u, err := url.Parse(dbURL)

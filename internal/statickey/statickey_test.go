@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/audittest"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/kernel"
@@ -672,36 +672,12 @@ func TestRefuseNew(t *testing.T) {
 	}
 }
 
-// memAudit is an audit trail that keeps what it gets, or refuses it
-// while fail is set.
-type memAudit struct {
-	mu     sync.Mutex
-	events []store.AuditEvent
-	fail   bool
-}
-
-func (m *memAudit) Add(e store.AuditEvent) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail {
-		return fmt.Errorf("audit spool full: %w", store.ErrUnavailable)
-	}
-	m.events = append(m.events, e)
-	return nil
-}
-
-func (m *memAudit) setFail(v bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.fail = v
-}
-
 func TestDeprecatedUseAudited(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	dep, sun := start.Add(time.Hour), start.Add(10*time.Hour)
 	f.svc.Default = statickey.Policy{DeprecatedSince: &dep, SunsetAt: &sun}
-	mem := &memAudit{}
+	mem := &audittest.Trail{}
 	f.svc.Audit = mem
 	k1, raw1 := f.create(t, "acme", statickey.KindApp, "etl", 0)
 	k2, raw2 := f.create(t, "acme", statickey.KindUser, "ada@example.com", 0)
@@ -721,9 +697,9 @@ func TestDeprecatedUseAudited(t *testing.T) {
 	}
 	// The audit trail refuses: the use that must be audited is refused
 	// as unavailable, and the next one tries again.
-	mem.setFail(true)
+	mem.SetFail(true)
 	use(statickey.KindApp, raw1, dep)
-	mem.setFail(false)
+	mem.SetFail(false)
 	for i := range 100 { // the first hour of deprecation: one event per key
 		at := dep.Add(time.Duration(i) * 30 * time.Second)
 		use(statickey.KindApp, raw1, at)
@@ -740,7 +716,7 @@ func TestDeprecatedUseAudited(t *testing.T) {
 	}
 	type ev struct{ Target, At, Outcome string }
 	var got []ev
-	for _, e := range mem.events {
+	for _, e := range mem.Events() {
 		if e.Action != "key.use.deprecated" || e.IP != "192.0.2.1" || e.UserAgent != "ua" {
 			t.Errorf("event %+v", e)
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/internal/audittest"
 	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
@@ -134,54 +135,11 @@ func (f *fakeConsents) Revoke(_ context.Context, _ kernel.Actor, _, _, clientID 
 	return store.ErrNotFound
 }
 
-// fakeAudit keeps the events it takes, or refuses them, as a full spool
-// does, while fail is set.
-type fakeAudit struct {
-	mu     sync.Mutex
-	events []store.AuditEvent
-	fail   bool
-}
-
-func (f *fakeAudit) Add(e store.AuditEvent) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.fail {
-		return fmt.Errorf("audit spool full: %w", store.ErrUnavailable)
-	}
-	f.events = append(f.events, e)
-	return nil
-}
-
-func (f *fakeAudit) setFail(v bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fail = v
-}
-
-// take returns the events and forgets them.
-func (f *fakeAudit) take() []store.AuditEvent {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := f.events
-	f.events = nil
-	return out
-}
-
-func (f *fakeAudit) actions() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var as []string
-	for _, e := range f.events {
-		as = append(as, e.Action)
-	}
-	return as
-}
-
 type fixture struct {
 	ui       *UI
 	users    *fakeUsers
 	consents *fakeConsents
-	audit    *fakeAudit
+	audit    *audittest.Trail
 	refusals *ratelimit.Refusals
 	now      time.Time
 }
@@ -206,7 +164,7 @@ func newFixture(t *testing.T) *fixture {
 			"bob@example.com": {Team: team, ID: "b0b", Email: "bob@example.com", Name: "Bob", PasswordHash: hash, Disabled: true},
 		}},
 		consents: &fakeConsents{},
-		audit:    &fakeAudit{},
+		audit:    &audittest.Trail{},
 		now:      time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
 	}
 	clients := fakeClients{appID: {Team: team, ID: appID, Name: "Reports", GrantTypes: []string{"authorization_code"},
@@ -325,7 +283,7 @@ func TestLogin(t *testing.T) {
 			if len(f.users.logins) != 1 || f.users.logins[0].Reason != tc.reason || f.users.logins[0].Success != (tc.reason == "") {
 				t.Errorf("login events %+v, want one with reason %q", f.users.logins, tc.reason)
 			}
-			if got := f.audit.actions(); len(got) != 1 || got[0] != tc.audit {
+			if got := f.audit.Actions(); len(got) != 1 || got[0] != tc.audit {
 				t.Errorf("audit %v, want [%s]", got, tc.audit)
 			}
 		})
@@ -354,12 +312,12 @@ func TestLoginThrottle(t *testing.T) {
 	if n := len(f.users.logins); n != 3 {
 		t.Errorf("%d login events after 3 failures and 1,000 refused attempts, want 3", n)
 	}
-	if got := strings.Join(f.audit.actions(), ","); got != "login.failure,login.failure,login.failure" {
+	if got := strings.Join(f.audit.Actions(), ","); got != "login.failure,login.failure,login.failure" {
 		t.Errorf("audit before the window closes: %s, want the 3 failures only", got)
 	}
 	f.now = f.now.Add(2 * time.Minute)
 	f.refusals.WriteClosed()
-	events := f.audit.take()
+	events := f.audit.Take()
 	if len(events) != 4 {
 		t.Fatalf("audit after the window: %d events, want 3 failures and 1 throttled", len(events))
 	}
@@ -394,7 +352,7 @@ func TestLoginThrottleByAddress(t *testing.T) {
 	}
 	f.refusals.Flush(t.Context())
 	var throttled []store.AuditEvent
-	for _, e := range f.audit.take() {
+	for _, e := range f.audit.Take() {
 		if e.Action == "login.throttled" {
 			throttled = append(throttled, e)
 		}
@@ -426,7 +384,7 @@ func TestLoginBoundedStrings(t *testing.T) {
 		t.Errorf("login event keeps an email of %d bytes and a user agent of %d: want at most %d and %d", len(e.Email), len(e.UserAgent),
 			kernel.MaxEmail, kernel.MaxUserAgent)
 	}
-	for _, a := range f.audit.take() {
+	for _, a := range f.audit.Take() {
 		if len(a.Target) > kernel.MaxName || len(a.UserAgent) > kernel.MaxUserAgent {
 			t.Errorf("audit event %s keeps a target of %d bytes and a user agent of %d", a.Action, len(a.Target), len(a.UserAgent))
 		}
@@ -549,7 +507,7 @@ func TestConsentDecision(t *testing.T) {
 			if len(f.consents.approved) != tc.approved {
 				t.Errorf("%d approvals, want %d", len(f.consents.approved), tc.approved)
 			}
-			if got := strings.Join(f.audit.actions(), ","); got != strings.Join(tc.audit, ",") {
+			if got := strings.Join(f.audit.Actions(), ","); got != strings.Join(tc.audit, ",") {
 				t.Errorf("audit %s, want %v", got, tc.audit)
 			}
 		})
@@ -675,7 +633,7 @@ func TestAuditFails(t *testing.T) {
 		for _, pw := range []string{adaPassword, "nope"} {
 			f := newFixture(t)
 			tok, ck := f.loginForm(t)
-			f.audit.setFail(true)
+			f.audit.SetFail(true)
 			rec := f.postLogin(t, url.Values{"csrf_token": {tok}, "email": {"ada@example.com"}, "password": {pw}}, ck)
 			if rec.Code != http.StatusServiceUnavailable || hasSession(f, rec) {
 				t.Errorf("password %q with the audit failing: %d, session cookie %v", pw, rec.Code, hasSession(f, rec))
@@ -699,7 +657,7 @@ func TestAuditFails(t *testing.T) {
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.Header.Set("Sec-Fetch-Site", "same-origin")
 		r.AddCookie(sess)
-		f.audit.setFail(true)
+		f.audit.SetFail(true)
 		if rec := serve(f.ui.ServeAuthorize, r); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Location") != "" {
 			t.Errorf("denial with the audit failing: %d, Location %q", rec.Code, rec.Header().Get("Location"))
 		}
@@ -720,11 +678,11 @@ func TestAuditFails(t *testing.T) {
 			r.AddCookie(sess)
 			return r
 		}
-		f.audit.setFail(true)
+		f.audit.SetFail(true)
 		if rec := serve(f.ui.ServeLogout, logout()); rec.Code != http.StatusServiceUnavailable || hasSession(f, rec) {
 			t.Errorf("sign-out with the audit failing: %d, session cookie touched %v", rec.Code, hasSession(f, rec))
 		}
-		f.audit.setFail(false)
+		f.audit.SetFail(false)
 		if rec := serve(f.ui.ServeLogout, logout()); rec.Code != http.StatusSeeOther || !hasSession(f, rec) {
 			t.Errorf("sign-out: %d, session cookie cleared %v", rec.Code, hasSession(f, rec))
 		}
