@@ -66,6 +66,22 @@ type User struct {
 	CreatedAt    time.Time
 }
 
+// Session is a user's web sign-in (internal/session), stored as the keyed
+// hash of its random ID: the ID itself is only in the user's cookie. A
+// session lives until ExpiresAt, until it is deleted (sign-out, "sign out
+// everywhere"), or until its user's password changes or the user is
+// disabled or deleted.
+type Session struct {
+	Team       string
+	Hash       []byte
+	UserID     string
+	CreatedAt  time.Time
+	LastSeenAt time.Time // updated at most once a minute
+	ExpiresAt  time.Time
+	IP         string // where it was started
+	UserAgent  string
+}
+
 // Group is a named set of users.
 type Group struct {
 	Team      string
@@ -301,6 +317,9 @@ const (
 	// KindGrantRevoked is a GrantRevocation; its key is
 	// "<user id>/<client id>".
 	KindGrantRevoked = "grant-revoked"
+	// KindSession is the deletion of web sessions; its key is the user
+	// ID.
+	KindSession = "session"
 )
 
 // PurgeKind is a kind of record that Store.Purge deletes once it has
@@ -334,11 +353,13 @@ const (
 	// PurgeChanges: records of the backend's change log written before t,
 	// if it keeps one; a purge passes now minus ChangeLogRetention.
 	PurgeChanges PurgeKind = "changes"
+	// PurgeSessions: web sessions whose ExpiresAt is before t.
+	PurgeSessions PurgeKind = "sessions"
 )
 
 // PurgeKinds lists every PurgeKind.
 var PurgeKinds = []PurgeKind{PurgeAuthCodes, PurgeRefreshTokens, PurgeRevokedTokens, PurgeGrantRevocations,
-	PurgeClientSecrets, PurgeSigningKeys, PurgeAuditEvents, PurgeLoginEvents, PurgeChanges}
+	PurgeClientSecrets, PurgeSigningKeys, PurgeAuditEvents, PurgeLoginEvents, PurgeChanges, PurgeSessions}
 
 // ChangeLogRetention is how long a change log keeps its records: far
 // longer than any watcher takes to read them.
@@ -348,12 +369,16 @@ const ChangeLogRetention = time.Hour
 // transaction; on the Store itself each runs on its own. Every write also
 // records a Change, delivered to every node's watchers after commit, except
 // the bookkeeping that no cache depends on (RecordKeyUse, TouchConsent,
-// AppendAudit, AppendLogin, CreateAuthCode, CreateRefreshToken).
+// AppendAudit, AppendLogin, CreateAuthCode, CreateRefreshToken,
+// CreateSession that evicts nothing, TouchSession).
 //
 // Deleting a principal (user, group, application, client) deletes its
 // permissions, and deleting a user or an application its static keys, so a
 // later principal of the same name inherits nothing; changing a user's
-// email renames its user:<email> permissions.
+// email renames its user:<email> permissions. Deleting a user, changing
+// their password hash or disabling them deletes their sessions in the same
+// transaction, so that no session outlives the credentials it was made
+// with.
 type Queries interface {
 	// Teams.
 	CreateTeam(ctx context.Context, t Team) error
@@ -374,6 +399,24 @@ type Queries interface {
 	ListUsers(ctx context.Context, team string, p Page) ([]User, string, error)
 	UpdateUser(ctx context.Context, u User) error
 	DeleteUser(ctx context.Context, team, id string) error
+
+	// Sessions. A session's key is the keyed hash of its ID; every
+	// deletion records a KindSession change keyed by the user's ID.
+	//
+	// CreateSession stores s and then deletes the user's oldest sessions
+	// (by CreatedAt) so that at most keep remain; keep < 1 keeps all. A
+	// user that does not exist is ErrNotFound.
+	CreateSession(ctx context.Context, s Session, keep int) error
+	Session(ctx context.Context, team string, hash []byte) (Session, error)
+	// ListSessions lists the user's sessions, expired ones included,
+	// newest first.
+	ListSessions(ctx context.Context, team, userID string) ([]Session, error)
+	// TouchSession sets the session's LastSeenAt; it records no change.
+	TouchSession(ctx context.Context, team string, hash []byte, at time.Time) error
+	DeleteSession(ctx context.Context, team string, hash []byte) error
+	// DeleteUserSessions deletes every session of the user and returns
+	// how many there were (0 for a user without any, or unknown).
+	DeleteUserSessions(ctx context.Context, team, userID string) (int, error)
 
 	// Groups.
 	CreateGroup(ctx context.Context, g Group) error

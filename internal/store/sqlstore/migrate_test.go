@@ -101,6 +101,7 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			// Back to version 2, as an older binary left it: the later
 			// migrations undone.
 			for _, stmt := range []string{
+				`DROP TABLE sessions`,
 				`DROP TABLE probe`,
 				`DROP INDEX audit_events_event_id`,
 				`ALTER TABLE audit_events DROP COLUMN event_id`,

@@ -21,6 +21,7 @@ var purgeColumns = map[store.PurgeKind]struct{ table, column string }{
 	store.PurgeAuditEvents:      {"audit_events", "at"},
 	store.PurgeLoginEvents:      {"login_events", "at"},
 	store.PurgeChanges:          {"changes", "at"},
+	store.PurgeSessions:         {"sessions", "expires_at"}, // index in migration 0009
 }
 
 // maxPurgeBatch bounds a batch whatever the caller asks: a transaction

@@ -109,13 +109,26 @@ func (q *queries) UpdateUser(ctx context.Context, u store.User) (err error) {
 				return err
 			}
 		}
+		if old.PasswordHash != u.PasswordHash || (u.Disabled && !old.Disabled) {
+			// A new password or a disabled account ends every session:
+			// a copied cookie must not outlive either.
+			n, err := deleteUserSessions(ctx, x, u.Team, u.ID)
+			if err != nil {
+				return q.fail("update user "+u.ID, err)
+			}
+			if n > 0 {
+				if err := q.changed(ctx, x, u.Team, store.KindSession, u.ID); err != nil {
+					return err
+				}
+			}
+		}
 		return q.changed(ctx, x, u.Team, store.KindUser, u.ID)
 	})
 }
 
-// DeleteUser deletes the user with its memberships, consents, codes and
-// refresh tokens (by cascade), its API keys and its permissions, so that a
-// later user with the same email inherits nothing.
+// DeleteUser deletes the user with its memberships, consents, codes,
+// refresh tokens and sessions (by cascade), its API keys and its
+// permissions, so that a later user with the same email inherits nothing.
 func (q *queries) DeleteUser(ctx context.Context, team, id string) (err error) {
 	ctx, end := q.op(ctx)
 	defer end(&err)
@@ -136,9 +149,9 @@ func (q *queries) DeleteUser(ctx context.Context, team, id string) (err error) {
 				return q.fail("delete user "+id, err)
 			}
 		}
-		for _, kind := range []string{store.KindUser, store.KindPermission, store.KindKey, store.KindGroup, store.KindConsent, store.KindRefresh} {
+		for _, kind := range []string{store.KindUser, store.KindPermission, store.KindKey, store.KindGroup, store.KindConsent, store.KindRefresh, store.KindSession} {
 			key := ""
-			if kind == store.KindUser {
+			if kind == store.KindUser || kind == store.KindSession {
 				key = id
 			}
 			if err := q.changed(ctx, x, team, kind, key); err != nil {

@@ -28,6 +28,7 @@ type fixture struct {
 	signingKey store.SigningKey
 	revoked    []store.RevokedToken // denylist entries
 	cutoffs    []store.GrantRevocation
+	sessions   []store.Session // one of ann's, one of bob's
 }
 
 func (f fixture) ann() store.User { return f.users[0] }
@@ -94,6 +95,9 @@ func newFixture(team string, extra bool) fixture {
 	f.revoked = []store.RevokedToken{{Team: team, JTI: uuid.NewString(), ExpiresAt: at(48 * time.Hour)}}
 	f.cutoffs = []store.GrantRevocation{{Team: team, UserID: f.ann().ID, ClientID: f.client.ID,
 		RevokedAt: at(13 * time.Minute), ExpiresAt: at(48 * time.Hour)}}
+	for _, u := range f.users[:2] {
+		f.sessions = append(f.sessions, mkSessionOf(team, u.ID, at(14*time.Minute)))
+	}
 
 	if extra {
 		carl := user("carl@example.com", false)
@@ -145,6 +149,9 @@ func createFixture(t *testing.T, q store.Queries, f fixture) {
 	}
 	for _, r := range f.cutoffs {
 		must(t, "revoke grant", q.RevokeGrant(c, r))
+	}
+	for _, s := range f.sessions {
+		must(t, "create session", q.CreateSession(c, s, 0))
 	}
 }
 
@@ -234,6 +241,14 @@ func checkFixture(t *testing.T, s store.Queries, f fixture) {
 	if got, err := s.ListGrantRevocations(c, team, t0); wantErr(t, "ListGrantRevocations", err, nil) {
 		diff(t, "ListGrantRevocations("+team+")", f.cutoffs, got, opts)
 	}
+	for _, want := range f.sessions {
+		if got, err := s.Session(c, team, want.Hash); wantErr(t, "Session", err, nil) {
+			diff(t, "Session("+team+")", want, got, opts)
+		}
+		if got, err := s.ListSessions(c, team, want.UserID); wantErr(t, "ListSessions", err, nil) {
+			diff(t, "ListSessions("+team+")", []store.Session{want}, got, opts)
+		}
+	}
 }
 
 // checkGone reports each record of f that can still be read.
@@ -291,4 +306,10 @@ func checkGone(t *testing.T, s store.Queries, f fixture) {
 	notFoundOrEmpty(t, "ListRevokedTokens", revoked, err)
 	cutoffs, err := s.ListGrantRevocations(c, team, t0)
 	notFoundOrEmpty(t, "ListGrantRevocations", cutoffs, err)
+	for _, ss := range f.sessions {
+		_, err := s.Session(c, team, ss.Hash)
+		wantErr(t, "Session", err, store.ErrNotFound)
+		sessions, err := s.ListSessions(c, team, ss.UserID)
+		notFoundOrEmpty(t, "ListSessions", sessions, err)
+	}
 }

@@ -268,6 +268,43 @@ func testIsolation(t *testing.T, s store.Store) {
 			wantErr(t, "DeleteConsent(beta, alpha's)", err, store.ErrNotFound)
 		}},
 
+		// Sessions.
+		{"Session", func(t *testing.T) {
+			for _, ss := range a.sessions {
+				_, err := s.Session(t.Context(), B, ss.Hash)
+				wantErr(t, "Session(beta, alpha's)", err, store.ErrNotFound)
+			}
+		}},
+		{"ListSessions", func(t *testing.T) {
+			got, err := s.ListSessions(t.Context(), B, a.ann().ID)
+			notFoundOrEmpty(t, "ListSessions(beta, alpha's ann)", got, err)
+		}},
+		{"CreateSession", func(t *testing.T) {
+			ss := mkSessionOf(B, a.ann().ID, at(time.Hour))
+			err := s.CreateSession(t.Context(), ss, 1)
+			wantErr(t, "CreateSession(beta, alpha's ann)", err, store.ErrNotFound)
+			ss = a.sessions[0]
+			ss.Team, ss.UserID = B, b.ann().ID
+			if err := s.CreateSession(t.Context(), ss, 0); err == nil {
+				// The same hash in another team is another session.
+				must(t, "DeleteSession(beta)", s.DeleteSession(t.Context(), B, ss.Hash))
+			}
+		}},
+		{"TouchSession", func(t *testing.T) {
+			err := s.TouchSession(t.Context(), B, a.sessions[0].Hash, at(time.Hour))
+			wantErr(t, "TouchSession(beta, alpha's)", err, store.ErrNotFound)
+		}},
+		{"DeleteSession", func(t *testing.T) {
+			err := s.DeleteSession(t.Context(), B, a.sessions[0].Hash)
+			wantErr(t, "DeleteSession(beta, alpha's)", err, store.ErrNotFound)
+		}},
+		{"DeleteUserSessions", func(t *testing.T) {
+			n, err := s.DeleteUserSessions(t.Context(), B, a.ann().ID)
+			if wantErr(t, "DeleteUserSessions(beta, alpha's ann)", err, nil) && n != 0 {
+				t.Errorf("DeleteUserSessions(beta, alpha's ann) deleted %d", n)
+			}
+		}},
+
 		// Refresh tokens.
 		{"RefreshToken", func(t *testing.T) {
 			_, err := s.RefreshToken(t.Context(), B, a.refresh.Hash)

@@ -122,7 +122,7 @@ func testPurge(t *testing.T, s store.Store) {
 
 // expiryKinds are the kinds whose records carry their own expiry.
 var expiryKinds = []store.PurgeKind{store.PurgeAuthCodes, store.PurgeRefreshTokens, store.PurgeRevokedTokens,
-	store.PurgeGrantRevocations, store.PurgeClientSecrets, store.PurgeSigningKeys, store.PurgeChanges}
+	store.PurgeGrantRevocations, store.PurgeClientSecrets, store.PurgeSigningKeys, store.PurgeChanges, store.PurgeSessions}
 
 // purgeExpired purges every kind with its own expiry at now, one record
 // per batch, as a purge loop would: again while a batch is full.
@@ -229,7 +229,7 @@ func testPurgeBatch(t *testing.T, s store.Store) {
 	for _, tc := range []struct {
 		kind  store.PurgeKind
 		limit int
-	}{{"sessions", 10}, {store.PurgeAuditEvents, 0}, {store.PurgeAuditEvents, -1}, {store.PurgeAuditEvents, 1 << 30}} {
+	}{{"no-such-kind", 10}, {store.PurgeAuditEvents, 0}, {store.PurgeAuditEvents, -1}, {store.PurgeAuditEvents, 1 << 30}} {
 		_, err := s.Purge(t.Context(), tc.kind, at(time.Hour), tc.limit)
 		wantErr(t, fmt.Sprintf("Purge(%q, limit %d)", tc.kind, tc.limit), err, store.ErrInvalid)
 	}

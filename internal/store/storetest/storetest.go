@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Keys", testKeys},
 		{"Permissions", testPermissions},
 		{"Consents", testConsents},
+		{"Sessions", testSessions},
 		{"AuthCodes", testAuthCodes},
 		{"RefreshTokens", testRefreshTokens},
 		{"SigningKeys", testSigningKeys},

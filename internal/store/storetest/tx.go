@@ -48,6 +48,7 @@ func testTx(t *testing.T, s store.Store) {
 	t.Run("rollbackChanges", func(t *testing.T) {
 		f := newFixture("alpha", true)
 		createFixture(t, s, f)
+		annSession := mkSessionOf("alpha", f.ann().ID, at(time.Hour))
 		err := s.Tx(t.Context(), func(q store.Queries) error {
 			c := t.Context()
 			steps := []struct {
@@ -76,6 +77,9 @@ func testTx(t *testing.T, s store.Store) {
 				{"RevokeRefreshFamily", q.RevokeRefreshFamily(c, "alpha", f.refresh.FamilyID, at(time.Hour))},
 				{"RetireSigningKey", q.RetireSigningKey(c, "alpha", f.signingKey.ID, at(time.Hour), at(2*time.Hour))},
 				{"RevokeToken", q.RevokeToken(c, store.RevokedToken{Team: "alpha", JTI: uuid.NewString(), ExpiresAt: at(time.Hour)})},
+				// UpdateUser above ended ann's session: a new one.
+				{"CreateSession", q.CreateSession(c, annSession, 1)},
+				{"TouchSession", q.TouchSession(c, "alpha", annSession.Hash, at(time.Hour))},
 			}
 			for _, st := range steps {
 				must(t, st.name, st.err)
@@ -87,6 +91,9 @@ func testTx(t *testing.T, s store.Store) {
 				t.Errorf("UseRefreshToken of a token revoked in the transaction: error = %v, want %v", err, store.ErrConflict)
 			}
 			// Deletes last, so that the steps above still find their records.
+			must(t, "DeleteSession", q.DeleteSession(c, "alpha", annSession.Hash))
+			_, err = q.DeleteUserSessions(c, "alpha", f.ann().ID)
+			must(t, "DeleteUserSessions", err)
 			must(t, "DeleteConsent", q.DeleteConsent(c, "alpha", f.consent.UserID, f.consent.ClientID))
 			must(t, "DeleteSigningKey", q.DeleteSigningKey(c, "alpha", f.signingKey.ID))
 			must(t, "DeleteClient", q.DeleteClient(c, "alpha", f.client.ID))

@@ -154,6 +154,7 @@ func testWatch(t *testing.T, s store.Store) {
 	permCh := ch("alpha", store.KindPermission, "")
 	consentCh := ch("alpha", store.KindConsent, "")
 	refreshCh := ch("alpha", store.KindRefresh, "")
+	sessionCh := ch("alpha", store.KindSession, ann.ID)
 	tests := []struct {
 		name  string
 		want  []store.Change // any one of them
@@ -177,6 +178,25 @@ func testWatch(t *testing.T, s store.Store) {
 		{"UpdateUser", []store.Change{userCh}, func(t *testing.T) error {
 			u := ann
 			u.Name = "Ann"
+			return s.UpdateUser(c, u)
+		}},
+		{"DeleteSession", []store.Change{sessionCh}, func(t *testing.T) error {
+			sess := mkSessionOf("alpha", ann.ID, t0)
+			must(t, "CreateSession", s.CreateSession(c, sess, 0))
+			return s.DeleteSession(c, "alpha", sess.Hash)
+		}},
+		{"CreateSession/evicting", []store.Change{sessionCh}, func(t *testing.T) error {
+			must(t, "CreateSession", s.CreateSession(c, mkSessionOf("alpha", ann.ID, t0), 0))
+			return s.CreateSession(c, mkSessionOf("alpha", ann.ID, at(time.Second)), 1)
+		}},
+		{"DeleteUserSessions", []store.Change{sessionCh}, func(t *testing.T) error {
+			_, err := s.DeleteUserSessions(c, "alpha", ann.ID)
+			return err
+		}},
+		{"UpdateUser/password", []store.Change{sessionCh}, func(t *testing.T) error {
+			must(t, "CreateSession", s.CreateSession(c, mkSessionOf("alpha", ann.ID, t0), 0))
+			u := ann
+			u.Name, u.PasswordHash = "Ann", "new hash"
 			return s.UpdateUser(c, u)
 		}},
 		{"CreateApp", []store.Change{ch("alpha", store.KindApp, "billing")}, func(t *testing.T) error {
