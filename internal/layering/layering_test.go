@@ -31,7 +31,7 @@ var layers = []layer{
 		why: "vocabulary and mechanisms every other package shares: records, secrets, keys, names, configuration, caches",
 		may: map[string]string{"base": "small shared pieces build on one another (kernel names store records and teams)"}},
 	{name: "domain", pure: true,
-		why: "Gatehouse's own rules: the access rule, clients, static keys, consents, signing, administration; testable without HTTP or a database server",
+		why: "Gatehouse's own rules: the access rule, clients, static keys, consents, web sessions, signing, administration; testable without HTTP or a database server",
 		may: map[string]string{
 			"base":   "records, secrets, caches and the kernel's actor, audit event and validation error",
 			"domain": "services build on one another (static-key migration registers a client; consents revoke through the denylist)",
@@ -87,6 +87,7 @@ var packages = map[string]string{
 	"internal/statickey":       "domain",
 	"internal/consent":         "domain",
 	"internal/denylist":        "domain",
+	"internal/session":         "domain",
 	"internal/signing":         "domain",
 	"internal/compose":         "compose",
 	"internal/store/sqlstore":  "storage",
