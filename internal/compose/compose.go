@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/session"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -103,6 +104,8 @@ type Services struct {
 	Clients    *client.Service
 	StaticKeys *statickey.Service
 	Consents   *consent.Service
+	// Sessions are the web UI's sign-in sessions, kept in the store.
+	Sessions *session.Service
 
 	// Background holds the components that run behind the services
 	// (change listener, audit shipper, key rotation, last-use writer,
@@ -167,6 +170,7 @@ func New(o Options) (*Services, error) {
 		Default: s.StaticKeyPolicy, Clients: s.Clients, Audit: keyAudit, Log: o.Log, Caches: s.Caches}
 	s.Consents = &consent.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Denylist: s.Denylist,
 		CodeTTL: cfg.AuthCodeTTL, RefreshIdleTTL: cfg.RefreshIdleTTL, RefreshAbsoluteTTL: cfg.RefreshAbsoluteTTL}
+	s.Sessions = &session.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, TTL: cfg.SessionTTL, Log: o.Log}
 
 	// Every cache drops what a change, by any process, made stale.
 	for _, fn := range []func(store.Change){s.Clients.Invalidate, s.Signing.Invalidate, s.Denylist.Invalidate,

@@ -51,6 +51,7 @@ func (s *Server) routes() http.Handler {
 	team.HandleFunc("POST /logout", s.ui.ServeLogout)
 	team.HandleFunc("GET /profile", s.ui.ServeProfile)
 	team.HandleFunc("POST /profile/consents/{client_id}/revoke", s.ui.ServeRevokeConsent)
+	team.HandleFunc("POST /profile/sessions/revoke", s.ui.ServeLogoutEverywhere)
 	team.HandleFunc("GET /api/profile/consents", s.ui.ServeConsentList)
 	team.HandleFunc("DELETE /api/profile/consents/{client_id}", s.ui.ServeConsentDelete)
 

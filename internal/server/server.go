@@ -123,8 +123,8 @@ func NewWith(svc *compose.Services) (*Server, error) {
 	// The web UI: sign-in, /oauth2/authorize with its consent page, the
 	// profile, with the login limits.
 	if s.ui, err = webui.New(webui.Options{
-		Users: svc.Store, Clients: svc.Clients, Consents: svc.Consents, Scopes: svc.Scopes, Key: svc.MasterKey,
-		Secure: cfg.Scheme == "https", SessionTTL: cfg.SessionTTL,
+		Users: svc.Store, Clients: svc.Clients, Consents: svc.Consents, Sessions: svc.Sessions, Scopes: svc.Scopes,
+		Key: svc.MasterKey, Secure: cfg.Scheme == "https",
 		AccountLimit: &ratelimit.Limiter{Limit: cfg.LoginFailures, Window: cfg.LoginWindow, Now: svc.Now},
 		IPLimit:      &ratelimit.Limiter{Limit: cfg.LoginIPFailures, Window: cfg.LoginWindow, Now: svc.Now},
 		Refusals:     svc.Refusals,

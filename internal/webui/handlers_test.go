@@ -2,11 +2,13 @@ package webui
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -135,9 +137,91 @@ func (f *fakeConsents) Revoke(_ context.Context, _ kernel.Actor, _, _, clientID 
 	return store.ErrNotFound
 }
 
+// fakeSessions keeps sessions in a map by ID, with a clock.
+type fakeSessions struct {
+	mu   sync.Mutex
+	now  func() time.Time
+	byID map[string]store.Session
+	fail error // every method
+	// failList and failEnd fail List, and End and EndAll.
+	failList, failEnd error
+	n                 int
+}
+
+func (f *fakeSessions) Start(_ context.Context, tm, userID, ip, ua string) (secret.Secret, store.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return "", store.Session{}, f.fail
+	}
+	f.n++
+	id := fmt.Sprintf("%043d", f.n) // well formed: 43 characters
+	rec := store.Session{Team: tm, Hash: []byte("hash " + id), UserID: userID, CreatedAt: f.now(), LastSeenAt: f.now(),
+		ExpiresAt: f.now().Add(12 * time.Hour), IP: ip, UserAgent: ua}
+	f.byID[id] = rec
+	return secret.Secret(id), rec, nil
+}
+
+func (f *fakeSessions) Live(_ context.Context, tm, id string) (store.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail != nil {
+		return store.Session{}, f.fail
+	}
+	rec, ok := f.byID[id]
+	if !ok || rec.Team != tm || !f.now().Before(rec.ExpiresAt) {
+		return store.Session{}, store.ErrNotFound
+	}
+	return rec, nil
+}
+
+func (f *fakeSessions) End(_ context.Context, tm, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := cmp.Or(f.fail, f.failEnd); err != nil {
+		return err
+	}
+	if rec, ok := f.byID[id]; ok && rec.Team == tm {
+		delete(f.byID, id)
+	}
+	return nil
+}
+
+func (f *fakeSessions) EndAll(_ context.Context, tm, userID string) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := cmp.Or(f.fail, f.failEnd); err != nil {
+		return 0, err
+	}
+	n := 0
+	for id, rec := range f.byID {
+		if rec.Team == tm && rec.UserID == userID {
+			delete(f.byID, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (f *fakeSessions) List(_ context.Context, tm, userID string) ([]store.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := cmp.Or(f.fail, f.failList); err != nil {
+		return nil, err
+	}
+	var out []store.Session
+	for _, rec := range f.byID {
+		if rec.Team == tm && rec.UserID == userID && f.now().Before(rec.ExpiresAt) {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
 type fixture struct {
 	ui       *UI
 	users    *fakeUsers
+	sessions *fakeSessions
 	consents *fakeConsents
 	audit    *audittest.Trail
 	refusals *ratelimit.Refusals
@@ -167,11 +251,12 @@ func newFixture(t *testing.T) *fixture {
 		audit:    &audittest.Trail{},
 		now:      time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
 	}
+	f.sessions = &fakeSessions{now: func() time.Time { return f.now }, byID: map[string]store.Session{}}
 	clients := fakeClients{appID: {Team: team, ID: appID, Name: "Reports", GrantTypes: []string{"authorization_code"},
 		AuthMethod: "client_secret_basic", Scopes: []string{scope.AuditLogRead, "team.user-group-info:read"}, RedirectURIs: []string{redirectURI}}}
 	f.refusals = ratelimit.NewRefusals(f.audit, time.Minute, func() time.Time { return f.now })
 	f.ui, err = New(Options{
-		Users: f.users, Clients: clients, Consents: f.consents, Scopes: cat, Key: mk,
+		Users: f.users, Clients: clients, Consents: f.consents, Sessions: f.sessions, Scopes: cat, Key: mk,
 		AccountLimit: &ratelimit.Limiter{Limit: 3, Window: time.Minute, Now: func() time.Time { return f.now }},
 		IPLimit:      &ratelimit.Limiter{Limit: 100, Window: time.Minute, Now: func() time.Time { return f.now }},
 		Refusals:     f.refusals,
@@ -550,15 +635,19 @@ func TestSession(t *testing.T) {
 	if code := get(&tampered); code != http.StatusFound {
 		t.Errorf("a tampered session: %d, want a redirect", code)
 	}
-	// A new password ends the session.
-	ada := f.users.users["ada@example.com"]
-	ada.PasswordHash += "x"
-	f.users.users["ada@example.com"] = ada
+	// A session the store no longer holds (ended on another node, or by
+	// a new password) is refused, whatever the cookie says.
+	f.sessions.mu.Lock()
+	saved := maps.Clone(f.sessions.byID)
+	clear(f.sessions.byID)
+	f.sessions.mu.Unlock()
 	if code := get(sess); code != http.StatusFound {
-		t.Errorf("after a password change: %d, want a redirect", code)
+		t.Errorf("a session the store does not hold: %d, want a redirect", code)
 	}
-	ada.PasswordHash = strings.TrimSuffix(ada.PasswordHash, "x")
-	f.users.users["ada@example.com"] = ada
+	f.sessions.mu.Lock()
+	f.sessions.byID = saved
+	f.sessions.mu.Unlock()
+	ada := f.users.users["ada@example.com"]
 	// Disabling the user ends the session.
 	ada.Disabled = true
 	f.users.users["ada@example.com"] = ada
@@ -578,6 +667,70 @@ func TestSession(t *testing.T) {
 	if code := get(sess); code != http.StatusServiceUnavailable {
 		t.Errorf("with the store failing: %d, want 503", code)
 	}
+	f.users.fail = nil
+	f.sessions.fail = errors.New("database is away")
+	if code := get(sess); code != http.StatusServiceUnavailable {
+		t.Errorf("with the session store failing: %d, want 503", code)
+	}
+}
+
+// Signing out ends the session itself: a copy of the cookie is refused
+// afterwards. Signing out everywhere ends every session of the user and
+// no one else's.
+func TestSignOutEndsSessions(t *testing.T) {
+	post := func(f *fixture, h http.HandlerFunc, path string, ck *http.Cookie) *httptest.ResponseRecorder {
+		profile := serve(f.ui.ServeProfile, withCookie(httptest.NewRequest("GET", "/profile", nil), ck))
+		m := csrfField.FindStringSubmatch(profile.Body.String())
+		if m == nil {
+			t.Fatalf("no CSRF token on the profile: %d", profile.Code)
+		}
+		r := httptest.NewRequest("POST", path, strings.NewReader(url.Values{"csrf_token": {m[1]}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		return serve(h, withCookie(r, ck))
+	}
+	profile := func(f *fixture, ck *http.Cookie) int {
+		return serve(f.ui.ServeProfile, withCookie(httptest.NewRequest("GET", "/profile", nil), ck)).Code
+	}
+	t.Run("sign-out", func(t *testing.T) {
+		f := newFixture(t)
+		sess, other := f.signIn(t), f.signIn(t)
+		copied := *sess
+		if rec := post(f, f.ui.ServeLogout, "/logout", sess); rec.Code != http.StatusSeeOther {
+			t.Fatalf("sign-out: %d", rec.Code)
+		}
+		if code := profile(f, &copied); code != http.StatusFound {
+			t.Errorf("the copied cookie after sign-out: %d, want a redirect to sign in", code)
+		}
+		if code := profile(f, other); code != 200 {
+			t.Errorf("another session of the user after sign-out: %d, want 200", code)
+		}
+	})
+	t.Run("everywhere", func(t *testing.T) {
+		f := newFixture(t)
+		sess, other := f.signIn(t), f.signIn(t)
+		// Another user's session stays.
+		f.sessions.Start(context.Background(), team, "b0b", "", "")
+		body := serve(f.ui.ServeProfile, withCookie(httptest.NewRequest("GET", "/profile", nil), sess)).Body.String()
+		if !strings.Contains(body, `action="/profile/sessions/revoke"`) || strings.Count(body, "(this browser)") != 1 {
+			t.Errorf("the profile lacks the sessions and their button:\n%s", body)
+		}
+		rec := post(f, f.ui.ServeLogoutEverywhere, "/profile/sessions/revoke", sess)
+		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/login" {
+			t.Fatalf("sign out everywhere: %d %q", rec.Code, rec.Header().Get("Location"))
+		}
+		for _, ck := range []*http.Cookie{sess, other} {
+			if code := profile(f, ck); code != http.StatusFound {
+				t.Errorf("a session after signing out everywhere: %d, want a redirect", code)
+			}
+		}
+		if len(f.sessions.byID) != 1 {
+			t.Errorf("%d sessions left, want bob's", len(f.sessions.byID))
+		}
+		if evs := f.audit.Events(); len(evs) == 0 || evs[len(evs)-1].Action != "logout.everywhere" {
+			t.Errorf("audit events %v, want logout.everywhere last", evs)
+		}
+	})
 }
 
 func TestRevokeConsentJSON(t *testing.T) {

@@ -197,8 +197,12 @@ func (u *UI) record(r *http.Request, ev store.LoginEvent, reason, userID string)
 	return u.o.Audit.Add(kernel.Event(kernel.Actor{ID: actor, IP: ev.IP, UserAgent: ev.UserAgent}, ev.At, ev.Team, action, "user:"+ev.Email, detail))
 }
 
-// ServeLogout is POST /logout: the session cookie goes. The form carries
-// the session's CSRF token, so that no other site can sign a user out.
+// ServeLogout is POST /logout: the session ends in the store, so that a
+// copy of its cookie is refused on every node from then on, and the
+// cookie goes. The form carries the session's CSRF token, so that no other
+// site can sign a user out. If the session cannot be ended (the store does
+// not answer), the answer is the 503 page and the cookie stays: the user
+// is not told they signed out while the session lives on.
 func (u *UI) ServeLogout(w http.ResponseWriter, r *http.Request) {
 	if !u.sameOrigin(w, r) {
 		return
@@ -219,6 +223,38 @@ func (u *UI) ServeLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := u.o.Audit.Add(kernel.Event(userActor(r, s.user), u.now().UTC(), s.user.Team, "logout", "user:"+s.user.Email, nil)); err != nil {
 		u.unavailable(w, r, "audit sign-out", err)
+		return
+	}
+	if err := u.o.Sessions.End(r.Context(), s.user.Team, s.sess.ID); err != nil {
+		u.unavailable(w, r, "end session", err)
+		return
+	}
+	u.endSession(w)
+	redirect(w, r, "/login")
+}
+
+// ServeLogoutEverywhere is POST /profile/sessions/revoke, the profile's
+// "Sign out everywhere": every session of the user ends, this one too, on
+// every node at once (audited as logout.everywhere). As for a sign-out,
+// a store that does not answer gets the 503 page and ends nothing.
+func (u *UI) ServeLogoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	if !u.sameOrigin(w, r) {
+		return
+	}
+	s, ok := u.requireSession(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil || !u.validSessionToken(r, s.sess, r.PostForm.Get("csrf_token")) {
+		u.forbidden(w, r, s)
+		return
+	}
+	if err := u.o.Audit.Add(kernel.Event(userActor(r, s.user), u.now().UTC(), s.user.Team, "logout.everywhere", "user:"+s.user.Email, nil)); err != nil {
+		u.unavailable(w, r, "audit sign-out", err)
+		return
+	}
+	if _, err := u.o.Sessions.EndAll(r.Context(), s.user.Team, s.user.ID); err != nil {
+		u.unavailable(w, r, "end sessions", err)
 		return
 	}
 	u.endSession(w)

@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -15,6 +16,31 @@ import (
 // profileView is what the profile page shows.
 type profileView struct {
 	Consents []consentRow
+	Sessions []sessionRow
+}
+
+// sessionRow is one of the user's live sessions.
+type sessionRow struct {
+	Current                bool // the session of this request
+	Started, StartedText   string
+	LastSeen, LastSeenText string
+	IP, UserAgent          string
+}
+
+// sessions returns the user's live sessions, the current one marked.
+func (u *UI) sessions(r *http.Request, s *signedIn) ([]sessionRow, error) {
+	list, err := u.o.Sessions.List(r.Context(), s.user.Team, s.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]sessionRow, 0, len(list))
+	for _, rec := range list {
+		rows = append(rows, sessionRow{Current: bytes.Equal(rec.Hash, s.rec.Hash),
+			Started: rec.CreatedAt.UTC().Format(time.RFC3339), StartedText: rec.CreatedAt.UTC().Format("2 Jan 2006 15:04 UTC"),
+			LastSeen: rec.LastSeenAt.UTC().Format(time.RFC3339), LastSeenText: rec.LastSeenAt.UTC().Format("2 Jan 2006 15:04 UTC"),
+			IP: rec.IP, UserAgent: rec.UserAgent})
+	}
+	return rows, nil
 }
 
 type consentRow struct {
@@ -58,9 +84,10 @@ func (u *UI) consents(ctx context.Context, team, userID string) ([]consentRow, e
 	return rows, nil
 }
 
-// ServeProfile is GET /profile: the user's account and the clients they
+// ServeProfile is GET /profile: the user's account, the clients they
 // consented to (the Celonis guide's "Edit Profile > OAuth Client Management"), each
-// with a button that revokes the consent.
+// with a button that revokes the consent, and the user's sessions with a
+// button that ends them all.
 func (u *UI) ServeProfile(w http.ResponseWriter, r *http.Request) {
 	s, ok := u.requireSession(w, r)
 	if !ok {
@@ -71,7 +98,13 @@ func (u *UI) ServeProfile(w http.ResponseWriter, r *http.Request) {
 		u.unavailable(w, r, "list consents", err)
 		return
 	}
-	v := view{Title: "Your profile", User: &s.user, CSRF: u.sessionToken(r, s.sess), Profile: profileView{Consents: rows}}
+	sessions, err := u.sessions(r, s)
+	if err != nil {
+		u.unavailable(w, r, "list sessions", err)
+		return
+	}
+	v := view{Title: "Your profile", User: &s.user, CSRF: u.sessionToken(r, s.sess),
+		Profile: profileView{Consents: rows, Sessions: sessions}}
 	if id := r.URL.Query().Get("revoked"); id != "" {
 		name := "the application"
 		if cl, err := u.o.Clients.Client(r.Context(), s.user.Team, id); err == nil {

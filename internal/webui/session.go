@@ -10,57 +10,80 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/edge"
+	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // session is what the session cookie holds, sealed: nobody can read or
 // forge it without the master key, and it opens only on its team's host.
+// The session itself lives in the store (internal/session): the cookie
+// names it, and ending it there ends the cookie on every node.
 type session struct {
-	UserID  string `json:"u"`
-	ID      string `json:"s"` // random; CSRF tokens are bound to it
-	Issued  int64  `json:"i"` // Unix seconds
-	Expires int64  `json:"e"`
-	// Pass fingerprints the user's password hash: a new password ends
-	// every session made before it.
-	Pass string `json:"p"`
+	ID      string `json:"s"` // 256 random bits; CSRF tokens are bound to it
+	Expires int64  `json:"e"` // Unix seconds, the record's expiry
 }
 
-// signedIn is the user of a valid session.
+// signedIn is the user of a live session.
 type signedIn struct {
 	user store.User
 	sess session
+	rec  store.Session
 }
 
 // sealAD binds a sealed session to its team: a cookie copied to another
 // team's host does not open.
 func sealAD(team string) []byte { return []byte("gatehouse web session\x00" + team) }
 
-// passPrint is the fingerprint of a password hash kept in sessions.
-func (u *UI) passPrint(hash string) string {
-	m := hmac.New(sha256.New, u.passKey)
-	m.Write([]byte(hash))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:12])
-}
+// maxCookie bounds the session cookie's value that is opened: a sealed
+// session is about 140 characters.
+const maxCookie = 512
 
-// startSession sets a new session cookie for user: a fresh session ID on
-// every sign-in, so that nothing planted before carries over.
-func (u *UI) startSession(w http.ResponseWriter, r *http.Request, user store.User) error {
-	id, err := u.o.Gen.Bytes(16)
-	if err != nil {
-		return err
-	}
-	now := u.now()
-	s := session{UserID: user.ID, ID: base64.RawURLEncoding.EncodeToString(id), Issued: now.Unix(),
-		Expires: now.Add(u.o.SessionTTL).Unix(), Pass: u.passPrint(user.PasswordHash)}
+// sealSession is the cookie value of s for team.
+func sealSession(key masterkey.Key, team string, s session) (string, error) {
 	plain, err := json.Marshal(s)
 	if err != nil {
-		return err
+		return "", err
 	}
-	sealed, err := u.o.Key.Seal(plain, sealAD(edge.RequestInfo(r).Team.Name))
+	sealed, err := key.Seal(plain, sealAD(team))
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(sealed), nil
+}
+
+// openSession opens a session cookie's value for team; ok is false for
+// anything that is not a session sealed for that team with key.
+func openSession(key masterkey.Key, team, value string) (s session, ok bool) {
+	if value == "" || len(value) > maxCookie {
+		return session{}, false
+	}
+	sealed, err := base64.RawURLEncoding.DecodeString(value)
+	if err != nil {
+		return session{}, false
+	}
+	plain, err := key.Open(sealed, sealAD(team))
+	if err != nil {
+		return session{}, false
+	}
+	if err := json.Unmarshal(plain, &s); err != nil || s.ID == "" || s.Expires <= 0 {
+		return session{}, false
+	}
+	return s, true
+}
+
+// startSession starts a session for user and sets its cookie: a new
+// session on every sign-in, so that nothing planted before carries over.
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, user store.User) error {
+	team := edge.RequestInfo(r).Team.Name
+	id, rec, err := u.o.Sessions.Start(r.Context(), team, user.ID, remoteIP(r), r.UserAgent())
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, u.cookie(u.sessionCk, base64.RawURLEncoding.EncodeToString(sealed), u.o.SessionTTL))
+	value, err := sealSession(u.o.Key, team, session{ID: id.Reveal(), Expires: rec.ExpiresAt.Unix()})
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, u.cookie(u.sessionCk, value, rec.ExpiresAt.Sub(u.now())))
 	return nil
 }
 
@@ -83,45 +106,43 @@ func (u *UI) cookie(name, value string, maxAge time.Duration) *http.Cookie {
 	return c
 }
 
-// errNoSession is a request without a valid session.
-var errNoSession = errors.New("no valid session")
+// errNoSession is a request without a live session.
+var errNoSession = errors.New("no live session")
 
-// signedIn returns the request's session and its user, who must still
-// exist, be enabled and have the password the session was made with. An
-// error other than errNoSession is a failure to read the user.
+// signedIn returns the request's session and its user. The session must
+// be live in the store (not ended, not expired: a sign-out anywhere ends
+// it here at once) and its user must exist and be enabled. An error other
+// than errNoSession is a failure to read the store: the request is then
+// answered 503, never served on the cookie's word.
 func (u *UI) signedIn(r *http.Request) (*signedIn, error) {
 	c, err := r.Cookie(u.sessionCk)
-	if err != nil || c.Value == "" {
-		return nil, errNoSession
-	}
-	sealed, err := base64.RawURLEncoding.DecodeString(c.Value)
 	if err != nil {
 		return nil, errNoSession
 	}
 	info := edge.RequestInfo(r)
-	plain, err := u.o.Key.Open(sealed, sealAD(info.Team.Name))
-	if err != nil {
+	s, ok := openSession(u.o.Key, info.Team.Name, c.Value)
+	if !ok || u.now().Unix() >= s.Expires {
 		return nil, errNoSession
 	}
-	var s session
-	if err := json.Unmarshal(plain, &s); err != nil || s.UserID == "" || s.ID == "" {
-		return nil, errNoSession
-	}
-	if u.now().Unix() >= s.Expires {
-		return nil, errNoSession
-	}
-	user, err := u.o.Users.User(r.Context(), info.Team.Name, s.UserID)
+	rec, err := u.o.Sessions.Live(r.Context(), info.Team.Name, s.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errNoSession
 	}
 	if err != nil {
 		return nil, err
 	}
-	if user.Disabled || !hmac.Equal([]byte(u.passPrint(user.PasswordHash)), []byte(s.Pass)) {
+	user, err := u.o.Users.User(r.Context(), info.Team.Name, rec.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	if user.Disabled {
 		return nil, errNoSession
 	}
 	info.Principal = "user:" + user.Email
-	return &signedIn{user: user, sess: s}, nil
+	return &signedIn{user: user, sess: s, rec: rec}, nil
 }
 
 // CSRF tokens. A session's forms carry a token derived from the session's

@@ -70,6 +70,35 @@ func TestUnavailable(t *testing.T) {
 				r.Header.Set("Sec-Fetch-Site", "same-origin")
 				return f.ui.ServeRevokeConsent, withCookie(r, p.sess)
 			}, page, ""},
+		{"profile: session lookup", func(f *fixture) { f.sessions.fail = errDown },
+			func(f *fixture, p prep) (http.HandlerFunc, *http.Request) {
+				return f.ui.ServeProfile, withCookie(httptest.NewRequest("GET", "/profile", nil), p.sess)
+			}, page, ""},
+		{"profile: sessions list", func(f *fixture) { f.sessions.failList = errDown },
+			func(f *fixture, p prep) (http.HandlerFunc, *http.Request) {
+				return f.ui.ServeProfile, withCookie(httptest.NewRequest("GET", "/profile", nil), p.sess)
+			}, page, ""},
+		{"sign in: session start", func(f *fixture) { f.sessions.fail = errDown },
+			func(f *fixture, p prep) (http.HandlerFunc, *http.Request) {
+				r := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"csrf_token": {p.loginToken}, "email": {"ada@example.com"}, "password": {adaPassword}}.Encode()))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.Header.Set("Sec-Fetch-Site", "same-origin")
+				return f.ui.ServeLogin, withCookie(r, p.loginCookie)
+			}, page, ""},
+		{"sign-out: session end", func(f *fixture) { f.sessions.failEnd = errDown },
+			func(f *fixture, p prep) (http.HandlerFunc, *http.Request) {
+				r := httptest.NewRequest("POST", "/logout", strings.NewReader(url.Values{"csrf_token": {p.csrf}}.Encode()))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.Header.Set("Sec-Fetch-Site", "same-origin")
+				return f.ui.ServeLogout, withCookie(r, p.sess)
+			}, page, ""},
+		{"sign out everywhere: sessions end", func(f *fixture) { f.sessions.failEnd = errDown },
+			func(f *fixture, p prep) (http.HandlerFunc, *http.Request) {
+				r := httptest.NewRequest("POST", "/profile/sessions/revoke", strings.NewReader(url.Values{"csrf_token": {p.csrf}}.Encode()))
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r.Header.Set("Sec-Fetch-Site", "same-origin")
+				return f.ui.ServeLogoutEverywhere, withCookie(r, p.sess)
+			}, page, ""},
 		{"consents API: session read", func(f *fixture) { f.users.fail = errDown },
 			func(f *fixture, p prep) (http.HandlerFunc, *http.Request) {
 				return f.ui.ServeConsentList, withCookie(httptest.NewRequest("GET", "/api/profile/consents", nil), p.sess)
@@ -143,6 +172,12 @@ func TestUnavailable(t *testing.T) {
 				if rec.Code != 503 || rec.Header().Get("Retry-After") == "" || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
 					t.Fatalf("status %d, Retry-After %q, Content-Type %q; want a 503 page with Retry-After",
 						rec.Code, rec.Header().Get("Retry-After"), rec.Header().Get("Content-Type"))
+				}
+				// Nobody is signed in, nor told they signed out.
+				for _, c := range rec.Result().Cookies() {
+					if c.Name == f.ui.sessionCk {
+						t.Errorf("the 503 page sets the session cookie: %q", c.Raw)
+					}
 				}
 			case jsonErr:
 				var body struct{ Error string }

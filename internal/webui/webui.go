@@ -11,8 +11,10 @@
 // anything from elsewhere: the one stylesheet is inline and allowed by its
 // hash in the Content-Security-Policy.
 //
-// Sessions live in a cookie sealed with the master key (AES-256-GCM) and
-// bound to the team, named __Host-gatehouse_session under https. Every
+// Sessions live in the store (internal/session); the browser holds the
+// session's ID in a cookie sealed with the master key (AES-256-GCM) and
+// bound to the team, named __Host-gatehouse_session under https. Signing
+// out ends the session itself, so a copy of the cookie ends with it. Every
 // form carries a CSRF token, and every unsafe request also passes net/http's
 // CrossOriginProtection.
 package webui
@@ -71,6 +73,17 @@ type Consents interface {
 	Revoke(ctx context.Context, a kernel.Actor, team, userID, clientID string) error
 }
 
+// Sessions keeps the sign-in sessions (session.Service is one). Live
+// answers an error wrapping store.ErrNotFound for an ID that names no live
+// session.
+type Sessions interface {
+	Start(ctx context.Context, team, userID, ip, userAgent string) (secret.Secret, store.Session, error)
+	Live(ctx context.Context, team, id string) (store.Session, error)
+	End(ctx context.Context, team, id string) error
+	EndAll(ctx context.Context, team, userID string) (int, error)
+	List(ctx context.Context, team, userID string) ([]store.Session, error)
+}
+
 // Scopes describes the scopes a consent page shows (scope.Catalog is one).
 type Scopes interface {
 	Describe(name string) (string, bool)
@@ -95,18 +108,18 @@ type Auditor interface {
 	Add(e store.AuditEvent) error
 }
 
-// Options are what the UI is built from. Users, Clients, Consents, Scopes,
-// Key, the limiters, Refusals and Audit are required.
+// Options are what the UI is built from. Users, Clients, Consents,
+// Sessions, Scopes, Key, the limiters, Refusals and Audit are required.
 type Options struct {
 	Users    Users
 	Clients  Clients
 	Consents Consents
+	Sessions Sessions
 	Scopes   Scopes
 	Key      masterkey.Key
 	// Secure is true when the team URLs are https: the cookies then take
 	// the __Host- prefix and the Secure attribute.
-	Secure     bool
-	SessionTTL time.Duration
+	Secure bool
 	// Failed logins are limited per account and per IP; the attempts
 	// they refuse are counted by Refusals, not written one by one.
 	AccountLimit, IPLimit Limiter
@@ -126,8 +139,6 @@ type UI struct {
 	css       template.CSS
 	csp       string
 	csrfKey   []byte
-	passKey   []byte
-	sealAD    string
 	checks    chan struct{}
 	cop       *http.CrossOriginProtection
 	sessionCk string
@@ -136,10 +147,10 @@ type UI struct {
 
 // New builds the UI.
 func New(o Options) (*UI, error) {
-	if o.Users == nil || o.Clients == nil || o.Consents == nil || o.Scopes == nil || o.AccountLimit == nil || o.IPLimit == nil || o.Refusals == nil || o.Audit == nil {
-		return nil, errors.New("web UI: users, clients, consents, scopes, limiters, refusals and audit are required")
+	if o.Users == nil || o.Clients == nil || o.Consents == nil || o.Sessions == nil || o.Scopes == nil || o.AccountLimit == nil || o.IPLimit == nil || o.Refusals == nil || o.Audit == nil {
+		return nil, errors.New("web UI: users, clients, consents, sessions, scopes, limiters, refusals and audit are required")
 	}
-	csrfKey, passKey := o.Key.Derive("web csrf"), o.Key.Derive("web session password")
+	csrfKey := o.Key.Derive("web csrf")
 	if csrfKey == nil {
 		return nil, errors.New("web UI: no master key")
 	}
@@ -148,9 +159,6 @@ func New(o Options) (*UI, error) {
 	}
 	if o.PasswordChecks <= 0 {
 		o.PasswordChecks = 4
-	}
-	if o.SessionTTL <= 0 {
-		o.SessionTTL = 12 * time.Hour
 	}
 	css, err := templateFS.ReadFile("templates/style.css")
 	if err != nil {
@@ -161,7 +169,6 @@ func New(o Options) (*UI, error) {
 		pages:   map[string]*template.Template{},
 		css:     template.CSS(css),
 		csrfKey: csrfKey,
-		passKey: passKey,
 		checks:  make(chan struct{}, o.PasswordChecks),
 		cop:     http.NewCrossOriginProtection(),
 	}
