@@ -217,6 +217,75 @@ func (s *Service) DeleteUser(ctx context.Context, a kernel.Actor, teamName, emai
 	})
 }
 
+// SetPassword gives the user a new password. Every web session of the
+// user ends in the same transaction (the store deletes them with the old
+// password hash), so a session made with the old password, or a copy of
+// its cookie, is refused on every node at once.
+func (s *Service) SetPassword(ctx context.Context, a kernel.Actor, teamName, email, password string) error {
+	if utf8.RuneCountInString(password) < MinPasswordLen {
+		return invalid("password: want at least %d characters", MinPasswordLen)
+	}
+	// Hashed before the transaction: Argon2id takes a while, and the
+	// write lock should not.
+	hash, err := secret.HashPasswordWith(s.passwordParams(), password, s.Gen.Rand)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	return s.Store.Tx(ctx, func(q store.Queries) error {
+		u, err := userByEmail(ctx, q, teamName, email)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash = hash
+		if err := q.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return q.AppendAudit(ctx, s.audit(a, teamName, "user.password.set", "user:"+u.Email, nil))
+	})
+}
+
+// SetDisabled disables or enables the user. A disabled user cannot sign in,
+// and every web session of theirs ends in the same transaction; enabling
+// the user again brings none of them back.
+func (s *Service) SetDisabled(ctx context.Context, a kernel.Actor, teamName, email string, disabled bool) error {
+	action := "user.enable"
+	if disabled {
+		action = "user.disable"
+	}
+	return s.Store.Tx(ctx, func(q store.Queries) error {
+		u, err := userByEmail(ctx, q, teamName, email)
+		if err != nil {
+			return err
+		}
+		if u.Disabled == disabled {
+			return nil // nothing to change, nothing to audit
+		}
+		u.Disabled = disabled
+		if err := q.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return q.AppendAudit(ctx, s.audit(a, teamName, action, "user:"+u.Email, nil))
+	})
+}
+
+// EndSessions ends every web session of the user, on every node at once,
+// and returns how many there were.
+func (s *Service) EndSessions(ctx context.Context, a kernel.Actor, teamName, email string) (int, error) {
+	var n int
+	err := s.Store.Tx(ctx, func(q store.Queries) error {
+		u, err := userByEmail(ctx, q, teamName, email)
+		if err != nil {
+			return err
+		}
+		if n, err = q.DeleteUserSessions(ctx, teamName, u.ID); err != nil {
+			return err
+		}
+		return q.AppendAudit(ctx, s.audit(a, teamName, "user.sessions.end", "user:"+u.Email,
+			map[string]string{"sessions": fmt.Sprint(n)}))
+	})
+	return n, err
+}
+
 // ListUsers lists a page of the team's users.
 func (s *Service) ListUsers(ctx context.Context, teamName string, p store.Page) ([]store.User, string, error) {
 	if err := teamExists(ctx, s.Store, teamName); err != nil {

@@ -439,6 +439,15 @@ func TestChangesAreAudited(t *testing.T) {
 			ev("beta", "group.delete", "group:ops", nil)},
 		{"delete app", func(s *admin.Service) error { return s.DeleteApp(ctx, actor, "beta", "deployer") },
 			ev("beta", "app.delete", "app:deployer", nil)},
+		{"set password", func(s *admin.Service) error {
+			return s.SetPassword(ctx, actor, "beta", "Dan@example.com", "another long password")
+		}, ev("beta", "user.password.set", "user:dan@example.com", nil)},
+		{"disable user", func(s *admin.Service) error { return s.SetDisabled(ctx, actor, "beta", "dan@example.com", true) },
+			ev("beta", "user.disable", "user:dan@example.com", nil)},
+		{"enable user", func(s *admin.Service) error { return s.SetDisabled(ctx, actor, "beta", "dan@example.com", false) },
+			ev("beta", "user.enable", "user:dan@example.com", nil)},
+		{"end sessions", func(s *admin.Service) error { _, err := s.EndSessions(ctx, actor, "beta", "dan@example.com"); return err },
+			ev("beta", "user.sessions.end", "user:dan@example.com", map[string]string{"sessions": "0"})},
 		{"delete user", func(s *admin.Service) error { return s.DeleteUser(ctx, actor, "beta", "Cy@example.com") },
 			ev("beta", "user.delete", "user:cy@example.com", nil)},
 		{"delete team", func(s *admin.Service) error { return s.DeleteTeam(ctx, actor, "beta") },
@@ -493,6 +502,9 @@ func TestChangeAndAuditAreAtomic(t *testing.T) {
 			return err
 		}},
 		{"delete user", func() error { return svc.DeleteUser(ctx, actor, "acme", "ada@example.com") }},
+		{"set password", func() error { return svc.SetPassword(ctx, actor, "acme", "ada@example.com", "another long password") }},
+		{"disable user", func() error { return svc.SetDisabled(ctx, actor, "acme", "ada@example.com", true) }},
+		{"end sessions", func() error { _, err := svc.EndSessions(ctx, actor, "acme", "ada@example.com"); return err }},
 		{"create group", func() error { _, err := svc.CreateGroup(ctx, actor, "acme", "new"); return err }},
 		{"delete group", func() error { return svc.DeleteGroup(ctx, actor, "acme", "eng") }},
 		{"add member", func() error { return svc.AddMember(ctx, actor, "acme", "eng", "bob@example.com") }},
@@ -586,6 +598,72 @@ func TestCreateUser(t *testing.T) {
 }
 
 // Two users with one password get different salts.
+// A new password, disabling a user and ending their sessions each end
+// every web session of that user, and only theirs; enabling the user
+// again brings none back. A short password changes nothing.
+func TestUserChangesEndSessions(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	userID := func(team, email string) string {
+		u, err := f.st.UserByEmail(ctx, team, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.ID
+	}
+	ada, bob, eve := userID("acme", "ada@example.com"), userID("acme", "bob@example.com"), userID("other", "eve@example.com")
+	start := func(team, id string) []byte {
+		t.Helper()
+		hash := []byte("session of " + id + " " + time.Now().String())
+		if err := f.st.CreateSession(ctx, store.Session{Team: team, Hash: hash, UserID: id, CreatedAt: now, LastSeenAt: now,
+			ExpiresAt: now.Add(time.Hour)}, 0); err != nil {
+			t.Fatal(err)
+		}
+		return hash
+	}
+	live := func(team string, hash []byte) bool {
+		_, err := f.st.Session(ctx, team, hash)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	for _, tc := range []struct {
+		name    string
+		do      func() error
+		wantErr error
+		ends    bool
+	}{
+		{"short password", func() error { return f.svc.SetPassword(ctx, actor, "acme", "ada@example.com", "short") }, kernel.ErrInvalid, false},
+		{"unknown user", func() error { return f.svc.SetPassword(ctx, actor, "acme", "nobody@example.com", password) }, store.ErrNotFound, false},
+		{"set password", func() error { return f.svc.SetPassword(ctx, actor, "acme", "ada@example.com", "another long password") }, nil, true},
+		{"disable", func() error { return f.svc.SetDisabled(ctx, actor, "acme", "ada@example.com", true) }, nil, true},
+		{"enable", func() error { return f.svc.SetDisabled(ctx, actor, "acme", "ada@example.com", false) }, nil, false},
+		{"end sessions", func() error { _, err := f.svc.EndSessions(ctx, actor, "acme", "ADA@example.com"); return err }, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a1, a2, b, e := start("acme", ada), start("acme", ada), start("acme", bob), start("other", eve)
+			if err := tc.do(); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
+			}
+			if live("acme", a1) == tc.ends || live("acme", a2) == tc.ends {
+				t.Errorf("ada's sessions live: %v %v, want %v", live("acme", a1), live("acme", a2), !tc.ends)
+			}
+			if !live("acme", b) || !live("other", e) {
+				t.Error("another user's session ended")
+			}
+			f.st.DeleteUserSessions(ctx, "acme", ada)
+		})
+	}
+	u, err := f.st.UserByEmail(ctx, "acme", "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := secret.VerifyPassword("another long password", u.PasswordHash); !ok || u.Disabled {
+		t.Errorf("ada: new password %v, disabled %v; want the new password, enabled", ok, u.Disabled)
+	}
+}
+
 func TestPasswordHashIsSalted(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)

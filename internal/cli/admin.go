@@ -203,7 +203,61 @@ func (a *app) userCommand() *cobra.Command {
 		}),
 	}
 	requireTeam(del, &team)
-	cmd.AddCommand(create, list, del)
+
+	var pwStdin bool
+	setPassword := &cobra.Command{
+		Use: "set-password EMAIL", Short: "Give a user a new password, read from stdin; their web sessions end", Args: exactArgs("EMAIL"),
+		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
+			if !pwStdin {
+				return usageError{errors.New("--password-stdin is required: passwords are never taken as arguments")}
+			}
+			pw, err := readPassword(a.streams.In)
+			if err != nil {
+				return err
+			}
+			if err := e.Admin.SetPassword(cmd.Context(), kernel.CLI, team, args[0], pw); err != nil {
+				return err
+			}
+			return a.done("set a new password for %s in team %s; their sessions ended", args[0], team)
+		}),
+	}
+	requireTeam(setPassword, &team)
+	setPassword.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password (at least 12 characters) from the first line of stdin")
+
+	disable := &cobra.Command{
+		Use: "disable EMAIL", Short: "Disable a user: they cannot sign in, and their web sessions end", Args: exactArgs("EMAIL"),
+		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
+			if err := e.Admin.SetDisabled(cmd.Context(), kernel.CLI, team, args[0], true); err != nil {
+				return err
+			}
+			return a.done("disabled user %s in team %s; their sessions ended", args[0], team)
+		}),
+	}
+	requireTeam(disable, &team)
+	enable := &cobra.Command{
+		Use: "enable EMAIL", Short: "Enable a disabled user again", Args: exactArgs("EMAIL"),
+		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
+			if err := e.Admin.SetDisabled(cmd.Context(), kernel.CLI, team, args[0], false); err != nil {
+				return err
+			}
+			return a.done("enabled user %s in team %s", args[0], team)
+		}),
+	}
+	requireTeam(enable, &team)
+	signOut := &cobra.Command{
+		Use: "sign-out EMAIL", Short: "End every web session of a user, on every node at once", Args: exactArgs("EMAIL"),
+		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
+			n, err := e.Admin.EndSessions(cmd.Context(), kernel.CLI, team, args[0])
+			if err != nil {
+				return err
+			}
+			return a.print(map[string]int{"sessions_ended": n}, func(w io.Writer) {
+				fmt.Fprintf(w, "ended %d sessions of %s in team %s\n", n, args[0], team)
+			})
+		}),
+	}
+	requireTeam(signOut, &team)
+	cmd.AddCommand(create, list, del, setPassword, disable, enable, signOut)
 	return cmd
 }
 

@@ -225,6 +225,23 @@ var walkThrough = []step{
 		json: `[{"id": "<uuid>", "email": "ada@example.com", "name": "Ada Lovelace", "team_admin": true, "disabled": false, "created_at": "<time>"},
 			{"id": "<uuid>", "email": "bob@example.com", "name": "bob@example.com", "team_admin": false, "disabled": false, "created_at": "<time>"}]`},
 
+	// A new password, disabling and signing out end the user's sessions.
+	{args: []string{"user", "set-password", "--team", "acme", "bob@example.com", "--password-stdin"},
+		stdin: "another long password\n",
+		text:  `set a new password for bob@example\.com in team acme; their sessions ended\n`, json: okJSON},
+	{args: []string{"user", "disable", "--team", "acme", "bob@example.com"},
+		text: `disabled user bob@example\.com in team acme; their sessions ended\n`, json: okJSON},
+	{args: []string{"user", "list", "--team", "acme"},
+		text: `EMAIL +NAME +ID +TEAM ADMIN +DISABLED\n` +
+			`ada@example\.com +Ada Lovelace +` + uuidText + ` +true +false\n` +
+			`bob@example\.com +bob@example\.com +` + uuidText + ` +false +true\n`,
+		json: `[{"id": "<uuid>", "email": "ada@example.com", "name": "Ada Lovelace", "team_admin": true, "disabled": false, "created_at": "<time>"},
+			{"id": "<uuid>", "email": "bob@example.com", "name": "bob@example.com", "team_admin": false, "disabled": true, "created_at": "<time>"}]`},
+	{args: []string{"user", "enable", "--team", "acme", "bob@example.com"},
+		text: `enabled user bob@example\.com in team acme\n`, json: okJSON},
+	{args: []string{"user", "sign-out", "--team", "acme", "bob@example.com"},
+		text: `ended 0 sessions of bob@example\.com in team acme\n`, json: `{"sessions_ended": 0}`},
+
 	{args: []string{"group", "create", "--team", "acme", "eng"}, text: `created group eng in team acme\n`,
 		json: `{"name": "eng", "members": [], "created_at": "<time>"}`},
 	{args: []string{"group", "create", "--team", "acme", "ops"}, text: `created group ops in team acme\n`,

@@ -101,7 +101,7 @@ func (u *UI) cookie(name, value string, maxAge time.Duration) *http.Cookie {
 	if maxAge < 0 {
 		c.MaxAge = -1
 	} else {
-		c.MaxAge = int(maxAge / time.Second)
+		c.MaxAge = int(maxAge.Round(time.Second) / time.Second)
 	}
 	return c
 }
