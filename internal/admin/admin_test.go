@@ -446,7 +446,10 @@ func TestChangesAreAudited(t *testing.T) {
 			ev("beta", "user.disable", "user:dan@example.com", nil)},
 		{"enable user", func(s *admin.Service) error { return s.SetDisabled(ctx, actor, "beta", "dan@example.com", false) },
 			ev("beta", "user.enable", "user:dan@example.com", nil)},
-		{"end sessions", func(s *admin.Service) error { _, err := s.EndSessions(ctx, actor, "beta", "dan@example.com"); return err },
+		{"end sessions", func(s *admin.Service) error {
+			_, err := s.EndSessions(ctx, actor, "beta", "dan@example.com")
+			return err
+		},
 			ev("beta", "user.sessions.end", "user:dan@example.com", map[string]string{"sessions": "0"})},
 		{"delete user", func(s *admin.Service) error { return s.DeleteUser(ctx, actor, "beta", "Cy@example.com") },
 			ev("beta", "user.delete", "user:cy@example.com", nil)},
