@@ -147,8 +147,9 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("migrate printed %q, want it to name the sqlite database", out)
 	}
 	for name, want := range map[string]fs.FileMode{
-		".":          fs.ModeDir | 0o700,
-		"master.key": 0o600,
+		".":            fs.ModeDir | 0o700,
+		"master.key":   0o600,
+		"gatehouse.db": 0o600,
 	} {
 		fi, err := os.Stat(filepath.Join(string(d), name))
 		if err != nil {

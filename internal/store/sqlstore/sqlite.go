@@ -23,7 +23,9 @@ import (
 
 // OpenSQLite opens (creating it if needed) the SQLite database at path in
 // WAL mode with foreign keys on, a busy timeout, full fsync on commit and
-// immediate write transactions, and migrates it.
+// immediate write transactions, and migrates it. A directory it creates is
+// 0700; the database and its -wal and -shm files are 0600, those found
+// wider are made so (and logged).
 func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	return openSQLite(ctx, path, log, true)
 }
@@ -60,6 +62,14 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger, create bool)
 		if err == nil || errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w at %s", ErrNoDatabase, path)
 		}
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	// Owner only, before SQLite opens anything: the -wal and -shm files it
+	// makes then take the database file's 0600.
+	if err := tightenModes(path, log); err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	q := url.Values{}
@@ -102,6 +112,12 @@ func openSQLite(ctx context.Context, path string, log *slog.Logger, create bool)
 		case <-ctx.Done():
 		case <-time.After(10 * time.Millisecond):
 		}
+	}
+	// Again, for a -wal or -shm file that another process made meanwhile
+	// from a database file that was still open to others.
+	if err := tightenModes(path, log); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	return newDB(ctx, db, &sqliteDialect{path: path, conns: conns}, log, create)
 }
