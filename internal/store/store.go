@@ -413,6 +413,8 @@ type Queries interface {
 	ListSessions(ctx context.Context, team, userID string) ([]Session, error)
 	// TouchSession sets the session's LastSeenAt; it records no change.
 	TouchSession(ctx context.Context, team string, hash []byte, at time.Time) error
+	// DeleteSession deletes one session; one that does not exist is
+	// ErrNotFound.
 	DeleteSession(ctx context.Context, team string, hash []byte) error
 	// DeleteUserSessions deletes every session of the user and returns
 	// how many there were (0 for a user without any, or unknown).
