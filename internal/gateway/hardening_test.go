@@ -277,11 +277,12 @@ routes:
     body_timeout: 200ms
 `, up.URL), allowAll())
 
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	go pw.Write([]byte("the first half, then nothing"))
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	context.AfterFunc(ctx, func() { pw.CloseWithError(ctx.Err()) }) // a client blocked on the body returns
+	go pw.Write([]byte("the first half, then nothing"))
 	req, _ := http.NewRequestWithContext(ctx, "POST", gw.URL+"/integration/upload", pr)
 	start := time.Now()
 	resp, err := http.DefaultClient.Do(req)
