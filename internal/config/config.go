@@ -26,6 +26,10 @@ type Config struct {
 	Dev       bool   `yaml:"dev"`
 	OpsListen string `yaml:"ops-listen"`
 	Routes    string `yaml:"routes"`
+	// GatewayDomain, if set, serves the gateway's routes at
+	// <team>.<GatewayDomain> and no longer on the team hosts, so that no
+	// upstream content shares the origin of the sign-in pages.
+	GatewayDomain string `yaml:"gateway-domain"`
 
 	// HTTP server limits.
 	MaxBodyBytes      int64         `yaml:"max-body-bytes"`

@@ -34,6 +34,7 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	b.bool(&c.Dev, "dev", "development mode: --scheme http, --domain localhost:<listen port> and a loopback --listen, each unless set")
 	b.string(&c.OpsListen, "ops-listen", "loopback `host:port` of the metrics listener, such as 127.0.0.1:9090 (empty: no metrics listener)")
 	b.string(&c.Routes, "routes", "gateway routes YAML `FILE` (empty: no gateway routes)")
+	b.string(&c.GatewayDomain, "gateway-domain", "`host[:port]` under which the gateway's routes are served, at <team>.<gateway-domain>, instead of on the team hosts (empty: on the team hosts)")
 
 	b.int64(&c.MaxBodyBytes, "max-body-bytes", "largest request body accepted, in bytes")
 	b.duration(&c.ReadHeaderTimeout, "read-header-timeout", "time allowed to read a request's headers")

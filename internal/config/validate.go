@@ -50,6 +50,13 @@ func (c Config) Validate() error {
 		bad("domain", "%v", err)
 	}
 	oneOf("scheme", c.Scheme, "https", "http")
+	if c.GatewayDomain != "" {
+		if err := checkDomain(c.GatewayDomain); err != nil {
+			bad("gateway-domain", "%v", err)
+		} else if hostOf(c.GatewayDomain) == hostOf(c.Domain) {
+			bad("gateway-domain", "must name another host than domain (%q): the gateway's hosts must not be the team hosts", c.Domain)
+		}
+	}
 	if c.OpsListen != "" {
 		host, err := splitHostPort(c.OpsListen)
 		switch {
@@ -180,6 +187,14 @@ func splitHostPort(s string) (string, error) {
 		return "", fmt.Errorf("must be host:port with a port from 0 to 65535, got %q", s)
 	}
 	return host, nil
+}
+
+// hostOf is the host of host[:port].
+func hostOf(s string) string {
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		return h
+	}
+	return s
 }
 
 func isLoopback(host string) bool {

@@ -131,6 +131,13 @@ func TestValidate(t *testing.T) {
 		{"domain is an IP", func(c *Config) { c.Domain = "127.0.0.1:8080" }, `domain: must be a DNS name, not an IP address, as teams are served at <team>.<domain>; got "127.0.0.1:8080"`},
 		{"domain with two ports", func(c *Config) { c.Domain = "example.com:80:80" }, `domain: must be host[:port], got "example.com:80:80"`},
 		{"domain port 0", func(c *Config) { c.Domain = "localhost:0" }, `domain: must be host[:port] with a port from 1 to 65535, got "localhost:0"`},
+		{"gateway domain", func(c *Config) { c.Domain, c.GatewayDomain = "auth.example.com", "gw.example.net" }, ""},
+		{"gateway domain with port", func(c *Config) { c.Domain, c.GatewayDomain = "localhost:8080", "gw.localhost:8080" }, ""},
+		{"gateway domain with path", func(c *Config) { c.GatewayDomain = "gw.example.net/x" }, `gateway-domain: must be host[:port], with no scheme or path, got "gw.example.net/x"`},
+		{"gateway domain is the domain", func(c *Config) { c.Domain, c.GatewayDomain = "example.com", "example.com" },
+			`gateway-domain: must name another host than domain ("example.com"): the gateway's hosts must not be the team hosts`},
+		{"gateway domain is the domain on another port", func(c *Config) { c.Domain, c.GatewayDomain = "example.com", "example.com:8443" },
+			`gateway-domain: must name another host than domain ("example.com"): the gateway's hosts must not be the team hosts`},
 
 		{"ops on 127.0.0.1", func(c *Config) { c.OpsListen = "127.0.0.1:9090" }, ""},
 		{"ops on 127.0.0.2", func(c *Config) { c.OpsListen = "127.0.0.2:9090" }, ""},

@@ -13,12 +13,12 @@ import (
 )
 
 // Gateway serves the routes of a route file and reloads them: it is the
-// handler that the server mounts on team hosts, behind its own routes.
+// handler that the server mounts on team hosts, behind its own routes, or
+// on gateway hosts of their own (--gateway-domain).
 type Gateway struct {
-	scopes Scopes
-	auth   Authorizer
-	log    *slog.Logger
-	pool   *pool
+	opts Options
+	log  *slog.Logger
+	pool *pool
 
 	reload  sync.Mutex // one Reload at a time
 	current atomic.Pointer[served]
@@ -30,18 +30,39 @@ type served struct {
 	handler http.Handler
 }
 
-// New loads the route file at path (see Load) and returns a gateway that
-// serves it, authorizing each request with auth. log receives the
-// proxies' own complaints and WatchSIGHUP's reports.
-func New(path string, scopes Scopes, auth Authorizer, log *slog.Logger) (*Gateway, error) {
-	if scopes == nil || auth == nil {
+// Options are what a Gateway is built from.
+type Options struct {
+	// Path is the route file, loaded by New and by every Reload of it.
+	Path string
+	// Scopes is the catalog that every route's scope must be in.
+	Scopes Scopes
+	// Auth authorizes each request.
+	Auth Authorizer
+	// Log receives the proxies' own complaints and WatchSIGHUP's
+	// reports; nil discards them.
+	Log *slog.Logger
+	// Reserved are the first path segments of the server's own routes,
+	// which no route may match (nil: DefaultReserved). The server derives
+	// them from the routes it mounts.
+	Reserved []string
+	// OwnOrigin says that the gateway is served on hosts of its own
+	// (--gateway-domain), which no page of Gatehouse shares. Otherwise
+	// every proxied response is sandboxed (Content-Security-Policy:
+	// sandbox), as the package documentation says.
+	OwnOrigin bool
+}
+
+// New loads the route file at o.Path (see Load) and returns a gateway that
+// serves it, authorizing each request with o.Auth.
+func New(o Options) (*Gateway, error) {
+	if o.Scopes == nil || o.Auth == nil {
 		return nil, errors.New("new gateway: no scope catalog or authorizer")
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{scopes: scopes, auth: auth, log: log, pool: newPool()}
-	if err := g.Reload(path); err != nil {
+	g := &Gateway{opts: o, log: o.Log, pool: newPool()}
+	if err := g.Reload(o.Path); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -52,10 +73,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.current.Load().handler.ServeHTTP(w, r)
 }
 
-// Matches reports whether r is for a route of the current table: see
-// Table.Matches.
-func (g *Gateway) Matches(r *http.Request) bool { return g.current.Load().table.Matches(r) }
-
 // Table is the current table.
 func (g *Gateway) Table() *Table { return g.current.Load().table }
 
@@ -65,11 +82,11 @@ func (g *Gateway) Table() *Table { return g.current.Load().table }
 func (g *Gateway) Reload(path string) error {
 	g.reload.Lock()
 	defer g.reload.Unlock()
-	t, err := load(path, g.scopes, g.pool, g.log)
+	t, err := load(path, g.opts.Scopes, g.opts.Reserved, g.pool, g.log, g.opts.OwnOrigin)
 	if err != nil {
 		return err
 	}
-	g.current.Store(&served{table: t, handler: t.Handler(g.auth)})
+	g.current.Store(&served{table: t, handler: t.Handler(g.opts.Auth)})
 	g.pool.retain(t)
 	return nil
 }

@@ -145,7 +145,7 @@ func (u *recorder) Last() seen {
 // server.
 func newGateway(t testing.TB, routes string, auth gateway.Authorizer) (*gateway.Gateway, *httptest.Server) {
 	t.Helper()
-	g, err := gateway.New(writeRoutes(t, "", routes), catalog(t), auth, nil)
+	g, err := gateway.New(gateway.Options{Path: writeRoutes(t, "", routes), Scopes: catalog(t), Auth: auth})
 	if err != nil {
 		t.Fatal(err)
 	}

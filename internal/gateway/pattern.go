@@ -22,14 +22,20 @@ type pattern struct {
 // String is the pattern as net/http reads it.
 func (p pattern) String() string { return p.method + " " + p.path }
 
-// reserved are the first path segments of Gatehouse's own routes
-// (internal/server/routes.go). The server's routes take
-// precedence over the gateway's, so a route under one of them would never
-// be served.
-var reserved = []string{"oauth2", ".well-known", "api", "scim", "login", "logout", "profile", "admin", "healthz", "readyz"}
+// DefaultReserved are the first path segments that belong to Gatehouse
+// when no server says which (Load, for the command line): the prefixes of
+// the server's own routes (internal/server/routes.go, whose test checks
+// that this list holds every one of them) and a few kept for pages to
+// come. The server passes the prefixes of the routes it mounts
+// (Options.Reserved).
+var DefaultReserved = []string{"oauth2", ".well-known", "api", "login", "logout", "profile", "healthz", "readyz",
+	"consent", "scim", "admin", "console"}
 
-// parseMatch parses "METHOD /path/{name}/...", returning every problem.
-func parseMatch(s string) (pattern, []error) {
+// parseMatch parses "METHOD /path/{name}/...", returning every problem. A
+// path that could match a path under one of the reserved first segments
+// is refused: a route may not take a request that Gatehouse serves, nor
+// decide anything for it.
+func parseMatch(s string, reserved []string) (pattern, []error) {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 
@@ -47,13 +53,21 @@ func parseMatch(s string) (pattern, []error) {
 		bad("path %q must start with '/'", p.path)
 		return p, errs
 	}
-	if strings.ContainsAny(p.path, "?#") || strings.ContainsFunc(p.path, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		bad("path %q may not hold '?', '#' or control characters", p.path)
+	if strings.ContainsAny(p.path, "?#%\\") || strings.ContainsFunc(p.path, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		// net/http unescapes a %XX in a pattern: /oauth%32 would be /oauth2.
+		bad("path %q may not hold '?', '#', '%%', '\\' or control characters", p.path)
 		return p, errs
 	}
 	segs := strings.Split(p.path[1:], "/")
-	if slices.Contains(reserved, segs[0]) {
-		bad("/%s is Gatehouse's own path: pick another prefix", segs[0])
+	switch first := segs[0]; {
+	case p.path == "/{$}": // the root alone, which no route of Gatehouse's takes from API clients
+	case first == "":
+		bad("path %q matches every path, Gatehouse's own too: start it with a prefix of your own, such as /integration/", p.path)
+	case strings.HasPrefix(first, "{"):
+		bad("path %q: a wildcard first segment matches Gatehouse's own paths too (under /%s): start the path with a prefix of your own, such as /integration/",
+			p.path, strings.Join(reserved, ", /"))
+	case slices.Contains(reserved, first):
+		bad("/%s is Gatehouse's own path: pick another prefix", first)
 	}
 	keys := make([]string, len(segs))
 	for i, seg := range segs {

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/authz"
@@ -77,6 +80,24 @@ type forward struct {
 
 type forwardKey struct{}
 
+// deadlineKey holds a call's *deadlines in the context of the request
+// that the proxy serves.
+type deadlineKey struct{}
+
+// deadlines are a call's bounds, to tell which one ended it.
+type deadlines struct {
+	body *timedBody // nil: no request body
+}
+
+// answerGrace is how long past max_duration the gateway's own answer (a
+// 504) may take to reach the caller; the write deadline also ends the
+// call of a caller that stops reading.
+const answerGrace = 5 * time.Second
+
+// errMaxDuration is the cause of a call's context that ran past the
+// route's max_duration.
+var errMaxDuration = errors.New("the call ran past the route's max_duration")
+
 func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := h.rt
 	resource, err := rt.resourceOf(r)
@@ -88,6 +109,7 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	start := time.Now()
 
 	info := edge.RequestInfo(r)
 	f := &forward{team: info.Team.Name, principal: subj.Principal.String(), requestID: info.RequestID}
@@ -106,20 +128,55 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.proto = scheme
 	}
 
-	// An authorized upload or stream takes as long as it takes: the
-	// server's read and write timeouts fit its own endpoints, not
-	// arbitrary APIs. The upstream's limits apply. (Not every
-	// ResponseWriter supports deadlines; then there are none to clear.)
+	// An authorized call gets the route's deadlines instead of the
+	// server's, which fit Gatehouse's own endpoints, not arbitrary APIs:
+	// the caller sends its body within body_timeout, and the whole call,
+	// however long it streams, ends within max_duration. (Not every
+	// ResponseWriter supports deadlines; the context still bounds the
+	// call.) Its body is not capped by the server's body limit: the
+	// upstream's limits apply.
+	ctx, cancel := context.WithDeadlineCause(r.Context(), start.Add(rt.MaxDuration), errMaxDuration)
+	defer cancel()
+	dl := &deadlines{}
+	ctx = context.WithValue(context.WithValue(ctx, forwardKey{}, f), deadlineKey{}, dl)
+	out := r.WithContext(ctx)
+	edge.LiftBodyLimit(out)
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
+	if out.Body != nil && out.Body != http.NoBody && out.ContentLength != 0 {
+		// Set only while a body is to be read: once it is, net/http
+		// clears the read deadline to watch the connection, and a
+		// deadline left for that watch would cancel the call.
+		_ = rc.SetReadDeadline(start.Add(min(rt.BodyTimeout, rt.MaxDuration)))
+		dl.body = &timedBody{ReadCloser: out.Body}
+		out.Body = dl.body
+	}
+	_ = rc.SetWriteDeadline(start.Add(rt.MaxDuration + answerGrace))
 
-	rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), forwardKey{}, f)))
+	rt.proxy.ServeHTTP(w, out)
+}
+
+// timedBody is a request body read under the route's body_timeout; it
+// notes whether a read ran out of time.
+type timedBody struct {
+	io.ReadCloser
+	timedOut atomic.Bool
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var ne net.Error
+	if err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()) {
+		b.timedOut.Store(true)
+	}
+	return n, err
 }
 
 // resourceOf checks r's path values and fills them into the route's
 // resource template.
 func (rt *route) resourceOf(r *http.Request) (string, error) {
+	if err := checkPath(r.URL.EscapedPath()); err != nil {
+		return "", err
+	}
 	for _, name := range rt.pattern.names {
 		if err := checkValue(name, r.PathValue(name), name == rt.pattern.rest, rt.used[name]); err != nil {
 			return "", err
@@ -148,15 +205,17 @@ func (rt *route) resourceOf(r *http.Request) (string, error) {
 // against -1.
 const flushInterval = 10 * time.Millisecond
 
-// newProxy makes the reverse proxy of a route.
-func newProxy(rt *route, tr http.RoundTripper, log *slog.Logger) *httputil.ReverseProxy {
+// newProxy makes the reverse proxy of a route; ownOrigin: see
+// Options.OwnOrigin.
+func newProxy(rt *route, tr http.RoundTripper, log *slog.Logger, ownOrigin bool) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Rewrite:       rt.rewrite,
-		Transport:     tr,
-		FlushInterval: flushInterval,
-		BufferPool:    buffers,
-		ErrorHandler:  rt.proxyError,
-		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Rewrite:        rt.rewrite,
+		Transport:      tr,
+		FlushInterval:  flushInterval,
+		BufferPool:     buffers,
+		ModifyResponse: rt.modifyResponse(ownOrigin),
+		ErrorHandler:   rt.proxyError,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
 
@@ -164,17 +223,17 @@ func newProxy(rt *route, tr http.RoundTripper, log *slog.Logger) *httputil.Rever
 // documentation says.
 func (rt *route) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(rt.upstream) // scheme, host, path prefix; the Host header is the upstream's
-	pr.SetXForwarded()
 
 	h := pr.Out.Header
-	h.Del("Authorization")
-	h.Del("Cookie")
-	h.Del("Forwarded")
 	for k := range h {
-		if isGatehouseHeader(k) {
+		switch hk := headerKey(k); {
+		case hk == "authorization" || hk == "cookie" || hk == "forwarded" || isGatehouseHeader(hk):
+			delete(h, k)
+		case isOverride(hk) && !(rt.pass[hk] && !strings.Contains(k, "_")): // passed as spelled in the file, not as X_...
 			delete(h, k)
 		}
 	}
+	pr.SetXForwarded()
 	f, _ := pr.In.Context().Value(forwardKey{}).(*forward)
 	if f == nil {
 		return // unreachable: routeHandler always sets it
@@ -191,29 +250,6 @@ func (rt *route) rewrite(pr *httputil.ProxyRequest) {
 	}
 }
 
-// isGatehouseHeader reports whether the header name k, in any case and
-// with '_' for '-', starts with X-Gatehouse-: servers that map headers to
-// variables (CGI, WSGI, Rack) read X_Gatehouse_Team as X-Gatehouse-Team.
-func isGatehouseHeader(k string) bool {
-	const prefix = "x-gatehouse-"
-	if len(k) < len(prefix) {
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		c := k[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c == '_' {
-			c = '-'
-		}
-		if c != prefix[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // proxyError answers a request that the upstream did not answer.
 func (rt *route) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	log := edge.RequestInfo(r).Log
@@ -221,9 +257,20 @@ func (rt *route) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		tooBig *http.MaxBytesError
 		ne     net.Error
 	)
+	dl, _ := r.Context().Value(deadlineKey{}).(*deadlines)
 	switch {
 	case errors.As(err, &tooBig):
 		edge.Error(w, http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit))
+	case dl != nil && dl.body != nil && dl.body.timedOut.Load():
+		// The server has given up on the connection's reads; the answer
+		// still goes out, and the connection is closed after it.
+		log.Info("gateway: the caller's body did not arrive in time", "upstream", rt.upstream.Host, "body_timeout", rt.BodyTimeout)
+		w.Header().Set("Connection", "close")
+		edge.Error(w, http.StatusRequestTimeout, "request_timeout",
+			fmt.Sprintf("the request body did not arrive within %s", min(rt.BodyTimeout, rt.MaxDuration)))
+	case errors.Is(context.Cause(r.Context()), errMaxDuration):
+		log.Warn("gateway: call ran past max_duration", "upstream", rt.upstream.Host, "max_duration", rt.MaxDuration)
+		edge.Error(w, http.StatusGatewayTimeout, "gateway_timeout", fmt.Sprintf("the upstream did not answer within %s", rt.MaxDuration))
 	case r.Context().Err() != nil:
 		// The caller left: nobody reads this answer, but the log shows it.
 		log.Debug("gateway: caller went away", "upstream", rt.upstream.Host, "err", err)

@@ -250,31 +250,21 @@ func TestBadPathValue(t *testing.T) {
 
 func TestUnmatched(t *testing.T) {
 	up := newRecorder(t, "pools")
-	g, gw := newGateway(t, proxyRoutes(up.URL, up.URL), allowAll())
+	_, gw := newGateway(t, proxyRoutes(up.URL, up.URL), allowAll())
 
 	tests := []struct {
 		method, path string
 		code         int
 		errCode      string
 		allow        string
-		matches      bool
 	}{
-		{"GET", "/nowhere", http.StatusNotFound, "not_found", "", false},
-		{"POST", "/integration/api/pools/42", http.StatusNotFound, "not_found", "", false},
-		{"GET", "/integration/api/pools/42/push", http.StatusMethodNotAllowed, "method_not_allowed", "POST", false},
-		{"DELETE", "/files/a", http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD", false},
-		{"POST", "/integration/api/pools/42/push", 0, "", "", true},
-		{"HEAD", "/files/a", 0, "", "", true},
+		{"GET", "/nowhere", http.StatusNotFound, "not_found", ""},
+		{"POST", "/integration/api/pools/42", http.StatusNotFound, "not_found", ""},
+		{"GET", "/integration/api/pools/42/push", http.StatusMethodNotAllowed, "method_not_allowed", "POST"},
+		{"DELETE", "/files/a", http.StatusMethodNotAllowed, "method_not_allowed", "GET, HEAD"},
 	}
 	for _, tt := range tests {
-		req := httptest.NewRequest(tt.method, gw.URL+tt.path, nil)
-		if got := g.Matches(req); got != tt.matches {
-			t.Errorf("Matches(%s %s) = %v, want %v", tt.method, tt.path, got, tt.matches)
-		}
-		if tt.code == 0 {
-			continue
-		}
-		req, _ = http.NewRequest(tt.method, gw.URL+tt.path, nil)
+		req, _ := http.NewRequest(tt.method, gw.URL+tt.path, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -50,7 +50,7 @@ func TestReload(t *testing.T) {
 	a, b := newRecorder(t, "a"), newRecorder(t, "b")
 	dir := t.TempDir()
 	path := writeRoutes(t, dir, oneRoute("/integration/a", a.URL))
-	g, err := gateway.New(path, catalog(t), allowAll(), nil)
+	g, err := gateway.New(gateway.Options{Path: path, Scopes: catalog(t), Auth: allowAll()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestReloadInFlight(t *testing.T) {
 
 	dir := t.TempDir()
 	path := writeRoutes(t, dir, oneRoute("/integration/slow", slow.URL))
-	g, err := gateway.New(path, catalog(t), allowAll(), nil)
+	g, err := gateway.New(gateway.Options{Path: path, Scopes: catalog(t), Auth: allowAll()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestWatchLogs(t *testing.T) {
 	dir := t.TempDir()
 	path := writeRoutes(t, dir, oneRoute("/integration/a", up.URL))
 	var logs syncBuffer
-	g, err := gateway.New(path, catalog(t), allowAll(), slog.New(slog.NewTextHandler(&logs, nil)))
+	g, err := gateway.New(gateway.Options{Path: path, Scopes: catalog(t), Auth: allowAll(), Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

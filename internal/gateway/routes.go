@@ -24,18 +24,31 @@ type Scopes interface {
 	Has(name string) bool
 }
 
-// DefaultTimeout is how long a route waits for the upstream's response
-// headers unless it sets timeout.
-const DefaultTimeout = 30 * time.Second
+// A route's deadlines unless it sets its own.
+const (
+	// DefaultTimeout is how long a route waits for the upstream's
+	// response headers once the request is sent (timeout).
+	DefaultTimeout = 30 * time.Second
+	// DefaultBodyTimeout is how long the caller has to send the whole
+	// request body once the call is authorized (body_timeout).
+	DefaultBodyTimeout = time.Minute
+	// DefaultMaxDuration bounds a whole call, from authorization to the
+	// last byte of the answer (max_duration): a stream that must last
+	// longer says so in its route.
+	DefaultMaxDuration = 5 * time.Minute
+)
 
 // Route is a route of the route file, validated.
 type Route struct {
-	Match    string // "POST /integration/api/pools/{pool}/push"
-	Scope    string
-	Action   string
-	Resource string // a template: "data-pools/{pool}"
-	Upstream string
-	Timeout  time.Duration
+	Match       string // "POST /integration/api/pools/{pool}/push"
+	Scope       string
+	Action      string
+	Resource    string // a template: "data-pools/{pool}"
+	Upstream    string
+	Timeout     time.Duration // for the upstream's response headers
+	BodyTimeout time.Duration // for the caller's request body
+	MaxDuration time.Duration // for the whole call
+	PassHeaders []string      // override headers passed to the upstream, as written
 }
 
 // route is a Route ready to serve.
@@ -44,6 +57,7 @@ type route struct {
 	pattern  pattern
 	resource []part
 	used     map[string]bool // the wildcards the resource uses
+	pass     map[string]bool // headerKeys of PassHeaders
 	upstream *url.URL
 	proxy    http.Handler
 }
@@ -56,20 +70,27 @@ type Table struct {
 	methods []string       // every route's method, for 405's Allow
 }
 
-// Load reads and validates the route file at path. It reports every
-// problem of the file at once, joined, one line each, naming the route.
+// Load reads and validates the route file at path, with DefaultReserved
+// as Gatehouse's own paths. It reports every problem of the file at once,
+// joined, one line each, naming the route.
 func Load(path string, scopes Scopes) (*Table, error) {
-	return load(path, scopes, newPool(), nil)
+	return load(path, scopes, nil, newPool(), nil, false)
 }
 
-func load(path string, scopes Scopes, pool *pool, log *slog.Logger) (*Table, error) {
+// load reads and validates the route file at path (see Load) and makes
+// each route's proxy, with the transports of pool; reserved are the first
+// path segments that are Gatehouse's own (nil: DefaultReserved).
+func load(path string, scopes Scopes, reserved []string, pool *pool, log *slog.Logger, ownOrigin bool) (*Table, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("gateway routes: %w", err)
 	}
+	if reserved == nil {
+		reserved = DefaultReserved
+	}
 	probs := &problems{file: path}
 	specs := parseFile(data, probs)
-	t := build(specs, scopes, probs)
+	t := build(specs, scopes, reserved, probs)
 	if err := probs.err(); err != nil {
 		return nil, err
 	}
@@ -77,7 +98,7 @@ func load(path string, scopes Scopes, pool *pool, log *slog.Logger) (*Table, err
 		log = slog.New(slog.DiscardHandler)
 	}
 	for _, rt := range t.routes {
-		rt.proxy = newProxy(rt, pool.transport(rt.upstream, rt.Timeout), log)
+		rt.proxy = newProxy(rt, pool.transport(rt.upstream, rt.Timeout), log, ownOrigin)
 	}
 	return t, nil
 }
@@ -94,17 +115,11 @@ func (t *Table) Routes() []Route {
 // Len is the number of routes.
 func (t *Table) Len() int { return len(t.routes) }
 
-// Matches reports whether r is for one of the table's routes, so that the
-// server can exempt it from the limits that fit its own endpoints (the
-// body size limit).
-func (t *Table) Matches(r *http.Request) bool {
-	_, p := t.match.Handler(r)
-	return p != ""
-}
-
 // spec is a route as written in the file.
 type spec struct {
-	match, scope, permission, upstream, timeout string
+	match, scope, permission, upstream string
+	timeout, bodyTimeout, maxDuration  string
+	passHeaders                        []string
 
 	index int             // 1-based
 	line  int             // of the route
@@ -112,7 +127,7 @@ type spec struct {
 	skip  map[string]bool // keys whose value is not a string
 }
 
-var specKeys = []string{"match", "scope", "permission", "upstream", "timeout"}
+var specKeys = []string{"match", "scope", "permission", "upstream", "timeout", "body_timeout", "max_duration", "pass_headers"}
 
 // problems collects what is wrong with a route file.
 type problems struct {
@@ -223,6 +238,11 @@ func parseFile(data []byte, probs *problems) []spec {
 				field = &s.upstream
 			case "timeout":
 				field = &s.timeout
+			case "body_timeout":
+				field = &s.bodyTimeout
+			case "max_duration":
+				field = &s.maxDuration
+			case "pass_headers":
 			default:
 				bad(k.Line, "%s: unknown key %q (want %s)", s.label(), k.Value, strings.Join(specKeys, ", "))
 				continue
@@ -232,6 +252,16 @@ func parseFile(data []byte, probs *problems) []spec {
 				continue
 			}
 			s.lines[k.Value] = v.Line
+			if field == nil { // pass_headers: a list of names
+				names, ok := stringList(v)
+				if !ok {
+					bad(v.Line, "%s: pass_headers: want a list of header names, such as [X-HTTP-Method-Override]", s.label())
+					s.skip[k.Value] = true
+					continue
+				}
+				s.passHeaders = names
+				continue
+			}
 			if v.Kind != yaml.ScalarNode {
 				bad(v.Line, "%s: %s: want a string", s.label(), k.Value)
 				s.skip[k.Value] = true // reported: not missing, not to check
@@ -242,6 +272,22 @@ func parseFile(data []byte, probs *problems) []spec {
 		specs = append(specs, s)
 	}
 	return specs
+}
+
+// stringList reads a YAML list of strings.
+func stringList(n *yaml.Node) ([]string, bool) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, false
+	}
+	out := make([]string, 0, len(n.Content))
+	for _, e := range n.Content {
+		e = deref(e)
+		if e.Kind != yaml.ScalarNode {
+			return nil, false
+		}
+		out = append(out, e.Value)
+	}
+	return out, true
 }
 
 // deref follows a YAML alias.
@@ -269,7 +315,7 @@ func (s spec) lineOf(key string) int {
 }
 
 // build validates the specs and makes the table, without proxies.
-func build(specs []spec, scopes Scopes, probs *problems) *Table {
+func build(specs []spec, scopes Scopes, reserved []string, probs *problems) *Table {
 	t := &Table{match: http.NewServeMux()}
 	var accepted []*route // routes whose match is good, to check against each other
 	for _, s := range specs {
@@ -278,7 +324,8 @@ func build(specs []spec, scopes Scopes, probs *problems) *Table {
 				probs.add(s.lineOf(key), fmt.Errorf("%s: %w", s.label(), err))
 			}
 		}
-		rt := &route{Route: Route{Match: s.match, Scope: s.scope, Upstream: s.upstream, Timeout: DefaultTimeout}}
+		rt := &route{Route: Route{Match: s.match, Scope: s.scope, Upstream: s.upstream,
+			Timeout: DefaultTimeout, BodyTimeout: DefaultBodyTimeout, MaxDuration: DefaultMaxDuration}}
 		nprobs := len(probs.list)
 
 		matchOK := false
@@ -286,7 +333,7 @@ func build(specs []spec, scopes Scopes, probs *problems) *Table {
 			bad("match", errors.New("match is missing: want a method and a path, such as \"POST /pools/{pool}/push\""))
 		} else {
 			var perrs []error
-			rt.pattern, perrs = parseMatch(s.match)
+			rt.pattern, perrs = parseMatch(s.match, reserved)
 			for _, err := range perrs {
 				bad("match", err)
 			}
@@ -334,16 +381,31 @@ func build(specs []spec, scopes Scopes, probs *problems) *Table {
 			rt.upstream = u
 		}
 
-		if s.timeout != "" {
-			d, err := time.ParseDuration(s.timeout)
+		for _, d := range []struct {
+			key, value string
+			into       *time.Duration
+		}{{"timeout", s.timeout, &rt.Timeout}, {"body_timeout", s.bodyTimeout, &rt.BodyTimeout}, {"max_duration", s.maxDuration, &rt.MaxDuration}} {
+			if d.value == "" {
+				continue
+			}
+			v, err := time.ParseDuration(d.value)
 			switch {
 			case err != nil:
-				bad("timeout", fmt.Errorf("timeout %q: want a duration such as 30s or 2m", s.timeout))
-			case d <= 0:
-				bad("timeout", fmt.Errorf("timeout %q: want a positive duration", s.timeout))
+				bad(d.key, fmt.Errorf("%s %q: want a duration such as 30s or 2m", d.key, d.value))
+			case v <= 0:
+				bad(d.key, fmt.Errorf("%s %q: want a positive duration", d.key, d.value))
 			default:
-				rt.Timeout = d
+				*d.into = v
 			}
+		}
+
+		if s.passHeaders != nil {
+			var errs []error
+			rt.pass, errs = parsePassHeaders(s.passHeaders)
+			for _, err := range errs {
+				bad("pass_headers", err)
+			}
+			rt.PassHeaders = s.passHeaders
 		}
 
 		if matchOK {

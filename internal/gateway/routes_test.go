@@ -22,6 +22,9 @@ routes:
     permission: read files/{path}
     upstream: https://files.internal:8443/v1/
     timeout: 2m
+    body_timeout: 10m
+    max_duration: 1h
+    pass_headers: [X-HTTP-Method-Override, x_real_ip]
   - match: GET /integration/api/pools/{$}
     scope: integration.data-pools
     permission: list data-pools
@@ -33,11 +36,15 @@ routes:
 	}
 	want := []gateway.Route{
 		{Match: "POST /integration/api/pools/{pool}/push", Scope: "integration.data-pools:data_push",
-			Action: "push", Resource: "data-pools/{pool}", Upstream: "http://127.0.0.1:9001", Timeout: gateway.DefaultTimeout},
+			Action: "push", Resource: "data-pools/{pool}", Upstream: "http://127.0.0.1:9001",
+			Timeout: gateway.DefaultTimeout, BodyTimeout: gateway.DefaultBodyTimeout, MaxDuration: gateway.DefaultMaxDuration},
 		{Match: "GET /files/{path...}", Scope: "integration.data-pools",
-			Action: "read", Resource: "files/{path}", Upstream: "https://files.internal:8443/v1/", Timeout: 2 * time.Minute},
+			Action: "read", Resource: "files/{path}", Upstream: "https://files.internal:8443/v1/",
+			Timeout: 2 * time.Minute, BodyTimeout: 10 * time.Minute, MaxDuration: time.Hour,
+			PassHeaders: []string{"X-HTTP-Method-Override", "x_real_ip"}},
 		{Match: "GET /integration/api/pools/{$}", Scope: "integration.data-pools",
-			Action: "list", Resource: "data-pools", Upstream: "http://127.0.0.1:9001", Timeout: gateway.DefaultTimeout},
+			Action: "list", Resource: "data-pools", Upstream: "http://127.0.0.1:9001",
+			Timeout: gateway.DefaultTimeout, BodyTimeout: gateway.DefaultBodyTimeout, MaxDuration: gateway.DefaultMaxDuration},
 	}
 	if diff := cmp.Diff(want, tab.Routes()); diff != "" {
 		t.Errorf("routes (-want +got):\n%s", diff)
@@ -132,6 +139,20 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`{$} may only end the path`}},
 		{"Gatehouse's own path", "routes:\n" + route("POST /oauth2/token", okScope, "push data-pools", okUp),
 			[]string{`/oauth2 is Gatehouse's own path`}},
+		{"Gatehouse's own well-known path", "routes:\n" + route("GET /.well-known/x", okScope, "push data-pools", okUp),
+			[]string{`/.well-known is Gatehouse's own path`}},
+		{"Gatehouse's own page", "routes:\n" + route("GET /login/{rest...}", okScope, "push data-pools", okUp),
+			[]string{`/login is Gatehouse's own path`}},
+		{"catch-all of the finding", "routes:\n" + route("POST /{service}/{rest...}", okScope, "push data-pools", okUp),
+			[]string{`path "/{service}/{rest...}": a wildcard first segment matches Gatehouse's own paths too (under /oauth2, /.well-known, /api`}},
+		{"wildcard first segment", "routes:\n" + route("GET /{tenant}/reports", okScope, "push data-pools", okUp),
+			[]string{`a wildcard first segment matches Gatehouse's own paths`}},
+		{"rest wildcard at the root", "routes:\n" + route("GET /{path...}", okScope, "push data-pools", okUp),
+			[]string{`a wildcard first segment matches Gatehouse's own paths`}},
+		{"root subtree", "routes:\n" + route("POST /", okScope, "push data-pools", okUp),
+			[]string{`path "/" matches every path, Gatehouse's own too`}},
+		{"escaped own path", "routes:\n" + route("POST /oauth%32/token", okScope, "push data-pools", okUp),
+			[]string{`may not hold '?', '#', '%', '\'`}},
 		{"duplicate match", "routes:\n" + route(okMatch, okScope, okPerm, okUp) + route("POST /integration/api/pools/{id}/push", okScope, "push data-pools/{id}", okUp),
 			[]string{`:6: route 2 "POST /integration/api/pools/{id}/push": duplicate match: route "POST /integration/api/pools/{pool}/push"`}},
 		{"conflicting match", "routes:\n" + route("GET /integration/{a}/x", okScope, "read data-pools", okUp) + route("GET /integration/y/{b}", okScope, "read data-pools", okUp),
@@ -187,6 +208,20 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`timeout "30": want a duration such as 30s`}},
 		{"negative timeout", "routes:\n" + route(okMatch, okScope, okPerm, okUp, "timeout: -1s"),
 			[]string{`timeout "-1s": want a positive duration`}},
+		{"bad body_timeout", "routes:\n" + route(okMatch, okScope, okPerm, okUp, "body_timeout: soon"),
+			[]string{`body_timeout "soon": want a duration`}},
+		{"zero max_duration", "routes:\n" + route(okMatch, okScope, okPerm, okUp, "max_duration: 0s"),
+			[]string{`max_duration "0s": want a positive duration`}},
+
+		// pass_headers
+		{"pass_headers not a list", "routes:\n" + route(okMatch, okScope, okPerm, okUp, "pass_headers: X-Real-IP"),
+			[]string{`pass_headers: want a list of header names`}},
+		{"pass_headers of a header never stripped", "routes:\n" + route(okMatch, okScope, okPerm, okUp, "pass_headers: [Content-Type]"),
+			[]string{`pass_headers: Content-Type is never stripped`}},
+		{"pass_headers of the gateway's own", "routes:\n" + route(okMatch, okScope, okPerm, okUp, "pass_headers: [X-Forwarded-For]"),
+			[]string{`pass_headers: X-Forwarded-For is set by the gateway itself`}},
+		{"pass_headers of a credential", "routes:\n" + route(okMatch, okScope, okPerm, okUp, "pass_headers: [X-Gatehouse-Team]"),
+			[]string{`pass_headers: X-Gatehouse-Team is Gatehouse's own: the gateway never passes the caller's`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,7 +25,7 @@ func TestWatchSIGHUP(t *testing.T) {
 	up := newRecorder(t, "up")
 	dir := t.TempDir()
 	path := writeRoutes(t, dir, oneRoute("/integration/a", up.URL))
-	g, err := gateway.New(path, catalog(t), allowAll(), nil)
+	g, err := gateway.New(gateway.Options{Path: path, Scopes: catalog(t), Auth: allowAll()})
 	if err != nil {
 		t.Fatal(err)
 	}

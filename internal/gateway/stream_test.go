@@ -209,7 +209,7 @@ func TestServerTimeoutsLifted(t *testing.T) {
 		}
 	}))
 	t.Cleanup(up.Close)
-	g, err := gateway.New(writeRoutes(t, "", fmt.Sprintf(streamRoutes, up.URL)), catalog(t), allowAll(), nil)
+	g, err := gateway.New(gateway.Options{Path: writeRoutes(t, "", fmt.Sprintf(streamRoutes, up.URL)), Scopes: catalog(t), Auth: allowAll()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,10 @@ type Error struct {
 	challenge string
 	// retryAfter is sent as Retry-After with a 429.
 	retryAfter time.Duration
+	// close: the request's body is left unread, so the connection is
+	// closed after the answer (which then goes out at once, not after
+	// net/http has tried to read the rest).
+	close bool
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
@@ -97,6 +101,9 @@ func writeError(w http.ResponseWriter, e *Error) {
 	}
 	if e.retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int((e.retryAfter+time.Second-1)/time.Second)))
+	}
+	if e.close {
+		h.Set("Connection", "close")
 	}
 	// encoding/json writes valid JSON for any description, UTF-8 kept
 	// as it is (a scope such as "café" comes back as sent).

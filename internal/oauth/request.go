@@ -3,15 +3,21 @@ package oauth
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 )
 
-// maxMultipartMemory bounds a multipart token request: its fields are a
-// handful of short strings, and files are refused.
-const maxMultipartMemory = 64 << 10
+// Bounds of a multipart request: its fields are a handful of short
+// strings, and files are refused.
+const (
+	maxMultipartMemory = 64 << 10 // the fields' values, together
+	maxMultipartParts  = 64
+)
 
 // params are the body parameters of a POST to an OAuth endpoint. The query
 // string is never read: credentials in a URL are ignored (RFC 6750
@@ -42,15 +48,13 @@ func parseBody(r *http.Request) (params, *Error) {
 		}
 		p = params(r.PostForm)
 	case "multipart/form-data":
-		if err := r.ParseMultipartForm(maxMultipartMemory); err != nil {
-			return nil, bodyError(err)
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return nil, invalidRequest("the multipart body could not be parsed")
 		}
-		if r.MultipartForm != nil {
-			defer r.MultipartForm.RemoveAll()
-			if len(r.MultipartForm.File) > 0 {
-				return nil, invalidRequest("file parts are not accepted")
-			}
-			p = params(r.MultipartForm.Value)
+		var oerr *Error
+		if p, oerr = readMultipart(mr); oerr != nil {
+			return nil, oerr
 		}
 	default:
 		return nil, invalidRequest("the body must be application/x-www-form-urlencoded or multipart/form-data, not " + mt)
@@ -61,6 +65,46 @@ func parseBody(r *http.Request) (params, *Error) {
 		}
 	}
 	return p, nil
+}
+
+// readMultipart reads the fields of a multipart/form-data body, part by
+// part, into memory. Unlike http.Request.ParseMultipartForm, which writes
+// a large file part to a temporary file before anyone looks at it, it
+// refuses a file part on its headers, before reading a byte of it, and
+// answers with the connection closed, the rest of the body unread.
+func readMultipart(mr *multipart.Reader) (params, *Error) {
+	p := params{}
+	budget := int64(maxMultipartMemory)
+	for n := 0; ; n++ {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return p, nil
+		}
+		if err != nil {
+			return nil, bodyError(err)
+		}
+		if n == maxMultipartParts {
+			return nil, &Error{Code: "invalid_request", Description: fmt.Sprintf("the body has more than %d parts", maxMultipartParts),
+				Status: http.StatusBadRequest, close: true}
+		}
+		if part.FileName() != "" {
+			return nil, &Error{Code: "invalid_request", Description: "file parts are not accepted",
+				Status: http.StatusBadRequest, close: true}
+		}
+		name := part.FormName()
+		if name == "" {
+			continue // not a field: skipped, as ParseMultipartForm does
+		}
+		v, err := io.ReadAll(io.LimitReader(part, budget+1))
+		if err != nil {
+			return nil, bodyError(err)
+		}
+		if budget -= int64(len(v)); budget < 0 {
+			return nil, &Error{Code: "invalid_request", Description: "the form's fields are too large",
+				Status: http.StatusRequestEntityTooLarge, close: true}
+		}
+		p[name] = append(p[name], string(v))
+	}
 }
 
 func bodyError(err error) *Error {

@@ -12,8 +12,12 @@ import (
 // SetTeamHandler replaces the team routes with h, keeping the middleware
 // and team resolution, so that tests can exercise them with any handler.
 func (s *Server) SetTeamHandler(h http.Handler) {
-	s.handler = s.middleware(s.globalRoutes(), s.resolveTeam(h))
+	s.handler = s.middleware(s.globalRoutes(new([]string)), s.resolveTeam(h, nil))
 }
+
+// ReservedPrefixes are the first path segments the server keeps from the
+// gateway: those of its own routes, and gateway.DefaultReserved.
+func (s *Server) ReservedPrefixes() []string { return reservedPrefixes(s.own) }
 
 // Guard is the server's access guard.
 func (s *Server) Guard() *access.Guard { return s.guard }

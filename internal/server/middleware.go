@@ -88,9 +88,12 @@ func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handl
 		r = r.WithContext(edge.WithInfo(r.Context(), info))
 		w.Header().Set("X-Request-Id", info.RequestID)
 		sw := &statusWriter{ResponseWriter: w}
-		// Gateway routes stream bodies of any size to their upstream.
-		if r.Body != nil && r.ContentLength != 0 && (s.gateway == nil || !s.gateway.Matches(r)) {
-			r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBodyBytes)
+		// Every body is capped; only the handler that serves the request
+		// may lift the cap (a gateway route, once the call is authorized,
+		// streams bodies of any size to its upstream), never a guess made
+		// here from the path.
+		if r.ContentLength != 0 {
+			edge.LimitBody(sw, r, s.cfg.MaxBodyBytes)
 		}
 
 		// The host-independent routes are a few paths: look them up only

@@ -2,7 +2,10 @@ package server
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/teamapi"
 	"github.com/gatehouse/gatehouse/internal/webui"
 )
@@ -12,21 +15,41 @@ import (
 // only.
 var globalPaths = map[string]bool{"/healthz": true, "/readyz": true}
 
-// globalRoutes serves globalPaths.
-func (s *Server) globalRoutes() *http.ServeMux {
-	global := http.NewServeMux()
-	global.HandleFunc("GET /healthz", s.healthz)
-	global.HandleFunc("GET /readyz", s.readyz)
-	return global
+// mux is a ServeMux that keeps the patterns registered on it: the
+// server's own routes, which no gateway route may match.
+type mux struct {
+	*http.ServeMux
+	patterns *[]string
 }
 
-// routes registers every route of the server, in one readable list.
-func (s *Server) routes() http.Handler {
+func newMux(patterns *[]string) mux { return mux{http.NewServeMux(), patterns} }
+
+func (m mux) Handle(pattern string, h http.Handler) {
+	m.ServeMux.Handle(pattern, h)
+	*m.patterns = append(*m.patterns, pattern)
+}
+
+func (m mux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// globalRoutes serves globalPaths.
+func (s *Server) globalRoutes(patterns *[]string) *http.ServeMux {
+	global := newMux(patterns)
+	global.HandleFunc("GET /healthz", s.healthz)
+	global.HandleFunc("GET /readyz", s.readyz)
+	return global.ServeMux
+}
+
+// routes registers every route of the server, in one readable list, and
+// returns the server's handler and the patterns of its own routes.
+func (s *Server) routes() (http.Handler, []string) {
+	var own []string
 	// Routes served on every host, team or not (load balancers probe by IP).
-	global := s.globalRoutes()
+	global := s.globalRoutes(&own)
 
 	// Routes of a team's host.
-	team := http.NewServeMux()
+	team := newMux(&own)
 	// OAuth 2.0 (RFC 6749, 7662, 7009, 8414, 7517). The POST endpoints
 	// answer other methods themselves, with an OAuth error.
 	team.HandleFunc("/oauth2/token", s.oauth.ServeToken)
@@ -43,22 +66,24 @@ func (s *Server) routes() http.Handler {
 
 	// The web UI (internal/webui): sign-in, the authorization endpoint
 	// with its consent page (RFC 6749 section 4.1), and the profile with
-	// the user's consents, also as JSON.
+	// the user's consents, also as JSON. Its forms are urlencoded: any
+	// other body is refused unread (FormOnly).
 	team.HandleFunc("GET /oauth2/authorize", s.ui.ServeAuthorize)
-	team.HandleFunc("POST /oauth2/authorize", s.ui.ServeAuthorize)
+	team.HandleFunc("POST /oauth2/authorize", s.ui.FormOnly(s.ui.ServeAuthorize))
 	team.HandleFunc("GET /login", s.ui.ServeLoginPage)
-	team.HandleFunc("POST /login", s.ui.ServeLogin)
-	team.HandleFunc("POST /logout", s.ui.ServeLogout)
+	team.HandleFunc("POST /login", s.ui.FormOnly(s.ui.ServeLogin))
+	team.HandleFunc("POST /logout", s.ui.FormOnly(s.ui.ServeLogout))
 	team.HandleFunc("GET /profile", s.ui.ServeProfile)
-	team.HandleFunc("POST /profile/consents/{client_id}/revoke", s.ui.ServeRevokeConsent)
-	team.HandleFunc("POST /profile/sessions/revoke", s.ui.ServeLogoutEverywhere)
+	team.HandleFunc("POST /profile/consents/{client_id}/revoke", s.ui.FormOnly(s.ui.ServeRevokeConsent))
+	team.HandleFunc("POST /profile/sessions/revoke", s.ui.FormOnly(s.ui.ServeLogoutEverywhere))
 	team.HandleFunc("GET /api/profile/consents", s.ui.ServeConsentList)
 	team.HandleFunc("DELETE /api/profile/consents/{client_id}", s.ui.ServeConsentDelete)
 
-	// Anything else: a gateway route, if --routes names one, else 404.
+	// Anything else: a gateway route, if --routes names one and the
+	// gateway shares the team's host (no --gateway-domain), else 404.
 	var rest http.Handler = http.HandlerFunc(s.notFound)
-	if s.gateway != nil {
-		rest = s.gateway
+	if s.cfg.Routes != "" && s.cfg.GatewayDomain == "" {
+		rest = http.HandlerFunc(s.serveGateway)
 	}
 	team.Handle("/", rest)
 	// The team's root: a browser goes to the profile (or to sign in
@@ -71,5 +96,35 @@ func (s *Server) routes() http.Handler {
 		rest.ServeHTTP(w, r)
 	})
 
-	return s.middleware(global, s.resolveTeam(team))
+	// A gateway host (<team>.<gateway-domain>) serves the gateway's
+	// routes and nothing of the team's own.
+	var gw http.Handler
+	if s.cfg.GatewayDomain != "" {
+		gw = http.HandlerFunc(s.notFound)
+		if s.cfg.Routes != "" {
+			gw = http.HandlerFunc(s.serveGateway)
+		}
+	}
+	return s.middleware(global, s.resolveTeam(team.ServeMux, gw)), own
+}
+
+// serveGateway serves r with the gateway's routes.
+func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) { s.gateway.ServeHTTP(w, r) }
+
+// reservedPrefixes are the first path segments of the patterns, which
+// no gateway route may start with, and gateway.DefaultReserved (the
+// prefixes kept for Gatehouse's pages to come).
+func reservedPrefixes(patterns []string) []string {
+	out := slices.Clone(gateway.DefaultReserved)
+	for _, p := range patterns {
+		if _, path, ok := strings.Cut(p, " "); ok {
+			p = path
+		}
+		first, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+		if first == "" || first == "{$}" || slices.Contains(out, first) {
+			continue // the root and the catch-all, which routes.go hands to the gateway
+		}
+		out = append(out, first)
+	}
+	return out
 }

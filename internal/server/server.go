@@ -59,6 +59,7 @@ type Server struct {
 	oauth   *oauth.Endpoints
 	guard   *access.Guard
 	gateway *gateway.Gateway // nil without --routes
+	own     []string         // the patterns of the server's own routes
 	ui      *webui.UI
 }
 
@@ -132,9 +133,13 @@ func NewWith(svc *compose.Services) (*Server, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
-	// The gateway puts upstream APIs behind the same rule (--routes).
+	s.handler, s.own = s.routes()
+	// The gateway puts upstream APIs behind the same rule (--routes), on
+	// the team's hosts or on hosts of its own (--gateway-domain). No
+	// route of it may match a path of the server's own routes.
 	if cfg.Routes != "" {
-		if s.gateway, err = gateway.New(cfg.Routes, svc.Scopes, s.guard, s.log); err != nil {
+		if s.gateway, err = gateway.New(gateway.Options{Path: cfg.Routes, Scopes: svc.Scopes, Auth: s.guard, Log: s.log,
+			Reserved: reservedPrefixes(s.own), OwnOrigin: cfg.GatewayDomain != ""}); err != nil {
 			return nil, fmt.Errorf("new server: %w", err)
 		}
 		err := svc.Background.Add(lifecycle.Component{Name: "gateway routes reload",
@@ -143,7 +148,6 @@ func NewWith(svc *compose.Services) (*Server, error) {
 			return nil, fmt.Errorf("new server: %w", err)
 		}
 	}
-	s.handler = s.routes()
 	return s, nil
 }
 

@@ -67,12 +67,21 @@ func (t *teamResolver) lookup(ctx context.Context, name string) (store.Team, boo
 	})
 }
 
-// resolveTeam serves next only on the host of an existing team; any other
-// host gets 404 and nothing else.
-func (s *Server) resolveTeam(next http.Handler) http.Handler {
+// resolveTeam serves next only on the host of an existing team, and gw
+// (if not nil) only on the gateway host of an existing team,
+// <team>.<gateway-domain>; any other host gets 404 and nothing else. On
+// both, the request's team URL and host are the team's own, the tokens'
+// issuer and audience.
+func (s *Server) resolveTeam(next, gw http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := edge.RequestInfo(r)
+		h := next
 		name, ok := team.FromHost(r.Host, s.teams.domain)
+		if !ok && gw != nil {
+			if name, ok = team.FromHost(r.Host, s.cfg.GatewayDomain); ok {
+				h = gw
+			}
+		}
 		if !ok {
 			edge.Error(w, http.StatusNotFound, "unknown_team", "no team is served at this host")
 			return
@@ -93,6 +102,6 @@ func (s *Server) resolveTeam(next http.Handler) http.Handler {
 		info.TeamURL = team.URL(s.teams.scheme, name, s.teams.domain)
 		info.TeamHost = team.Host(name, s.teams.domain)
 		info.Log = info.Log.With("team", name)
-		next.ServeHTTP(w, r)
+		h.ServeHTTP(w, r)
 	})
 }

@@ -70,8 +70,14 @@ const (
 	paramUntil  = "until"
 )
 
+// Mux is where Register adds its routes: an *http.ServeMux, or the
+// server's list of its own routes.
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
 // Register adds the team API routes to mux, each behind g.
-func Register(mux *http.ServeMux, g *access.Guard, st Reader) {
+func Register(mux Mux, g *access.Guard, st Reader) {
 	h := handlers{st: st}
 	mux.Handle("GET /api/team/audit-log",
 		g.Require(scope.AuditLogRead, ActionRead, access.Fixed(ResourceAuditLog), serve(h.auditLog)))
