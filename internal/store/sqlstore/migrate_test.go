@@ -102,6 +102,7 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			// migrations undone.
 			for _, stmt := range []string{
 				`DROP TABLE probe`,
+				`DROP TABLE failure_counts`,
 				`DROP INDEX audit_events_event_id`,
 				`ALTER TABLE audit_events DROP COLUMN event_id`,
 				`DROP INDEX clients_team_name`,
