@@ -83,3 +83,6 @@ func (q *PasswordQueue) Verify(ctx context.Context, pw, encoded string) (bool, e
 	}
 	return q.verify(pw, encoded)
 }
+
+// Held is how many checks hold a place now, running or waiting.
+func (q *PasswordQueue) Held() int { return len(q.places) }
