@@ -14,11 +14,11 @@ import (
 )
 
 // Shared is the count of failures that every node keeps in the database
-// (store.Store is one).
+// (store.Store is one). The writes of one attempt to one Shared go in one
+// transaction: all of them or none, for one commit.
 type Shared interface {
-	CountFailure(ctx context.Context, team, key string, at time.Time, window time.Duration, max int) (store.Failures, bool, error)
-	UncountFailure(ctx context.Context, team, key string, started time.Time) error
 	Failures(ctx context.Context, team, key string, at time.Time) (store.Failures, error)
+	Tx(ctx context.Context, fn func(q store.Queries) error) error
 }
 
 // BudgetOptions configure a Budget.
@@ -181,31 +181,18 @@ func Take(asks ...Ask) (*Attempt, *Refused) {
 }
 
 // Confirm checks the attempt against the count every node shares: a
-// reserving budget takes its unit there, a counting one compares the
-// others' failures and this node's attempts under way with its maximum.
-// When it refuses, or a reserving budget's count cannot answer (the
-// error), the attempt's units are given back and the attempt has ended.
+// counting budget compares the others' failures and this node's attempts
+// under way with its maximum; then the reserving budgets take their units
+// there, in one transaction, all or none. When it refuses, or a reserving
+// budget's count cannot answer (the error), the attempt's units are given
+// back and the attempt has ended.
 func (a *Attempt) Confirm(ctx context.Context) (*Refused, error) {
 	for i, q := range a.asks {
 		b := q.Budget
-		if b.shared == nil {
+		if b.shared == nil || b.reserve {
 			continue
 		}
 		now := b.now()
-		if b.reserve {
-			f, added, err := b.shared.CountFailure(ctx, q.Key.Team, b.sharedKey(q.Key), now, b.window, b.max)
-			if err != nil {
-				return nil, errors.Join(fmt.Errorf("%s budget: %w", b.name, err), a.giveBack(ctx))
-			}
-			if !added {
-				// The count may hold others' attempts under way as well as
-				// failures: pause, rather than block for the window.
-				b.local.Block(b.localKey(q.Key), now.Add(min(refusedPause, f.ExpiresAt.Sub(now))))
-				return &Refused{Ask: q, RetryAfter: f.ExpiresAt.Sub(now)}, a.giveBack(ctx)
-			}
-			a.started[i] = f.StartedAt
-			continue
-		}
 		f, found, err := b.counts.Get(q.Key, func() (store.Failures, bool, error) {
 			f, err := b.shared.Failures(ctx, q.Key.Team, b.sharedKey(q.Key), now)
 			if errors.Is(err, store.ErrNotFound) {
@@ -228,37 +215,126 @@ func (a *Attempt) Confirm(ctx context.Context) (*Refused, error) {
 			return &Refused{Ask: q, RetryAfter: busyRetry}, a.giveBack(ctx)
 		}
 	}
+	for _, g := range a.groups(func(b *Budget) bool { return b.reserve }) {
+		refused, err := a.reserve(ctx, g)
+		if refused != nil || err != nil {
+			return refused, errors.Join(err, a.giveBack(ctx))
+		}
+	}
 	return nil, nil
 }
 
-// Fail ends a failed attempt: its units stay spent, and a counting budget
-// adds the failure to the shared count (a reserving one took it there
-// already). The failure is written even if ctx has ended: a caller who
-// hangs up must not take the failure with it. Fail returns the asks whose
-// allowance this failure used up, each once per window.
+// errRefused rolls back a transaction of reservations that one refused.
+var errRefused = errors.New("refused")
+
+// reserve takes the units of the asks g (indexes into a.asks, one Shared)
+// in their shared count, in one transaction.
+func (a *Attempt) reserve(ctx context.Context, g []int) (*Refused, error) {
+	var (
+		refused *Refused
+		started = make([]time.Time, len(g))
+	)
+	err := a.asks[g[0]].Budget.shared.Tx(ctx, func(tx store.Queries) error {
+		for j, i := range g {
+			q := a.asks[i]
+			b := q.Budget
+			now := b.now()
+			f, added, err := tx.CountFailure(ctx, q.Key.Team, b.sharedKey(q.Key), now, b.window, b.max)
+			if err != nil {
+				return fmt.Errorf("%s budget: %w", b.name, err)
+			}
+			if !added {
+				// The count may hold others' attempts under way as well as
+				// failures: pause, rather than block for the window.
+				b.local.Block(b.localKey(q.Key), now.Add(min(refusedPause, f.ExpiresAt.Sub(now))))
+				refused = &Refused{Ask: q, RetryAfter: f.ExpiresAt.Sub(now)}
+				return errRefused
+			}
+			started[j] = f.StartedAt
+		}
+		return nil
+	})
+	switch {
+	case refused != nil:
+		return refused, nil
+	case err != nil:
+		return nil, err
+	}
+	for j, i := range g {
+		a.started[i] = started[j]
+	}
+	return nil, nil
+}
+
+// groups returns the indexes of the asks whose budgets have a shared count
+// and match, grouped by shared count, in order.
+func (a *Attempt) groups(match func(*Budget) bool) [][]int {
+	var (
+		out   [][]int
+		index = map[Shared]int{}
+	)
+	for i, q := range a.asks {
+		b := q.Budget
+		if b.shared == nil || !match(b) {
+			continue
+		}
+		j, ok := index[b.shared]
+		if !ok {
+			j = len(out)
+			index[b.shared] = j
+			out = append(out, nil)
+		}
+		out[j] = append(out[j], i)
+	}
+	return out
+}
+
+// Fail ends a failed attempt: its units stay spent, and the counting
+// budgets add the failure to the shared count, in one transaction (the
+// reserving ones took it there already). The failure is written even if
+// ctx has ended: a caller who hangs up must not take the failure with it.
+// Fail returns the asks whose allowance this failure used up, each once
+// per window.
 func (a *Attempt) Fail(ctx context.Context) (blocked []Ask) {
 	if a.ended {
 		return nil
 	}
 	a.ended = true
 	ctx = context.WithoutCancel(ctx)
-	for _, q := range a.asks {
-		b := q.Budget
-		key := b.localKey(q.Key)
-		nowBlocked := b.local.Fail(key)
-		if b.shared != nil && !b.reserve {
-			f, _, err := b.shared.CountFailure(ctx, q.Key.Team, b.sharedKey(q.Key), b.now(), b.window, 0)
-			if err != nil {
-				b.unshared(err)
-			} else {
-				b.counts.InvalidateKey(q.Key)
-				nowBlocked = f.Count == b.max
-				if f.Count >= b.max {
-					b.local.Block(key, f.ExpiresAt)
+	nowBlocked := make([]bool, len(a.asks))
+	for i, q := range a.asks {
+		nowBlocked[i] = q.Budget.local.Fail(q.Budget.localKey(q.Key))
+	}
+	for _, g := range a.groups(func(b *Budget) bool { return !b.reserve }) {
+		counted := make([]store.Failures, len(g))
+		err := a.asks[g[0]].Budget.shared.Tx(ctx, func(tx store.Queries) error {
+			for j, i := range g {
+				q := a.asks[i]
+				f, _, err := tx.CountFailure(ctx, q.Key.Team, q.Budget.sharedKey(q.Key), q.Budget.now(), q.Budget.window, 0)
+				if err != nil {
+					return err
 				}
+				counted[j] = f
+			}
+			return nil
+		})
+		for j, i := range g {
+			q := a.asks[i]
+			b := q.Budget
+			if err != nil {
+				b.unshared(err) // this node's count holds alone
+				continue
+			}
+			f := counted[j]
+			b.counts.InvalidateKey(q.Key)
+			nowBlocked[i] = f.Count == b.max
+			if f.Count >= b.max {
+				b.local.Block(b.localKey(q.Key), f.ExpiresAt)
 			}
 		}
-		if nowBlocked {
+	}
+	for i, q := range a.asks {
+		if nowBlocked[i] {
 			blocked = append(blocked, q)
 		}
 	}
@@ -280,17 +356,36 @@ func (a *Attempt) Refund(ctx context.Context) error {
 func (a *Attempt) giveBack(ctx context.Context) error {
 	a.ended = true
 	ctx = context.WithoutCancel(ctx)
+	for _, q := range a.asks {
+		q.Budget.local.Refund(q.Budget.localKey(q.Key))
+	}
 	var errs []error
-	for i, q := range a.asks {
-		b := q.Budget
-		b.local.Refund(b.localKey(q.Key))
-		if a.started[i].IsZero() {
+	for _, g := range a.groups(func(b *Budget) bool { return b.reserve }) {
+		var held []int
+		for _, i := range g {
+			if !a.started[i].IsZero() {
+				held = append(held, i)
+			}
+		}
+		if len(held) == 0 {
 			continue
 		}
-		if err := b.shared.UncountFailure(ctx, q.Key.Team, b.sharedKey(q.Key), a.started[i]); err != nil {
-			errs = append(errs, fmt.Errorf("%s budget: give back: %w", b.name, err))
+		err := a.asks[held[0]].Budget.shared.Tx(ctx, func(tx store.Queries) error {
+			for _, i := range held {
+				q := a.asks[i]
+				if err := tx.UncountFailure(ctx, q.Key.Team, q.Budget.sharedKey(q.Key), a.started[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("failure budgets: give back: %w", err))
+			continue
 		}
-		a.started[i] = time.Time{}
+		for _, i := range held {
+			a.started[i] = time.Time{}
+		}
 	}
 	return errors.Join(errs...)
 }

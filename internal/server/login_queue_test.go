@@ -56,7 +56,7 @@ func (g *passwordGate) waitEntered(t *testing.T, n int) {
 // have failed, it is refused until the window ends.
 func TestLoginAllowanceHeldByAttemptsUnderWay(t *testing.T) {
 	g := newPasswordGate(t)
-	e := flowEnvOn(t, servertest.Start(t, servertest.WithServices(func(svc *compose.Services) {
+	e := flowEnvOn(t, servertest.Start(t, servertest.WithConfig(patientDatabase), servertest.WithServices(func(svc *compose.Services) {
 		svc.Passwords = secret.NewPasswordQueue(secret.PasswordQueueOptions{Running: 10, Verify: g.verify})
 	})))
 	max := e.h.Config.LoginFailures
@@ -97,7 +97,7 @@ func TestLoginAllowanceHeldByAttemptsUnderWay(t *testing.T) {
 func TestLoginPasswordQueueFullAnswersAtOnce(t *testing.T) {
 	g := newPasswordGate(t)
 	var q *secret.PasswordQueue
-	e := flowEnvOn(t, servertest.Start(t, servertest.WithServices(func(svc *compose.Services) {
+	e := flowEnvOn(t, servertest.Start(t, servertest.WithConfig(patientDatabase), servertest.WithServices(func(svc *compose.Services) {
 		q = secret.NewPasswordQueue(secret.PasswordQueueOptions{Running: 1, Waiting: 1, Verify: g.verify})
 		svc.Passwords = q
 	})))

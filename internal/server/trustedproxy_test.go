@@ -27,6 +27,7 @@ func TestLimitsBehindTrustedProxy(t *testing.T) {
 	var logs syncBuffer
 	h := servertest.Start(t, servertest.WithLog(slog.New(slog.NewJSONHandler(&logs, nil))),
 		servertest.WithConfig(func(c *config.Config) {
+			patientDatabase(c)
 			c.TrustedProxies = proxyIP.String() + ",10.0.0.0/8"
 			c.LoginIPFailures = 3
 			c.LoginFailures = 10
