@@ -35,7 +35,7 @@ type BudgetOptions struct {
 	// Reserve takes every attempt's unit in the shared count before the
 	// attempt is checked, and gives it back when the attempt succeeds: no
 	// two nodes can both take the last unit, so N nodes never check more
-	// than Max between them, even all at once. It costs a write per
+	// than Max between them, even all at once. It costs a transaction per
 	// attempt (two for a success), which sign-in, which writes its login
 	// history anyway and spends far more on Argon2id, affords. Without it
 	// only failures are written, and each node reads the others' count
