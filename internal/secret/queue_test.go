@@ -75,12 +75,14 @@ func TestPasswordQueue(t *testing.T) {
 // password matches; a caller who gives up while waiting checks nothing.
 func TestPasswordQueueDummyAndCancel(t *testing.T) {
 	release := make(chan struct{})
+	entered := make(chan struct{}, 10)
 	var got []string
 	var mu sync.Mutex
 	q := secret.NewPasswordQueue(secret.PasswordQueueOptions{Running: 1, Verify: func(pw, encoded string) (bool, error) {
 		mu.Lock()
 		got = append(got, encoded)
 		mu.Unlock()
+		entered <- struct{}{}
 		<-release
 		return true, nil
 	}})
@@ -89,6 +91,7 @@ func TestPasswordQueueDummyAndCancel(t *testing.T) {
 		ok, _ := q.Verify(context.Background(), "pw", "")
 		done <- ok
 	}()
+	<-entered // the only turn is taken
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if _, err := q.Verify(ctx, "pw", "$argon2id$other"); !errors.Is(err, context.DeadlineExceeded) {
