@@ -205,7 +205,7 @@ func (g *Guard) staticKey(w http.ResponseWriter, r *http.Request, info *edge.Inf
 		kind = statickey.KindApp
 	}
 	// The key's last use keeps the address and the user agent: bounded.
-	use := statickey.Use{At: g.now(), IP: kernel.Clip(remoteIP(r), kernel.MaxIP), UserAgent: kernel.Clip(r.UserAgent(), kernel.MaxUserAgent)}
+	use := statickey.Use{At: g.now(), IP: kernel.Clip(edge.ClientIP(r), kernel.MaxIP), UserAgent: kernel.Clip(r.UserAgent(), kernel.MaxUserAgent)}
 	sub, notice, err := g.StaticKeys.Authenticate(r.Context(), info.Team, kind, key, use)
 	// The notice goes on every answer to a static key: 200, 401, 403, 503.
 	writeNotice(w.Header(), notice)
@@ -356,7 +356,7 @@ func (g *Guard) deny(w http.ResponseWriter, r *http.Request, sub authz.Subject, 
 			Action: d.Action, Resource: d.Resource}
 	}
 	if g.Audit != nil {
-		a := kernel.Actor{ID: sub.Principal.String(), IP: remoteIP(r), UserAgent: r.UserAgent()}
+		a := kernel.Actor{ID: sub.Principal.String(), IP: edge.ClientIP(r), UserAgent: r.UserAgent()}
 		if err := g.Audit.Add(kernel.Event(a, g.now().UTC(), sub.Team, "access.deny", d.Resource,
 			map[string]string{"reason": reason, "scope": d.Scope, "action": d.Action, "method": r.Method, "path": r.URL.Path})); err != nil {
 			// A denial is answered only once it is recorded.
@@ -367,12 +367,4 @@ func (g *Guard) deny(w http.ResponseWriter, r *http.Request, sub authz.Subject, 
 		}
 	}
 	edge.JSON(w, http.StatusForbidden, body)
-}
-
-func remoteIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
 }

@@ -99,6 +99,13 @@ type Services struct {
 	// authentication limits refuse, and audits them through Audit, one
 	// event per key and minute. nil (counting nothing) without Audit.
 	Refusals *ratelimit.Refusals
+	// Limits are the brute-force budgets of sign-in and client
+	// authentication, counted on this node and, for every node, in the
+	// store.
+	Limits Limits
+	// Passwords bounds the Argon2id checks of sign-in: a few at once, a
+	// few more waiting, the rest refused at once.
+	Passwords *secret.PasswordQueue
 
 	Admin      *admin.Service
 	Clients    *client.Service
@@ -111,6 +118,20 @@ type Services struct {
 	// (change listener, audit shipper, key rotation, last-use writer,
 	// purge); a server starts and stops them, a CLI command need not.
 	Background lifecycle.Group
+}
+
+// Limits are the failure budgets (internal/ratelimit).
+type Limits struct {
+	// Client and ClientIP count failed client authentications per
+	// client_id and per address (--client-auth-failures in
+	// --client-auth-window). Only failures are written: the token
+	// endpoint's warm path reads no database.
+	Client, ClientIP *ratelimit.Budget
+	// Account and LoginIP count failed sign-ins per account and per
+	// address (--login-failures, --login-ip-failures in --login-window).
+	// Each attempt reserves its unit in the store, so that nodes checking
+	// at once never check more than the allowance between them.
+	Account, LoginIP *ratelimit.Budget
 }
 
 // New builds every service from o.
@@ -162,6 +183,20 @@ func New(o Options) (*Services, error) {
 		keyAudit = s.Audit
 		s.Refusals = ratelimit.NewRefusals(s.Audit, refusalWindow, o.Now)
 	}
+
+	budget := func(name string, max int, window time.Duration, reserve bool) *ratelimit.Budget {
+		b := ratelimit.NewBudget(ratelimit.BudgetOptions{Name: name, Max: max, Window: window, Now: o.Now,
+			Shared: o.Store, Reserve: reserve, Monitor: s.Caches, Log: o.Log})
+		s.Hub.Subscribe(b.Invalidate)
+		return b
+	}
+	s.Limits = Limits{
+		Client:   budget("client", cfg.ClientAuthFailures, cfg.ClientAuthWindow, false),
+		ClientIP: budget("client.ip", cfg.ClientAuthFailures, cfg.ClientAuthWindow, false),
+		Account:  budget("login.account", cfg.LoginFailures, cfg.LoginWindow, true),
+		LoginIP:  budget("login.ip", cfg.LoginIPFailures, cfg.LoginWindow, true),
+	}
+	s.Passwords = secret.NewPasswordQueue(secret.PasswordQueueOptions{})
 
 	s.Admin = &admin.Service{Store: o.Store, Gen: o.Gen, Now: o.Now}
 	s.Clients = &client.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Scopes: s.Scopes,

@@ -12,9 +12,9 @@ import (
 
 // The purge deletes expired records (codes, refresh tokens, denylist
 // entries, grant cut-offs, client secrets past their grace, retired
-// signing keys, old change records) and history past its retention
-// (--audit-retention, --login-history-retention) in batches of at most
-// PurgeBatch rows, each batch one short transaction of its own, with
+// signing keys, old change records, failure counts whose window ended)
+// and history past its retention (--audit-retention,
+// --login-history-retention) in batches of at most PurgeBatch rows, each batch one short transaction of its own, with
 // purgePause between two batches: the write lock is never held for long
 // and request writes get in between.
 const (

@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -30,6 +32,12 @@ type Config struct {
 	// <team>.<GatewayDomain> and no longer on the team hosts, so that no
 	// upstream content shares the origin of the sign-in pages.
 	GatewayDomain string `yaml:"gateway-domain"`
+
+	// TrustedProxies are the proxies (CIDRs or addresses, comma-separated)
+	// whose TrustedProxyHeader names the client; from any other peer the
+	// client is the peer. Read them parsed with TrustedProxyPrefixes.
+	TrustedProxies     string `yaml:"trusted-proxies"`
+	TrustedProxyHeader string `yaml:"trusted-proxy-header"`
 
 	// HTTP server limits.
 	MaxBodyBytes      int64         `yaml:"max-body-bytes"`
@@ -111,6 +119,8 @@ func Default() Config {
 		Domain: "localhost:8080",
 		Scheme: "https",
 
+		TrustedProxyHeader: "x-forwarded-for",
+
 		MaxBodyBytes:      1 << 20,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -181,6 +191,36 @@ func parseTime(name, s string) (*time.Time, error) {
 		return nil, fmt.Errorf("%s: %q is not an RFC 3339 time such as 2026-01-31T00:00:00Z", name, s)
 	}
 	return &t, nil
+}
+
+// TrustedProxyPrefixes returns TrustedProxies parsed: each entry a CIDR
+// (10.0.0.0/8, 2001:db8::/32) or a single address. It fails only where
+// Validate does.
+func (c Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, e := range strings.Split(c.TrustedProxies, ",") {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(e); err == nil && a.Zone() == "" {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(e)
+		if err != nil {
+			return nil, fmt.Errorf("trusted-proxies: %q is not a CIDR such as 10.0.0.0/8 or an address such as 192.0.2.10", e)
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("trusted-proxies: %q has bits set past its prefix length; write %s for the network, or %s for the one address",
+				e, p.Masked(), netip.PrefixFrom(p.Addr(), p.Addr().BitLen()))
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // SpoolDir is the audit spool's directory: AuditSpoolDir, or audit-spool

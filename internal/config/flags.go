@@ -35,6 +35,8 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	b.string(&c.OpsListen, "ops-listen", "loopback `host:port` of the metrics listener, such as 127.0.0.1:9090 (empty: no metrics listener)")
 	b.string(&c.Routes, "routes", "gateway routes YAML `FILE` (empty: no gateway routes)")
 	b.string(&c.GatewayDomain, "gateway-domain", "`host[:port]` under which the gateway's routes are served, at <team>.<gateway-domain>, instead of on the team hosts (empty: on the team hosts)")
+	b.string(&c.TrustedProxies, "trusted-proxies", "proxies whose forwarding header names the client, as `CIDR,...` (10.0.0.0/8,192.0.2.10); empty: the client is always the peer")
+	b.string(&c.TrustedProxyHeader, "trusted-proxy-header", "the header the trusted proxies set: x-forwarded-for or forwarded (RFC 7239)")
 
 	b.int64(&c.MaxBodyBytes, "max-body-bytes", "largest request body accepted, in bytes")
 	b.duration(&c.ReadHeaderTimeout, "read-header-timeout", "time allowed to read a request's headers")

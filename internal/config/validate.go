@@ -67,6 +67,11 @@ func (c Config) Validate() error {
 		}
 	}
 
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	oneOf("trusted-proxy-header", strings.ToLower(c.TrustedProxyHeader), "x-forwarded-for", "forwarded")
+
 	// HTTP server limits.
 	if c.MaxBodyBytes <= 0 {
 		bad("max-body-bytes", "must be positive, got %d", c.MaxBodyBytes)

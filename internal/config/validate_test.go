@@ -1,6 +1,8 @@
 package config
 
 import (
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +149,17 @@ func TestValidate(t *testing.T) {
 		{"ops on every interface", func(c *Config) { c.OpsListen = "0.0.0.0:9090" }, `ops-listen: must be a loopback address such as 127.0.0.1:9090, [::1]:9090 or localhost:9090, got "0.0.0.0:9090"`},
 		{"ops without port", func(c *Config) { c.OpsListen = "127.0.0.1" }, `ops-listen: must be host:port, got "127.0.0.1"`},
 
+		{"trusted proxies", func(c *Config) { c.TrustedProxies = " 10.0.0.0/8, 192.0.2.10,2001:db8::/32 ,::1" }, ""},
+		{"trusted proxy header forwarded", func(c *Config) { c.TrustedProxyHeader = "Forwarded" }, ""},
+		{"trusted proxy not a CIDR", func(c *Config) { c.TrustedProxies = "10.0.0.0/8,proxy.internal" },
+			`trusted-proxies: "proxy.internal" is not a CIDR such as 10.0.0.0/8 or an address such as 192.0.2.10`},
+		{"trusted proxy with host bits", func(c *Config) { c.TrustedProxies = "10.0.0.1/8" },
+			`trusted-proxies: "10.0.0.1/8" has bits set past its prefix length; write 10.0.0.0/8 for the network, or 10.0.0.1/32 for the one address`},
+		{"trusted proxy prefix too long", func(c *Config) { c.TrustedProxies = "10.0.0.0/33" },
+			`trusted-proxies: "10.0.0.0/33" is not a CIDR such as 10.0.0.0/8 or an address such as 192.0.2.10`},
+		{"trusted proxy header of another kind", func(c *Config) { c.TrustedProxyHeader = "x-real-ip" },
+			`trusted-proxy-header: must be x-forwarded-for or forwarded, got "x-real-ip"`},
+
 		{"no lame duck", func(c *Config) { c.LameDuck = 0 }, ""},
 		{"lame duck as long as shutdown", func(c *Config) { c.LameDuck = c.ShutdownTimeout },
 			"lame-duck: must be from 0 to less than shutdown-timeout (20s), got 20s"},
@@ -240,5 +253,22 @@ func TestStaticKeyPolicy(t *testing.T) {
 	c.StaticKeysSunsetAt = "tomorrow"
 	if _, err := c.StaticKeyPolicy(); err == nil || !strings.Contains(err.Error(), "static-keys-sunset-at") {
 		t.Errorf("StaticKeyPolicy with a bad sunset: error %v, want one naming static-keys-sunset-at", err)
+	}
+}
+
+func TestTrustedProxyPrefixes(t *testing.T) {
+	c := Default()
+	c.TrustedProxies = "10.0.0.0/8, 192.0.2.10, ::ffff:172.16.0.0/108, 2001:db8::1"
+	got, err := c.TrustedProxyPrefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.10/32"),
+		netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("2001:db8::1/128")}
+	if !slices.Equal(got, want) {
+		t.Errorf("TrustedProxyPrefixes = %v, want %v", got, want)
+	}
+	if got, err := Default().TrustedProxyPrefixes(); err != nil || len(got) != 0 {
+		t.Errorf("default: %v, %v; want none", got, err)
 	}
 }

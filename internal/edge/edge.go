@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 
@@ -17,6 +18,11 @@ import (
 // Principal as they learn them, so that the request log carries them.
 type Info struct {
 	RequestID string
+	// ClientIP is the client's address, resolved once by the middleware
+	// (internal/clientaddr: the peer's, or behind a trusted proxy the one
+	// it forwarded for): what limits, logs, the audit trail and the login
+	// history name. Read it with ClientIP.
+	ClientIP  string
 	Team      store.Team // zero on host-independent routes
 	TeamURL   string     // the issuer, <scheme>://<team>.<domain>
 	TeamHost  string     // <team>.<domain>, the tokens' audience
@@ -37,6 +43,19 @@ func RequestInfo(r *http.Request) *Info {
 		return i
 	}
 	return &Info{Log: slog.New(slog.DiscardHandler)}
+}
+
+// ClientIP is the address of r's client: the one the middleware resolved,
+// or, for a request that did not pass it (a handler's own test), the
+// peer's.
+func ClientIP(r *http.Request) string {
+	if i, ok := r.Context().Value(infoKey{}).(*Info); ok && i.ClientIP != "" {
+		return i.ClientIP
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // JSON writes v as the JSON body of a response with status code.

@@ -234,6 +234,11 @@ func (rt *route) rewrite(pr *httputil.ProxyRequest) {
 		}
 	}
 	pr.SetXForwarded()
+	// The client, not the socket's peer: behind --trusted-proxies the
+	// address the proxies named (edge.ClientIP).
+	if ip := edge.ClientIP(pr.In); ip != "" {
+		h["X-Forwarded-For"] = []string{ip}
+	}
 	f, _ := pr.In.Context().Value(forwardKey{}).(*forward)
 	if f == nil {
 		return // unreachable: routeHandler always sets it

@@ -94,6 +94,7 @@ var packages = map[string]string{
 	"internal/store/storetest": "storage",
 	"internal/pgtest":          "storage",
 	"internal/edge":            "http",
+	"internal/clientaddr":      "http",
 	"internal/access":          "http",
 	"internal/oauth":           "http",
 	"internal/webui":           "http",

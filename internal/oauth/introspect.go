@@ -27,7 +27,7 @@ func (e *Endpoints) clientRequest(w http.ResponseWriter, r *http.Request) (*toke
 		writeError(w, oerr)
 		return nil, false
 	}
-	req := &tokenRequest{info: edge.RequestInfo(r), params: p, ip: remoteIP(r), ua: r.UserAgent()}
+	req := &tokenRequest{info: edge.RequestInfo(r), params: p, ip: edge.ClientIP(r), ua: r.UserAgent()}
 	c, oerr := e.authenticate(r.Context(), r, req)
 	if oerr != nil {
 		writeError(w, oerr)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -74,10 +73,11 @@ type Endpoints struct {
 	Denylist Denylist
 	// ScopeNames lists the scope catalog, for the metadata.
 	ScopeNames []string
-	// Failed client authentications are limited per client and per IP;
-	// the attempts they refuse are counted by Refusals, not audited one
-	// by one.
-	ClientLimit, IPLimit *ratelimit.Limiter
+	// Failed client authentications are limited per client and per IP
+	// (the client's address: edge.ClientIP), on this node and for every
+	// node; the attempts they refuse are counted by Refusals, not audited
+	// one by one.
+	ClientLimit, IPLimit *ratelimit.Budget
 	Refusals             Refusals
 	Audit                Auditor
 	Now                  func() time.Time
@@ -194,7 +194,7 @@ func (e *Endpoints) token(r *http.Request) (*tokenResponse, *Error) {
 	if !ok {
 		return nil, unsupportedGrantType("grant_type " + strconv.Quote(gt) + " is not supported")
 	}
-	req := &tokenRequest{info: edge.RequestInfo(r), params: p, ip: remoteIP(r), ua: r.UserAgent()}
+	req := &tokenRequest{info: edge.RequestInfo(r), params: p, ip: edge.ClientIP(r), ua: r.UserAgent()}
 	if pc, ok := g.(prechecker); ok {
 		if oerr := pc.precheck(p, req.info); oerr != nil {
 			return nil, oerr
@@ -227,7 +227,11 @@ func allowsGrant(c store.Client, gt string) bool {
 }
 
 // authenticate authenticates the client of a request to a token,
-// introspection or revocation endpoint, under the brute-force limits.
+// introspection or revocation endpoint, under the brute-force limits: the
+// attempt takes a unit of the client's allowance and of its address's
+// before the secret is checked (ratelimit.Take), so that attempts made at
+// once cannot all be checked; a success gives both back, a failure spends
+// them and is counted for every node.
 func (e *Endpoints) authenticate(ctx context.Context, r *http.Request, req *tokenRequest) (store.Client, *Error) {
 	creds, oerr := clientCredentials(r, req.params)
 	if oerr != nil {
@@ -240,32 +244,44 @@ func (e *Endpoints) authenticate(ctx context.Context, r *http.Request, req *toke
 		return store.Client{}, invalidClient("client authentication failed: client_id is not one this server issues", creds.basic)
 	}
 	team := req.info.Team.Name
-	clientKey := team + "/" + creds.id
-	ipKey := req.ip
-	if retry, blocked := e.ClientLimit.Blocked(clientKey); blocked {
-		e.refused(req, "client", "client:"+creds.id)
-		return store.Client{}, tooManyFailures(retry)
+	att, refused := ratelimit.Take(
+		ratelimit.Ask{Budget: e.ClientLimit, Key: ratelimit.Key{Team: team, Name: creds.id}},
+		ratelimit.Ask{Budget: e.IPLimit, Key: ratelimit.Key{Name: req.ip}})
+	if refused == nil {
+		var err error
+		if refused, err = att.Confirm(ctx); err != nil {
+			req.info.Log.Error("client authentication limits", "err", err)
+			return store.Client{}, failure(err)
+		}
 	}
-	if retry, blocked := e.IPLimit.Blocked(ipKey); blocked {
-		e.refused(req, "ip", "ip:"+ipKey)
-		return store.Client{}, tooManyFailures(retry)
+	if refused != nil {
+		if refused.Ask.Budget == e.IPLimit {
+			e.refused(req, "ip", "ip:"+req.ip)
+		} else {
+			e.refused(req, "client", "client:"+creds.id)
+		}
+		return store.Client{}, tooManyFailures(refused.RetryAfter)
 	}
 	c, err := e.Clients.Authenticate(ctx, team, creds.id, creds.secret)
 	if err != nil {
 		if !errors.Is(err, client.ErrInvalidClient) {
+			att.Refund(ctx) // nothing was checked
 			req.info.Log.Error("authenticate client", "err", err)
 			return store.Client{}, failure(err)
 		}
-		if oerr := e.failed(req, creds.id, "unknown client or wrong secret", clientKey, ipKey); oerr != nil {
+		if oerr := e.failed(ctx, req, att, creds.id, "unknown client or wrong secret"); oerr != nil {
 			return store.Client{}, oerr
 		}
 		return store.Client{}, invalidClient("client authentication failed", creds.basic)
 	}
 	if c.AuthMethod != creds.method {
-		if oerr := e.failed(req, creds.id, "wrong authentication method", clientKey, ipKey); oerr != nil {
+		if oerr := e.failed(ctx, req, att, creds.id, "wrong authentication method"); oerr != nil {
 			return store.Client{}, oerr
 		}
 		return store.Client{}, invalidClient("the client must authenticate with "+c.AuthMethod, creds.basic)
+	}
+	if err := att.Refund(ctx); err != nil {
+		req.info.Log.Warn("client authentication limits: give back", "err", err)
 	}
 	return c, nil
 }
@@ -280,10 +296,11 @@ func (e *Endpoints) refused(req *tokenRequest, limit, target string) {
 		IP: req.ip, UserAgent: req.ua})
 }
 
-// failed counts and audits a failed client authentication. Once a limit
-// runs out, one "blocked" event stands for the attempts refused after it.
-// An event the audit trail cannot take makes the answer 503.
-func (e *Endpoints) failed(req *tokenRequest, clientID, reason, clientKey, ipKey string) *Error {
+// failed audits a failed client authentication and spends the attempt's
+// units. Once a limit runs out, one "blocked" event stands for the
+// attempts refused after it. An event the audit trail cannot take makes
+// the answer 503.
+func (e *Endpoints) failed(ctx context.Context, req *tokenRequest, att *ratelimit.Attempt, clientID, reason string) *Error {
 	team := req.info.Team.Name
 	ev := kernel.Event(kernel.Actor{ID: "client:" + clientID, IP: req.ip, UserAgent: req.ua}, e.now().UTC(), team,
 		"client.auth.failure", "client:"+clientID, map[string]string{"reason": reason})
@@ -291,32 +308,20 @@ func (e *Endpoints) failed(req *tokenRequest, clientID, reason, clientKey, ipKey
 	if err := e.Audit.Add(ev); err != nil {
 		oerr = auditFailed(req, err)
 	}
-	for _, k := range []struct {
-		l   *ratelimit.Limiter
-		key string
-		by  string
-	}{{e.ClientLimit, clientKey, "client"}, {e.IPLimit, ipKey, "ip"}} {
-		if k.l.Fail(k.key) {
-			b := ev
-			b.Action = "client.auth.blocked"
-			b.Detail = map[string]string{"by": k.by, "window": k.l.Window.String()}
-			if err := e.Audit.Add(b); err != nil && oerr == nil {
-				oerr = auditFailed(req, err)
-			}
-			req.info.Log.Warn("client authentication blocked after repeated failures", "by", k.by, "client_id", clientID, "ip", req.ip)
+	for _, q := range att.Fail(ctx) {
+		by := "client"
+		if q.Budget == e.IPLimit {
+			by = "ip"
 		}
+		b := ev
+		b.Action = "client.auth.blocked"
+		b.Detail = map[string]string{"by": by, "window": q.Budget.Window().String()}
+		if err := e.Audit.Add(b); err != nil && oerr == nil {
+			oerr = auditFailed(req, err)
+		}
+		req.info.Log.Warn("client authentication blocked after repeated failures", "by", by, "client_id", clientID, "ip", req.ip)
 	}
 	return oerr
-}
-
-// remoteIP is the address of the peer. Behind a proxy that is the proxy:
-// the limits then count per proxy, the safe side.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // tokenBody is a token response's JSON (RFC 6749 section 5.1).

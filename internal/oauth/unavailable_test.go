@@ -135,8 +135,8 @@ func TestUnavailable(t *testing.T) {
 			now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 			d := &downDeps{fail: tc.fail, fails: tc.fails, now: now}
 			e := &Endpoints{Clients: d, Tokens: d, Keys: d, Denylist: d, Consents: d, Audit: &audittest.Trail{},
-				ClientLimit: &ratelimit.Limiter{Limit: 3, Window: time.Minute, Now: func() time.Time { return now }},
-				IPLimit:     &ratelimit.Limiter{Limit: 3, Window: time.Minute, Now: func() time.Time { return now }},
+				ClientLimit: ratelimit.NewBudget(ratelimit.BudgetOptions{Name: "client", Max: 3, Window: time.Minute, Now: func() time.Time { return now }}),
+				IPLimit:     ratelimit.NewBudget(ratelimit.BudgetOptions{Name: "client.ip", Max: 3, Window: time.Minute, Now: func() time.Time { return now }}),
 				Now:         func() time.Time { return now }, AccessTokenTTL: time.Minute}
 			mux := http.NewServeMux()
 			mux.HandleFunc("/oauth2/token", e.ServeToken)

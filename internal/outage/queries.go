@@ -513,3 +513,27 @@ func (o *Store) ListLogins(ctx context.Context, team string, f store.LoginFilter
 	}
 	return o.Store.ListLogins(ctx, team, f, p)
 }
+
+// CountFailure fails while the store is cut.
+func (o *Store) CountFailure(ctx context.Context, team, key string, at time.Time, window time.Duration, max int) (store.Failures, bool, error) {
+	if err := o.down(); err != nil {
+		return store.Failures{}, false, err
+	}
+	return o.Store.CountFailure(ctx, team, key, at, window, max)
+}
+
+// UncountFailure fails while the store is cut.
+func (o *Store) UncountFailure(ctx context.Context, team, key string, started time.Time) error {
+	if err := o.down(); err != nil {
+		return err
+	}
+	return o.Store.UncountFailure(ctx, team, key, started)
+}
+
+// Failures fails while the store is cut.
+func (o *Store) Failures(ctx context.Context, team, key string, at time.Time) (store.Failures, error) {
+	if err := o.down(); err != nil {
+		return store.Failures{}, err
+	}
+	return o.Store.Failures(ctx, team, key, at)
+}

@@ -1,11 +1,16 @@
-// Package ratelimit counts failures per key in fixed windows and blocks a
-// key that exceeds its allowance until its window ends: brute-force
-// protection for client authentication (peers' open wound: Keycloak #30077).
+// Package ratelimit holds the brute-force limits of sign-in and client
+// authentication: an allowance of failures per key and window, spent by
+// reserving a unit before anything is checked, and shared by every node
+// through the database.
 //
-// A blocked attempt is refused before any secret is checked or any record
-// read, so an attacker spends a round trip while the server spends a map
-// lookup. Counts are per node: behind a load balancer of N nodes an
-// attacker gets at most N times the allowance per window.
+// An attempt first takes a unit of each of its allowances on this node
+// (Limiter, a map lookup): concurrent attempts cannot all pass a check
+// that only counts finished failures, so at most the allowance is ever
+// checked at once, and the rest are refused before any secret is
+// checked or any record read. The unit is given back when the attempt
+// succeeds, and kept when it fails. Budget adds the count that every node
+// keeps in the database (Shared), so that N nodes behind a load balancer
+// hold the limits of one.
 //
 // The attempts a limit refuses are counted by Refusals and audited
 // together, one event per key and window, so that a refused attempt
@@ -17,7 +22,11 @@ import (
 	"time"
 )
 
-// Limiter allows Limit failures per key per Window.
+// Limiter allows Limit failures per key per Window on this node. A window
+// starts with the first unit taken for its key. Every attempt takes a
+// unit before it is checked (Take), and then either spends it (Fail) or
+// gives it back (Refund): units taken and not yet given back count
+// against the allowance, so concurrent attempts never exceed it.
 type Limiter struct {
 	Limit  int
 	Window time.Duration
@@ -25,12 +34,13 @@ type Limiter struct {
 
 	mu      sync.Mutex
 	entries map[string]*window
-	sweep   time.Time
 }
 
 type window struct {
 	start    time.Time
-	failures int
+	failures int       // units spent in this window
+	pending  int       // units taken and not yet spent or given back
+	blocked  time.Time // refused until then, whatever the counts (Block)
 }
 
 // maxEntries bounds the memory an attacker can make us spend on keys;
@@ -44,42 +54,104 @@ func (l *Limiter) now() time.Time {
 	return time.Now()
 }
 
-// Blocked reports whether key used up its allowance, and when to retry.
-func (l *Limiter) Blocked(key string) (retryAfter time.Duration, blocked bool) {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.entries[key]
-	if w == nil || now.Sub(w.start) >= l.Window || w.failures < l.Limit {
-		return 0, false
-	}
-	return w.start.Add(l.Window).Sub(now), true
+// Take reserves one unit of key's allowance for an attempt about to be
+// checked. ok is false when none is left (failures and attempts under way
+// together reach Limit) or key is blocked, with how long to wait: until
+// the window ends when the failures used the allowance up, a moment when
+// attempts under way hold the rest.
+func (l *Limiter) Take(key string) (retryAfter time.Duration, ok bool) {
+	retryAfter, _, ok = l.take(key)
+	return retryAfter, ok
 }
 
-// Fail counts a failure of key, and reports whether key is now blocked
-// (true exactly once per window: when the allowance runs out).
-func (l *Limiter) Fail(key string) (nowBlocked bool) {
+// take is Take, also returning the units under way for key, this one
+// included.
+func (l *Limiter) take(key string) (retryAfter time.Duration, pending int, ok bool) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	w := l.current(key, now)
+	if now.Before(w.blocked) {
+		return w.blocked.Sub(now), w.pending, false
+	}
+	if w.failures >= l.Limit {
+		return w.start.Add(l.Window).Sub(now), w.pending, false
+	}
+	if w.failures+w.pending >= l.Limit {
+		return busyRetry, w.pending, false
+	}
+	w.pending++
+	return 0, w.pending, true
+}
+
+// current returns key's window at now, starting a new one when there is
+// none or it has ended. Units under way carry over into the new window:
+// they are spent or given back there. Called with l.mu held.
+func (l *Limiter) current(key string, now time.Time) *window {
 	if l.entries == nil {
 		l.entries = map[string]*window{}
 	}
 	w := l.entries[key]
-	if w == nil || now.Sub(w.start) >= l.Window {
-		if len(l.entries) >= maxEntries {
-			l.sweepLocked(now)
-		}
-		w = &window{start: now}
-		l.entries[key] = w
+	if w != nil && now.Sub(w.start) < l.Window {
+		return w
+	}
+	nw := &window{start: now}
+	if w != nil {
+		nw.pending, nw.blocked = w.pending, w.blocked
+	} else if len(l.entries) >= maxEntries {
+		l.sweepLocked(now)
+	}
+	l.entries[key] = nw
+	return nw
+}
+
+// Fail spends a unit that Take reserved: the attempt failed. It reports
+// whether key is now blocked (true exactly once per window: when its
+// failures reach Limit).
+func (l *Limiter) Fail(key string) (nowBlocked bool) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.current(key, now)
+	if w.pending > 0 {
+		w.pending--
 	}
 	w.failures++
 	return w.failures == l.Limit
 }
 
+// Refund gives back a unit that Take reserved: the attempt succeeded, or
+// was never checked. A key with nothing left to remember is forgotten.
+func (l *Limiter) Refund(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.entries[key]
+	if w == nil {
+		return
+	}
+	if w.pending > 0 {
+		w.pending--
+	}
+	if w.pending == 0 && w.failures == 0 && w.blocked.IsZero() {
+		delete(l.entries, key)
+	}
+}
+
+// Block refuses key until until, whatever this node counted: another
+// node's failures, read from the shared count, used up its allowance.
+func (l *Limiter) Block(key string, until time.Time) {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.current(key, now)
+	if until.After(w.blocked) {
+		w.blocked = until
+	}
+}
+
 func (l *Limiter) sweepLocked(now time.Time) {
 	for k, w := range l.entries {
-		if now.Sub(w.start) >= l.Window {
+		if now.Sub(w.start) >= l.Window && w.pending == 0 && !now.Before(w.blocked) {
 			delete(l.entries, k)
 		}
 	}

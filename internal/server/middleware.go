@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse/gatehouse/internal/change"
+	"github.com/gatehouse/gatehouse/internal/clientaddr"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 )
@@ -83,7 +84,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &edge.Info{RequestID: s.requestID(r)}
+		// The client's address, once: what the limits, the logs, the audit
+		// trail and the login history name (--trusted-proxies).
+		info := &edge.Info{RequestID: s.requestID(r), ClientIP: kernel.Clip(s.clients.Resolve(r), kernel.MaxIP)}
 		info.Log = s.log.With("request_id", info.RequestID)
 		r = r.WithContext(edge.WithInfo(r.Context(), info))
 		w.Header().Set("X-Request-Id", info.RequestID)
@@ -137,12 +140,17 @@ func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handl
 		if code >= 500 {
 			level = slog.LevelError
 		}
-		info.Log.LogAttrs(r.Context(), level, "request",
+		attrs := []slog.Attr{
 			slog.String("method", kernel.Clip(r.Method, kernel.MaxName)), slog.String("host", kernel.Clip(r.Host, kernel.MaxName)),
 			slog.String("path", kernel.Clip(r.URL.Path, kernel.MaxName)),
 			slog.String("route", route), slog.Int("status", code), slog.Int64("bytes", sw.bytes),
-			slog.Duration("duration", elapsed), slog.String("remote", r.RemoteAddr),
-			slog.String("principal", info.Principal))
+			slog.Duration("duration", elapsed), slog.String("remote", info.ClientIP),
+			slog.String("principal", info.Principal),
+		}
+		if peer, ok := clientaddr.Peer(r.RemoteAddr); ok && peer.String() != info.ClientIP {
+			attrs = append(attrs, slog.String("peer", peer.String())) // the trusted proxy it came through
+		}
+		info.Log.LogAttrs(r.Context(), level, "request", attrs...)
 	})
 }
 

@@ -21,13 +21,13 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/access"
 	"github.com/gatehouse/gatehouse/internal/change"
+	"github.com/gatehouse/gatehouse/internal/clientaddr"
 	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/lifecycle"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/oauth"
-	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/webui"
@@ -51,6 +51,7 @@ type Server struct {
 	store   store.Store
 	log     *slog.Logger
 	teams   *teamResolver
+	clients *clientaddr.Resolver // who the client of a request is
 	metrics *metrics
 	reg     *prometheus.Registry
 	handler http.Handler
@@ -81,7 +82,6 @@ func NewWith(svc *compose.Services) (*Server, error) {
 	if svc.Audit == nil {
 		return nil, errors.New("new server: the services have no audit trail (compose.Options.AuditSpool)")
 	}
-	var err error
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := svc.Config
@@ -96,6 +96,13 @@ func NewWith(svc *compose.Services) (*Server, error) {
 		ready:   &readiness{now: svc.Now, log: svc.Log},
 	}
 	svc.Hub.Subscribe(s.teams.invalidate)
+	trusted, err := cfg.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
+	if s.clients, err = clientaddr.New(trusted, cfg.TrustedProxyHeader); err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
 	reg.MustRegister(staleServed{svc.Caches})
 	// Readiness: the database accepts writes. Add a check for every other
 	// dependency a request needs (AddReadinessCheck).
@@ -112,8 +119,8 @@ func NewWith(svc *compose.Services) (*Server, error) {
 		Denylist:       svc.Denylist,
 		Verified:       svc.Verified,
 		ScopeNames:     svc.Scopes.Names(),
-		ClientLimit:    &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: svc.Now},
-		IPLimit:        &ratelimit.Limiter{Limit: cfg.ClientAuthFailures, Window: cfg.ClientAuthWindow, Now: svc.Now},
+		ClientLimit:    svc.Limits.Client,
+		IPLimit:        svc.Limits.ClientIP,
 		Refusals:       svc.Refusals,
 		Audit:          svc.Audit,
 		Now:            svc.Now,
@@ -124,12 +131,11 @@ func NewWith(svc *compose.Services) (*Server, error) {
 	// The web UI: sign-in, /oauth2/authorize with its consent page, the
 	// profile, with the login limits.
 	if s.ui, err = webui.New(webui.Options{
-		Users: svc.Store, Clients: svc.Clients, Consents: svc.Consents, Sessions: svc.Sessions, Scopes: svc.Scopes,
-		Key: svc.MasterKey, Secure: cfg.Scheme == "https",
-		AccountLimit: &ratelimit.Limiter{Limit: cfg.LoginFailures, Window: cfg.LoginWindow, Now: svc.Now},
-		IPLimit:      &ratelimit.Limiter{Limit: cfg.LoginIPFailures, Window: cfg.LoginWindow, Now: svc.Now},
-		Refusals:     svc.Refusals,
-		Audit:        svc.Audit, Now: svc.Now, Gen: svc.Gen,
+		Users: svc.Store, Clients: svc.Clients, Consents: svc.Consents, Sessions: svc.Sessions, Scopes: svc.Scopes, Key: svc.MasterKey,
+		Secure:       cfg.Scheme == "https",
+		AccountLimit: svc.Limits.Account, IPLimit: svc.Limits.LoginIP, Passwords: svc.Passwords,
+		Refusals: svc.Refusals,
+		Audit:    svc.Audit, Now: svc.Now, Gen: svc.Gen,
 	}); err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}

@@ -269,6 +269,20 @@ type GrantRevocation struct {
 	ExpiresAt time.Time
 }
 
+// Failures is one key's count of failed attempts in its current window,
+// kept for every node (internal/ratelimit's failure budgets). A window
+// opens with the key's first failure and lasts the window the caller
+// names then; a key whose window has ended counts from zero again.
+type Failures struct {
+	// Team is "" for a key of the whole server (an address), whose
+	// failures every team's attempts add to.
+	Team      string
+	Key       string
+	Count     int
+	StartedAt time.Time
+	ExpiresAt time.Time
+}
+
 // Page selects a page of a listing: at most Limit records after the opaque
 // Cursor returned by the previous page.
 type Page struct {
@@ -320,6 +334,9 @@ const (
 	// KindSession is the deletion of web sessions; its key is the user
 	// ID.
 	KindSession = "session"
+	// KindFailures is a key's count of failures (Failures); its team is
+	// "" for a key of the whole server.
+	KindFailures = "failures"
 )
 
 // PurgeKind is a kind of record that Store.Purge deletes once it has
@@ -355,11 +372,14 @@ const (
 	PurgeChanges PurgeKind = "changes"
 	// PurgeSessions: web sessions whose ExpiresAt is before t.
 	PurgeSessions PurgeKind = "sessions"
+	// PurgeFailures: failure counts whose window ended (ExpiresAt) before
+	// t, of every team and of the whole server.
+	PurgeFailures PurgeKind = "failures"
 )
 
 // PurgeKinds lists every PurgeKind.
 var PurgeKinds = []PurgeKind{PurgeAuthCodes, PurgeRefreshTokens, PurgeRevokedTokens, PurgeGrantRevocations,
-	PurgeClientSecrets, PurgeSigningKeys, PurgeAuditEvents, PurgeLoginEvents, PurgeChanges, PurgeSessions}
+	PurgeClientSecrets, PurgeSigningKeys, PurgeAuditEvents, PurgeLoginEvents, PurgeChanges, PurgeSessions, PurgeFailures}
 
 // ChangeLogRetention is how long a change log keeps its records: far
 // longer than any watcher takes to read them.
@@ -508,6 +528,24 @@ type Queries interface {
 	ListAudit(ctx context.Context, team string, f AuditFilter, p Page) ([]AuditEvent, string, error)
 	AppendLogin(ctx context.Context, e LoginEvent) error
 	ListLogins(ctx context.Context, team string, f LoginFilter, p Page) ([]LoginEvent, string, error)
+
+	// Failure budgets, counted for every node. team is "" for a key of the
+	// whole server. Each call that changes a count records a change of
+	// KindFailures naming the key.
+	//
+	// CountFailure adds one to key's count at `at`: to its window if one
+	// is open at `at`, else to a new window [at, at+window). With max > 0
+	// it adds only while the count is below max (a reservation that no
+	// other node can overtake), and added says whether it did. It returns
+	// the window as it is afterwards (as it was found, when not added).
+	CountFailure(ctx context.Context, team, key string, at time.Time, window time.Duration, max int) (f Failures, added bool, err error)
+	// UncountFailure takes one back from key's window that started at
+	// started (a reservation given back), if that window is still the
+	// key's and its count is above zero; otherwise it does nothing.
+	UncountFailure(ctx context.Context, team, key string, started time.Time) error
+	// Failures returns key's window open at `at`, or ErrNotFound when it
+	// has none.
+	Failures(ctx context.Context, team, key string, at time.Time) (Failures, error)
 }
 
 // Store is a backend: Queries plus transactions, change watching and

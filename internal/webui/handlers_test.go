@@ -257,9 +257,10 @@ func newFixture(t *testing.T) *fixture {
 	f.refusals = ratelimit.NewRefusals(f.audit, time.Minute, func() time.Time { return f.now })
 	f.ui, err = New(Options{
 		Users: f.users, Clients: clients, Consents: f.consents, Sessions: f.sessions, Scopes: cat, Key: mk,
-		AccountLimit: &ratelimit.Limiter{Limit: 3, Window: time.Minute, Now: func() time.Time { return f.now }},
-		IPLimit:      &ratelimit.Limiter{Limit: 100, Window: time.Minute, Now: func() time.Time { return f.now }},
+		AccountLimit: ratelimit.NewBudget(ratelimit.BudgetOptions{Name: "login.account", Max: 3, Window: time.Minute, Now: func() time.Time { return f.now }}),
+		IPLimit:      ratelimit.NewBudget(ratelimit.BudgetOptions{Name: "login.ip", Max: 100, Window: time.Minute, Now: func() time.Time { return f.now }}),
 		Refusals:     f.refusals,
+		Passwords:    secret.NewPasswordQueue(secret.PasswordQueueOptions{}),
 		Audit:        f.audit, Now: func() time.Time { return f.now },
 	})
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
-	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -51,12 +50,18 @@ func (u *UI) loginForm(w http.ResponseWriter, r *http.Request, status int, v vie
 
 // ServeLogin is POST /login. Every attempt goes to the login history,
 // except those a limit refuses. Failures are limited per account and per
-// IP (429 with Retry-After once either allowance is used up, before any
-// password is checked); an incomplete form counts against the IP. A
-// refused attempt writes nothing of its own: it is counted, and one audit
-// event per account or address and minute gives the count. An unknown
-// email costs the same Argon2id work as a wrong password and gets the same
-// answer. Argon2id takes 64 MiB per check, so only a few run at once.
+// IP, and an attempt takes a unit of both allowances before anything is
+// checked (ratelimit.Take, then Confirm, which reserves it in the
+// database for every node): attempts made at once cannot all be checked,
+// and once the allowances are spent, or held by attempts under way,
+// further attempts get 429 with Retry-After at once. A success gives its
+// units back; an incomplete form spends the IP's. A refused attempt
+// writes nothing of its own: it is counted, and one audit event per
+// account or address and minute gives the count. An unknown email costs
+// the same Argon2id work as a wrong password and gets the same answer.
+// Argon2id takes 64 MiB per check, so only a few run at once, and only a
+// few more wait: when the line is full the answer is 503 with Retry-After
+// at once, without any work.
 func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	if !u.sameOrigin(w, r) {
 		return
@@ -76,35 +81,50 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	team := info.Team.Name
 	email := strings.ToLower(strings.TrimSpace(f.Get("email")))
 	password := f.Get("password")
-	ip := remoteIP(r)
 	// The history, the page and the limiter's key hold a bounded email:
 	// no account has a longer one (kernel.NormalizeEmail).
 	shown := kernel.Clip(email, kernel.MaxEmail)
-	ev := store.LoginEvent{Team: team, At: u.now().UTC(), Email: shown, IP: kernel.Clip(ip, kernel.MaxIP),
+	ev := store.LoginEvent{Team: team, At: u.now().UTC(), Email: shown, IP: kernel.Clip(edge.ClientIP(r), kernel.MaxIP),
 		UserAgent: kernel.Clip(r.UserAgent(), kernel.MaxUserAgent)}
 	retry := view{ReturnTo: returnTo, Email: shown}
+	// An incomplete form is counted against the address alone: else it
+	// would write history without bound.
+	complete := email != "" && password != ""
 
-	accountKey, ipKey := team+"/"+shown, ip
-	wait, blocked := u.o.AccountLimit.Blocked(accountKey)
-	limit, target := "account", "user:"+shown
-	if w2, b := u.o.IPLimit.Blocked(ipKey); b {
-		// One key for an address that tries many accounts.
-		blocked, wait, limit, target = true, max(wait, w2), "ip", "ip:"+ev.IP
+	// The address first: one key for an address that tries many accounts.
+	asks := []ratelimit.Ask{{Budget: u.o.IPLimit, Key: ratelimit.Key{Name: ev.IP}}}
+	if complete {
+		asks = append(asks, ratelimit.Ask{Budget: u.o.AccountLimit, Key: ratelimit.Key{Team: team, Name: shown}})
 	}
-	if blocked {
-		u.o.Refusals.Add(ratelimit.Refusal{Team: team, Action: "login.throttled", Limit: limit, Target: target,
-			IP: ev.IP, UserAgent: ev.UserAgent})
-		retryAfter(w, wait)
-		u.message(w, r, http.StatusTooManyRequests, "Too many attempts",
-			"There were too many failed sign-in attempts. Wait a few minutes and try again.", true,
-			view{Link: loginURL(returnTo), LinkText: "Back to sign-in"})
+	att, refused := ratelimit.Take(asks...)
+	if refused != nil {
+		u.throttled(w, r, refused, ev, returnTo)
+		return
+	}
+	if complete {
+		// A place in the line of password checks, or 503 at once.
+		if err := u.o.Passwords.Enter(); err != nil {
+			u.giveBack(r, att)
+			w.Header().Set("Retry-After", "1")
+			u.message(w, r, http.StatusServiceUnavailable, "Try again shortly",
+				"Too many sign-ins are being checked right now. Please try again in a moment.", true,
+				view{Link: loginURL(returnTo), LinkText: "Back to sign-in"})
+			return
+		}
+		defer u.o.Passwords.Leave()
+	}
+	refused, err := att.Confirm(ctx)
+	if err != nil {
+		u.unavailable(w, r, "sign-in limits", err)
+		return
+	}
+	if refused != nil {
+		u.throttled(w, r, refused, ev, returnTo)
 		return
 	}
 
-	if email == "" || password == "" {
-		// Counted against the address: else incomplete forms would write
-		// history without bound.
-		u.o.IPLimit.Fail(ipKey)
+	if !complete {
+		att.Fail(ctx)
 		if err := u.record(r, ev, "incomplete form", ""); err != nil {
 			u.unavailable(w, r, "audit sign-in", err)
 			return
@@ -117,24 +137,22 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	user, err := u.o.Users.UserByEmail(ctx, team, email)
 	known := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		u.giveBack(r, att)
 		u.unavailable(w, r, "read user", err)
 		return
 	}
-	select {
-	case u.checks <- struct{}{}:
-	case <-ctx.Done():
-		return // the client gave up waiting
-	}
-	ok := false
+	hash := "" // no such user: the same work, against a hash nothing matches
 	if known {
-		ok, err = secret.VerifyPassword(password, user.PasswordHash)
-		if err != nil {
-			info.Log.Error("verify password: the stored hash is unusable", "user_id", user.ID, "err", err)
-		}
-	} else {
-		secret.DummyVerifyPassword(password)
+		hash = user.PasswordHash
 	}
-	<-u.checks
+	ok, err := u.o.Passwords.Verify(ctx, password, hash)
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			u.giveBack(r, att) // the client gave up waiting: nothing was checked
+			return
+		}
+		info.Log.Error("verify password: the stored hash is unusable", "user_id", user.ID, "err", err)
+	}
 
 	reason := ""
 	switch {
@@ -146,8 +164,7 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 		reason = "disabled"
 	}
 	if reason != "" {
-		u.o.AccountLimit.Fail(accountKey)
-		u.o.IPLimit.Fail(ipKey)
+		att.Fail(ctx)
 		ev.UserID = user.ID
 		if err := u.record(r, ev, reason, user.ID); err != nil {
 			u.unavailable(w, r, "audit sign-in", err)
@@ -161,6 +178,7 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 		u.loginForm(w, r, http.StatusBadRequest, retry)
 		return
 	}
+	u.giveBack(r, att)
 	// Recorded before the session starts: no one is signed in unaudited.
 	ev.UserID, ev.Success = user.ID, true
 	if err := u.record(r, ev, "", user.ID); err != nil {
@@ -173,6 +191,30 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, u.cookie(u.loginCk, "", -1))
 	redirect(w, r, orProfile(returnTo))
+}
+
+// throttled answers an attempt that a limit refused: 429 with Retry-After,
+// and a count in the tally of refusals instead of a record of its own.
+func (u *UI) throttled(w http.ResponseWriter, r *http.Request, refused *ratelimit.Refused, ev store.LoginEvent, returnTo string) {
+	limit, target := "account", "user:"+ev.Email
+	if refused.Ask.Budget == u.o.IPLimit {
+		limit, target = "ip", "ip:"+ev.IP
+	}
+	u.o.Refusals.Add(ratelimit.Refusal{Team: ev.Team, Action: "login.throttled", Limit: limit, Target: target,
+		IP: ev.IP, UserAgent: ev.UserAgent})
+	retryAfter(w, refused.RetryAfter)
+	u.message(w, r, http.StatusTooManyRequests, "Too many attempts",
+		"There were too many failed sign-in attempts. Wait a few minutes and try again.", true,
+		view{Link: loginURL(returnTo), LinkText: "Back to sign-in"})
+}
+
+// giveBack returns the units of an attempt that succeeded or was never
+// checked. One the database cannot take back counts as a failure until its
+// window ends: logged, not fatal.
+func (u *UI) giveBack(r *http.Request, att *ratelimit.Attempt) {
+	if err := att.Refund(r.Context()); err != nil {
+		edge.RequestInfo(r).Log.Warn("sign-in limits: give back", "err", err)
+	}
 }
 
 // record writes a login attempt to the login history and its audit event.

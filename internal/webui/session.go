@@ -75,7 +75,7 @@ func openSession(key masterkey.Key, team, value string) (s session, ok bool) {
 // session on every sign-in, so that nothing planted before carries over.
 func (u *UI) startSession(w http.ResponseWriter, r *http.Request, user store.User) error {
 	team := edge.RequestInfo(r).Team.Name
-	id, rec, err := u.o.Sessions.Start(r.Context(), team, user.ID, remoteIP(r), r.UserAgent())
+	id, rec, err := u.o.Sessions.Start(r.Context(), team, user.ID, edge.ClientIP(r), r.UserAgent())
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -89,10 +88,15 @@ type Scopes interface {
 	Describe(name string) (string, bool)
 }
 
-// Limiter counts failed sign-ins (ratelimit.Limiter is one).
-type Limiter interface {
-	Blocked(key string) (retryAfter time.Duration, blocked bool)
-	Fail(key string) (nowBlocked bool)
+// Passwords checks passwords, a bounded number at a time with a bounded
+// line (secret.PasswordQueue is one): Enter refuses at once when the line
+// is full; Verify, between Enter and Leave, waits for a turn and checks pw
+// against the stored hash ("" for a user who does not exist: the same
+// work against a hash no password matches).
+type Passwords interface {
+	Enter() error
+	Leave()
+	Verify(ctx context.Context, pw, encoded string) (bool, error)
 }
 
 // Refusals counts the sign-ins that the limits refused, audited together
@@ -120,16 +124,18 @@ type Options struct {
 	// Secure is true when the team URLs are https: the cookies then take
 	// the __Host- prefix and the Secure attribute.
 	Secure bool
-	// Failed logins are limited per account and per IP; the attempts
-	// they refuse are counted by Refusals, not written one by one.
-	AccountLimit, IPLimit Limiter
+	// Failed logins are limited per account and per IP (the client's
+	// address: edge.ClientIP), on this node and for every node; the
+	// attempts they refuse are counted by Refusals, not written one by
+	// one.
+	AccountLimit, IPLimit *ratelimit.Budget
 	Refusals              Refusals
 	Audit                 Auditor
 	Now                   func() time.Time // nil: time.Now
 	Gen                   secret.Generator
-	// PasswordChecks bounds the Argon2id verifications running at once
-	// (each takes 64 MiB); 0 means 4.
-	PasswordChecks int
+	// Passwords bounds the Argon2id checks running at once (each takes
+	// 64 MiB) and waiting for their turn.
+	Passwords Passwords
 }
 
 // UI serves the web pages of every team.
@@ -139,7 +145,6 @@ type UI struct {
 	css       template.CSS
 	csp       string
 	csrfKey   []byte
-	checks    chan struct{}
 	cop       *http.CrossOriginProtection
 	sessionCk string
 	loginCk   string
@@ -147,8 +152,9 @@ type UI struct {
 
 // New builds the UI.
 func New(o Options) (*UI, error) {
-	if o.Users == nil || o.Clients == nil || o.Consents == nil || o.Sessions == nil || o.Scopes == nil || o.AccountLimit == nil || o.IPLimit == nil || o.Refusals == nil || o.Audit == nil {
-		return nil, errors.New("web UI: users, clients, consents, sessions, scopes, limiters, refusals and audit are required")
+	if o.Users == nil || o.Clients == nil || o.Consents == nil || o.Sessions == nil || o.Scopes == nil || o.AccountLimit == nil || o.IPLimit == nil ||
+		o.Refusals == nil || o.Audit == nil || o.Passwords == nil {
+		return nil, errors.New("web UI: users, clients, consents, sessions, scopes, limits, refusals, audit and passwords are required")
 	}
 	csrfKey := o.Key.Derive("web csrf")
 	if csrfKey == nil {
@@ -156,9 +162,6 @@ func New(o Options) (*UI, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.PasswordChecks <= 0 {
-		o.PasswordChecks = 4
 	}
 	css, err := templateFS.ReadFile("templates/style.css")
 	if err != nil {
@@ -169,7 +172,6 @@ func New(o Options) (*UI, error) {
 		pages:   map[string]*template.Template{},
 		css:     template.CSS(css),
 		csrfKey: csrfKey,
-		checks:  make(chan struct{}, o.PasswordChecks),
 		cop:     http.NewCrossOriginProtection(),
 	}
 	sum := sha256.Sum256(css)
@@ -326,16 +328,6 @@ func (u *UI) sameOrigin(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// remoteIP is the address of the peer (the proxy's, behind one: the
-// limits then count per proxy, the safe side).
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // retryAfter writes Retry-After in whole seconds, rounded up.
 func retryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
@@ -343,5 +335,5 @@ func retryAfter(w http.ResponseWriter, d time.Duration) {
 
 // userActor is the signed-in user u as the actor of r, for the audit log.
 func userActor(r *http.Request, u store.User) kernel.Actor {
-	return kernel.Actor{ID: "user:" + u.Email, IP: remoteIP(r), UserAgent: r.UserAgent()} // kernel.Event clips it
+	return kernel.Actor{ID: "user:" + u.Email, IP: edge.ClientIP(r), UserAgent: r.UserAgent()} // kernel.Event clips it
 }

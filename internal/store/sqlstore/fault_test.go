@@ -79,6 +79,7 @@ func calls(s *DB) []call {
 		"AppendAudit":  {store.AuditEvent{Team: "alpha", Action: "x"}},
 		"RecordKeyUse": {"alpha", []store.KeyUse{{ID: "k"}}},
 		"Purge":        {store.PurgeAuditEvents, time.Now(), 10},
+		"CountFailure": {"", "ip:192.0.2.1", time.Now(), time.Minute, 5},
 		"Tx": {func(q store.Queries) error {
 			return q.CreateApp(context.Background(), store.Application{Team: "alpha", Name: "tx"})
 		}},

@@ -103,6 +103,7 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			for _, stmt := range []string{
 				`DROP TABLE sessions`,
 				`DROP TABLE probe`,
+				`DROP TABLE failure_counts`,
 				`DROP INDEX audit_events_event_id`,
 				`ALTER TABLE audit_events DROP COLUMN event_id`,
 				`DROP INDEX clients_team_name`,

@@ -9,7 +9,7 @@ import (
 )
 
 // purgeColumns are, per kind, the table and the time column before whose
-// value a record has expired. Each column has an index (migration 0005),
+// value a record has expired. Each column has an index (migrations 0005 and 0008),
 // so that a batch reads only the rows it deletes.
 var purgeColumns = map[store.PurgeKind]struct{ table, column string }{
 	store.PurgeAuthCodes:        {"auth_codes", "expires_at"},
@@ -22,6 +22,7 @@ var purgeColumns = map[store.PurgeKind]struct{ table, column string }{
 	store.PurgeLoginEvents:      {"login_events", "at"},
 	store.PurgeChanges:          {"changes", "at"},
 	store.PurgeSessions:         {"sessions", "expires_at"}, // index in migration 0009
+	store.PurgeFailures:         {"failure_counts", "expires_at"},
 }
 
 // maxPurgeBatch bounds a batch whatever the caller asks: a transaction

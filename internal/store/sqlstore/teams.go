@@ -112,6 +112,10 @@ func (q *queries) DeleteTeam(ctx context.Context, name string) (err error) {
 		if _, err := x.ExecContext(ctx, `DELETE FROM audit_events WHERE team = $1`, name); err != nil {
 			return q.fail("delete team "+name, err)
 		}
+		// Failure counts name no team row (an address's belong to none).
+		if _, err := x.ExecContext(ctx, `DELETE FROM failure_counts WHERE team = $1`, name); err != nil {
+			return q.fail("delete team "+name, err)
+		}
 		// Every kind of the team is gone.
 		return q.changed(ctx, x, name, "", "")
 	})

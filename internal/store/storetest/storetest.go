@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"AuditEventIDs", testAuditEventIDs},
 		{"Logins", testLogins},
+		{"Failures", testFailures},
+		{"FailuresConcurrent", testFailuresConcurrent},
 		{"Invalid", testInvalid},
 		{"MissingTeam", testMissingTeam},
 		{"DeleteTeamCascades", testDeleteTeamCascades},

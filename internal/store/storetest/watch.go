@@ -271,6 +271,17 @@ func testWatch(t *testing.T, s store.Store) {
 		{"DeleteSigningKey", []store.Change{signingKeyCh}, func(t *testing.T) error {
 			return s.DeleteSigningKey(c, "alpha", sk.ID)
 		}},
+		{"CountFailure", []store.Change{ch("alpha", store.KindFailures, "account:ann@example.com")}, func(t *testing.T) error {
+			_, _, err := s.CountFailure(c, "alpha", "account:ann@example.com", t0, time.Minute, 0)
+			return err
+		}},
+		{"UncountFailure", []store.Change{ch("alpha", store.KindFailures, "account:ann@example.com")}, func(t *testing.T) error {
+			return s.UncountFailure(c, "alpha", "account:ann@example.com", t0)
+		}},
+		{"CountFailure/server-wide", []store.Change{ch("", store.KindFailures, "ip:192.0.2.1")}, func(t *testing.T) error {
+			_, _, err := s.CountFailure(c, "", "ip:192.0.2.1", t0, time.Minute, 0)
+			return err
+		}},
 		// Deleting a team may announce it as "everything of the team".
 		{"DeleteTeam", []store.Change{ch("gamma", store.KindTeam, "gamma"), ch("gamma", "", "")}, func(t *testing.T) error {
 			return s.DeleteTeam(c, "gamma")
