@@ -208,8 +208,8 @@ func TestSignOutEverywhere(t *testing.T) {
 // administrator's sign-out) ends it on the other within a second.
 func TestSessionEndsOnEveryNode(t *testing.T) {
 	dbURL := pgtest.URL(t)
-	n1 := servertest.Start(t, servertest.WithPostgresURL(dbURL))
-	n2 := servertest.Start(t, servertest.WithPostgresURL(dbURL), servertest.WithTeams())
+	n1 := servertest.Start(t, servertest.WithPostgresURL(dbURL), servertest.WithConfig(patientDatabase))
+	n2 := servertest.Start(t, servertest.WithPostgresURL(dbURL), servertest.WithTeams(), servertest.WithConfig(patientDatabase))
 	e := flowEnvOn(t, n1)
 	e2 := liveOf(n2)
 
