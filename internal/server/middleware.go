@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -53,14 +54,21 @@ func (c staleServed) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// statusWriter records what a handler answered.
+// statusWriter records what a handler answered. A failure (5xx) answered
+// after the client went away (edge.ClientGone) is the client's departure,
+// not the server's fault: it is sent, logged and counted as 499
+// (edge.StatusClientClosedRequest), whichever handler wrote it.
 type statusWriter struct {
 	http.ResponseWriter
+	ctx   context.Context // the request's
 	code  int
 	bytes int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	if code >= 500 && edge.ClientGone(w.ctx) {
+		code = edge.StatusClientClosedRequest
+	}
 	if w.code == 0 {
 		w.code = code
 	}
@@ -87,7 +95,7 @@ func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handl
 		info.Log = s.log.With("request_id", info.RequestID)
 		r = r.WithContext(edge.WithInfo(r.Context(), info))
 		w.Header().Set("X-Request-Id", info.RequestID)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, ctx: r.Context()}
 		// Gateway routes stream bodies of any size to their upstream.
 		if r.Body != nil && r.ContentLength != 0 && (s.gateway == nil || !s.gateway.Matches(r)) {
 			r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBodyBytes)
@@ -134,12 +142,16 @@ func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handl
 		if code >= 500 {
 			level = slog.LevelError
 		}
-		info.Log.LogAttrs(r.Context(), level, "request",
+		attrs := []slog.Attr{
 			slog.String("method", kernel.Clip(r.Method, kernel.MaxName)), slog.String("host", kernel.Clip(r.Host, kernel.MaxName)),
 			slog.String("path", kernel.Clip(r.URL.Path, kernel.MaxName)),
 			slog.String("route", route), slog.Int("status", code), slog.Int64("bytes", sw.bytes),
 			slog.Duration("duration", elapsed), slog.String("remote", r.RemoteAddr),
-			slog.String("principal", info.Principal))
+			slog.String("principal", info.Principal)}
+		if code == edge.StatusClientClosedRequest {
+			attrs = append(attrs, slog.String("outcome", "client went away"))
+		}
+		info.Log.LogAttrs(r.Context(), level, "request", attrs...)
 	})
 }
 

@@ -81,7 +81,7 @@ func (s *Server) resolveTeam(next http.Handler) http.Handler {
 		if err != nil {
 			// A team this node does not hold while the store cannot
 			// answer: it may exist, so not 404.
-			info.Log.Error("resolve team", "err", err)
+			edge.LogFailure(r.Context(), info.Log, "resolve team", err)
 			edge.Unavailable(w, "the team cannot be looked up right now; try again shortly")
 			return
 		}
