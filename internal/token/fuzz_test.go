@@ -1,9 +1,11 @@
 package token_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -227,4 +229,27 @@ func validUTF8Claims(c token.Claims) bool {
 		}
 	}
 	return true
+}
+
+var compactRE = regexp.MustCompile(`^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`)
+
+// IsCompact is exactly three base64url segments joined by dots, each the
+// canonical spelling of what it decodes to.
+func FuzzIsCompact(f *testing.F) {
+	for _, s := range []string{"a.b.c", "a.b.", ".b.c", "a..c", "a.b.c.d", "eyJ.e30.sig", "a.b\tc.d", "a.b.c\n", "a.b.c=",
+		"eyJhIjoxfQ.e30.AA", "eyJhIjoxfR.e30.AA", "e30.e30.AB", "e30.e30.AAA", "e30.e30.AAB"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := compactRE.MatchString(s)
+		if want {
+			for _, seg := range strings.Split(s, ".") {
+				b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+				want = want && err == nil && base64.RawURLEncoding.EncodeToString(b) == seg
+			}
+		}
+		if got := token.IsCompact(s); got != want {
+			t.Errorf("IsCompact(%q) = %v, want %v", s, got, want)
+		}
+	})
 }
