@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -148,9 +149,6 @@ func (s *keySet) fetch(ctx context.Context) (map[string]publicKey, error) {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		return nil, fmt.Errorf("fetch JWKS %s: status %d", s.url, resp.StatusCode)
 	}
-	var doc struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("fetch JWKS %s: %w", s.url, err)
@@ -158,11 +156,24 @@ func (s *keySet) fetch(ctx context.Context) (map[string]publicKey, error) {
 	if len(body) > maxJWKSSize {
 		return nil, fmt.Errorf("fetch JWKS %s: larger than %d bytes", s.url, maxJWKSSize)
 	}
-	if err := json.Unmarshal(body, &doc); err != nil {
+	keys, err := parseJWKS(body)
+	if err != nil {
 		return nil, fmt.Errorf("fetch JWKS %s: %w", s.url, err)
 	}
+	return keys, nil
+}
+
+// parseJWKS parses a JWKS document (RFC 7517 section 5) into its usable
+// keys by kid, skipping the others.
+func parseJWKS(body []byte) (map[string]publicKey, error) {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, err
+	}
 	if doc.Keys == nil {
-		return nil, fmt.Errorf("fetch JWKS %s: no \"keys\" member", s.url)
+		return nil, errors.New(`no "keys" member`)
 	}
 	keys := make(map[string]publicKey, len(doc.Keys))
 	for _, raw := range doc.Keys {

@@ -236,6 +236,11 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Principal, error
 	if len(raw) > maxTokenSize {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrMalformed, maxTokenSize)
 	}
+	// One spelling per token: go-jose would skip whitespace inside it, and
+	// every spelling would be verified and remembered anew.
+	if !token.IsCompact(raw) {
+		return nil, fmt.Errorf("%w: not three base64url segments", ErrMalformed)
+	}
 	h := sha256.Sum256([]byte(raw))
 	now := v.now()
 	if p, ok := v.verified.get(h, now); ok {

@@ -56,9 +56,6 @@ type Auditor interface {
 	Add(e store.AuditEvent) error
 }
 
-// Leeway is the clock skew allowed on exp and nbf.
-const Leeway = 60 * time.Second
-
 // Guard authenticates and authorizes requests.
 type Guard struct {
 	Keys       Keys
@@ -67,6 +64,11 @@ type Guard struct {
 	StaticKeys StaticKeys // nil: static keys are refused
 	Audit      Auditor
 	Now        func() time.Time
+	// Leeway is the clock skew tolerated on an access token's exp, nbf and
+	// iat (--token-leeway; at most token.MaxLeeway). Introspection must
+	// use the same (oauth.Endpoints.Leeway), so that a token the APIs
+	// take is never called inactive.
+	Leeway time.Duration
 	// Verified remembers the tokens whose signature was checked; share
 	// it with introspection (oauth.Endpoints.Verified). nil: the guard's
 	// own.
@@ -213,12 +215,12 @@ func (g *Guard) staticKey(w http.ResponseWriter, r *http.Request, info *edge.Inf
 		if errors.Is(err, statickey.ErrInvalidKey) {
 			return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: scheme, code: "invalid_token", description: statickey.Reason(err)}
 		}
-		info.Log.Error("authenticate static key", "err", err)
+		edge.LogFailure(r.Context(), info.Log, "authenticate static key", err)
 		return authz.Subject{}, authz.Grants{}, &failure{status: 503, description: "credentials cannot be checked right now; try again"}
 	}
 	e, err := g.Checker.Resolve(r.Context(), info.Team.Name, sub.Principal.Kind, principalID(sub))
 	if err != nil {
-		return authz.Subject{}, authz.Grants{}, g.resolveFailure(info, scheme, err)
+		return authz.Subject{}, authz.Grants{}, g.resolveFailure(r.Context(), info, scheme, err)
 	}
 	sub.Principal, sub.UserID = e.Principal, e.UserID
 	return sub, e.Grants, nil
@@ -248,11 +250,11 @@ func principalID(s authz.Subject) string {
 	return s.Principal.Name
 }
 
-func (g *Guard) resolveFailure(info *edge.Info, scheme string, err error) *failure {
+func (g *Guard) resolveFailure(ctx context.Context, info *edge.Info, scheme string, err error) *failure {
 	if errors.Is(err, authz.ErrUnknownPrincipal) {
 		return &failure{status: 401, scheme: scheme, code: "invalid_token", description: authz.ErrUnknownPrincipal.Error()}
 	}
-	info.Log.Error("resolve principal", "err", err)
+	edge.LogFailure(ctx, info.Log, "resolve principal", err)
 	return &failure{status: 503, description: "credentials cannot be checked right now; try again"}
 }
 
@@ -262,7 +264,7 @@ func (g *Guard) resolveFailure(info *edge.Info, scheme string, err error) *failu
 // principal.
 func (g *Guard) accessToken(ctx context.Context, info *edge.Info, raw string) (authz.Subject, authz.Grants, *failure) {
 	team := info.Team.Name
-	want := token.Expectation{Issuer: info.TeamURL, Audience: info.TeamHost, Leeway: Leeway}
+	want := token.Expectation{Issuer: info.TeamURL, Audience: info.TeamHost, Leeway: g.Leeway}
 	claims, err := g.verified().Check(team, raw, g.now(), want, func() ([]byte, error) {
 		payload, _, err := g.Keys.Verify(ctx, team, raw)
 		return payload, err
@@ -273,13 +275,13 @@ func (g *Guard) accessToken(ctx context.Context, info *edge.Info, raw string) (a
 	case errors.Is(err, token.ErrInvalid):
 		return authz.Subject{}, authz.Grants{}, &failure{status: 401, scheme: "Bearer", code: "invalid_token", description: tokenProblem(err)}
 	case err != nil:
-		info.Log.Error("verify access token", "err", err)
+		edge.LogFailure(ctx, info.Log, "verify access token", err)
 		return authz.Subject{}, authz.Grants{}, &failure{status: 503, description: "credentials cannot be checked right now; try again"}
 	}
 	// The jti denylist, and for a user-delegated token its grant's cut-off.
 	revoked, err := g.Denylist.Refused(ctx, team, claims)
 	if err != nil {
-		info.Log.Error("read denylist", "err", err)
+		edge.LogFailure(ctx, info.Log, "read denylist", err)
 		return authz.Subject{}, authz.Grants{}, &failure{status: 503, description: "credentials cannot be checked right now; try again"}
 	}
 	if revoked {
@@ -294,7 +296,7 @@ func (g *Guard) accessToken(ctx context.Context, info *edge.Info, raw string) (a
 	}
 	e, err := g.Checker.Resolve(ctx, team, kind, id)
 	if err != nil {
-		return authz.Subject{}, authz.Grants{}, g.resolveFailure(info, "Bearer", err)
+		return authz.Subject{}, authz.Grants{}, g.resolveFailure(ctx, info, "Bearer", err)
 	}
 	sub.Principal, sub.UserID = e.Principal, e.UserID
 	return sub, e.Grants, nil

@@ -126,6 +126,7 @@ func newGuard() (*Guard, *fakeKeys, *audittest.Trail) {
 		StaticKeys: fakeStaticKeys{},
 		Audit:      audit,
 		Now:        func() time.Time { return now },
+		Leeway:     time.Minute,
 	}
 	return g, keys, audit
 }

@@ -102,7 +102,7 @@ func (g *Guard) ServeCheck(w http.ResponseWriter, r *http.Request) {
 			edge.JSON(w, http.StatusOK, out)
 			return
 		} else if err != nil {
-			info.Log.Error("authz check", "err", err)
+			edge.LogFailure(r.Context(), info.Log, "authz check", err)
 			edge.Unavailable(w, "credentials cannot be checked right now; try again")
 			return
 		}

@@ -98,8 +98,12 @@ func principalKind(kind string) string {
 // id (a user's ID, an application's name, a client_id) with its grants, or
 // ErrUnknownPrincipal.
 func (c *Checker) Resolve(ctx context.Context, team, kind, id string) (Entry, error) {
+	// The load is shared by every caller that misses the key meanwhile:
+	// it must not end when the caller that started it goes away (the
+	// store's own bound still holds it).
+	lctx := context.WithoutCancel(ctx)
 	e, ok, err := c.cache.Get(entryKey{team, kind, id}, func() (Entry, bool, error) {
-		e, err := c.load(ctx, team, kind, id)
+		e, err := c.load(lctx, team, kind, id)
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrUnknownPrincipal) {
 			return Entry{}, false, nil // cached as absent
 		}

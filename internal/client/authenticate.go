@@ -60,8 +60,12 @@ func ValidID(id string) bool {
 // false when the team has no such client.
 func (s *Service) lookup(ctx context.Context, team, id string) (store.Client, bool, error) {
 	s.init()
+	// The load is shared by every caller that misses the key meanwhile:
+	// it must not end when the caller that started it goes away (the
+	// store's own bound still holds it).
+	lctx := context.WithoutCancel(ctx)
 	c, ok, err := s.clients.Get(cacheKey{team, id}, func() (store.Client, bool, error) {
-		c, err := s.Store.Client(ctx, team, id)
+		c, err := s.Store.Client(lctx, team, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return store.Client{}, false, nil
 		}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -767,6 +768,54 @@ func BenchmarkAuthenticateWarm(b *testing.B) {
 			if _, err := f.svc.Authenticate(ctx, "a", c.ID, s); err != nil {
 				b.Error(err)
 				return
+			}
+		}
+	})
+}
+
+// slowStore answers Client only once released, or with the error of its
+// caller's context if that ends first: a database slower than a caller's
+// patience.
+type slowStore struct {
+	store.Store
+	rec     store.Client
+	release chan struct{}
+}
+
+func (s *slowStore) Client(ctx context.Context, team, id string) (store.Client, error) {
+	select {
+	case <-ctx.Done():
+		return store.Client{}, ctx.Err()
+	case <-s.release:
+		return s.rec, nil
+	}
+}
+
+// A cold lookup is shared by the callers that miss the client meanwhile;
+// when the caller that started it goes away (its request's context is
+// cancelled), the others still get the client, not its cancellation.
+func TestSharedLookupOutlivesItsCaller(t *testing.T) {
+	f := setup(t)
+	c, sec := f.create(t, "a", ccClient())
+	rec, err := f.store.Client(context.Background(), "a", c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		slow := &slowStore{Store: f.store, rec: rec, release: make(chan struct{})}
+		svc := f.service(slow) // another node: its cache is cold
+		first, leave := context.WithCancel(context.Background())
+		errs := make(chan error, 2)
+		go func() { _, err := svc.Authenticate(first, "a", c.ID, sec.Reveal()); errs <- err }()
+		synctest.Wait() // the first caller's lookup waits in the store
+		go func() { _, err := svc.Authenticate(context.Background(), "a", c.ID, sec.Reveal()); errs <- err }()
+		synctest.Wait() // the second waits for the same lookup
+		leave()
+		synctest.Wait()
+		close(slow.release)
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Errorf("Authenticate after the first caller went away: %v", err)
 			}
 		}
 	})

@@ -64,7 +64,12 @@ type Config struct {
 	LoginHistoryRetention time.Duration `yaml:"login-history-retention"`
 
 	// Tokens and signing keys.
-	AccessTokenTTL         time.Duration `yaml:"access-token-ttl"`
+	AccessTokenTTL time.Duration `yaml:"access-token-ttl"`
+	// TokenLeeway is the clock skew tolerated on the times an access
+	// token carries (exp, nbf, iat), the same wherever one is checked: the
+	// access guard (team APIs, gateway, /api/authz/check) and introspection
+	// and revocation.
+	TokenLeeway            time.Duration `yaml:"token-leeway"`
 	SigningAlg             string        `yaml:"signing-alg"`
 	SigningKeyRotation     time.Duration `yaml:"signing-key-rotation"`
 	SigningKeyPublishAhead time.Duration `yaml:"signing-key-publish-ahead"`
@@ -136,6 +141,7 @@ func Default() Config {
 		LoginHistoryRetention: 2160 * time.Hour,
 
 		AccessTokenTTL:         15 * time.Minute,
+		TokenLeeway:            30 * time.Second,
 		SigningAlg:             "ES384",
 		SigningKeyRotation:     720 * time.Hour,
 		SigningKeyPublishAhead: time.Hour,

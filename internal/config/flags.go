@@ -54,6 +54,7 @@ func BindServe(fs *pflag.FlagSet, c *Config) {
 	b.duration(&c.LoginHistoryRetention, "login-history-retention", "age at which login history is purged, at least 1m (0: kept forever)")
 
 	b.duration(&c.AccessTokenTTL, "access-token-ttl", "lifetime of access tokens, from 1m to 24h")
+	b.duration(&c.TokenLeeway, "token-leeway", "clock skew tolerated on an access token's exp, nbf and iat by the APIs, the gateway and introspection alike, from 0 to 1m")
 	b.string(&c.SigningAlg, "signing-alg", "algorithm of new signing keys: ES384, ES256 or EdDSA")
 	b.duration(&c.SigningKeyRotation, "signing-key-rotation", "age at which a team's signing key is replaced (0: no automatic rotation)")
 	b.duration(&c.SigningKeyPublishAhead, "signing-key-publish-ahead", "how long a new signing key is in the JWKS before it signs")

@@ -147,6 +147,7 @@ func TestSettings(t *testing.T) {
 		{Flag: "dev", Env: "GATEHOUSE_DEV", Default: "false", Serve: true},
 		{Flag: "max-body-bytes", Env: "GATEHOUSE_MAX_BODY_BYTES", Default: "1048576", Serve: true},
 		{Flag: "access-token-ttl", Env: "GATEHOUSE_ACCESS_TOKEN_TTL", Default: "15m", Serve: true},
+		{Flag: "token-leeway", Env: "GATEHOUSE_TOKEN_LEEWAY", Default: "30s", Serve: true},
 		{Flag: "auth-code-ttl", Env: "GATEHOUSE_AUTH_CODE_TTL", Default: "1m", Serve: true},
 		{Flag: "refresh-absolute-ttl", Env: "GATEHOUSE_REFRESH_ABSOLUTE_TTL", Default: "2160h", Serve: true},
 	} {

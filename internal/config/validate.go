@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // Validate reports every problem with c at once, joined with errors.Join:
@@ -104,6 +106,11 @@ func (c Config) Validate() error {
 	// Tokens and signing keys.
 	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
 		bad("access-token-ttl", "must be from 1m to 24h, got %s", c.AccessTokenTTL)
+	}
+	// Clocks that disagree by more than a minute are a fault to fix, not
+	// to tolerate (token.MaxLeeway).
+	if c.TokenLeeway < 0 || c.TokenLeeway > token.MaxLeeway {
+		bad("token-leeway", "must be from 0 to %s, got %s", shortDuration(token.MaxLeeway), c.TokenLeeway)
 	}
 	oneOf("signing-alg", c.SigningAlg, "ES384", "ES256", "EdDSA")
 	if c.SigningKeyPublishAhead < 0 {

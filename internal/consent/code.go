@@ -45,16 +45,20 @@ func FamilyOf(codeHash []byte) string { return hex.EncodeToString(codeHash) }
 // match the code's PKCE challenge (RFC 7636 section 4.6); and the user must
 // still be enabled and consenting.
 //
-// A code is spent by its first redemption, good or bad. Presented again it
-// is refused with an error wrapping ErrReplay, after the refresh-token
-// family it started and the access tokens of its user and client are
-// revoked (RFC 6749 section 10.5); the code comes back for the audit.
+// A code is spent by its client's first redemption, good or bad. Presented
+// again by that client it is refused with an error wrapping ErrReplay,
+// after the refresh-token family it started and the access tokens of its
+// user and client are revoked (RFC 6749 section 10.5); the code comes back
+// for the audit. Presented by another client it is refused as unknown and
+// stays as it was: the store spends a code only for the client it was
+// issued to, in the same statement, so that another client can neither
+// spend a code nor make its owner's redemption look like a replay.
 func (s *Service) Redeem(ctx context.Context, team string, c store.Client, code, redirectURI, verifier string) (store.AuthCode, error) {
 	hash := s.Hasher.Hash(code)
-	ac, err := s.Store.UseAuthCode(ctx, team, hash, s.now())
+	ac, err := s.Store.UseAuthCode(ctx, team, c.ID, hash, s.now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return store.AuthCode{}, refused("the authorization code is unknown or expired")
+		return store.AuthCode{}, refused("the authorization code is unknown, expired or issued to another client")
 	case errors.Is(err, store.ErrConflict):
 		if rerr := s.revokeGrant(ctx, team, FamilyOf(hash), ac.UserID, ac.ClientID); rerr != nil {
 			return ac, rerr
@@ -62,9 +66,6 @@ func (s *Service) Redeem(ctx context.Context, team string, c store.Client, code,
 		return ac, &GrantError{Reason: "the authorization code was used before; the tokens issued for it are revoked", Replay: true}
 	case err != nil:
 		return store.AuthCode{}, fmt.Errorf("redeem code: %w", err)
-	}
-	if ac.ClientID != c.ID {
-		return ac, refused("the authorization code was issued to another client")
 	}
 	if !s.now().Before(ac.ExpiresAt) {
 		return ac, refused("the authorization code expired")

@@ -127,8 +127,12 @@ func (l *List) Invalidate(c store.Change) {
 
 // Revoked reports whether the team's token jti is revoked.
 func (l *List) Revoked(ctx context.Context, team, jti string) (bool, error) {
+	// The load is shared by every caller that misses the key meanwhile:
+	// it must not end when the caller that started it goes away (the
+	// store's own bound still holds it).
+	lctx := context.WithoutCancel(ctx)
 	set, _, err := l.revoked.Get(team, func() (*revokedSet, bool, error) {
-		rs, err := l.store.ListRevokedTokens(ctx, team, l.now())
+		rs, err := l.store.ListRevokedTokens(lctx, team, l.now())
 		if err != nil {
 			return nil, false, fmt.Errorf("read denylist: %w", err)
 		}
@@ -168,8 +172,9 @@ func (l *List) Refused(ctx context.Context, team string, c token.Claims) (bool, 
 
 // Cutoff returns the cut-off of a user's grant to a client, if any.
 func (l *List) Cutoff(ctx context.Context, team, userID, clientID string) (time.Time, bool, error) {
+	lctx := context.WithoutCancel(ctx) // a shared load: see Revoked
 	c, ok, err := l.cutoffs.Get(pair{team, userID, clientID}, func() (cutoff, bool, error) {
-		r, err := l.store.GrantRevocation(ctx, team, userID, clientID, l.now())
+		r, err := l.store.GrantRevocation(lctx, team, userID, clientID, l.now())
 		if errors.Is(err, store.ErrNotFound) {
 			return cutoff{}, false, nil
 		}

@@ -6,6 +6,7 @@ package edge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -96,4 +97,33 @@ func Unavailable(w http.ResponseWriter, description string) {
 	w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 	w.Header().Set("Cache-Control", "no-store")
 	Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", description)
+}
+
+// StatusClientClosedRequest is the status of a request whose client went
+// away before it was answered (nginx's 499): what the request log and the
+// metrics record for it instead of the 5xx that the failure it caused
+// would have been, since the server did nothing wrong.
+const StatusClientClosedRequest = 499
+
+// ClientGone reports whether the client of the request whose context is
+// ctx went away: net/http cancels a request's context when its connection
+// closes, or is half-closed (the end of the stream reads as the client's
+// departure). A failure then is the cancellation's doing, whatever error
+// it shows. A context the server cancelled itself (a cause other than
+// context.Canceled, as when shutdown cuts the requests still running) is
+// not the client's departure.
+func ClientGone(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.Canceled) && context.Cause(ctx) == context.Canceled
+}
+
+// LogFailure logs err, a failure of what that the request cannot recover
+// from, at error level; but at debug level, as the client's departure,
+// when the client went away (ClientGone): then the failure is no fault of
+// the server's and must not raise alerts.
+func LogFailure(ctx context.Context, log *slog.Logger, what string, err error, args ...any) {
+	if ClientGone(ctx) {
+		log.Debug(what+": the client went away", append(args, "err", err)...)
+		return
+	}
+	log.Error(what, append(args, "err", err)...)
 }

@@ -47,7 +47,7 @@ func (authorizationCodeGrant) issue(ctx context.Context, e *Endpoints, req *toke
 				return nil, auditFailed(req, err)
 			}
 		}
-		return nil, grantError(req, err)
+		return nil, grantError(ctx, req, err)
 	}
 	resp, oerr := e.issueAccess(ctx, req, code.UserID, code.Scopes, client.GrantAuthorizationCode)
 	if oerr != nil {
@@ -55,7 +55,7 @@ func (authorizationCodeGrant) issue(ctx context.Context, e *Endpoints, req *toke
 	}
 	refresh, err := e.Consents.StartFamily(ctx, team, code)
 	if err != nil {
-		req.info.Log.Error("start refresh token family", "err", err)
+		edge.LogFailure(ctx, req.info.Log, "start refresh token family", err)
 		return nil, failure(err)
 	}
 	resp.refreshToken = refresh.Reveal()
@@ -65,11 +65,11 @@ func (authorizationCodeGrant) issue(ctx context.Context, e *Endpoints, req *toke
 // grantError maps a refusal of the consent service to invalid_grant, a
 // database that cannot answer to temporarily_unavailable, and anything
 // else to server_error.
-func grantError(req *tokenRequest, err error) *Error {
+func grantError(ctx context.Context, req *tokenRequest, err error) *Error {
 	var ge *consent.GrantError
 	if errors.As(err, &ge) {
 		return invalidGrant(ge.Reason)
 	}
-	req.info.Log.Error("grant", "err", err)
+	edge.LogFailure(ctx, req.info.Log, "grant", err)
 	return failure(err)
 }

@@ -30,7 +30,7 @@ func (refreshTokenGrant) issue(ctx context.Context, e *Endpoints, req *tokenRequ
 				return nil, auditFailed(req, err)
 			}
 		}
-		return nil, grantError(req, err)
+		return nil, grantError(ctx, req, err)
 	}
 	scopes, oerr := requestedScopes(req.params, allowed)
 	if oerr != nil {
@@ -55,7 +55,7 @@ func (refreshTokenGrant) issue(ctx context.Context, e *Endpoints, req *tokenRequ
 				return nil, auditFailed(req, err)
 			}
 		}
-		return nil, grantError(req, err)
+		return nil, grantError(ctx, req, err)
 	}
 	resp.refreshToken = next.Reveal()
 	return resp, nil

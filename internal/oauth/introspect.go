@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gatehouse/gatehouse/internal/consent"
 	"github.com/gatehouse/gatehouse/internal/edge"
@@ -50,7 +49,7 @@ func (e *Endpoints) clientRequest(w http.ResponseWriter, r *http.Request) (*toke
 // only a failure to decide.
 func (e *Endpoints) inspect(ctx context.Context, info *edge.Info, raw string) (token.Claims, bool, error) {
 	team := info.Team.Name
-	claims, err := e.verified().Check(team, raw, e.now(), token.Expectation{Issuer: info.TeamURL, Audience: info.TeamHost},
+	claims, err := e.verified().Check(team, raw, e.now(), token.Expectation{Issuer: info.TeamURL, Audience: info.TeamHost, Leeway: e.Leeway},
 		func() ([]byte, error) {
 			payload, _, err := e.Keys.Verify(ctx, team, raw)
 			return payload, err
@@ -100,7 +99,7 @@ func (e *Endpoints) ServeIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	claims, active, err := e.inspect(r.Context(), req.info, req.params.get("token"))
 	if err != nil {
-		req.info.Log.Error("introspect", "err", err)
+		edge.LogFailure(r.Context(), req.info.Log, "introspect", err)
 		writeError(w, failure(err))
 		return
 	}
@@ -128,7 +127,7 @@ func (e *Endpoints) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	claims, active, err := e.inspect(ctx, req.info, req.params.get("token"))
 	if err != nil {
-		req.info.Log.Error("revoke", "err", err)
+		edge.LogFailure(ctx, req.info.Log, "revoke", err)
 		writeError(w, failure(err))
 		return
 	}
@@ -144,8 +143,9 @@ func (e *Endpoints) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 			writeError(w, auditFailed(req, err))
 			return
 		}
-		if err := e.Denylist.Revoke(ctx, req.info.Team.Name, claims.JTI, claims.Expiry.Add(time.Minute)); err != nil {
-			req.info.Log.Error("revoke", "err", err)
+		// Listed while any leeway could still take it.
+		if err := e.Denylist.Revoke(ctx, req.info.Team.Name, claims.JTI, claims.Expiry.Add(token.MaxLeeway)); err != nil {
+			edge.LogFailure(ctx, req.info.Log, "revoke", err)
 			writeError(w, failure(err))
 			return
 		}
@@ -158,7 +158,7 @@ func (e *Endpoints) ServeRevoke(w http.ResponseWriter, r *http.Request) {
 			writeError(w, unauthorizedClient("the token was not issued to this client"))
 			return
 		case err != nil:
-			req.info.Log.Error("revoke refresh token", "err", err)
+			edge.LogFailure(ctx, req.info.Log, "revoke refresh token", err)
 			writeError(w, failure(err))
 			return
 		case found:

@@ -67,7 +67,7 @@ func (e *Endpoints) ServeJWKS(w http.ResponseWriter, r *http.Request) {
 	info := edge.RequestInfo(r)
 	b, err := e.Keys.JWKS(r.Context(), info.Team.Name)
 	if err != nil {
-		info.Log.Error("jwks", "err", err)
+		edge.LogFailure(r.Context(), info.Log, "jwks", err)
 		edge.Unavailable(w, "the keys could not be read; try again shortly")
 		return
 	}

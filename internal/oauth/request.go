@@ -124,17 +124,28 @@ type credentials struct {
 
 // clientCredentials extracts the client's credentials: HTTP Basic with
 // id and secret form-urlencoded (RFC 6749 section 2.3.1), or client_id and
-// client_secret in the body. Using both is refused.
+// client_secret in the body. A request that holds more than one
+// credential is invalid_request (section 2.3: one method per request;
+// section 5.2: "includes multiple credentials"), whatever they are: two
+// Authorization headers (which a proxy in front might read the other way
+// round from us), or one and a client_secret in the body.
 func clientCredentials(r *http.Request, p params) (credentials, *Error) {
-	auth := r.Header.Get("Authorization")
+	values := r.Header.Values("Authorization")
+	if len(values) > 1 {
+		return credentials{}, invalidRequest("more than one Authorization header; send one credential")
+	}
+	var auth string
+	if len(values) == 1 {
+		auth = values[0]
+	}
 	_, bodySecret := p["client_secret"]
 	if auth != "" {
+		if bodySecret {
+			return credentials{}, invalidRequest("the client authenticated in both the header and the body; use one method")
+		}
 		scheme, value, _ := strings.Cut(auth, " ")
 		if !strings.EqualFold(scheme, "Basic") {
 			return credentials{}, invalidClient("client authentication must use the Basic scheme", true)
-		}
-		if bodySecret {
-			return credentials{}, invalidRequest("the client authenticated in both the header and the body; use one method")
 		}
 		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(value))
 		if err != nil {

@@ -85,6 +85,11 @@ type Endpoints struct {
 	// settings and a client's lifetime override them.
 	AccessTokenTTL time.Duration
 	SigningAlg     string
+	// Leeway is the clock skew tolerated on an access token's exp, nbf
+	// and iat by introspection and revocation: the access guard's
+	// (access.Guard.Leeway), so that a token is active exactly while the
+	// APIs take it.
+	Leeway time.Duration
 	// Consents redeems authorization codes and rotates refresh tokens; nil
 	// leaves the authorization_code and refresh_token grants out.
 	Consents Consents
@@ -266,7 +271,7 @@ func (e *Endpoints) authenticate(ctx context.Context, r *http.Request, req *toke
 	if err != nil {
 		if !errors.Is(err, client.ErrInvalidClient) {
 			att.Refund(ctx) // nothing was checked
-			req.info.Log.Error("authenticate client", "err", err)
+			edge.LogFailure(ctx, req.info.Log, "authenticate client", err)
 			return store.Client{}, failure(err)
 		}
 		if oerr := e.failed(ctx, req, att, creds.id, "unknown client or wrong secret"); oerr != nil {
@@ -373,7 +378,7 @@ func (e *Endpoints) issueAccess(ctx context.Context, req *tokenRequest, subject 
 		ScopeAsString: t.Settings.ScopeFormat == "string", Alg: alg,
 	})
 	if err != nil {
-		req.info.Log.Error("issue access token", "err", err)
+		edge.LogFailure(ctx, req.info.Log, "issue access token", err)
 		return nil, failure(err)
 	}
 	// The token leaves only once its issuance is durable in the audit

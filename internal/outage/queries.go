@@ -363,11 +363,11 @@ func (o *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
 }
 
 // UseAuthCode fails while the store is cut.
-func (o *Store) UseAuthCode(ctx context.Context, team string, hash []byte, at time.Time) (store.AuthCode, error) {
+func (o *Store) UseAuthCode(ctx context.Context, team, clientID string, hash []byte, at time.Time) (store.AuthCode, error) {
 	if err := o.down(); err != nil {
 		return store.AuthCode{}, err
 	}
-	return o.Store.UseAuthCode(ctx, team, hash, at)
+	return o.Store.UseAuthCode(ctx, team, clientID, hash, at)
 }
 
 // CreateRefreshToken fails while the store is cut.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -54,14 +55,21 @@ func (c staleServed) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// statusWriter records what a handler answered.
+// statusWriter records what a handler answered. A failure (5xx) answered
+// after the client went away (edge.ClientGone) is the client's departure,
+// not the server's fault: it is sent, logged and counted as 499
+// (edge.StatusClientClosedRequest), whichever handler wrote it.
 type statusWriter struct {
 	http.ResponseWriter
+	ctx   context.Context // the request's
 	code  int
 	bytes int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	if code >= 500 && edge.ClientGone(w.ctx) {
+		code = edge.StatusClientClosedRequest
+	}
 	if w.code == 0 {
 		w.code = code
 	}
@@ -90,7 +98,7 @@ func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handl
 		info.Log = s.log.With("request_id", info.RequestID)
 		r = r.WithContext(edge.WithInfo(r.Context(), info))
 		w.Header().Set("X-Request-Id", info.RequestID)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, ctx: r.Context()}
 		// Every body is capped; only the handler that serves the request
 		// may lift the cap (a gateway route, once the call is authorized,
 		// streams bodies of any size to its upstream), never a guess made
@@ -149,6 +157,9 @@ func (s *Server) middleware(global *http.ServeMux, team http.Handler) http.Handl
 		}
 		if peer, ok := clientaddr.Peer(r.RemoteAddr); ok && peer.String() != info.ClientIP {
 			attrs = append(attrs, slog.String("peer", peer.String())) // the trusted proxy it came through
+		}
+		if code == edge.StatusClientClosedRequest {
+			attrs = append(attrs, slog.String("outcome", "client went away"))
 		}
 		info.Log.LogAttrs(r.Context(), level, "request", attrs...)
 	})

@@ -392,7 +392,8 @@ func TestIntrospection(t *testing.T) {
 			if !activeAt(t, e.http, "acme", owner, tok) {
 				t.Fatal("the token is not active before it expires")
 			}
-			e.clock.Advance(61 * time.Second)
+			// Past its expiry and the leeway (--token-leeway).
+			e.clock.Advance(60*time.Second + e.cfg.TokenLeeway)
 			return tok, inactive
 		}},
 	} {

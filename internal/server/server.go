@@ -111,7 +111,7 @@ func NewWith(svc *compose.Services) (*Server, error) {
 	s.AddReadinessCheck(ReadinessCheck{Name: "audit spool", Check: func(context.Context) error { return svc.Audit.Health() }})
 
 	s.guard = &access.Guard{Keys: svc.Signing, Denylist: svc.Denylist, Checker: svc.Checker,
-		StaticKeys: svc.StaticKeys, Audit: svc.Audit, Now: svc.Now, Verified: svc.Verified}
+		StaticKeys: svc.StaticKeys, Audit: svc.Audit, Now: svc.Now, Verified: svc.Verified, Leeway: cfg.TokenLeeway}
 	s.oauth = &oauth.Endpoints{
 		Clients:        svc.Clients,
 		Tokens:         svc.Tokens,
@@ -126,6 +126,7 @@ func NewWith(svc *compose.Services) (*Server, error) {
 		Now:            svc.Now,
 		AccessTokenTTL: cfg.AccessTokenTTL,
 		SigningAlg:     cfg.SigningAlg,
+		Leeway:         cfg.TokenLeeway,
 		Consents:       svc.Consents,
 	}
 	// The web UI: sign-in, /oauth2/authorize with its consent page, the
@@ -168,6 +169,10 @@ func (s *Server) Hub() *change.Hub { return s.svc.Hub }
 // Services are the domain services the server is built on.
 func (s *Server) Services() *compose.Services { return s.svc }
 
+// errRequestsCut ends the requests still running when the shutdown's
+// drain runs out.
+var errRequestsCut = errors.New("shutdown: the drain ran out; requests still running are cut")
+
 // Run serves on ln (and the metrics on ops, if not nil) until ctx ends,
 // then shuts down within the shutdown timeout, whatever the database
 // does, giving each stage what remains of that one deadline:
@@ -189,8 +194,14 @@ func (s *Server) Services() *compose.Services { return s.svc }
 func (s *Server) Run(ctx context.Context, ln, ops net.Listener) error {
 	s.svc.Background.Start(ctx)
 
+	// The requests' contexts end with errRequestsCut when the drain runs
+	// out and the server cuts what is still running, so that those are
+	// not taken for clients that went away (edge.ClientGone).
+	base, cut := context.WithCancelCause(context.Background())
+	defer cut(nil)
 	srv := &http.Server{
 		Handler:           s.handler,
+		BaseContext:       func(net.Listener) context.Context { return base },
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
@@ -251,6 +262,7 @@ func (s *Server) Run(ctx context.Context, ln, ops net.Listener) error {
 	s.log.Info("shutting down: draining requests in flight")
 	for _, hs := range servers {
 		if err := hs.Shutdown(hctx); err != nil {
+			cut(errRequestsCut)
 			hs.Close()
 			s.log.Warn("shutting down: requests still in flight at the drain deadline were cut", "err", err)
 		}

@@ -58,8 +58,12 @@ func (t *teamResolver) invalidate(c store.Change) {
 
 // lookup returns the team named name, and whether it exists.
 func (t *teamResolver) lookup(ctx context.Context, name string) (store.Team, bool, error) {
+	// The load is shared by every caller that misses the key meanwhile:
+	// it must not end when the caller that started it goes away (the
+	// store's own bound still holds it).
+	lctx := context.WithoutCancel(ctx)
 	return t.cache.Get(name, func() (store.Team, bool, error) {
-		tm, err := t.store.Team(ctx, name)
+		tm, err := t.store.Team(lctx, name)
 		if errors.Is(err, store.ErrNotFound) {
 			return store.Team{}, false, nil
 		}
@@ -90,7 +94,7 @@ func (s *Server) resolveTeam(next, gw http.Handler) http.Handler {
 		if err != nil {
 			// A team this node does not hold while the store cannot
 			// answer: it may exist, so not 404.
-			info.Log.Error("resolve team", "err", err)
+			edge.LogFailure(r.Context(), info.Log, "resolve team", err)
 			edge.Unavailable(w, "the team cannot be looked up right now; try again shortly")
 			return
 		}

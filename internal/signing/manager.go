@@ -355,8 +355,12 @@ func (m *Manager) ring(ctx context.Context, team string) (*ring, error) {
 }
 
 func (m *Manager) loader(ctx context.Context, team string) func() (*ring, bool, error) {
+	// The load is shared by every caller that misses the key meanwhile:
+	// it must not end when the caller that started it goes away (the
+	// store's own bound still holds it).
+	lctx := context.WithoutCancel(ctx)
 	return func() (*ring, bool, error) {
-		r, err := m.load(ctx, team)
+		r, err := m.load(lctx, team)
 		return r, err == nil, err
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // ErrInvalid is wrapped by every error Verify returns for a bad token, as
@@ -44,8 +46,12 @@ type Header struct {
 // header. It checks no claims: that is the token package's work. A bad
 // token gives an error wrapping ErrInvalid; any other error is a failure
 // to load the team's keys.
-func (m *Manager) Verify(ctx context.Context, team, token string) ([]byte, Header, error) {
-	jws, err := jose.ParseSignedCompact(token, allowedAlgs)
+func (m *Manager) Verify(ctx context.Context, team, raw string) ([]byte, Header, error) {
+	// One spelling per token: go-jose would skip whitespace inside it.
+	if !token.IsCompact(raw) {
+		return nil, Header{}, fmt.Errorf("%w: not three base64url segments", ErrMalformed)
+	}
+	jws, err := jose.ParseSignedCompact(raw, allowedAlgs)
 	if err != nil {
 		return nil, Header{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}

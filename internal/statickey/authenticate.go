@@ -57,8 +57,12 @@ type Use struct {
 // when the team has no such key.
 func (s *Service) lookup(ctx context.Context, team, id string) (store.StaticKey, bool, error) {
 	s.init()
+	// The load is shared by every caller that misses the key meanwhile:
+	// it must not end when the caller that started it goes away (the
+	// store's own bound still holds it).
+	lctx := context.WithoutCancel(ctx)
 	k, ok, err := s.keys.Get(cacheKey{team, id}, func() (store.StaticKey, bool, error) {
-		k, err := s.Store.Key(ctx, team, id)
+		k, err := s.Store.Key(lctx, team, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return store.StaticKey{}, false, nil
 		}

@@ -73,13 +73,15 @@ func Parse(key string) (id, secret string, err error) {
 	return id, secret, nil
 }
 
-// decode is Parse's work: it returns the decoded "<id>:<secret>".
+// decode is Parse's work: it returns the decoded "<id>:<secret>". Only
+// the one spelling Format makes is accepted: strict base64 (no stray bits
+// in the last character) without the line breaks the decoder would skip.
 func decode(key string) (string, bool) {
-	if len(key) == 0 || len(key) > maxEncodedLen {
+	if len(key) == 0 || len(key) > maxEncodedLen || strings.ContainsAny(key, "\r\n") {
 		return "", false
 	}
 	var buf [maxEncodedLen]byte
-	n, err := base64.StdEncoding.Decode(buf[:], []byte(key))
+	n, err := base64.StdEncoding.Strict().Decode(buf[:], []byte(key))
 	if err != nil || n < uuidLen+2 || n > uuidLen+1+maxSecretLen || buf[uuidLen] != ':' {
 		return "", false
 	}

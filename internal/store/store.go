@@ -488,10 +488,11 @@ type Queries interface {
 
 	// Authorization codes.
 	CreateAuthCode(ctx context.Context, c AuthCode) error
-	// UseAuthCode marks the code used at `at` and returns it as it was
-	// before; a code already used comes back with UsedAt set and
-	// ErrConflict.
-	UseAuthCode(ctx context.Context, team string, hash []byte, at time.Time) (AuthCode, error)
+	// UseAuthCode marks the code of clientID used at `at` and returns it
+	// as it was before; a code already used comes back with UsedAt set and
+	// ErrConflict. A code of another client is ErrNotFound and stays as it
+	// is: only the client it was issued to can spend it.
+	UseAuthCode(ctx context.Context, team, clientID string, hash []byte, at time.Time) (AuthCode, error)
 
 	// Refresh tokens.
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error

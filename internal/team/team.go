@@ -32,11 +32,13 @@ func ValidateName(name string) error {
 
 // FromHost returns the team named by a request's Host under domain, or
 // false when the host is not <valid label>.<domain>. Host and domain compare
-// case-insensitively; a port on the host must match the domain's, and a
-// domain without a port matches a host on any port.
+// case-insensitively in ASCII only, as DNS names do (RFC 4343): Unicode
+// case mapping would read "\u212aelvin" (KELVIN SIGN) as the team "kelvin";
+// a port on the host must match the domain's, and a domain without a port
+// matches a host on any port.
 func FromHost(host, domain string) (string, bool) {
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	domain = strings.ToLower(domain)
+	host = asciiLower(strings.TrimSuffix(host, "."))
+	domain = asciiLower(domain)
 	if _, _, err := net.SplitHostPort(domain); err != nil {
 		// The domain names no port: ignore the host's.
 		if h, _, err := net.SplitHostPort(host); err == nil {
@@ -57,3 +59,19 @@ func URL(scheme, name, domain string) string {
 
 // Host is the team's host, the audience of its access tokens.
 func Host(name, domain string) string { return name + "." + domain }
+
+// asciiLower maps A-Z to a-z and leaves every other byte as it is.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}

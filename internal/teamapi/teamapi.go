@@ -131,10 +131,10 @@ func serve(fn list) http.HandlerFunc {
 			// parsed: the cursor.
 			edge.Error(w, http.StatusBadRequest, "invalid_request", "cursor: not a next_cursor of this listing")
 		case errors.Is(err, store.ErrUnavailable):
-			info.Log.Error("team api", "route", r.Pattern, "err", err)
+			edge.LogFailure(r.Context(), info.Log, "team api", err, "route", r.Pattern)
 			edge.Unavailable(w, "the database cannot answer right now; try again shortly")
 		default:
-			info.Log.Error("team api", "route", r.Pattern, "err", err)
+			edge.LogFailure(r.Context(), info.Log, "team api", err, "route", r.Pattern)
 			edge.Error(w, http.StatusInternalServerError, "server_error", "internal error; request "+info.RequestID)
 		}
 	}

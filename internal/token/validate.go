@@ -133,14 +133,24 @@ func stringOrList(m json.RawMessage, split bool) ([]string, error) {
 	return list, nil
 }
 
+// maxNumericDate bounds a NumericDate's magnitude: 2^53 seconds (285
+// million years) either side of the epoch, where a float64 still holds
+// every second and time.Time's own range is far off. Past about 2^63 - 2^36
+// seconds time.Unix wraps around, and an nbf that far in the future would
+// read as the distant past.
+const maxNumericDate = 1 << 53
+
 // numericDate decodes a NumericDate (RFC 7519 section 2): seconds since the
-// epoch, possibly fractional.
+// epoch, possibly fractional, within maxNumericDate of it.
 func numericDate(n json.Number) (time.Time, error) {
 	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		if i > maxNumericDate || i < -maxNumericDate {
+			return time.Time{}, fmt.Errorf("NumericDate out of range: %s", n)
+		}
 		return time.Unix(i, 0).UTC(), nil
 	}
 	f, err := strconv.ParseFloat(string(n), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1<<53 {
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > maxNumericDate {
 		return time.Time{}, fmt.Errorf("not a NumericDate: %s", n)
 	}
 	sec, frac := math.Modf(f)

@@ -168,7 +168,7 @@ func (u *UI) issueCode(w http.ResponseWriter, r *http.Request, req consent.Reque
 // (RFC 6749 section 4.1.2.1), with temporarily_unavailable while the
 // database cannot answer (store.ErrUnavailable), else server_error.
 func (u *UI) fail(w http.ResponseWriter, r *http.Request, req consent.Request, what string, err error) {
-	edge.RequestInfo(r).Log.Error(what, "err", err)
+	edge.LogFailure(r.Context(), edge.RequestInfo(r).Log, what, err)
 	v := url.Values{"error": {"server_error"}, "error_description": {"the request could not be completed; try again"}}
 	if errors.Is(err, store.ErrUnavailable) {
 		v = url.Values{"error": {"temporarily_unavailable"}, "error_description": {"the service cannot complete the request right now; try again shortly"}}

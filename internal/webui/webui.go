@@ -258,7 +258,7 @@ func (u *UI) message(w http.ResponseWriter, r *http.Request, status int, title, 
 // answer): 503 with Retry-After, as every route answers then; the user may
 // try again.
 func (u *UI) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
-	edge.RequestInfo(r).Log.Error(what, "err", err)
+	edge.LogFailure(r.Context(), edge.RequestInfo(r).Log, what, err)
 	w.Header().Set("Retry-After", strconv.Itoa(edge.RetryAfterSeconds))
 	u.message(w, r, http.StatusServiceUnavailable, "Try again shortly",
 		"The service could not complete the request. Please try again in a moment.", true, view{})

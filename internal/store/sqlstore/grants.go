@@ -41,22 +41,25 @@ func (q *queries) CreateAuthCode(ctx context.Context, c store.AuthCode) (err err
 }
 
 // UseAuthCode spends a code exactly once, even against a concurrent
-// redemption on another node: the update only matches an unspent code.
-func (q *queries) UseAuthCode(ctx context.Context, team string, hash []byte, at time.Time) (_ store.AuthCode, err error) {
+// redemption on another node: the update only matches an unspent code. Both
+// statements match the client too, so that a code presented by another
+// client is not found and is left unspent for its own.
+func (q *queries) UseAuthCode(ctx context.Context, team, clientID string, hash []byte, at time.Time) (_ store.AuthCode, err error) {
 	ctx, end := q.op(ctx)
 	defer end(&err)
 	var c store.AuthCode
 	err = q.write(ctx, func(x execer) error {
 		var err error
-		c, err = scanCode(x.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM auth_codes WHERE team = $1 AND hash = $2`, team, hash))
+		c, err = scanCode(x.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM auth_codes WHERE team = $1 AND hash = $2 AND client_id = $3`,
+			team, hash, clientID))
 		if err != nil {
 			return q.fail("use authorization code", err)
 		}
 		if c.UsedAt != nil {
 			return fmt.Errorf("use authorization code: already used: %w", store.ErrConflict)
 		}
-		res, err := x.ExecContext(ctx, `UPDATE auth_codes SET used_at = $3 WHERE team = $1 AND hash = $2 AND used_at IS NULL`,
-			team, hash, ts(at))
+		res, err := x.ExecContext(ctx, `UPDATE auth_codes SET used_at = $4 WHERE team = $1 AND hash = $2 AND client_id = $3 AND used_at IS NULL`,
+			team, hash, clientID, ts(at))
 		if err != nil {
 			return q.fail("use authorization code", err)
 		}

@@ -298,7 +298,7 @@ func checkGone(t *testing.T, s store.Queries, f fixture) {
 	notFoundOrEmpty(t, "ListConsents", consents, err)
 	_, err = s.RefreshToken(c, team, f.refresh.Hash)
 	wantErr(t, "RefreshToken", err, store.ErrNotFound)
-	_, err = s.UseAuthCode(c, team, f.code.Hash, at(time.Hour))
+	_, err = s.UseAuthCode(c, team, f.code.ClientID, f.code.Hash, at(time.Hour))
 	wantErr(t, "UseAuthCode", err, store.ErrNotFound)
 	sks, err := s.ListSigningKeys(c, team)
 	notFoundOrEmpty(t, "ListSigningKeys", sks, err)

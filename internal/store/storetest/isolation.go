@@ -394,9 +394,9 @@ func testIsolation(t *testing.T, s store.Store) {
 		// Authorization codes: last of the reads, as using alpha's code
 		// spends it.
 		{"UseAuthCode", func(t *testing.T) {
-			_, err := s.UseAuthCode(t.Context(), B, a.code.Hash, at(time.Hour))
+			_, err := s.UseAuthCode(t.Context(), B, a.code.ClientID, a.code.Hash, at(time.Hour))
 			wantErr(t, "UseAuthCode(beta, alpha's)", err, store.ErrNotFound)
-			got, err := s.UseAuthCode(t.Context(), "alpha", a.code.Hash, at(time.Hour))
+			got, err := s.UseAuthCode(t.Context(), "alpha", a.code.ClientID, a.code.Hash, at(time.Hour))
 			if wantErr(t, "UseAuthCode(alpha, alpha's)", err, nil) {
 				diff(t, "UseAuthCode(alpha, alpha's)", a.code, got, opts)
 			}
@@ -460,7 +460,7 @@ func testIsolation(t *testing.T, s store.Store) {
 			if got, err := s.RefreshToken(c, B, rt.Hash); wantErr(t, "RefreshToken(beta, copy)", err, nil) {
 				diff(t, "RefreshToken(beta, copy)", rt, got, opts)
 			}
-			if got, err := s.UseAuthCode(c, B, code.Hash, at(time.Hour)); wantErr(t, "UseAuthCode(beta, copy)", err, nil) {
+			if got, err := s.UseAuthCode(c, B, code.ClientID, code.Hash, at(time.Hour)); wantErr(t, "UseAuthCode(beta, copy)", err, nil) {
 				diff(t, "UseAuthCode(beta, copy)", code, got, opts)
 			}
 			if got, err := s.ListRevokedTokens(c, B, t0); wantErr(t, "ListRevokedTokens(beta)", err, nil) {

@@ -25,7 +25,7 @@ func testPurge(t *testing.T, s store.Store) {
 	liveCode := mkAuthCode(t, s, "alpha", client.ID, ann.ID, at(time.Hour))
 	usedCode := mkAuthCode(t, s, "alpha", client.ID, ann.ID, at(time.Hour))
 	usedAt := at(2 * time.Minute)
-	_, err := s.UseAuthCode(t.Context(), "alpha", usedCode.Hash, usedAt)
+	_, err := s.UseAuthCode(t.Context(), "alpha", usedCode.ClientID, usedCode.Hash, usedAt)
 	must(t, "UseAuthCode(usedCode)", err)
 	betaExpiredCode := mkAuthCode(t, s, "beta", beta.client.ID, beta.ann().ID, at(time.Minute))
 
@@ -65,15 +65,15 @@ func testPurge(t *testing.T, s store.Store) {
 
 	t.Run("authCodes", func(t *testing.T) {
 		for _, c := range []store.AuthCode{expiredCode, betaExpiredCode} {
-			_, err := s.UseAuthCode(t.Context(), c.Team, c.Hash, now)
+			_, err := s.UseAuthCode(t.Context(), c.Team, c.ClientID, c.Hash, now)
 			wantErr(t, "UseAuthCode(expired, purged code of "+c.Team+")", err, store.ErrNotFound)
 		}
-		got, err := s.UseAuthCode(t.Context(), "alpha", liveCode.Hash, now)
+		got, err := s.UseAuthCode(t.Context(), "alpha", liveCode.ClientID, liveCode.Hash, now)
 		if wantErr(t, "UseAuthCode(live code)", err, nil) {
 			diff(t, "UseAuthCode(live code)", liveCode, got, opts)
 		}
 		// A used code is kept until it expires, so that a replay is seen.
-		got, err = s.UseAuthCode(t.Context(), "alpha", usedCode.Hash, now)
+		got, err = s.UseAuthCode(t.Context(), "alpha", usedCode.ClientID, usedCode.Hash, now)
 		wantErr(t, "UseAuthCode(used code)", err, store.ErrConflict)
 		usedCode.UsedAt = &usedAt
 		diff(t, "UseAuthCode(used code)", usedCode, got, opts)

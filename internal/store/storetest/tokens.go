@@ -41,14 +41,14 @@ func testAuthCodes(t *testing.T, s store.Store) {
 		wantErr(t, "CreateAuthCode again", err, store.ErrAlreadyExists)
 	})
 	t.Run("UseAuthCode", func(t *testing.T) {
-		got, err := s.UseAuthCode(t.Context(), "alpha", code.Hash, usedAt)
+		got, err := s.UseAuthCode(t.Context(), "alpha", code.ClientID, code.Hash, usedAt)
 		if wantErr(t, "UseAuthCode", err, nil) {
 			diff(t, "UseAuthCode (the code as it was)", code, got, opts)
 		}
 	})
 	t.Run("UseAuthCode/used", func(t *testing.T) {
 		for range 2 {
-			got, err := s.UseAuthCode(t.Context(), "alpha", code.Hash, usedAt.Add(time.Second))
+			got, err := s.UseAuthCode(t.Context(), "alpha", code.ClientID, code.Hash, usedAt.Add(time.Second))
 			wantErr(t, "UseAuthCode again", err, store.ErrConflict)
 			want := code
 			want.UsedAt = &usedAt
@@ -56,7 +56,7 @@ func testAuthCodes(t *testing.T, s store.Store) {
 		}
 	})
 	t.Run("UseAuthCode/otherCodeUnused", func(t *testing.T) {
-		got, err := s.UseAuthCode(t.Context(), "alpha", other.Hash, usedAt)
+		got, err := s.UseAuthCode(t.Context(), "alpha", other.ClientID, other.Hash, usedAt)
 		if wantErr(t, "UseAuthCode(other)", err, nil) {
 			diff(t, "UseAuthCode(other)", other, got, opts)
 		}
@@ -64,7 +64,7 @@ func testAuthCodes(t *testing.T, s store.Store) {
 	t.Run("UseAuthCode/race", func(t *testing.T) {
 		c := mkAuthCode(t, s, "alpha", web.ID, ann.ID, at(time.Hour))
 		wins := race(t, func() error {
-			_, err := s.UseAuthCode(t.Context(), "alpha", c.Hash, usedAt)
+			_, err := s.UseAuthCode(t.Context(), "alpha", c.ClientID, c.Hash, usedAt)
 			return err
 		})
 		if wins != 1 {
@@ -72,8 +72,68 @@ func testAuthCodes(t *testing.T, s store.Store) {
 		}
 	})
 	t.Run("UseAuthCode/missing", func(t *testing.T) {
-		_, err := s.UseAuthCode(t.Context(), "alpha", []byte("no such code"), usedAt)
+		_, err := s.UseAuthCode(t.Context(), "alpha", web.ID, []byte("no such code"), usedAt)
 		wantErr(t, "UseAuthCode(unknown)", err, store.ErrNotFound)
+	})
+	// Another client's presentation neither spends a code nor is told it
+	// exists, and after the owner spent it another client's presentation
+	// is still "not found", not a replay.
+	t.Run("UseAuthCode/otherClient", func(t *testing.T) {
+		cli := mkClient(t, s, "alpha", "cli")
+		c := mkAuthCode(t, s, "alpha", web.ID, ann.ID, at(time.Hour))
+		for range 2 {
+			_, err := s.UseAuthCode(t.Context(), "alpha", cli.ID, c.Hash, usedAt)
+			wantErr(t, "UseAuthCode(another client's code)", err, store.ErrNotFound)
+		}
+		got, err := s.UseAuthCode(t.Context(), "alpha", web.ID, c.Hash, usedAt)
+		if wantErr(t, "UseAuthCode(owner, after another client)", err, nil) {
+			diff(t, "UseAuthCode(owner, after another client)", c, got, opts)
+		}
+		_, err = s.UseAuthCode(t.Context(), "alpha", cli.ID, c.Hash, usedAt)
+		wantErr(t, "UseAuthCode(another client, spent code)", err, store.ErrNotFound)
+	})
+	// Concurrent presentations by the owner and by another client: one of
+	// the owner's wins, the others are replays, and the other client's are
+	// all "not found" however they interleave.
+	t.Run("UseAuthCode/otherClientRace", func(t *testing.T) {
+		cli := mkClient(t, s, "alpha", "cli2")
+		c := mkAuthCode(t, s, "alpha", web.ID, ann.ID, at(time.Hour))
+		type result struct {
+			owner bool
+			err   error
+		}
+		const n = 8
+		results := make(chan result, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				id := web.ID
+				if i%2 == 1 {
+					id = cli.ID
+				}
+				_, err := s.UseAuthCode(t.Context(), "alpha", id, c.Hash, usedAt)
+				results <- result{id == web.ID, err}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(results)
+		wins := 0
+		for r := range results {
+			switch {
+			case r.owner && r.err == nil:
+				wins++
+			case r.owner:
+				wantErr(t, "UseAuthCode(owner, concurrent)", r.err, store.ErrConflict)
+			default:
+				wantErr(t, "UseAuthCode(another client, concurrent)", r.err, store.ErrNotFound)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("%d of the owner's concurrent uses succeeded, want 1", wins)
+		}
 	})
 }
 

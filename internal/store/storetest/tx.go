@@ -84,7 +84,7 @@ func testTx(t *testing.T, s store.Store) {
 			for _, st := range steps {
 				must(t, st.name, st.err)
 			}
-			_, err := q.UseAuthCode(c, "alpha", f.code.Hash, at(time.Hour))
+			_, err := q.UseAuthCode(c, "alpha", f.code.ClientID, f.code.Hash, at(time.Hour))
 			must(t, "UseAuthCode", err)
 			_, err = q.UseRefreshToken(c, "alpha", f.refresh.Hash, at(time.Hour))
 			if !errors.Is(err, store.ErrConflict) { // revoked just above
@@ -101,7 +101,7 @@ func testTx(t *testing.T, s store.Store) {
 		})
 		wantErr(t, "Tx", err, errRollback)
 		checkFixture(t, s, f)
-		got, err := s.UseAuthCode(t.Context(), "alpha", f.code.Hash, at(time.Hour))
+		got, err := s.UseAuthCode(t.Context(), "alpha", f.code.ClientID, f.code.Hash, at(time.Hour))
 		if wantErr(t, "UseAuthCode after rollback", err, nil) {
 			diff(t, "UseAuthCode after rollback", f.code, got, opts)
 		}

@@ -1,0 +1,8 @@
+package token
+
+// NumericDate and StringOrList expose the claim decoders to the fuzz
+// targets.
+var (
+	NumericDate  = numericDate
+	StringOrList = stringOrList
+)
