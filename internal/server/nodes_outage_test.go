@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -50,8 +51,27 @@ func TestTwoNodesThroughDatabaseCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := servertest.NewClock(time.Now())
+	// Each node's warnings and errors, shown when the test fails.
+	var logs []*syncBuffer
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for i, l := range logs {
+			n := 0
+			for line := range strings.Lines(l.String()) {
+				if n++; n > 40 {
+					break
+				}
+				t.Logf("node %d: %s", i+1, strings.TrimSpace(line))
+			}
+		}
+	})
 	node := func(opts ...servertest.Option) *servertest.Server {
+		l := &syncBuffer{}
+		logs = append(logs, l)
 		return servertest.Start(t, append(opts, servertest.WithPostgresURL(dbURL), servertest.WithClock(clock),
+			servertest.WithLog(slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelWarn}))),
 			servertest.WithStore(func(store.Store) store.Store { return servertest.Open(t, viaProxy, "") }))...)
 	}
 	n1 := node()
