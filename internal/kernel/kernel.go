@@ -23,6 +23,62 @@ type Actor struct {
 	ID        string // "cli", "user:<email>", "client:<id>", "key:<id>", ...
 	IP        string
 	UserAgent string
+	// Authority is what the actor holds, and so may hand on: a change
+	// that would give a principal a permission (a grant, a group
+	// membership, a credential of a principal, a team admin's flag) is
+	// refused with ErrForbidden unless the actor holds it. nil is an
+	// actor bound by nothing, such as the CLI, which holds the database
+	// itself.
+	Authority Authority
+}
+
+// Authority is what an actor holds (authz.Grants is one).
+type Authority interface {
+	// Covers reports whether the holder may do action on every resource
+	// that the resource pattern matches.
+	Covers(action, pattern string) bool
+	// IsTeamAdmin reports whether the holder is a team admin, who holds
+	// every permission of the team.
+	IsTeamAdmin() bool
+}
+
+// ErrForbidden reports a change that the actor may not make because it
+// would hand on what the actor does not hold; the message of the error
+// that wraps it says what.
+var ErrForbidden = errors.New("forbidden")
+
+// Forbidden returns an error wrapping ErrForbidden with a formatted
+// message.
+func Forbidden(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrForbidden}, args...)...)
+}
+
+// ErrStale reports a change made against a version of a record that is no
+// longer the current one (an HTTP If-Match that no longer matches).
+var ErrStale = errors.New("the record changed since it was read")
+
+// Grant is a permission an actor may be asked to hand on: an action on a
+// resource pattern.
+type Grant struct {
+	Action, Resource string
+}
+
+// MayHandOn checks that a holds every grant of gs (and is a team admin if
+// admin is set), so that what a change confers stays within what its
+// actor holds. An actor without Authority may hand on anything.
+func (a Actor) MayHandOn(what string, admin bool, gs []Grant) error {
+	if a.Authority == nil || a.Authority.IsTeamAdmin() {
+		return nil
+	}
+	if admin {
+		return Forbidden("%s would confer a team admin's powers, and %s is not a team admin", what, a.ID)
+	}
+	for _, g := range gs {
+		if !a.Authority.Covers(g.Action, g.Resource) {
+			return Forbidden("%s would confer %s on %s, which %s does not hold", what, g.Action, g.Resource, a.ID)
+		}
+	}
+	return nil
 }
 
 // CLI is the actor of changes made with the gatehouse command.

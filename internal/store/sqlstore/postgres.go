@@ -190,3 +190,7 @@ func (postgresDialect) purgeQuery(table, column string) string {
 // changeLog is true: changes travel by NOTIFY and are kept in the change
 // log for listeners that were away.
 func (postgresDialect) changeLog() bool { return true }
+
+// folded: in byte order ("C"), whatever the database's collation, so that
+// a prefix is a range of the index.
+func (postgresDialect) folded(column string) string { return `(lower(` + column + `) COLLATE "C")` }

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"AuditEventIDs", testAuditEventIDs},
 		{"Logins", testLogins},
+		{"Find", testFind},
 		{"Invalid", testInvalid},
 		{"MissingTeam", testMissingTeam},
 		{"DeleteTeamCascades", testDeleteTeamCascades},
