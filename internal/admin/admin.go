@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -128,6 +129,9 @@ func (s *Service) CreateUser(ctx context.Context, a kernel.Actor, teamName strin
 	if err != nil {
 		return store.User{}, err
 	}
+	if err := a.MayHandOn("creating team admin "+u.Email, in.TeamAdmin, nil); err != nil {
+		return store.User{}, err
+	}
 	err = s.write(ctx, s.userCreated(a, u), func(q store.Queries) error { return createUser(ctx, q, u) })
 	return u, err
 }
@@ -203,11 +207,15 @@ func userByEmail(ctx context.Context, q store.Queries, teamName, email string) (
 	return u, err
 }
 
-// DeleteUser deletes a user with its keys, memberships and permissions.
-func (s *Service) DeleteUser(ctx context.Context, a kernel.Actor, teamName, email string) error {
+// DeleteUser deletes a user, found by email or ID, with its keys,
+// memberships and permissions.
+func (s *Service) DeleteUser(ctx context.Context, a kernel.Actor, teamName, ref string) error {
 	return s.Store.Tx(ctx, func(q store.Queries) error {
-		u, err := userByEmail(ctx, q, teamName, email)
+		u, err := userByRef(ctx, q, teamName, ref)
 		if err != nil {
+			return err
+		}
+		if err := mayActOn(a, u, "deleting the account"); err != nil {
 			return err
 		}
 		if err := q.DeleteUser(ctx, teamName, u.ID); err != nil {
@@ -236,6 +244,15 @@ func (s *Service) SetPassword(ctx context.Context, a kernel.Actor, teamName, ema
 		if err != nil {
 			return err
 		}
+		if a.Authority != nil {
+			held, err := authz.HeldIn(ctx, q, teamName, authz.Principal{Kind: authz.User, Name: u.Email}.String())
+			if err != nil {
+				return err
+			}
+			if err := a.MayHandOn("setting the password of "+u.Email, held.TeamAdmin, held.Grants); err != nil {
+				return err
+			}
+		}
 		u.PasswordHash = hash
 		if err := q.UpdateUser(ctx, u); err != nil {
 			return err
@@ -260,6 +277,9 @@ func (s *Service) SetDisabled(ctx context.Context, a kernel.Actor, teamName, ema
 		if u.Disabled == disabled {
 			return nil // nothing to change, nothing to audit
 		}
+		if err := mayActOn(a, u, "disabling or enabling the account"); err != nil {
+			return err
+		}
 		u.Disabled = disabled
 		if err := q.UpdateUser(ctx, u); err != nil {
 			return err
@@ -273,8 +293,11 @@ func (s *Service) SetDisabled(ctx context.Context, a kernel.Actor, teamName, ema
 func (s *Service) EndSessions(ctx context.Context, a kernel.Actor, teamName, email string) (int, error) {
 	var n int
 	err := s.Store.Tx(ctx, func(q store.Queries) error {
-		u, err := userByEmail(ctx, q, teamName, email)
+		u, err := userByRef(ctx, q, teamName, email)
 		if err != nil {
+			return err
+		}
+		if err := mayActOn(a, u, "ending the sessions"); err != nil {
 			return err
 		}
 		if n, err = q.DeleteUserSessions(ctx, teamName, u.ID); err != nil {

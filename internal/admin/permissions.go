@@ -57,6 +57,9 @@ func (s *Service) Grant(ctx context.Context, a kernel.Actor, p store.Permission)
 		if p, err = checkPermission(ctx, q, p); err != nil {
 			return err
 		}
+		if err := a.MayHandOn("granting "+p.Action+" on "+p.Resource, false, []kernel.Grant{{Action: p.Action, Resource: p.Resource}}); err != nil {
+			return err
+		}
 		if err := q.GrantPermission(ctx, p); err != nil {
 			if errors.Is(err, store.ErrAlreadyExists) {
 				return kernel.Conflict("permission already granted: %s may %s %s", p.Principal, p.Action, p.Resource)
@@ -93,18 +96,10 @@ func (s *Service) ListPermissions(ctx context.Context, teamName, principal strin
 		return nil, err
 	}
 	if principal != "" {
-		pr, err := authz.ParsePrincipal(principal)
-		if err != nil {
-			return nil, kernel.AsInvalid(err)
+		var err error
+		if principal, err = canonicalPrincipal(principal); err != nil {
+			return nil, err
 		}
-		if pr.Kind == authz.User {
-			e, err := kernel.NormalizeEmail(pr.Name)
-			if err != nil {
-				return nil, err
-			}
-			pr.Name = e
-		}
-		principal = pr.String()
 	}
 	return s.Store.ListPermissions(ctx, teamName, principal)
 }

@@ -33,6 +33,9 @@ type TeamSettingsChange struct {
 	AccessTokenTTL *time.Duration // 0 or within [MinAccessTokenTTL, MaxAccessTokenTTL]
 	ScopeFormat    *string        // "", "array" or "string"
 	SigningAlg     *string        // "", "ES384", "ES256" or "EdDSA"
+	// IfVersion, when set, must be the settings' SettingsVersion, or
+	// nothing changes and the error wraps kernel.ErrStale.
+	IfVersion string
 }
 
 // validate checks every field that is set.
@@ -68,6 +71,9 @@ func (s *Service) SetTeamSettings(ctx context.Context, a kernel.Actor, teamName 
 			return err
 		}
 		set := t.Settings
+		if c.IfVersion != "" && c.IfVersion != SettingsVersion(set) {
+			return fmt.Errorf("team %s settings: %w", teamName, kernel.ErrStale)
+		}
 		detail := map[string]string{}
 		if c.AccessTokenTTL != nil {
 			set.AccessTokenTTL = *c.AccessTokenTTL

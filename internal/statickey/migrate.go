@@ -74,6 +74,15 @@ func (s *Service) Migrate(ctx context.Context, a kernel.Actor, team, keyID, auth
 		if err != nil {
 			return err
 		}
+		// The client gets the owner's permissions and its secret goes to
+		// the actor: the actor must hold them.
+		handed := make([]kernel.Grant, 0, len(grants))
+		for _, g := range grants {
+			handed = append(handed, kernel.Grant{Action: g.Action, Resource: g.Resource})
+		}
+		if err := a.MayHandOn("migrating the key of "+owner, false, handed); err != nil {
+			return err
+		}
 		scopes := authz.ScopesFor(authz.Grants{List: grants}, routes)
 		if len(scopes) == 0 {
 			return fmt.Errorf("%w static key %s: the permissions of %s reach no route that needs a scope, so an OAuth client would have nothing to call; grant the permissions the integration needs first", ErrCannotMigrate, keyID, owner)
