@@ -58,10 +58,10 @@ func invalid(format string, args ...any) error { return kernel.Invalid(format, a
 // characters without ':' (it would confuse principals) or spaces at the ends.
 func validateName(kind, name string) error {
 	if name == "" || utf8.RuneCountInString(name) > 128 || strings.TrimSpace(name) != name {
-		return invalid("%s name %q: want 1 to 128 characters without leading or trailing spaces", kind, name)
+		return kernel.InvalidField("name", "%s name %q: want 1 to 128 characters without leading or trailing spaces", kind, name)
 	}
 	if strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f || r == ':' || r == '/' || r == ' ' }) {
-		return invalid("%s name %q: spaces, ':', '/' and control characters are not allowed", kind, name)
+		return kernel.InvalidField("name", "%s name %q: spaces, ':', '/' and control characters are not allowed", kind, name)
 	}
 	return nil
 }
@@ -142,14 +142,18 @@ func (s *Service) newUser(teamName string, in NewUser) (store.User, error) {
 		return store.User{}, err
 	}
 	email, err := kernel.NormalizeEmail(in.Email)
+	var errs []error
 	if err != nil {
-		return store.User{}, err
+		errs = append(errs, kernel.AsInvalidField("email", err))
 	}
 	if utf8.RuneCountInString(in.Password) < MinPasswordLen {
-		return store.User{}, invalid("password: want at least %d characters", MinPasswordLen)
+		errs = append(errs, kernel.InvalidField("password", "password: want at least %d characters", MinPasswordLen))
 	}
 	if utf8.RuneCountInString(in.Name) > 256 {
-		return store.User{}, invalid("name: at most 256 characters")
+		errs = append(errs, kernel.InvalidField("name", "name: at most 256 characters"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return store.User{}, err
 	}
 	id, err := s.Gen.UUID()
 	if err != nil {
@@ -231,7 +235,7 @@ func (s *Service) DeleteUser(ctx context.Context, a kernel.Actor, teamName, ref 
 // its cookie, is refused on every node at once.
 func (s *Service) SetPassword(ctx context.Context, a kernel.Actor, teamName, email, password string) error {
 	if utf8.RuneCountInString(password) < MinPasswordLen {
-		return invalid("password: want at least %d characters", MinPasswordLen)
+		return kernel.InvalidField("password", "password: want at least %d characters", MinPasswordLen)
 	}
 	// Hashed before the transaction: Argon2id takes a while, and the
 	// write lock should not.

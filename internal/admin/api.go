@@ -84,18 +84,22 @@ func (s *Service) UpdateUser(ctx context.Context, a kernel.Actor, teamName, ref 
 		email, hash string
 		err         error
 	)
+	var errs []error
 	if c.Email != nil {
 		if email, err = kernel.NormalizeEmail(*c.Email); err != nil {
-			return store.User{}, err
+			errs = append(errs, kernel.AsInvalidField("email", err))
 		}
 	}
 	if c.Name != nil && utf8.RuneCountInString(*c.Name) > 256 {
-		return store.User{}, invalid("name: at most 256 characters")
+		errs = append(errs, kernel.InvalidField("name", "name: at most 256 characters"))
+	}
+	if c.Password != nil && utf8.RuneCountInString(*c.Password) < MinPasswordLen {
+		errs = append(errs, kernel.InvalidField("password", "password: want at least %d characters", MinPasswordLen))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return store.User{}, err
 	}
 	if c.Password != nil {
-		if utf8.RuneCountInString(*c.Password) < MinPasswordLen {
-			return store.User{}, invalid("password: want at least %d characters", MinPasswordLen)
-		}
 		// Hashed before the transaction: Argon2id takes a while, and the
 		// write lock should not.
 		if hash, err = secret.HashPasswordWith(s.passwordParams(), *c.Password, s.Gen.Rand); err != nil {
@@ -208,12 +212,12 @@ func (s *Service) FindPermissions(ctx context.Context, teamName, principal strin
 func canonicalPrincipal(principal string) (string, error) {
 	pr, err := authz.ParsePrincipal(principal)
 	if err != nil {
-		return "", kernel.AsInvalid(err)
+		return "", kernel.AsInvalidField("principal", err)
 	}
 	if pr.Kind == authz.User {
 		e, err := kernel.NormalizeEmail(pr.Name)
 		if err != nil {
-			return "", err
+			return "", kernel.AsInvalidField("principal", err)
 		}
 		pr.Name = e
 	}

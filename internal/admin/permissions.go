@@ -13,22 +13,22 @@ import (
 // checkPermission validates a permission and that its principal exists,
 // returning it with the principal in canonical form.
 func checkPermission(ctx context.Context, q store.Queries, p store.Permission) (store.Permission, error) {
-	pr, err := authz.ParsePrincipal(p.Principal)
+	pr, perr := authz.ParsePrincipal(p.Principal)
+	if err := errors.Join(kernel.AsInvalidField("principal", perr),
+		kernel.AsInvalidField("action", authz.ValidateAction(p.Action)),
+		kernel.AsInvalidField("resource", authz.ValidateResource(p.Resource))); err != nil {
+		return p, err
+	}
+	err := teamExists(ctx, q, p.Team)
 	if err != nil {
-		return p, kernel.AsInvalid(err)
-	}
-	if err := authz.ValidateAction(p.Action); err != nil {
-		return p, kernel.AsInvalid(err)
-	}
-	if err := authz.ValidateResource(p.Resource); err != nil {
-		return p, kernel.AsInvalid(err)
-	}
-	if err := teamExists(ctx, q, p.Team); err != nil {
 		return p, err
 	}
 	switch pr.Kind {
 	case authz.User:
 		u, err := userByEmail(ctx, q, p.Team, pr.Name)
+		if errors.Is(err, kernel.ErrInvalid) {
+			return p, kernel.AsInvalidField("principal", err)
+		}
 		if err != nil {
 			return p, err
 		}

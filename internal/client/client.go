@@ -267,7 +267,7 @@ func (s *Service) RegenerateSecret(ctx context.Context, a kernel.Actor, team, id
 // every permission of the client (kernel.Actor.MayHandOn).
 func (s *Service) Rotate(ctx context.Context, a kernel.Actor, team, id string, grace time.Duration) (Rotation, error) {
 	if grace < 0 || grace > MaxGrace {
-		return Rotation{}, fmt.Errorf("%w grace %s: want 0 (old secrets stop at once) up to %s", kernel.ErrInvalid, grace, MaxGrace)
+		return Rotation{}, kernel.InvalidField("grace", "grace %s: want 0 (old secrets stop at once) up to %s", grace, MaxGrace)
 	}
 	sec, cs, err := s.newSecret()
 	if err != nil {

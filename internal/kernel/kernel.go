@@ -164,3 +164,57 @@ func NormalizeEmail(email string) (string, error) {
 	}
 	return strings.ToLower(a.Address), nil
 }
+
+// FieldError is an ErrInvalid that names the field of the input at fault,
+// as the admin API's JSON names it ("name", "scopes", "redirect_uris",
+// ...), so that an API can say which field to fix. Its message is the
+// error's own.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e FieldError) Error() string   { return e.Err.Error() }
+func (e FieldError) Unwrap() []error { return []error{ErrInvalid, e.Err} }
+
+// InvalidField returns an ErrInvalid naming field, with a formatted
+// message ("invalid " and the message).
+func InvalidField(field, format string, args ...any) error {
+	return FieldError{Field: field, Err: Invalid(format, args...)}
+}
+
+// AsInvalidField marks a non-nil validation error as ErrInvalid of field;
+// nil stays nil.
+func AsInvalidField(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return FieldError{Field: field, Err: err}
+}
+
+// FieldErrors returns every FieldError in err's tree (errors.Join of
+// several, or wrapped), outermost first.
+func FieldErrors(err error) []FieldError {
+	var out []FieldError
+	var walk func(error)
+	walk = func(err error) {
+		if fe, ok := err.(FieldError); ok {
+			out = append(out, fe)
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			if e := u.Unwrap(); e != nil {
+				walk(e)
+			}
+		}
+	}
+	if err != nil {
+		walk(err)
+	}
+	return out
+}

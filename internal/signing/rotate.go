@@ -281,7 +281,7 @@ func (m *Manager) RotateFor(ctx context.Context, a kernel.Actor, team, alg strin
 		alg = t.Settings.SigningAlg
 	}
 	if _, err := m.resolve(alg); err != nil {
-		return KeyInfo{}, kernel.AsInvalid(fmt.Errorf("alg: %w (want ES384, ES256 or EdDSA)", err))
+		return KeyInfo{}, kernel.AsInvalidField("alg", fmt.Errorf("alg: %w (want ES384, ES256 or EdDSA)", err))
 	}
 	return m.Rotate(ctx, team, alg, kernel.Event(a, m.now(), team, "signing-key.rotate", "team:"+team, nil))
 }

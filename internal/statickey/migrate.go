@@ -49,7 +49,7 @@ func (s *Service) Migrate(ctx context.Context, a kernel.Actor, team, keyID, auth
 		authMethod = client.AuthSecretBasic
 	case client.AuthSecretBasic, client.AuthSecretPost:
 	default:
-		return store.Client{}, "", fmt.Errorf("%w auth method %q: want %s or %s", kernel.ErrInvalid, authMethod, client.AuthSecretBasic, client.AuthSecretPost)
+		return store.Client{}, "", kernel.InvalidField("auth_method", "auth method %q: want %s or %s", authMethod, client.AuthSecretBasic, client.AuthSecretPost)
 	}
 	var (
 		c   store.Client

@@ -90,8 +90,8 @@ const maxLinkLen = 2000
 // error wraps kernel.ErrInvalid and names the setting.
 func (p Policy) Validate() error {
 	if p.DeprecatedSince != nil && p.SunsetAt != nil && p.SunsetAt.Before(*p.DeprecatedSince) {
-		return fmt.Errorf("%w sunset-at %s: must not be before deprecated-since %s", kernel.ErrInvalid,
-			p.SunsetAt.UTC().Format(time.RFC3339), p.DeprecatedSince.UTC().Format(time.RFC3339))
+		return kernel.AsInvalidField("sunset_at", fmt.Errorf("%w sunset-at %s: must not be before deprecated-since %s", kernel.ErrInvalid,
+			p.SunsetAt.UTC().Format(time.RFC3339), p.DeprecatedSince.UTC().Format(time.RFC3339)))
 	}
 	if p.Link != "" {
 		if err := validateLink(p.Link); err != nil {
@@ -103,7 +103,7 @@ func (p Policy) Validate() error {
 
 func validateLink(link string) error {
 	bad := func(why string) error {
-		return fmt.Errorf("%w link %s: %s", kernel.ErrInvalid, strconv.Quote(link), why)
+		return kernel.AsInvalidField("link", fmt.Errorf("%w link %s: %s", kernel.ErrInvalid, strconv.Quote(link), why))
 	}
 	if len(link) > maxLinkLen {
 		return bad(fmt.Sprintf("at most %d bytes", maxLinkLen))
@@ -182,10 +182,10 @@ func (c PolicyChange) empty() bool {
 // that ends up setting nothing is no policy: the team takes the server's.
 func (s *Service) SetPolicy(ctx context.Context, a kernel.Actor, team string, c PolicyChange) (Policy, bool, error) {
 	if c.Clear && !c.empty() {
-		return Policy{}, false, fmt.Errorf("%w policy change: clear takes no other setting", kernel.ErrInvalid)
+		return Policy{}, false, kernel.AsInvalidField("clear", fmt.Errorf("%w policy change: clear takes no other setting", kernel.ErrInvalid))
 	}
 	if !c.Clear && c.empty() {
-		return Policy{}, false, fmt.Errorf("%w policy change: nothing to change", kernel.ErrInvalid)
+		return Policy{}, false, kernel.AsInvalidField("clear", fmt.Errorf("%w policy change: nothing to change", kernel.ErrInvalid))
 	}
 	var (
 		out Policy

@@ -103,7 +103,7 @@ func (s *Service) Create(ctx context.Context, a kernel.Actor, team string, in Ne
 		return Key{}, "", fmt.Errorf("%w expires in %s: want a positive duration, or none for a key that does not expire", kernel.ErrInvalid, in.ExpiresIn)
 	}
 	if in.ExpiresAt != nil && (in.ExpiresIn != 0 || !in.ExpiresAt.After(s.now())) {
-		return Key{}, "", fmt.Errorf("%w expires at %s: want a time in the future (and no expires-in)", kernel.ErrInvalid, in.ExpiresAt.UTC().Format(time.RFC3339))
+		return Key{}, "", kernel.InvalidField("expires_at", "expires at %s: want a time in the future (and no expires-in)", in.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	id, err := s.Gen.UUID()
 	if err != nil {
@@ -202,7 +202,7 @@ func ownerIn(ctx context.Context, q store.Queries, team, kind, owner string) (st
 	if kind == KindUser {
 		email, err := kernel.NormalizeEmail(owner)
 		if err != nil {
-			return "", "", err
+			return "", "", kernel.AsInvalidField("user", err)
 		}
 		u, err := q.UserByEmail(ctx, team, email)
 		if errors.Is(err, store.ErrNotFound) {
@@ -213,7 +213,7 @@ func ownerIn(ctx context.Context, q store.Queries, team, kind, owner string) (st
 		return u.ID, u.Email, nil
 	}
 	if owner == "" {
-		return "", "", fmt.Errorf("%w application name: must not be empty", kernel.ErrInvalid)
+		return "", "", kernel.InvalidField("app", "application name: must not be empty")
 	}
 	if _, err := q.App(ctx, team, owner); errors.Is(err, store.ErrNotFound) {
 		return "", "", fmt.Errorf("application %q in team %s: %w", owner, team, store.ErrNotFound)
@@ -290,7 +290,7 @@ func (s *Service) Find(ctx context.Context, team string, f Query, p store.Page) 
 	sf := store.KeyFilter{UsedBefore: f.UsedBefore, UsedSince: f.UsedSince}
 	switch {
 	case f.User != "" && f.App != "":
-		return nil, "", fmt.Errorf("%w owner: give a user or an application, not both", kernel.ErrInvalid)
+		return nil, "", kernel.InvalidField("user", "owner: give a user or an application, not both")
 	case f.User != "":
 		id, _, err := ownerIn(ctx, s.Store, team, KindUser, f.User)
 		if err != nil {
