@@ -27,7 +27,9 @@ func invalid(format string, args ...any) error {
 // with the admin API's names), joined.
 func (s *Service) validate(in NewClient) error {
 	var errs []error
-	bad := func(field, format string, args ...any) { errs = append(errs, kernel.InvalidField(field, format, args...)) }
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, kernel.InvalidField(field, format, args...))
+	}
 
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > MaxNameLen || !utf8.ValidString(in.Name) {
 		bad("name", "name %q: want 1 to %d characters", in.Name, MaxNameLen)
