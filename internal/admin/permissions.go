@@ -26,7 +26,7 @@ func checkPermission(ctx context.Context, q store.Queries, p store.Permission) (
 	switch pr.Kind {
 	case authz.User:
 		u, err := userByEmail(ctx, q, p.Team, pr.Name)
-		if errors.Is(err, kernel.ErrInvalid) {
+		if errors.Is(err, kernel.ErrInvalid) || errors.Is(err, store.ErrNotFound) {
 			return p, kernel.AsInvalidField("principal", err)
 		}
 		if err != nil {
@@ -41,7 +41,8 @@ func checkPermission(ctx context.Context, q store.Queries, p store.Permission) (
 		_, err = q.Client(ctx, p.Team, pr.Name)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return p, fmt.Errorf("principal %s in team %s: %w", pr, p.Team, store.ErrNotFound)
+		// The principal is a field of the request: it names no one.
+		return p, kernel.AsInvalidField("principal", fmt.Errorf("principal %s in team %s: %w", pr, p.Team, store.ErrNotFound))
 	} else if err != nil {
 		return p, err
 	}

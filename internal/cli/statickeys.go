@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/kernel"
+	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/teamapi"
 )
@@ -357,9 +358,8 @@ keeps working until it is deleted; a team admin's key cannot be migrated.`,
 }
 
 // gatewayRoutes are the routes of the configuration's gateway route file
-// (--routes), as authz.Routes: each resource template's path values become
-// '*' segments ("data-pools/{pool}" is "data-pools/*"), and a {name...}
-// value, which may span segments, a final '*'. No route file: none.
+// (--routes), as the static key migration counts them
+// (server.GatewayRoutes). No route file: none.
 func (a *app) gatewayRoutes() ([]authz.Route, error) {
 	if a.cfg.Routes == "" {
 		return nil, nil
@@ -372,24 +372,5 @@ func (a *app) gatewayRoutes() ([]authz.Route, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []authz.Route
-	for _, rt := range t.Routes() {
-		out = append(out, authz.Route{Scope: rt.Scope, Action: rt.Action, Resource: resourcePattern(rt.Resource)})
-	}
-	return out, nil
-}
-
-// resourcePattern turns a gateway resource template into a pattern.
-func resourcePattern(tmpl string) string {
-	segs := strings.Split(tmpl, "/")
-	for i, seg := range segs {
-		if !strings.Contains(seg, "{") {
-			continue
-		}
-		segs[i] = "*"
-		if strings.Contains(seg, "...}") {
-			return strings.Join(segs[:i+1], "/")
-		}
-	}
-	return strings.Join(segs, "/")
+	return server.GatewayRoutes(t), nil
 }

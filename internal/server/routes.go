@@ -26,7 +26,8 @@ func (s *Server) routes() http.Handler {
 	global := s.globalRoutes()
 
 	// Routes of a team's host.
-	team := http.NewServeMux()
+	s.patterns = nil
+	team := recordingMux{http.NewServeMux(), &s.patterns}
 	// OAuth 2.0 (RFC 6749, 7662, 7009, 8414, 7517). The POST endpoints
 	// answer other methods themselves, with an OAuth error.
 	team.HandleFunc("/oauth2/token", s.oauth.ServeToken)
@@ -52,8 +53,11 @@ func (s *Server) routes() http.Handler {
 	team.HandleFunc("GET /profile", s.ui.ServeProfile)
 	team.HandleFunc("POST /profile/consents/{client_id}/revoke", s.ui.ServeRevokeConsent)
 	team.HandleFunc("POST /profile/sessions/revoke", s.ui.ServeLogoutEverywhere)
-	team.HandleFunc("GET /api/profile/consents", s.ui.ServeConsentList)
-	team.HandleFunc("DELETE /api/profile/consents/{client_id}", s.ui.ServeConsentDelete)
+	// The admin API (scope team.admin and a permission per route) and
+	// the profile API (the user's session or token), with their OpenAPI
+	// description.
+	s.admin.Register(team)
+	team.HandleFunc("GET /api/openapi.json", s.admin.ServeOpenAPI)
 
 	// Anything else: a gateway route, if --routes names one, else 404.
 	var rest http.Handler = http.HandlerFunc(s.notFound)

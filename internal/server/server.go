@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse/gatehouse/internal/access"
+	"github.com/gatehouse/gatehouse/internal/adminapi"
 	"github.com/gatehouse/gatehouse/internal/change"
 	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
@@ -60,6 +61,9 @@ type Server struct {
 	guard   *access.Guard
 	gateway *gateway.Gateway // nil without --routes
 	ui      *webui.UI
+	admin   *adminapi.API
+
+	patterns []string // of the team mux's routes, for Patterns
 }
 
 // New builds a server: the services (internal/compose), then every
@@ -143,6 +147,10 @@ func NewWith(svc *compose.Services) (*Server, error) {
 			return nil, fmt.Errorf("new server: %w", err)
 		}
 	}
+	// The admin and profile APIs, on the services the CLI uses.
+	s.admin = adminapi.New(adminapi.Options{Guard: s.guard, Admin: svc.Admin, Clients: svc.Clients, Keys: svc.StaticKeys,
+		Signing: svc.Signing, Consents: svc.Consents, Sessions: s.ui, Principals: svc.Checker, Scopes: svc.Scopes,
+		Routes: s.migrationRoutes, NoSession: webui.ErrNoSession, CSRF: webui.ErrCSRF, Now: svc.Now})
 	s.handler = s.routes()
 	return s, nil
 }

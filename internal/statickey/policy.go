@@ -2,6 +2,8 @@ package statickey
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -170,6 +172,24 @@ type PolicyChange struct {
 	SunsetAt           *time.Time // nil: unset
 	Link               *string    // "": unset
 	RefuseNew          *bool
+	// IfVersion, when set, must be the PolicyVersion of the team's
+	// effective policy, or nothing changes and the error wraps
+	// kernel.ErrStale.
+	IfVersion string
+}
+
+// PolicyVersion names the state of a team's effective policy (an HTTP
+// ETag).
+func PolicyVersion(p Policy, own bool) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%v %q %q %q %v", own, fmtTime(p.DeprecatedSince), fmtTime(p.SunsetAt), p.Link, p.RefuseNew))
+	return hex.EncodeToString(h[:16])
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func (c PolicyChange) empty() bool {
@@ -195,6 +215,11 @@ func (s *Service) SetPolicy(ctx context.Context, a kernel.Actor, team string, c 
 		t, err := teamIn(ctx, q, team)
 		if err != nil {
 			return err
+		}
+		if c.IfVersion != "" {
+			if cur, own := s.EffectivePolicy(t); PolicyVersion(cur, own) != c.IfVersion {
+				return fmt.Errorf("static key policy of team %s: %w", team, kernel.ErrStale)
+			}
 		}
 		p := Policy{}
 		if !c.Clear {

@@ -206,7 +206,7 @@ func ownerIn(ctx context.Context, q store.Queries, team, kind, owner string) (st
 		}
 		u, err := q.UserByEmail(ctx, team, email)
 		if errors.Is(err, store.ErrNotFound) {
-			return "", "", fmt.Errorf("user %s in team %s: %w", email, team, store.ErrNotFound)
+			return "", "", kernel.AsInvalidField("user", fmt.Errorf("user %s in team %s: %w", email, team, store.ErrNotFound))
 		} else if err != nil {
 			return "", "", err
 		}
@@ -216,7 +216,7 @@ func ownerIn(ctx context.Context, q store.Queries, team, kind, owner string) (st
 		return "", "", kernel.InvalidField("app", "application name: must not be empty")
 	}
 	if _, err := q.App(ctx, team, owner); errors.Is(err, store.ErrNotFound) {
-		return "", "", fmt.Errorf("application %q in team %s: %w", owner, team, store.ErrNotFound)
+		return "", "", kernel.AsInvalidField("app", fmt.Errorf("application %q in team %s: %w", owner, team, store.ErrNotFound))
 	} else if err != nil {
 		return "", "", err
 	}

@@ -70,8 +70,13 @@ const (
 	paramUntil  = "until"
 )
 
+// Mux is where routes are registered (*http.ServeMux is one).
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+}
+
 // Register adds the team API routes to mux, each behind g.
-func Register(mux *http.ServeMux, g *access.Guard, st Reader) {
+func Register(mux Mux, g *access.Guard, st Reader) {
 	h := handlers{st: st}
 	mux.Handle("GET /api/team/audit-log",
 		g.Require(scope.AuditLogRead, ActionRead, access.Fixed(ResourceAuditLog), serve(h.auditLog)))

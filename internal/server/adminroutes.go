@@ -1,0 +1,69 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/teamapi"
+)
+
+// GatewayRoutes are the routes of a gateway route table as the static key
+// migration counts them (authz.Route): each resource template's path
+// values become '*' segments ("data-pools/{pool}" is "data-pools/*"), and
+// a {name...} value, which may span segments, a final '*'.
+func GatewayRoutes(t *gateway.Table) []authz.Route {
+	var out []authz.Route
+	for _, rt := range t.Routes() {
+		out = append(out, authz.Route{Scope: rt.Scope, Action: rt.Action, Resource: resourcePattern(rt.Resource)})
+	}
+	return out
+}
+
+// resourcePattern turns a gateway resource template into a pattern.
+func resourcePattern(tmpl string) string {
+	segs := strings.Split(tmpl, "/")
+	for i, seg := range segs {
+		if !strings.Contains(seg, "{") {
+			continue
+		}
+		segs[i] = "*"
+		if strings.Contains(seg, "...}") {
+			return strings.Join(segs[:i+1], "/")
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// migrationRoutes are the routes whose scopes a static key's client may
+// need, as of now: the team APIs' and the gateway's current ones.
+func (s *Server) migrationRoutes() []authz.Route {
+	routes := teamapi.Routes()
+	if s.gateway != nil {
+		routes = append(routes, GatewayRoutes(s.gateway.Table())...)
+	}
+	return routes
+}
+
+// recordingMux is a team's mux that remembers the pattern of every route
+// registered on it, so that a test can hold the route list against the
+// OpenAPI document.
+type recordingMux struct {
+	*http.ServeMux
+	patterns *[]string
+}
+
+func (m recordingMux) Handle(pattern string, h http.Handler) {
+	*m.patterns = append(*m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m recordingMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
+}
+
+// Patterns lists the pattern of every route of a team's host, in the
+// order they were registered ("GET /api/team/users", "/oauth2/token").
+func (s *Server) Patterns() []string { return slices.Clone(s.patterns) }
