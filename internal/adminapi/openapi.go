@@ -45,8 +45,12 @@ type (
 		Grace string `json:"grace,omitempty" doc:"duration"`
 	}
 	// NewApp creates an application; NewGroup a group.
-	NewApp   struct{ Name string `json:"name"` }
-	NewGroup struct{ Name string `json:"name"` }
+	NewApp struct {
+		Name string `json:"name"`
+	}
+	NewGroup struct {
+		Name string `json:"name"`
+	}
 	// NewKey makes a static key of a user or an application.
 	NewKey struct {
 		User      string     `json:"user,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/adminapi"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/teamapi"
@@ -37,14 +38,28 @@ func resourcePattern(tmpl string) string {
 	return strings.Join(segs, "/")
 }
 
-// migrationRoutes are the routes whose scopes a static key's client may
-// need, as of now: the team APIs' and the gateway's current ones.
-func (s *Server) migrationRoutes() []authz.Route {
+// MigrationRoutes are the routes whose scopes a migrated static key's
+// client may need: the team APIs', the admin API's and those of the
+// gateway table gw (nil: none).
+func MigrationRoutes(gw *gateway.Table) []authz.Route {
 	routes := teamapi.Routes()
-	if s.gateway != nil {
-		routes = append(routes, GatewayRoutes(s.gateway.Table())...)
+	for _, rt := range adminapi.Routes() {
+		if !rt.Profile && !rt.Public {
+			routes = append(routes, authz.Route{Scope: rt.Scope, Action: rt.Action, Resource: rt.Resource})
+		}
+	}
+	if gw != nil {
+		routes = append(routes, GatewayRoutes(gw)...)
 	}
 	return routes
+}
+
+// migrationRoutes are MigrationRoutes with the gateway's current table.
+func (s *Server) migrationRoutes() []authz.Route {
+	if s.gateway == nil {
+		return MigrationRoutes(nil)
+	}
+	return MigrationRoutes(s.gateway.Table())
 }
 
 // recordingMux is a team's mux that remembers the pattern of every route
