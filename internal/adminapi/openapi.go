@@ -166,6 +166,15 @@ type (
 		Action    string `json:"action"`
 		Resource  string `json:"resource"`
 	}
+	// Denial is the guard's answer to a refused credential (401) or call
+	// (403), shaped as RFC 6750's errors, and the 503 of every route.
+	Denial struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description,omitempty"`
+		Scope       string `json:"scope,omitempty"`
+		Action      string `json:"action,omitempty"`
+		Resource    string `json:"resource,omitempty"`
+	}
 	// Document is an OpenAPI document (GET /api/openapi.json).
 	Document map[string]any
 )
@@ -180,7 +189,7 @@ func init() {
 		NewClient{}, ClientChange{}, SecretRotation{}, NewApp{}, NewGroup{}, NewKey{}, NewOwnKey{}, PolicyChange{}, Migration{},
 		NewUser{}, UserChange{}, Rotation{}, SettingsChange{},
 		AuditEvent{}, LoginEvent{}, DirectoryUser{}, DirectoryGroup{}, Member{}, CheckRequest{}, CheckResponse{},
-		Problem{}, FieldIssue{},
+		Problem{}, FieldIssue{}, Denial{},
 	} {
 		t := reflect.TypeOf(v)
 		schemaTypes[t.Name()] = t
@@ -327,7 +336,18 @@ func operation(rt Route) map[string]any {
 	}
 	responses := map[string]any{itoa(rt.Status): ok}
 	for code, desc := range errorResponses(rt) {
-		responses[code] = map[string]any{"description": desc, "content": map[string]any{ProblemType: map[string]any{"schema": ref("Problem")}}}
+		content := map[string]any{ProblemType: map[string]any{"schema": ref("Problem")}}
+		switch code {
+		case "401", "503":
+			// The guard's RFC 6750 answers, and the one 503 of every route.
+			content = map[string]any{"application/json": map[string]any{"schema": ref("Denial")}}
+			if code == "401" && rt.Profile {
+				content[ProblemType] = map[string]any{"schema": ref("Problem")}
+			}
+		case "400", "403":
+			content["application/json"] = map[string]any{"schema": ref("Denial")}
+		}
+		responses[code] = map[string]any{"description": desc, "content": content}
 	}
 	op["responses"] = responses
 	switch {
@@ -354,9 +374,7 @@ func errorResponses(rt Route) map[string]string {
 	}
 	out["401"] = "no credential, or a bad one (WWW-Authenticate)"
 	out["403"] = "the credential lacks the scope (insufficient_scope) or the principal the permission, or the change would hand on what the caller does not hold"
-	if rt.Request != "" || rt.List || len(rt.Query) > 0 {
-		out["400"] = "a malformed body or query parameter"
-	}
+	out["400"] = "a malformed body, query parameter or Authorization header"
 	if rt.Request != "" {
 		out["422"] = "invalid fields, each named in errors"
 		if rt.Method == "POST" || rt.Method == "PUT" {

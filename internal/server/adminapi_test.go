@@ -12,6 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
+
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/adminapi"
 	"github.com/gatehouse/gatehouse/internal/client"
@@ -692,4 +696,87 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			t.Errorf("the document describes %s, which the server does not serve", op)
 		}
 	}
+}
+
+// The document is valid OpenAPI 3.1, and the answers of the APIs match
+// the schemas it gives them (requests and answers checked by
+// libopenapi-validator).
+func TestOpenAPIValidates(t *testing.T) {
+	e := startAPI(t)
+	raw := e.call(t, "GET", "/api/openapi.json", "", nil).body
+	doc, err := libopenapi.NewDocument(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, errs := schema_validation.ValidateOpenAPIDocument(doc); !ok {
+		for _, err := range errs {
+			t.Errorf("the document is not valid OpenAPI 3.1: %s: %s", err.Message, err.Reason)
+			for _, se := range err.SchemaValidationErrors {
+				t.Errorf("  %s at %s", se.Reason, se.FieldPath)
+			}
+		}
+		t.FailNow()
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	root := e.caller(t, admin2, [2]string{"*", "*"})
+	ada := e.h.User(t, "acme", admin.NewUser{Email: "ada@example.com"})
+	_, adaKey := e.h.StaticKey(t, "acme", statickey.KindUser, "ada@example.com")
+	e.h.Group(t, "acme", "ops", "ada@example.com")
+	check := func(method, path, cred string, body any) {
+		t.Helper()
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, _ := http.NewRequest(method, servertest.URL("acme", path), rd)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if cred != "" {
+			req.Header.Set("Authorization", "Bearer "+cred)
+		}
+		resp, err := e.h.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(raw))
+		// The validator reads the request's body again.
+		if body != nil {
+			b, _ := json.Marshal(body)
+			req.Body = io.NopCloser(bytes.NewReader(b))
+		}
+		if ok, errs := v.ValidateHttpRequestResponse(req, resp); !ok {
+			for _, err := range errs {
+				t.Errorf("%s %s (%d %s): %s: %s", method, path, resp.StatusCode, raw, err.Message, err.Reason)
+				for _, se := range err.SchemaValidationErrors {
+					t.Errorf("  %s at %s", se.Reason, se.FieldPath)
+				}
+			}
+		}
+	}
+	check("POST", "/api/admin/clients", root, map[string]any{"name": "etl", "grant_types": []string{"client_credentials"},
+		"auth_method": "client_secret_basic", "scopes": []string{"audit.log:read"}})
+	check("GET", "/api/admin/clients?limit=5", root, nil)
+	check("POST", "/api/admin/clients", root, map[string]any{"name": "", "grant_types": []string{"client_credentials"},
+		"auth_method": "client_secret_basic", "scopes": []string{"audit.log:read"}})
+	check("GET", "/api/admin/users/"+ada.ID, root, nil)
+	check("GET", "/api/admin/groups", root, nil)
+	check("GET", "/api/admin/keys", root, nil)
+	check("GET", "/api/admin/static-keys/report", root, nil)
+	check("GET", "/api/admin/static-keys/policy", root, nil)
+	check("GET", "/api/admin/settings", root, nil)
+	check("GET", "/api/admin/signing-keys", root, nil)
+	check("GET", "/api/admin/permissions", root, nil)
+	check("GET", "/api/profile", adaKey, nil)
+	check("GET", "/api/profile/keys", adaKey, nil)
+	check("GET", "/api/team/users", adaKey, nil) // 403: ada may not
+	check("GET", "/api/admin/clients", "", nil)   // 401
+	e.h.Grant(t, "acme", "user:ada@example.com", "read", "users")
+	check("GET", "/api/team/users", adaKey, nil)
 }
