@@ -776,7 +776,7 @@ func TestOpenAPIValidates(t *testing.T) {
 	check("GET", "/api/profile", adaKey, nil)
 	check("GET", "/api/profile/keys", adaKey, nil)
 	check("GET", "/api/team/users", adaKey, nil) // 403: ada may not
-	check("GET", "/api/admin/clients", "", nil)   // 401
+	check("GET", "/api/admin/clients", "", nil)  // 401
 	e.h.Grant(t, "acme", "user:ada@example.com", "read", "users")
 	check("GET", "/api/team/users", adaKey, nil)
 }
