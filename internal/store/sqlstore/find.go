@@ -30,6 +30,21 @@ func (w *where) add(cond string) { w.conds = append(w.conds, cond) }
 
 func (w *where) String() string { return " WHERE " + strings.Join(w.conds, " AND ") }
 
+// afterName is the condition that a row comes after the cursor of a
+// listing in folded-name order, name breaking ties; the cursor is the
+// last row's name.
+func (q *queries) afterName(w *where, after string) string {
+	if after == "" {
+		return "1 = 1"
+	}
+	col := q.d.folded("name")
+	a, n := w.arg(foldASCII(after)), w.arg(after)
+	return "(" + col + " > " + a + " OR (" + col + " = " + a + " AND name > " + n + "))"
+}
+
+// byName orders a listing by folded name, then name.
+func (q *queries) byName() string { return " ORDER BY " + q.d.folded("name") + ", name" }
+
 // prefixRange is the condition that the folded column starts with query.
 func (q *queries) prefixRange(w *where, column, query string) string {
 	lo := foldASCII(query)
@@ -48,14 +63,11 @@ func foldASCII(s string) string {
 	}, s)
 }
 
-// likeWord is a LIKE pattern that finds word among the words of a
-// space-separated list, written ' ' || list || ' '.
-func likeWord(word string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "% " + r.Replace(word) + " %"
-}
-
-// FindUsers pages through the team's users by email.
+// FindUsers pages through the team's users by email. A search reads two
+// pages in email order, one of users whose email starts with the query (a
+// range of the email index, emails being stored lower-cased) and one of
+// those whose name does (a range of the folded-name index), and merges
+// them.
 func (q *queries) FindUsers(ctx context.Context, team string, f store.UserFilter, p store.Page) (_ []store.User, _ string, err error) {
 	ctx, end := q.op(ctx)
 	defer end(&err)
@@ -64,27 +76,47 @@ func (q *queries) FindUsers(ctx context.Context, team string, f store.UserFilter
 		return nil, "", err
 	}
 	n := pageSize(p)
-	w := &where{}
-	w.add("team = " + w.arg(team))
-	w.add("email > " + w.arg(after))
-	if f.Query != "" {
-		w.add("((" + q.prefixRange(w, "email", f.Query) + ") OR (" + q.prefixRange(w, "name", f.Query) + "))")
+	page := func(cond func(w *where)) ([]store.User, error) {
+		w := &where{}
+		w.add("team = " + w.arg(team))
+		w.add("email > " + w.arg(after))
+		cond(w)
+		rows, err := q.x.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+w.String()+` ORDER BY email LIMIT `+w.arg(n+1), w.args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []store.User
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, u)
+		}
+		return out, rows.Err()
 	}
-	rows, err := q.x.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+w.String()+` ORDER BY email LIMIT `+w.arg(n+1), w.args...)
-	if err != nil {
-		return nil, "", q.fail("find users", err)
-	}
-	defer rows.Close()
 	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
+	if f.Query == "" {
+		if out, err = page(func(*where) {}); err != nil {
+			return nil, "", q.fail("find users", err)
+		}
+	} else {
+		lo := foldASCII(f.Query)
+		byEmail, err := page(func(w *where) {
+			// In the email index's order; the exact test keeps a
+			// collation that orders otherwise from widening it.
+			w.add("email >= " + w.arg(lo) + " AND email < " + w.arg(lo+"\U0010FFFF") +
+				" AND substr(email, 1, " + w.arg(len([]rune(lo))) + ") = " + w.arg(lo))
+		})
 		if err != nil {
 			return nil, "", q.fail("find users", err)
 		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", q.fail("find users", err)
+		byName, err := page(func(w *where) { w.add(q.prefixRange(w, "name", f.Query)) })
+		if err != nil {
+			return nil, "", q.fail("find users", err)
+		}
+		out = mergeUsers(byEmail, byName)
 	}
 	var next string
 	if len(out) > n {
@@ -92,6 +124,22 @@ func (q *queries) FindUsers(ctx context.Context, team string, f store.UserFilter
 		next = encodeCursor(out[n-1].Email)
 	}
 	return out, next, nil
+}
+
+// mergeUsers merges two lists in email order, without repeats.
+func mergeUsers(a, b []store.User) []store.User {
+	out := make([]store.User, 0, len(a)+len(b))
+	for len(a) > 0 || len(b) > 0 {
+		switch {
+		case len(b) == 0 || len(a) > 0 && a[0].Email < b[0].Email:
+			out, a = append(out, a[0]), a[1:]
+		case len(a) == 0 || b[0].Email < a[0].Email:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
+	}
+	return out
 }
 
 // FindGroups pages through the team's groups by name, with their members.
@@ -105,14 +153,14 @@ func (q *queries) FindGroups(ctx context.Context, team string, f store.NameFilte
 	n := pageSize(p)
 	w := &where{}
 	w.add("team = " + w.arg(team))
-	w.add("name > " + w.arg(after))
+	w.add(q.afterName(w, after))
 	if f.Query != "" {
 		w.add(q.prefixRange(w, "name", f.Query))
 	}
 	gs, err := q.groups(ctx, `SELECT g.team, g.name, g.created_at, m.user_id FROM user_groups g
 		LEFT JOIN group_members m ON m.team = g.team AND m.group_name = g.name
-		WHERE g.team = $1 AND g.name IN (SELECT name FROM user_groups`+w.String()+` ORDER BY name LIMIT `+w.arg(n+1)+`)
-		ORDER BY g.name, m.user_id`, w.args...)
+		WHERE g.team = $1 AND g.name IN (SELECT name FROM user_groups`+w.String()+q.byName()+` LIMIT `+w.arg(n+1)+`)
+		ORDER BY `+q.d.folded("g.name")+`, g.name, m.user_id`, w.args...)
 	if err != nil {
 		return nil, "", q.fail("find groups", err)
 	}
@@ -135,11 +183,11 @@ func (q *queries) FindApps(ctx context.Context, team string, f store.NameFilter,
 	n := pageSize(p)
 	w := &where{}
 	w.add("team = " + w.arg(team))
-	w.add("name > " + w.arg(after))
+	w.add(q.afterName(w, after))
 	if f.Query != "" {
 		w.add(q.prefixRange(w, "name", f.Query))
 	}
-	rows, err := q.x.QueryContext(ctx, `SELECT team, name, created_at FROM apps`+w.String()+` ORDER BY name LIMIT `+w.arg(n+1), w.args...)
+	rows, err := q.x.QueryContext(ctx, `SELECT team, name, created_at FROM apps`+w.String()+q.byName()+` LIMIT `+w.arg(n+1), w.args...)
 	if err != nil {
 		return nil, "", q.fail("find apps", err)
 	}
@@ -179,17 +227,17 @@ func (q *queries) FindClients(ctx context.Context, team string, f store.ClientFi
 	n := pageSize(p)
 	w := &where{}
 	w.add("team = " + w.arg(team))
-	w.add("name > " + w.arg(after))
+	w.add(q.afterName(w, after))
 	if f.Query != "" {
 		w.add(q.prefixRange(w, "name", f.Query))
 	}
 	if f.GrantType != "" {
-		w.add(`(' ' || grant_types || ' ') LIKE ` + w.arg(likeWord(f.GrantType)) + ` ESCAPE '\'`)
+		w.add(q.d.contains("(' ' || grant_types || ' ')", w.arg(" "+f.GrantType+" ")))
 	}
 	if f.Scope != "" {
-		w.add(`(' ' || scopes || ' ') LIKE ` + w.arg(likeWord(f.Scope)) + ` ESCAPE '\'`)
+		w.add(q.d.contains("(' ' || scopes || ' ')", w.arg(" "+f.Scope+" ")))
 	}
-	rows, err := q.x.QueryContext(ctx, `SELECT `+clientColumns+` FROM clients`+w.String()+` ORDER BY name LIMIT `+w.arg(n+1), w.args...)
+	rows, err := q.x.QueryContext(ctx, `SELECT `+clientColumns+` FROM clients`+w.String()+q.byName()+` LIMIT `+w.arg(n+1), w.args...)
 	if err != nil {
 		return nil, "", q.fail("find clients", err)
 	}
@@ -211,8 +259,6 @@ func (q *queries) FindClients(ctx context.Context, team string, f store.ClientFi
 		out = out[:n]
 		next = encodeCursor(out[n-1].Name)
 	}
-	// LIKE folds ASCII case on SQLite: keep only exact matches.
-	out = keepClients(out, f)
 	if len(out) > 0 {
 		ids := make([]any, 0, len(out)+1)
 		ids = append(ids, team)
@@ -230,24 +276,6 @@ func (q *queries) FindClients(ctx context.Context, team string, f store.ClientFi
 		}
 	}
 	return out, next, nil
-}
-
-func keepClients(cs []store.Client, f store.ClientFilter) []store.Client {
-	has := func(list []string, v string) bool {
-		for _, x := range list {
-			if x == v {
-				return true
-			}
-		}
-		return false
-	}
-	out := cs[:0]
-	for _, c := range cs {
-		if (f.GrantType == "" || has(c.GrantTypes, f.GrantType)) && (f.Scope == "" || has(c.Scopes, f.Scope)) {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // FindKeys pages through the team's static keys by id.

@@ -107,6 +107,7 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 				`DROP INDEX apps_name_folded`,
 				`DROP INDEX clients_name_folded`,
 				`DROP INDEX static_keys_last_used`,
+				`DROP INDEX static_keys_owner_id`,
 				`DROP TABLE sessions`,
 				`DROP TABLE probe`,
 				`DROP INDEX audit_events_event_id`,

@@ -471,3 +471,7 @@ func (sqliteDialect) changeLog() bool { return true }
 // folded: SQLite's lower() folds ASCII letters only, and its default
 // collation is byte order.
 func (sqliteDialect) folded(column string) string { return "lower(" + column + ")" }
+
+func (sqliteDialect) contains(haystack, needle string) string {
+	return "instr(" + haystack + ", " + needle + ") > 0"
+}

@@ -54,6 +54,9 @@ type dialect interface {
 	// compared byte by byte whatever the database's collation, as the
 	// indexes of migration 0010 hold it: what a prefix search compares.
 	folded(column string) string
+	// contains is the condition that needle (a parameter) is a substring
+	// of haystack, exactly.
+	contains(haystack, needle string) string
 }
 
 // execer is what a query needs: a *sql.DB or a *sql.Tx.
