@@ -97,7 +97,10 @@ func Fixed(resource string) func(*http.Request) string {
 	return func(*http.Request) string { return resource }
 }
 
-type subjectKey struct{}
+type (
+	subjectKey struct{}
+	grantsKey  struct{}
+)
 
 // FromContext returns the authenticated subject of a request that passed
 // the guard.
@@ -106,15 +109,23 @@ func FromContext(ctx context.Context) (authz.Subject, bool) {
 	return s, ok
 }
 
+// GrantsFromContext returns what the principal of a request that passed
+// the guard holds: what it may hand on in the changes it makes.
+func GrantsFromContext(ctx context.Context) (authz.Grants, bool) {
+	g, ok := ctx.Value(grantsKey{}).(authz.Grants)
+	return g, ok
+}
+
 // Require serves next only to calls that pass the rule for scope, action
 // and the resource that resource computes from the request.
 func (g *Guard) Require(scope, action string, resource func(*http.Request) string, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sub, ok := g.Authorize(w, r, scope, action, resource(r))
+		sub, grants, ok := g.authorize(w, r, scope, action, resource(r))
 		if !ok {
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), subjectKey{}, sub)))
+		ctx := context.WithValue(context.WithValue(r.Context(), subjectKey{}, sub), grantsKey{}, grants)
+		next(w, r.WithContext(ctx))
 	})
 }
 
@@ -122,16 +133,21 @@ func (g *Guard) Require(scope, action string, resource func(*http.Request) strin
 // and resource. When the call is denied it has written the answer and
 // returns false.
 func (g *Guard) Authorize(w http.ResponseWriter, r *http.Request, scope, action, resource string) (authz.Subject, bool) {
+	sub, _, ok := g.authorize(w, r, scope, action, resource)
+	return sub, ok
+}
+
+func (g *Guard) authorize(w http.ResponseWriter, r *http.Request, scope, action, resource string) (authz.Subject, authz.Grants, bool) {
 	sub, grants, ok := g.authenticate(w, r)
 	if !ok {
-		return authz.Subject{}, false
+		return authz.Subject{}, authz.Grants{}, false
 	}
 	d := authz.Decide(sub, grants, scope, action, resource)
 	if d.Allowed() {
-		return sub, true
+		return sub, grants, true
 	}
 	g.deny(w, r, sub, d)
-	return authz.Subject{}, false
+	return authz.Subject{}, authz.Grants{}, false
 }
 
 // Authenticate authenticates r, or writes a 401 and returns false.

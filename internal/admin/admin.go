@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -57,10 +58,10 @@ func invalid(format string, args ...any) error { return kernel.Invalid(format, a
 // characters without ':' (it would confuse principals) or spaces at the ends.
 func validateName(kind, name string) error {
 	if name == "" || utf8.RuneCountInString(name) > 128 || strings.TrimSpace(name) != name {
-		return invalid("%s name %q: want 1 to 128 characters without leading or trailing spaces", kind, name)
+		return kernel.InvalidField("name", "%s name %q: want 1 to 128 characters without leading or trailing spaces", kind, name)
 	}
 	if strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f || r == ':' || r == '/' || r == ' ' }) {
-		return invalid("%s name %q: spaces, ':', '/' and control characters are not allowed", kind, name)
+		return kernel.InvalidField("name", "%s name %q: spaces, ':', '/' and control characters are not allowed", kind, name)
 	}
 	return nil
 }
@@ -128,6 +129,9 @@ func (s *Service) CreateUser(ctx context.Context, a kernel.Actor, teamName strin
 	if err != nil {
 		return store.User{}, err
 	}
+	if err := a.MayHandOn("creating team admin "+u.Email, in.TeamAdmin, nil); err != nil {
+		return store.User{}, err
+	}
 	err = s.write(ctx, s.userCreated(a, u), func(q store.Queries) error { return createUser(ctx, q, u) })
 	return u, err
 }
@@ -138,14 +142,18 @@ func (s *Service) newUser(teamName string, in NewUser) (store.User, error) {
 		return store.User{}, err
 	}
 	email, err := kernel.NormalizeEmail(in.Email)
+	var errs []error
 	if err != nil {
-		return store.User{}, err
+		errs = append(errs, kernel.AsInvalidField("email", err))
 	}
 	if utf8.RuneCountInString(in.Password) < MinPasswordLen {
-		return store.User{}, invalid("password: want at least %d characters", MinPasswordLen)
+		errs = append(errs, kernel.InvalidField("password", "password: want at least %d characters", MinPasswordLen))
 	}
 	if utf8.RuneCountInString(in.Name) > 256 {
-		return store.User{}, invalid("name: at most 256 characters")
+		errs = append(errs, kernel.InvalidField("name", "name: at most 256 characters"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return store.User{}, err
 	}
 	id, err := s.Gen.UUID()
 	if err != nil {
@@ -203,11 +211,15 @@ func userByEmail(ctx context.Context, q store.Queries, teamName, email string) (
 	return u, err
 }
 
-// DeleteUser deletes a user with its keys, memberships and permissions.
-func (s *Service) DeleteUser(ctx context.Context, a kernel.Actor, teamName, email string) error {
+// DeleteUser deletes a user, found by email or ID, with its keys,
+// memberships and permissions.
+func (s *Service) DeleteUser(ctx context.Context, a kernel.Actor, teamName, ref string) error {
 	return s.Store.Tx(ctx, func(q store.Queries) error {
-		u, err := userByEmail(ctx, q, teamName, email)
+		u, err := userByRef(ctx, q, teamName, ref)
 		if err != nil {
+			return err
+		}
+		if err := mayActOn(a, u, "deleting the account"); err != nil {
 			return err
 		}
 		if err := q.DeleteUser(ctx, teamName, u.ID); err != nil {
@@ -223,7 +235,7 @@ func (s *Service) DeleteUser(ctx context.Context, a kernel.Actor, teamName, emai
 // its cookie, is refused on every node at once.
 func (s *Service) SetPassword(ctx context.Context, a kernel.Actor, teamName, email, password string) error {
 	if utf8.RuneCountInString(password) < MinPasswordLen {
-		return invalid("password: want at least %d characters", MinPasswordLen)
+		return kernel.InvalidField("password", "password: want at least %d characters", MinPasswordLen)
 	}
 	// Hashed before the transaction: Argon2id takes a while, and the
 	// write lock should not.
@@ -235,6 +247,15 @@ func (s *Service) SetPassword(ctx context.Context, a kernel.Actor, teamName, ema
 		u, err := userByEmail(ctx, q, teamName, email)
 		if err != nil {
 			return err
+		}
+		if a.Authority != nil {
+			held, err := authz.HeldIn(ctx, q, teamName, authz.Principal{Kind: authz.User, Name: u.Email}.String())
+			if err != nil {
+				return err
+			}
+			if err := a.MayHandOn("setting the password of "+u.Email, held.TeamAdmin, held.Grants); err != nil {
+				return err
+			}
 		}
 		u.PasswordHash = hash
 		if err := q.UpdateUser(ctx, u); err != nil {
@@ -260,6 +281,9 @@ func (s *Service) SetDisabled(ctx context.Context, a kernel.Actor, teamName, ema
 		if u.Disabled == disabled {
 			return nil // nothing to change, nothing to audit
 		}
+		if err := mayActOn(a, u, "disabling or enabling the account"); err != nil {
+			return err
+		}
 		u.Disabled = disabled
 		if err := q.UpdateUser(ctx, u); err != nil {
 			return err
@@ -273,8 +297,11 @@ func (s *Service) SetDisabled(ctx context.Context, a kernel.Actor, teamName, ema
 func (s *Service) EndSessions(ctx context.Context, a kernel.Actor, teamName, email string) (int, error) {
 	var n int
 	err := s.Store.Tx(ctx, func(q store.Queries) error {
-		u, err := userByEmail(ctx, q, teamName, email)
+		u, err := userByRef(ctx, q, teamName, email)
 		if err != nil {
+			return err
+		}
+		if err := mayActOn(a, u, "ending the sessions"); err != nil {
 			return err
 		}
 		if n, err = q.DeleteUserSessions(ctx, teamName, u.ID); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -78,6 +79,16 @@ func (s *Service) AddMember(ctx context.Context, a kernel.Actor, teamName, group
 				return fmt.Errorf("group %q in team %s: %w", group, teamName, store.ErrNotFound)
 			}
 			return err
+		}
+		// A member gets the group's permissions: the actor must hold them.
+		if a.Authority != nil {
+			held, err := authz.HeldIn(ctx, q, teamName, authz.Principal{Kind: authz.Group, Name: group}.String())
+			if err != nil {
+				return err
+			}
+			if err := a.MayHandOn("adding a member to group "+group, false, held.Grants); err != nil {
+				return err
+			}
 		}
 		if err := q.AddGroupMember(ctx, teamName, group, u.ID); err != nil {
 			if errors.Is(err, store.ErrAlreadyExists) {

@@ -13,22 +13,22 @@ import (
 // checkPermission validates a permission and that its principal exists,
 // returning it with the principal in canonical form.
 func checkPermission(ctx context.Context, q store.Queries, p store.Permission) (store.Permission, error) {
-	pr, err := authz.ParsePrincipal(p.Principal)
+	pr, perr := authz.ParsePrincipal(p.Principal)
+	if err := errors.Join(kernel.AsInvalidField("principal", perr),
+		kernel.AsInvalidField("action", authz.ValidateAction(p.Action)),
+		kernel.AsInvalidField("resource", authz.ValidateResource(p.Resource))); err != nil {
+		return p, err
+	}
+	err := teamExists(ctx, q, p.Team)
 	if err != nil {
-		return p, kernel.AsInvalid(err)
-	}
-	if err := authz.ValidateAction(p.Action); err != nil {
-		return p, kernel.AsInvalid(err)
-	}
-	if err := authz.ValidateResource(p.Resource); err != nil {
-		return p, kernel.AsInvalid(err)
-	}
-	if err := teamExists(ctx, q, p.Team); err != nil {
 		return p, err
 	}
 	switch pr.Kind {
 	case authz.User:
 		u, err := userByEmail(ctx, q, p.Team, pr.Name)
+		if errors.Is(err, kernel.ErrInvalid) || errors.Is(err, store.ErrNotFound) {
+			return p, kernel.AsInvalidField("principal", err)
+		}
 		if err != nil {
 			return p, err
 		}
@@ -41,7 +41,8 @@ func checkPermission(ctx context.Context, q store.Queries, p store.Permission) (
 		_, err = q.Client(ctx, p.Team, pr.Name)
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return p, fmt.Errorf("principal %s in team %s: %w", pr, p.Team, store.ErrNotFound)
+		// The principal is a field of the request: it names no one.
+		return p, kernel.AsInvalidField("principal", fmt.Errorf("principal %s in team %s: %w", pr, p.Team, store.ErrNotFound))
 	} else if err != nil {
 		return p, err
 	}
@@ -55,6 +56,9 @@ func (s *Service) Grant(ctx context.Context, a kernel.Actor, p store.Permission)
 	err := s.Store.Tx(ctx, func(q store.Queries) error {
 		var err error
 		if p, err = checkPermission(ctx, q, p); err != nil {
+			return err
+		}
+		if err := a.MayHandOn("granting "+p.Action+" on "+p.Resource, false, []kernel.Grant{{Action: p.Action, Resource: p.Resource}}); err != nil {
 			return err
 		}
 		if err := q.GrantPermission(ctx, p); err != nil {
@@ -93,18 +97,10 @@ func (s *Service) ListPermissions(ctx context.Context, teamName, principal strin
 		return nil, err
 	}
 	if principal != "" {
-		pr, err := authz.ParsePrincipal(principal)
-		if err != nil {
-			return nil, kernel.AsInvalid(err)
+		var err error
+		if principal, err = canonicalPrincipal(principal); err != nil {
+			return nil, err
 		}
-		if pr.Kind == authz.User {
-			e, err := kernel.NormalizeEmail(pr.Name)
-			if err != nil {
-				return nil, err
-			}
-			pr.Name = e
-		}
-		principal = pr.String()
 	}
 	return s.Store.ListPermissions(ctx, teamName, principal)
 }

@@ -33,22 +33,26 @@ type TeamSettingsChange struct {
 	AccessTokenTTL *time.Duration // 0 or within [MinAccessTokenTTL, MaxAccessTokenTTL]
 	ScopeFormat    *string        // "", "array" or "string"
 	SigningAlg     *string        // "", "ES384", "ES256" or "EdDSA"
+	// IfVersion, when set, must be the settings' SettingsVersion, or
+	// nothing changes and the error wraps kernel.ErrStale.
+	IfVersion string
 }
 
 // validate checks every field that is set.
 func (c TeamSettingsChange) validate() error {
+	var errs []error
 	if c.AccessTokenTTL != nil {
 		if d := *c.AccessTokenTTL; d != 0 && (d < MinAccessTokenTTL || d > MaxAccessTokenTTL) {
-			return invalid("access token TTL %s: want 0 (the server default) or from %s to %s", d, MinAccessTokenTTL, MaxAccessTokenTTL)
+			errs = append(errs, kernel.InvalidField("access_token_ttl", "access token TTL %s: want 0 (the server default) or from %s to %s", d, MinAccessTokenTTL, MaxAccessTokenTTL))
 		}
 	}
 	if c.ScopeFormat != nil && *c.ScopeFormat != "" && !slices.Contains(ScopeFormats, *c.ScopeFormat) {
-		return invalid("token scope format %q: want array or string", *c.ScopeFormat)
+		errs = append(errs, kernel.InvalidField("token_scope_format", "token scope format %q: want array or string", *c.ScopeFormat))
 	}
 	if c.SigningAlg != nil && *c.SigningAlg != "" && !slices.Contains(SigningAlgs, *c.SigningAlg) {
-		return invalid("signing algorithm %q: want ES384, ES256 or EdDSA", *c.SigningAlg)
+		errs = append(errs, kernel.InvalidField("signing_alg", "signing algorithm %q: want ES384, ES256 or EdDSA", *c.SigningAlg))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // SetTeamSettings changes the settings of a team that c names, leaving the
@@ -68,6 +72,9 @@ func (s *Service) SetTeamSettings(ctx context.Context, a kernel.Actor, teamName 
 			return err
 		}
 		set := t.Settings
+		if c.IfVersion != "" && c.IfVersion != SettingsVersion(set) {
+			return fmt.Errorf("team %s settings: %w", teamName, kernel.ErrStale)
+		}
 		detail := map[string]string{}
 		if c.AccessTokenTTL != nil {
 			set.AccessTokenTTL = *c.AccessTokenTTL

@@ -35,19 +35,7 @@ func (a *app) signingKeysCommand() *cobra.Command {
 		Short: "Publish a new signing key now; it signs after --signing-key-publish-ahead and the old one retires then",
 		Args:  noArgs,
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			ctx := cmd.Context()
-			if err := kernel.TeamExists(ctx, e.Store, team); err != nil {
-				return err
-			}
-			if alg == "" {
-				t, err := e.Store.Team(ctx, team)
-				if err != nil {
-					return err
-				}
-				alg = t.Settings.SigningAlg
-			}
-			ev := kernel.Event(kernel.CLI, time.Now(), team, "signing-key.rotate", "team:"+team, nil)
-			k, err := e.Signing.Rotate(ctx, team, alg, ev)
+			k, err := e.Signing.RotateFor(cmd.Context(), kernel.CLI, team, alg)
 			if err != nil {
 				return err
 			}

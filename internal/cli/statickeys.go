@@ -13,8 +13,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/gateway"
 	"github.com/gatehouse/gatehouse/internal/kernel"
+	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/statickey"
-	"github.com/gatehouse/gatehouse/internal/teamapi"
 )
 
 // JSON shapes of the static key commands.
@@ -307,12 +307,10 @@ keeps working until it is deleted; a team admin's key cannot be migrated.`,
 		Args: exactArgs("KEY_ID"),
 		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
 			svc := e.StaticKeys
-			routes := teamapi.Routes()
-			gw, err := a.gatewayRoutes()
+			routes, err := a.migrationRoutes()
 			if err != nil {
 				return err
 			}
-			routes = append(routes, gw...)
 			c, sec, err := svc.Migrate(cmd.Context(), kernel.CLI, team, args[0], authMethod, routes)
 			if err != nil {
 				return err
@@ -356,13 +354,12 @@ keeps working until it is deleted; a team admin's key cannot be migrated.`,
 	return cmd
 }
 
-// gatewayRoutes are the routes of the configuration's gateway route file
-// (--routes), as authz.Routes: each resource template's path values become
-// '*' segments ("data-pools/{pool}" is "data-pools/*"), and a {name...}
-// value, which may span segments, a final '*'. No route file: none.
-func (a *app) gatewayRoutes() ([]authz.Route, error) {
+// migrationRoutes are the routes a migrated key's client may need
+// (server.MigrationRoutes), with those of the configuration's gateway
+// route file (--routes).
+func (a *app) migrationRoutes() ([]authz.Route, error) {
 	if a.cfg.Routes == "" {
-		return nil, nil
+		return server.MigrationRoutes(nil), nil
 	}
 	cat, err := compose.Catalog(a.cfg)
 	if err != nil {
@@ -372,24 +369,5 @@ func (a *app) gatewayRoutes() ([]authz.Route, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []authz.Route
-	for _, rt := range t.Routes() {
-		out = append(out, authz.Route{Scope: rt.Scope, Action: rt.Action, Resource: resourcePattern(rt.Resource)})
-	}
-	return out, nil
-}
-
-// resourcePattern turns a gateway resource template into a pattern.
-func resourcePattern(tmpl string) string {
-	segs := strings.Split(tmpl, "/")
-	for i, seg := range segs {
-		if !strings.Contains(seg, "{") {
-			continue
-		}
-		segs[i] = "*"
-		if strings.Contains(seg, "...}") {
-			return strings.Join(segs[:i+1], "/")
-		}
-	}
-	return strings.Join(segs, "/")
+	return server.MigrationRoutes(t), nil
 }

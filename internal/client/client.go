@@ -16,12 +16,15 @@ package client
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/change"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/scope"
@@ -255,12 +258,20 @@ func (s *Service) Delete(ctx context.Context, a kernel.Actor, team, id string) e
 // 0 < grace <= MaxGrace the secrets that had no expiry keep working until
 // now+grace (those already in a grace period keep theirs).
 func (s *Service) RegenerateSecret(ctx context.Context, a kernel.Actor, team, id string, grace time.Duration) (secret.Secret, error) {
+	r, err := s.Rotate(ctx, a, team, id, grace)
+	return r.Secret, err
+}
+
+// Rotate is RegenerateSecret, also saying until when the old secrets work.
+// Whoever gets the new secret can act as the client, so an actor must hold
+// every permission of the client (kernel.Actor.MayHandOn).
+func (s *Service) Rotate(ctx context.Context, a kernel.Actor, team, id string, grace time.Duration) (Rotation, error) {
 	if grace < 0 || grace > MaxGrace {
-		return "", fmt.Errorf("%w grace %s: want 0 (old secrets stop at once) up to %s", kernel.ErrInvalid, grace, MaxGrace)
+		return Rotation{}, kernel.InvalidField("grace", "grace %s: want 0 (old secrets stop at once) up to %s", grace, MaxGrace)
 	}
 	sec, cs, err := s.newSecret()
 	if err != nil {
-		return "", fmt.Errorf("regenerate client secret: %w", err)
+		return Rotation{}, fmt.Errorf("regenerate client secret: %w", err)
 	}
 	var expireOthers *time.Time
 	if grace > 0 {
@@ -272,6 +283,15 @@ func (s *Service) RegenerateSecret(ctx context.Context, a kernel.Actor, team, id
 		if _, err := clientIn(ctx, q, team, id); err != nil {
 			return err
 		}
+		if a.Authority != nil {
+			held, err := authz.HeldIn(ctx, q, team, authz.Principal{Kind: authz.Client, Name: id}.String())
+			if err != nil {
+				return err
+			}
+			if err := a.MayHandOn("a new secret of client "+id, held.TeamAdmin, held.Grants); err != nil {
+				return err
+			}
+		}
 		if err := q.AddClientSecret(ctx, team, id, cs, expireOthers); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return notFound(team, id)
@@ -282,7 +302,102 @@ func (s *Service) RegenerateSecret(ctx context.Context, a kernel.Actor, team, id
 	})
 	s.invalidate(team, id)
 	if err != nil {
-		return "", err
+		return Rotation{}, err
 	}
-	return sec, nil
+	return Rotation{Secret: sec, PreviousExpiresAt: expireOthers}, nil
+}
+
+// Version names the state of a client's registration and secrets: it
+// changes with every change of either, so that an update can be made only
+// against the state its caller read (an HTTP ETag).
+func Version(c store.Client) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%q %q %q %q %q %q %d\n", c.ID, c.Name, c.GrantTypes, c.AuthMethod, c.Scopes, c.RedirectURIs, c.AccessTokenTTL)
+	for _, s := range c.Secrets {
+		exp := int64(0)
+		if s.ExpiresAt != nil {
+			exp = s.ExpiresAt.UnixMicro()
+		}
+		fmt.Fprintf(h, "%q %d\n", s.ID, exp)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Change says what to change of a client's registration: a nil field
+// keeps its value. IfVersion, when set, must be the client's Version, or
+// nothing changes and the error wraps kernel.ErrStale.
+type Change struct {
+	Name           *string
+	Scopes         *[]string
+	RedirectURIs   *[]string
+	AccessTokenTTL *time.Duration
+	IfVersion      string
+}
+
+// Update changes a client's name, scopes, redirect URIs or token lifetime,
+// validated as a registration is; the grant types and the authentication
+// method stay. The audit event is "client.update", naming the fields
+// changed.
+func (s *Service) Update(ctx context.Context, a kernel.Actor, team, id string, ch Change) (store.Client, error) {
+	var out store.Client
+	err := s.Store.Tx(ctx, func(q store.Queries) error {
+		c, err := clientIn(ctx, q, team, id)
+		if err != nil {
+			return err
+		}
+		if ch.IfVersion != "" && ch.IfVersion != Version(c) {
+			return fmt.Errorf("client %s: %w", id, kernel.ErrStale)
+		}
+		var changed []string
+		if ch.Name != nil && *ch.Name != c.Name {
+			c.Name, changed = *ch.Name, append(changed, "name")
+		}
+		if ch.Scopes != nil {
+			c.Scopes, changed = *ch.Scopes, append(changed, "scopes")
+		}
+		if ch.RedirectURIs != nil {
+			c.RedirectURIs, changed = *ch.RedirectURIs, append(changed, "redirect_uris")
+		}
+		if ch.AccessTokenTTL != nil {
+			c.AccessTokenTTL, changed = *ch.AccessTokenTTL, append(changed, "access_token_ttl")
+		}
+		if err := s.validate(NewClient{Name: c.Name, GrantTypes: c.GrantTypes, AuthMethod: c.AuthMethod, Scopes: c.Scopes,
+			RedirectURIs: c.RedirectURIs, AccessTokenTTL: c.AccessTokenTTL}); err != nil {
+			return err
+		}
+		out = c
+		if len(changed) == 0 {
+			return nil
+		}
+		if err := q.UpdateClient(ctx, c); err != nil {
+			if errors.Is(err, store.ErrAlreadyExists) {
+				return NameTaken(team, c.Name)
+			}
+			return fmt.Errorf("update client: %w", err)
+		}
+		return q.AppendAudit(ctx, kernel.Event(a, s.now(), team, "client.update", "client:"+id, map[string]string{
+			"changed": strings.Join(changed, " "), "name": c.Name, "scopes": strings.Join(c.Scopes, " "),
+			"redirect_uris": strings.Join(c.RedirectURIs, " "), "access_token_ttl": c.AccessTokenTTL.String(),
+		}))
+	})
+	s.invalidate(team, id)
+	if err != nil {
+		return store.Client{}, err
+	}
+	return out, nil
+}
+
+// Find lists a page of the team's clients that f selects, by name.
+func (s *Service) Find(ctx context.Context, team string, f store.ClientFilter, p store.Page) ([]store.Client, string, error) {
+	if err := kernel.TeamExists(ctx, s.Store, team); err != nil {
+		return nil, "", err
+	}
+	return s.Store.FindClients(ctx, team, f, p)
+}
+
+// Rotation is a new secret, shown once, and when the old ones stop working
+// (nil: at once).
+type Rotation struct {
+	Secret            secret.Secret
+	PreviousExpiresAt *time.Time
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -21,36 +22,44 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w "+format, append([]any{kernel.ErrInvalid}, args...)...)
 }
 
-// validate checks a registration; the first problem found is an error
-// wrapping kernel.ErrInvalid whose message names the field.
+// validate checks a registration: every problem found is an error
+// wrapping kernel.ErrInvalid that names its field (kernel.FieldError,
+// with the admin API's names), joined.
 func (s *Service) validate(in NewClient) error {
-	if in.Name == "" || utf8.RuneCountInString(in.Name) > MaxNameLen || !utf8.ValidString(in.Name) {
-		return invalid("name %q: want 1 to %d characters", in.Name, MaxNameLen)
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, kernel.InvalidField(field, format, args...))
 	}
-	if strings.TrimSpace(in.Name) != in.Name || strings.ContainsFunc(in.Name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		return invalid("name %q: no control characters or leading or trailing spaces", in.Name)
+
+	if in.Name == "" || utf8.RuneCountInString(in.Name) > MaxNameLen || !utf8.ValidString(in.Name) {
+		bad("name", "name %q: want 1 to %d characters", in.Name, MaxNameLen)
+	} else if strings.TrimSpace(in.Name) != in.Name || strings.ContainsFunc(in.Name, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		bad("name", "name %q: no control characters or leading or trailing spaces", in.Name)
 	}
 
 	if len(in.GrantTypes) == 0 {
-		return invalid("grant types: want %s, %s or both", GrantClientCredentials, GrantAuthorizationCode)
+		bad("grant_types", "grant types: want %s, %s or both", GrantClientCredentials, GrantAuthorizationCode)
 	}
 	for i, g := range in.GrantTypes {
 		switch {
 		case g == GrantRefreshToken:
-			return invalid("grant type %s: not registered on its own; a client with %s may refresh its tokens", g, GrantAuthorizationCode)
+			bad("grant_types", "grant type %s: not registered on its own; a client with %s may refresh its tokens", g, GrantAuthorizationCode)
 		case g != GrantClientCredentials && g != GrantAuthorizationCode:
-			return invalid("grant type %q: want %s or %s", g, GrantClientCredentials, GrantAuthorizationCode)
+			bad("grant_types", "grant type %q: want %s or %s", g, GrantClientCredentials, GrantAuthorizationCode)
 		case slices.Contains(in.GrantTypes[:i], g):
-			return invalid("grant type %s: listed twice", g)
+			bad("grant_types", "grant type %s: listed twice", g)
+		default:
+			continue
 		}
+		break
 	}
 
 	if in.AuthMethod != AuthSecretBasic && in.AuthMethod != AuthSecretPost {
-		return invalid("auth method %q: want %s or %s", in.AuthMethod, AuthSecretBasic, AuthSecretPost)
+		bad("auth_method", "auth method %q: want %s or %s", in.AuthMethod, AuthSecretBasic, AuthSecretPost)
 	}
 
 	if len(in.Scopes) == 0 {
-		return invalid("scopes: want at least one scope of the catalog")
+		bad("scopes", "scopes: want at least one scope of the catalog")
 	}
 	if s.Scopes == nil {
 		return fmt.Errorf("client service has no scope catalog")
@@ -58,32 +67,37 @@ func (s *Service) validate(in NewClient) error {
 	for i, sc := range in.Scopes {
 		switch {
 		case !s.Scopes.Has(sc):
-			return invalid("scope %q: not in the scope catalog (see `gatehouse admin scopes list`)", sc)
+			bad("scopes", "scope %q: not in the scope catalog (see `gatehouse admin scopes list`)", sc)
 		case slices.Contains(in.Scopes[:i], sc):
-			return invalid("scope %s: listed twice", sc)
+			bad("scopes", "scope %s: listed twice", sc)
+		default:
+			continue
 		}
+		break
 	}
 
 	code := slices.Contains(in.GrantTypes, GrantAuthorizationCode)
 	switch {
 	case code && len(in.RedirectURIs) == 0:
-		return invalid("redirect URIs: the %s grant needs at least one", GrantAuthorizationCode)
+		bad("redirect_uris", "redirect URIs: the %s grant needs at least one", GrantAuthorizationCode)
 	case !code && len(in.RedirectURIs) > 0:
-		return invalid("redirect URIs: only the %s grant takes them", GrantAuthorizationCode)
+		bad("redirect_uris", "redirect URIs: only the %s grant takes them", GrantAuthorizationCode)
 	}
 	for i, u := range in.RedirectURIs {
 		if err := validateRedirectURI(u); err != nil {
-			return err
+			errs = append(errs, kernel.AsInvalidField("redirect_uris", err))
+			break
 		}
 		if slices.Contains(in.RedirectURIs[:i], u) {
-			return invalid("redirect URI %q: listed twice", u)
+			bad("redirect_uris", "redirect URI %q: listed twice", u)
+			break
 		}
 	}
 
 	if d := in.AccessTokenTTL; d != 0 && (d < MinAccessTokenTTL || d > MaxAccessTokenTTL) {
-		return invalid("access token TTL %s: want 0 (the team's) or from %s to %s", d, MinAccessTokenTTL, MaxAccessTokenTTL)
+		bad("access_token_ttl", "access token TTL %s: want 0 (the team's) or from %s to %s", d, MinAccessTokenTTL, MaxAccessTokenTTL)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // validateRedirectURI checks a redirect URI (RFC 6749 section 3.1.2): an

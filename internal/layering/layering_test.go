@@ -99,6 +99,7 @@ var packages = map[string]string{
 	"internal/oauth":           "http",
 	"internal/webui":           "http",
 	"internal/teamapi":         "http",
+	"internal/adminapi":        "http",
 	"internal/gateway":         "http",
 	"internal/server":          "server",
 	"internal/servertest":      "testkit",

@@ -537,3 +537,51 @@ func (o *Store) Failures(ctx context.Context, team, key string, at time.Time) (s
 	}
 	return o.Store.Failures(ctx, team, key, at)
 }
+
+// FindUsers fails while the store is cut.
+func (o *Store) FindUsers(ctx context.Context, team string, f store.UserFilter, p store.Page) ([]store.User, string, error) {
+	if err := o.down(); err != nil {
+		return nil, "", err
+	}
+	return o.Store.FindUsers(ctx, team, f, p)
+}
+
+// FindGroups fails while the store is cut.
+func (o *Store) FindGroups(ctx context.Context, team string, f store.NameFilter, p store.Page) ([]store.Group, string, error) {
+	if err := o.down(); err != nil {
+		return nil, "", err
+	}
+	return o.Store.FindGroups(ctx, team, f, p)
+}
+
+// FindApps fails while the store is cut.
+func (o *Store) FindApps(ctx context.Context, team string, f store.NameFilter, p store.Page) ([]store.Application, string, error) {
+	if err := o.down(); err != nil {
+		return nil, "", err
+	}
+	return o.Store.FindApps(ctx, team, f, p)
+}
+
+// FindClients fails while the store is cut.
+func (o *Store) FindClients(ctx context.Context, team string, f store.ClientFilter, p store.Page) ([]store.Client, string, error) {
+	if err := o.down(); err != nil {
+		return nil, "", err
+	}
+	return o.Store.FindClients(ctx, team, f, p)
+}
+
+// FindKeys fails while the store is cut.
+func (o *Store) FindKeys(ctx context.Context, team string, f store.KeyFilter, p store.Page) ([]store.StaticKey, string, error) {
+	if err := o.down(); err != nil {
+		return nil, "", err
+	}
+	return o.Store.FindKeys(ctx, team, f, p)
+}
+
+// FindPermissions fails while the store is cut.
+func (o *Store) FindPermissions(ctx context.Context, team string, f store.PermissionFilter, p store.Page) ([]store.Permission, string, error) {
+	if err := o.down(); err != nil {
+		return nil, "", err
+	}
+	return o.Store.FindPermissions(ctx, team, f, p)
+}

@@ -38,6 +38,17 @@ var builtin = []Scope{
 	{"action-engine.projects", "Gives access to projects."},
 }
 
+// own are the scopes of Gatehouse's own APIs, besides the Celonis guide's.
+// Like every scope they only let a token reach those APIs: the caller's
+// permissions still decide what it may do there.
+var own = []Scope{
+	{TeamAdmin, "Manage the team's applications, OAuth clients, keys, users, groups, permissions and settings, as far as the caller's permissions go."},
+}
+
+// TeamAdmin is the scope of the admin API (/api/admin/) and of a token's
+// use of the profile API (/api/profile/).
+const TeamAdmin = "team.admin"
+
 // Names of the built-in scopes that Gatehouse's own routes require.
 const (
 	AuditLogRead          = "audit.log:read"
@@ -45,6 +56,13 @@ const (
 	TeamLoginHistoryRead  = "team.login-history:read"
 	UserProvisioningSCIM  = "user-provisioning.scim"
 )
+
+// Own returns the scopes of Gatehouse's own APIs, sorted by name.
+func Own() []Scope {
+	out := slices.Clone(own)
+	sortScopes(out)
+	return out
+}
 
 // Builtin returns the built-in scopes, sorted by name.
 func Builtin() []Scope {
@@ -68,12 +86,16 @@ type Catalog struct {
 	desc  map[string]string
 }
 
-// New returns the catalog of the built-in scopes plus extra, the
-// operator's scopes. An extra scope that is not an RFC 6749 scope-token,
-// or that repeats a built-in or another extra scope, is an error.
+// New returns the catalog of the built-in scopes, Gatehouse's own, plus
+// extra, the operator's scopes. An extra scope that is not an RFC 6749
+// scope-token, or that repeats a built-in, an own or another extra scope,
+// is an error.
 func New(extra []Scope) (*Catalog, error) {
-	c := &Catalog{desc: make(map[string]string, len(builtin)+len(extra))}
+	c := &Catalog{desc: make(map[string]string, len(builtin)+len(own)+len(extra))}
 	for _, s := range builtin {
+		c.desc[s.Name] = s.Description
+	}
+	for _, s := range own {
 		c.desc[s.Name] = s.Description
 	}
 	var errs []error

@@ -609,7 +609,7 @@ func TestConsentManagement(t *testing.T) {
 				Scopes     []string   `json:"scopes"`
 				GrantedAt  time.Time  `json:"granted_at"`
 				LastUsedAt *time.Time `json:"last_used_at"`
-			} `json:"consents"`
+			} `json:"items"`
 			CSRFToken string `json:"csrf_token"`
 		}
 		if err := jsonUnmarshal(p.body, &list); err != nil || p.status != 200 {
@@ -633,7 +633,7 @@ func TestConsentManagement(t *testing.T) {
 		if p := b.do(t, "DELETE", del, nil, map[string]string{"X-CSRF-Token": list.CSRFToken}); p.status != 404 {
 			t.Errorf("DELETE again: %d", p.status)
 		}
-		if p := b.get(t, teamURL("acme", "/api/profile/consents")); p.status != 200 || !strings.Contains(p.body, `"consents":[]`) {
+		if p := b.get(t, teamURL("acme", "/api/profile/consents")); p.status != 200 || !strings.Contains(p.body, `"items":[]`) {
 			t.Errorf("list after delete: %d %s", p.status, p.body)
 		}
 		if p := e.browser(t).get(t, teamURL("acme", "/api/profile/consents")); p.status != 401 {

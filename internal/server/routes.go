@@ -76,8 +76,11 @@ func (s *Server) routes() (http.Handler, []string) {
 	team.HandleFunc("GET /profile", s.ui.ServeProfile)
 	team.HandleFunc("POST /profile/consents/{client_id}/revoke", s.ui.FormOnly(s.ui.ServeRevokeConsent))
 	team.HandleFunc("POST /profile/sessions/revoke", s.ui.FormOnly(s.ui.ServeLogoutEverywhere))
-	team.HandleFunc("GET /api/profile/consents", s.ui.ServeConsentList)
-	team.HandleFunc("DELETE /api/profile/consents/{client_id}", s.ui.ServeConsentDelete)
+	// The admin API (scope team.admin and a permission per route) and
+	// the profile API (the user's session or token), with their OpenAPI
+	// description.
+	s.admin.Register(team)
+	team.HandleFunc("GET /api/openapi.json", s.admin.ServeOpenAPI)
 
 	// Anything else: a gateway route, if --routes names one and the
 	// gateway shares the team's host (no --gateway-domain), else 404.

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse/gatehouse/internal/access"
+	"github.com/gatehouse/gatehouse/internal/adminapi"
 	"github.com/gatehouse/gatehouse/internal/change"
 	"github.com/gatehouse/gatehouse/internal/clientaddr"
 	"github.com/gatehouse/gatehouse/internal/compose"
@@ -62,6 +63,8 @@ type Server struct {
 	gateway *gateway.Gateway // nil without --routes
 	own     []string         // the patterns of the server's own routes
 	ui      *webui.UI
+	admin   *adminapi.API
+
 }
 
 // New builds a server: the services (internal/compose), then every
@@ -140,6 +143,10 @@ func NewWith(svc *compose.Services) (*Server, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
+	// The admin and profile APIs, on the services the CLI uses.
+	s.admin = adminapi.New(adminapi.Options{Guard: s.guard, Admin: svc.Admin, Clients: svc.Clients, Keys: svc.StaticKeys,
+		Signing: svc.Signing, Consents: svc.Consents, Sessions: s.ui, Principals: svc.Checker, Scopes: svc.Scopes,
+		Routes: s.migrationRoutes, NoSession: webui.ErrNoSession, CSRF: webui.ErrCSRF, Now: svc.Now})
 	s.handler, s.own = s.routes()
 	// The gateway puts upstream APIs behind the same rule (--routes), on
 	// the team's hosts or on hosts of its own (--gateway-domain). No

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/lifecycle"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -263,4 +264,24 @@ func (m *Manager) RunRotation(ctx context.Context) {
 			m.log.Error("signing key rotation failed", "err", err)
 		}
 	})
+}
+
+// RotateFor is Rotate as an administrative change by a: the team must
+// exist, alg "" takes the team's setting (then the server's), and the
+// audit event "signing-key.rotate" is written with the new key.
+func (m *Manager) RotateFor(ctx context.Context, a kernel.Actor, team, alg string) (KeyInfo, error) {
+	if err := kernel.TeamExists(ctx, m.store, team); err != nil {
+		return KeyInfo{}, err
+	}
+	if alg == "" {
+		t, err := m.store.Team(ctx, team)
+		if err != nil {
+			return KeyInfo{}, err
+		}
+		alg = t.Settings.SigningAlg
+	}
+	if _, err := m.resolve(alg); err != nil {
+		return KeyInfo{}, kernel.AsInvalidField("alg", fmt.Errorf("alg: %w (want ES384, ES256 or EdDSA)", err))
+	}
+	return m.Rotate(ctx, team, alg, kernel.Event(a, m.now(), team, "signing-key.rotate", "team:"+team, nil))
 }

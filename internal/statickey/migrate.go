@@ -49,7 +49,7 @@ func (s *Service) Migrate(ctx context.Context, a kernel.Actor, team, keyID, auth
 		authMethod = client.AuthSecretBasic
 	case client.AuthSecretBasic, client.AuthSecretPost:
 	default:
-		return store.Client{}, "", fmt.Errorf("%w auth method %q: want %s or %s", kernel.ErrInvalid, authMethod, client.AuthSecretBasic, client.AuthSecretPost)
+		return store.Client{}, "", kernel.InvalidField("auth_method", "auth method %q: want %s or %s", authMethod, client.AuthSecretBasic, client.AuthSecretPost)
 	}
 	var (
 		c   store.Client
@@ -72,6 +72,15 @@ func (s *Service) Migrate(ctx context.Context, a kernel.Actor, team, keyID, auth
 		}
 		owner, grants, err := ownerGrants(ctx, q, team, k)
 		if err != nil {
+			return err
+		}
+		// The client gets the owner's permissions and its secret goes to
+		// the actor: the actor must hold them.
+		handed := make([]kernel.Grant, 0, len(grants))
+		for _, g := range grants {
+			handed = append(handed, kernel.Grant{Action: g.Action, Resource: g.Resource})
+		}
+		if err := a.MayHandOn("migrating the key of "+owner, false, handed); err != nil {
 			return err
 		}
 		scopes := authz.ScopesFor(authz.Grants{List: grants}, routes)

@@ -2,6 +2,8 @@ package statickey
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -90,8 +92,8 @@ const maxLinkLen = 2000
 // error wraps kernel.ErrInvalid and names the setting.
 func (p Policy) Validate() error {
 	if p.DeprecatedSince != nil && p.SunsetAt != nil && p.SunsetAt.Before(*p.DeprecatedSince) {
-		return fmt.Errorf("%w sunset-at %s: must not be before deprecated-since %s", kernel.ErrInvalid,
-			p.SunsetAt.UTC().Format(time.RFC3339), p.DeprecatedSince.UTC().Format(time.RFC3339))
+		return kernel.AsInvalidField("sunset_at", fmt.Errorf("%w sunset-at %s: must not be before deprecated-since %s", kernel.ErrInvalid,
+			p.SunsetAt.UTC().Format(time.RFC3339), p.DeprecatedSince.UTC().Format(time.RFC3339)))
 	}
 	if p.Link != "" {
 		if err := validateLink(p.Link); err != nil {
@@ -103,7 +105,7 @@ func (p Policy) Validate() error {
 
 func validateLink(link string) error {
 	bad := func(why string) error {
-		return fmt.Errorf("%w link %s: %s", kernel.ErrInvalid, strconv.Quote(link), why)
+		return kernel.AsInvalidField("link", fmt.Errorf("%w link %s: %s", kernel.ErrInvalid, strconv.Quote(link), why))
 	}
 	if len(link) > maxLinkLen {
 		return bad(fmt.Sprintf("at most %d bytes", maxLinkLen))
@@ -170,6 +172,24 @@ type PolicyChange struct {
 	SunsetAt           *time.Time // nil: unset
 	Link               *string    // "": unset
 	RefuseNew          *bool
+	// IfVersion, when set, must be the PolicyVersion of the team's
+	// effective policy, or nothing changes and the error wraps
+	// kernel.ErrStale.
+	IfVersion string
+}
+
+// PolicyVersion names the state of a team's effective policy (an HTTP
+// ETag).
+func PolicyVersion(p Policy, own bool) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%v %q %q %q %v", own, fmtTime(p.DeprecatedSince), fmtTime(p.SunsetAt), p.Link, p.RefuseNew))
+	return hex.EncodeToString(h[:16])
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func (c PolicyChange) empty() bool {
@@ -182,10 +202,10 @@ func (c PolicyChange) empty() bool {
 // that ends up setting nothing is no policy: the team takes the server's.
 func (s *Service) SetPolicy(ctx context.Context, a kernel.Actor, team string, c PolicyChange) (Policy, bool, error) {
 	if c.Clear && !c.empty() {
-		return Policy{}, false, fmt.Errorf("%w policy change: clear takes no other setting", kernel.ErrInvalid)
+		return Policy{}, false, kernel.AsInvalidField("clear", fmt.Errorf("%w policy change: clear takes no other setting", kernel.ErrInvalid))
 	}
 	if !c.Clear && c.empty() {
-		return Policy{}, false, fmt.Errorf("%w policy change: nothing to change", kernel.ErrInvalid)
+		return Policy{}, false, kernel.AsInvalidField("clear", fmt.Errorf("%w policy change: nothing to change", kernel.ErrInvalid))
 	}
 	var (
 		out Policy
@@ -195,6 +215,11 @@ func (s *Service) SetPolicy(ctx context.Context, a kernel.Actor, team string, c 
 		t, err := teamIn(ctx, q, team)
 		if err != nil {
 			return err
+		}
+		if c.IfVersion != "" {
+			if cur, own := s.EffectivePolicy(t); PolicyVersion(cur, own) != c.IfVersion {
+				return fmt.Errorf("static key policy of team %s: %w", team, kernel.ErrStale)
+			}
 		}
 		p := Policy{}
 		if !c.Clear {

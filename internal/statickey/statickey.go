@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/change"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/kernel"
@@ -85,6 +86,7 @@ type NewKey struct {
 	Kind      string        // KindUser or KindApp
 	Owner     string        // the user's email, or the application's name
 	ExpiresIn time.Duration // 0: never expires
+	ExpiresAt *time.Time    // instead of ExpiresIn: when it stops working
 }
 
 // Create makes a static key and returns it with the key itself, which is
@@ -99,6 +101,9 @@ func (s *Service) Create(ctx context.Context, a kernel.Actor, team string, in Ne
 	}
 	if in.ExpiresIn < 0 {
 		return Key{}, "", fmt.Errorf("%w expires in %s: want a positive duration, or none for a key that does not expire", kernel.ErrInvalid, in.ExpiresIn)
+	}
+	if in.ExpiresAt != nil && (in.ExpiresIn != 0 || !in.ExpiresAt.After(s.now())) {
+		return Key{}, "", kernel.InvalidField("expires_at", "expires at %s: want a time in the future (and no expires-in)", in.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	id, err := s.Gen.UUID()
 	if err != nil {
@@ -116,6 +121,10 @@ func (s *Service) Create(ctx context.Context, a kernel.Actor, team string, in Ne
 		exp := now.Add(in.ExpiresIn)
 		k.ExpiresAt = &exp
 	}
+	if in.ExpiresAt != nil {
+		exp := in.ExpiresAt.UTC().Truncate(time.Microsecond)
+		k.ExpiresAt = &exp
+	}
 	var ownerName string
 	err = s.Store.Tx(ctx, func(q store.Queries) error {
 		t, err := teamIn(ctx, q, team)
@@ -128,6 +137,11 @@ func (s *Service) Create(ctx context.Context, a kernel.Actor, team string, in Ne
 		}
 		k.Owner, ownerName, err = ownerIn(ctx, q, team, in.Kind, in.Owner)
 		if err != nil {
+			return err
+		}
+		// Whoever gets the key acts as its owner: the actor must hold
+		// what the owner holds.
+		if err := mayActAs(ctx, q, a, team, in.Kind, ownerName, "a key of "+ownerName); err != nil {
 			return err
 		}
 		if err := q.CreateKey(ctx, k); err != nil {
@@ -145,6 +159,24 @@ func (s *Service) Create(ctx context.Context, a kernel.Actor, team string, in Ne
 	s.invalidate(team, id) // a cached "missing"
 	k.Hash = nil
 	return Key{StaticKey: k, OwnerName: ownerName}, secret.Secret(full), nil
+}
+
+// mayActAs checks that a holds what the owner of a key (of kind, named
+// as people read it) holds, since what is made gives its holder the
+// owner's permissions.
+func mayActAs(ctx context.Context, q store.Queries, a kernel.Actor, team, kind, owner, what string) error {
+	if a.Authority == nil {
+		return nil
+	}
+	p := authz.Principal{Kind: authz.App, Name: owner}
+	if kind == KindUser {
+		p.Kind = authz.User
+	}
+	held, err := authz.HeldIn(ctx, q, team, p.String())
+	if err != nil {
+		return err
+	}
+	return a.MayHandOn(what, held.TeamAdmin, held.Grants)
 }
 
 // ErrRefusedNew reports a key that the team's policy does not let be made.
@@ -170,21 +202,21 @@ func ownerIn(ctx context.Context, q store.Queries, team, kind, owner string) (st
 	if kind == KindUser {
 		email, err := kernel.NormalizeEmail(owner)
 		if err != nil {
-			return "", "", err
+			return "", "", kernel.AsInvalidField("user", err)
 		}
 		u, err := q.UserByEmail(ctx, team, email)
 		if errors.Is(err, store.ErrNotFound) {
-			return "", "", fmt.Errorf("user %s in team %s: %w", email, team, store.ErrNotFound)
+			return "", "", kernel.AsInvalidField("user", fmt.Errorf("user %s in team %s: %w", email, team, store.ErrNotFound))
 		} else if err != nil {
 			return "", "", err
 		}
 		return u.ID, u.Email, nil
 	}
 	if owner == "" {
-		return "", "", fmt.Errorf("%w application name: must not be empty", kernel.ErrInvalid)
+		return "", "", kernel.InvalidField("app", "application name: must not be empty")
 	}
 	if _, err := q.App(ctx, team, owner); errors.Is(err, store.ErrNotFound) {
-		return "", "", fmt.Errorf("application %q in team %s: %w", owner, team, store.ErrNotFound)
+		return "", "", kernel.AsInvalidField("app", fmt.Errorf("application %q in team %s: %w", owner, team, store.ErrNotFound))
 	} else if err != nil {
 		return "", "", err
 	}
@@ -238,6 +270,102 @@ func (s *Service) List(ctx context.Context, team string) ([]Key, error) {
 		out = append(out, Key{StaticKey: k, OwnerName: name})
 	}
 	return out, nil
+}
+
+// Query selects keys for Find: a user's (by email) or an application's,
+// not used since UsedBefore (never used included) or used since
+// UsedSince. Zero fields select every key.
+type Query struct {
+	User, App             string
+	UsedBefore, UsedSince *time.Time
+}
+
+// Find lists a page of the team's keys that f selects, by id, with their
+// owners' names. An owner that does not exist is a wrapped
+// store.ErrNotFound.
+func (s *Service) Find(ctx context.Context, team string, f Query, p store.Page) ([]Key, string, error) {
+	if err := kernel.TeamExists(ctx, s.Store, team); err != nil {
+		return nil, "", err
+	}
+	sf := store.KeyFilter{UsedBefore: f.UsedBefore, UsedSince: f.UsedSince}
+	switch {
+	case f.User != "" && f.App != "":
+		return nil, "", kernel.InvalidField("user", "owner: give a user or an application, not both")
+	case f.User != "":
+		id, _, err := ownerIn(ctx, s.Store, team, KindUser, f.User)
+		if err != nil {
+			return nil, "", err
+		}
+		sf.Kind, sf.Owner = KindUser, id
+	case f.App != "":
+		sf.Kind, sf.Owner = KindApp, f.App
+	}
+	return s.find(ctx, team, sf, p)
+}
+
+// FindOwn lists a page of the user's own keys (the profile's).
+func (s *Service) FindOwn(ctx context.Context, team, userID string, p store.Page) ([]Key, string, error) {
+	return s.find(ctx, team, store.KeyFilter{Kind: KindUser, Owner: userID}, p)
+}
+
+func (s *Service) find(ctx context.Context, team string, f store.KeyFilter, p store.Page) ([]Key, string, error) {
+	ks, next, err := s.Store.FindKeys(ctx, team, f, p)
+	if err != nil {
+		return nil, "", err
+	}
+	emails, err := s.emails(ctx, team, ks)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Key, 0, len(ks))
+	for _, k := range ks {
+		k.Hash = nil
+		name := k.Owner
+		if k.Kind == KindUser {
+			name = emails[k.Owner]
+		}
+		out = append(out, Key{StaticKey: k, OwnerName: name})
+	}
+	return out, next, nil
+}
+
+// DeleteOwn deletes one of the user's own keys; another's key, or none,
+// is a wrapped store.ErrNotFound. The audit event is "key.delete".
+func (s *Service) DeleteOwn(ctx context.Context, a kernel.Actor, team, userID, id string) error {
+	defer s.invalidate(team, id)
+	return s.Store.Tx(ctx, func(q store.Queries) error {
+		k, err := keyIn(ctx, q, team, id)
+		if err != nil {
+			return err
+		}
+		if k.Kind != KindUser || k.Owner != userID {
+			return keyNotFound(team, id)
+		}
+		if err := q.DeleteKey(ctx, team, id); err != nil {
+			return fmt.Errorf("delete key: %w", err)
+		}
+		return q.AppendAudit(ctx, kernel.Event(a, s.now(), team, "key.delete", "key:"+id,
+			map[string]string{"kind": k.Kind, "owner": k.Owner}))
+	})
+}
+
+// ReportPage is Report for one page of the keys, by id.
+func (s *Service) ReportPage(ctx context.Context, team string, p store.Page) (Report, string, error) {
+	t, err := teamIn(ctx, s.Store, team)
+	if err != nil {
+		return Report{}, "", err
+	}
+	ks, next, err := s.find(ctx, team, store.KeyFilter{}, p)
+	if err != nil {
+		return Report{}, "", err
+	}
+	now := s.now()
+	pol, own := s.EffectivePolicy(t)
+	r := Report{Team: team, Policy: pol, OwnPolicy: own, Status: pol.Status(now), Keys: make([]ReportEntry, 0, len(ks))}
+	for _, k := range ks {
+		r.Keys = append(r.Keys, ReportEntry{Key: k, Status: r.Status})
+	}
+	return r, next, nil
 }
 
 // emails maps the IDs of the owners of user keys to their emails.

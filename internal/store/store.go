@@ -305,6 +305,30 @@ type LoginFilter struct {
 	Result       string // "", "success", "failure"
 }
 
+// The filters of the admin listings (the Find methods). Query matches the
+// start of a name (and of a user's email), ignoring the case of ASCII
+// letters; zero fields match everything.
+type (
+	// UserFilter narrows FindUsers: Query matches the start of the email
+	// or of the name.
+	UserFilter struct{ Query string }
+	// NameFilter narrows FindGroups and FindApps: Query matches the start
+	// of the name.
+	NameFilter struct{ Query string }
+	// ClientFilter narrows FindClients: Query matches the start of the
+	// name; GrantType and Scope name one the client must have.
+	ClientFilter struct{ Query, GrantType, Scope string }
+	// KeyFilter narrows FindKeys: Kind and Owner (a user ID or an
+	// application name) select an owner's keys; UsedBefore selects keys
+	// not used since (never used included), UsedSince keys used since.
+	KeyFilter struct {
+		Kind, Owner           string
+		UsedBefore, UsedSince *time.Time
+	}
+	// PermissionFilter narrows FindPermissions to one principal's.
+	PermissionFilter struct{ Principal string }
+)
+
 // Change names what a write touched, so that caches on every node can drop
 // it. An empty field widens it: an empty Key means every record of the kind
 // in the team, an empty Kind every kind, an empty Team every team (a
@@ -419,6 +443,8 @@ type Queries interface {
 	ListUsers(ctx context.Context, team string, p Page) ([]User, string, error)
 	UpdateUser(ctx context.Context, u User) error
 	DeleteUser(ctx context.Context, team, id string) error
+	// FindUsers pages through the team's users that f selects, by email.
+	FindUsers(ctx context.Context, team string, f UserFilter, p Page) ([]User, string, error)
 
 	// Sessions. A session's key is the keyed hash of its ID; every
 	// deletion records a KindSession change keyed by the user's ID.
@@ -448,12 +474,18 @@ type Queries interface {
 	AddGroupMember(ctx context.Context, team, group, userID string) error
 	RemoveGroupMember(ctx context.Context, team, group, userID string) error
 	UserGroups(ctx context.Context, team, userID string) ([]string, error)
+	// FindGroups pages through the team's groups that f selects, by name,
+	// with their members.
+	FindGroups(ctx context.Context, team string, f NameFilter, p Page) ([]Group, string, error)
 
 	// Applications.
 	CreateApp(ctx context.Context, a Application) error
 	App(ctx context.Context, team, name string) (Application, error)
 	ListApps(ctx context.Context, team string) ([]Application, error)
 	DeleteApp(ctx context.Context, team, name string) error
+	// FindApps pages through the team's applications that f selects, by
+	// name.
+	FindApps(ctx context.Context, team string, f NameFilter, p Page) ([]Application, string, error)
 
 	// OAuth clients and their secrets.
 	CreateClient(ctx context.Context, c Client) error
@@ -465,6 +497,9 @@ type Queries interface {
 	// the client is deleted; otherwise every other secret without an expiry
 	// gets expireOthers (a rotation's grace period).
 	AddClientSecret(ctx context.Context, team, clientID string, s ClientSecret, expireOthers *time.Time) error
+	// FindClients pages through the team's clients that f selects, by
+	// name, with their secrets.
+	FindClients(ctx context.Context, team string, f ClientFilter, p Page) ([]Client, string, error)
 
 	// Static keys.
 	CreateKey(ctx context.Context, k StaticKey) error
@@ -473,11 +508,16 @@ type Queries interface {
 	DeleteKey(ctx context.Context, team, id string) error
 	RecordKeyUse(ctx context.Context, team string, uses []KeyUse) error
 	SetKeyMigrated(ctx context.Context, team, id, clientID string) error
+	// FindKeys pages through the team's static keys that f selects, by id.
+	FindKeys(ctx context.Context, team string, f KeyFilter, p Page) ([]StaticKey, string, error)
 
 	// Permissions.
 	GrantPermission(ctx context.Context, p Permission) error
 	RevokePermission(ctx context.Context, p Permission) error
 	ListPermissions(ctx context.Context, team, principal string) ([]Permission, error)
+	// FindPermissions pages through the team's permissions that f
+	// selects, by principal, action and resource.
+	FindPermissions(ctx context.Context, team string, f PermissionFilter, p Page) ([]Permission, string, error)
 
 	// Consents.
 	UpsertConsent(ctx context.Context, c Consent) error

@@ -272,13 +272,17 @@ func newFixture(t *testing.T) *fixture {
 // serve runs h on a request for the team's host, as the server's
 // middleware would present it.
 func serve(h http.HandlerFunc, r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h(rec, onTeam(r))
+	return rec
+}
+
+// onTeam is r as the middleware hands it on for the team's host.
+func onTeam(r *http.Request) *http.Request {
 	info := &edge.Info{RequestID: "test", Team: store.Team{Name: team}, TeamURL: "http://acme.gatehouse.test",
 		TeamHost: "acme.gatehouse.test", Log: slog.New(slog.DiscardHandler)}
 	r.Host = "acme.gatehouse.test"
-	r = r.WithContext(edge.WithInfo(r.Context(), info))
-	rec := httptest.NewRecorder()
-	h(rec, r)
-	return rec
+	return r.WithContext(edge.WithInfo(r.Context(), info))
 }
 
 var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
@@ -734,40 +738,36 @@ func TestSignOutEndsSessions(t *testing.T) {
 	})
 }
 
-func TestRevokeConsentJSON(t *testing.T) {
+// APISession gives the profile API the signed-in user and the session's
+// CSRF token; an unsafe request must carry the token from this origin.
+func TestAPISession(t *testing.T) {
 	f := newFixture(t)
-	f.consents.list = []store.Consent{{Team: team, UserID: adaID, ClientID: appID, Scopes: []string{"audit.log:read"}, CreatedAt: f.now}}
 	sess := f.signIn(t)
-	list := httptest.NewRequest("GET", "/api/profile/consents", nil)
-	list.AddCookie(sess)
-	rec := serve(f.ui.ServeConsentList, list)
-	m := regexp.MustCompile(`"csrf_token":"([^"]+)"`).FindStringSubmatch(rec.Body.String())
-	if rec.Code != 200 || m == nil || !strings.Contains(rec.Body.String(), `"client_name":"Reports"`) {
-		t.Fatalf("list: %d %s", rec.Code, rec.Body)
+	get := onTeam(withCookie(httptest.NewRequest("GET", "/api/profile/consents", nil), sess))
+	u, csrf, err := f.ui.APISession(get)
+	if err != nil || u.ID != adaID || csrf == "" {
+		t.Fatalf("APISession(GET) = %v, %q, %v", u.ID, csrf, err)
+	}
+	if _, _, err := f.ui.APISession(onTeam(httptest.NewRequest("GET", "/api/profile", nil))); !errors.Is(err, ErrNoSession) {
+		t.Errorf("without a cookie: %v, want ErrNoSession", err)
 	}
 	for _, tc := range []struct {
-		name, client, token string
-		status              int
+		name, token, site string
+		want              error
 	}{
-		{"no CSRF header", appID, "", 403},
-		{"unknown client", "nope", m[1], 404},
-		{"revoked", appID, m[1], 204},
+		{"no CSRF header", "", "same-origin", ErrCSRF},
+		{"a wrong token", "x" + csrf, "same-origin", ErrCSRF},
+		{"cross-site", csrf, "cross-site", ErrCSRF},
+		{"the session's token", csrf, "same-origin", nil},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest("DELETE", "/api/profile/consents/"+tc.client, nil)
-			r.SetPathValue("client_id", tc.client)
-			r.Header.Set("Sec-Fetch-Site", "same-origin")
-			if tc.token != "" {
-				r.Header.Set("X-CSRF-Token", tc.token)
-			}
-			r.AddCookie(sess)
-			if rec := serve(f.ui.ServeConsentDelete, r); rec.Code != tc.status {
-				t.Errorf("status %d, want %d: %s", rec.Code, tc.status, rec.Body)
-			}
-		})
-	}
-	if len(f.consents.revoked) != 1 {
-		t.Errorf("revoked %v, want the one", f.consents.revoked)
+		r := withCookie(httptest.NewRequest("DELETE", "/api/profile/consents/"+appID, nil), sess)
+		r.Header.Set("Sec-Fetch-Site", tc.site)
+		if tc.token != "" {
+			r.Header.Set("X-CSRF-Token", tc.token)
+		}
+		if _, _, err := f.ui.APISession(onTeam(r)); !errors.Is(err, tc.want) && !(err == nil && tc.want == nil) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
 	}
 }
 

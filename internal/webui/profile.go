@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -185,95 +184,4 @@ func (u *UI) ServeRevokeConsent(w http.ResponseWriter, r *http.Request) {
 func (u *UI) revoke(r *http.Request, s *signedIn, clientID string) error {
 	a := userActor(r, s.user)
 	return u.o.Consents.Revoke(r.Context(), a, s.user.Team, s.user.ID, clientID)
-}
-
-// The JSON API of the signed-in user's consents. It authenticates with the
-// session cookie only. DELETE, the one unsafe method, must pass the
-// CrossOriginProtection and carry the session's CSRF token in the
-// X-CSRF-Token header: GET /api/profile/consents returns it (a page of
-// another site cannot read that answer), and every page of a signed-in
-// user has it in <meta name="csrf-token">.
-
-// consentJSON is one consent in the API.
-type consentJSON struct {
-	ClientID   string     `json:"client_id"`
-	ClientName string     `json:"client_name"`
-	Scopes     []string   `json:"scopes"`
-	GrantedAt  time.Time  `json:"granted_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-}
-
-// apiSession returns the signed-in user of an API request or answers 401.
-func (u *UI) apiSession(w http.ResponseWriter, r *http.Request) (*signedIn, bool) {
-	w.Header().Set("Cache-Control", "no-store")
-	s, err := u.signedIn(r)
-	switch {
-	case errors.Is(err, errNoSession):
-		edge.Error(w, http.StatusUnauthorized, "unauthorized", "sign in at /login first: this API takes the session cookie")
-		return nil, false
-	case err != nil:
-		edge.RequestInfo(r).Log.Error("read session", "err", err)
-		edge.Unavailable(w, "try again shortly")
-		return nil, false
-	}
-	return s, true
-}
-
-// ServeConsentList is GET /api/profile/consents.
-func (u *UI) ServeConsentList(w http.ResponseWriter, r *http.Request) {
-	s, ok := u.apiSession(w, r)
-	if !ok {
-		return
-	}
-	rows, err := u.consents(r.Context(), s.user.Team, s.user.ID)
-	if err != nil {
-		edge.RequestInfo(r).Log.Error("list consents", "err", err)
-		edge.Unavailable(w, "try again shortly")
-		return
-	}
-	out := struct {
-		Consents  []consentJSON `json:"consents"`
-		CSRFToken string        `json:"csrf_token"`
-	}{Consents: []consentJSON{}, CSRFToken: u.sessionToken(r, s.sess)}
-	for _, row := range rows {
-		c := consentJSON{ClientID: row.ClientID, ClientName: row.ClientName, Scopes: []string{},
-			GrantedAt: row.granted.UTC(), UpdatedAt: row.updated.UTC()}
-		for _, sc := range row.Scopes {
-			c.Scopes = append(c.Scopes, sc.Name)
-		}
-		if row.lastUsed != nil {
-			t := row.lastUsed.UTC()
-			c.LastUsedAt = &t
-		}
-		out.Consents = append(out.Consents, c)
-	}
-	edge.JSON(w, http.StatusOK, out)
-}
-
-// ServeConsentDelete is DELETE /api/profile/consents/{client_id}: 204, or
-// 404 when there is no such consent.
-func (u *UI) ServeConsentDelete(w http.ResponseWriter, r *http.Request) {
-	if err := u.cop.Check(r); err != nil {
-		edge.Error(w, http.StatusForbidden, "forbidden", "cross-origin request refused")
-		return
-	}
-	s, ok := u.apiSession(w, r)
-	if !ok {
-		return
-	}
-	if !u.validSessionToken(r, s.sess, r.Header.Get("X-CSRF-Token")) {
-		edge.Error(w, http.StatusForbidden, "forbidden", "the X-CSRF-Token header must carry the csrf_token of GET /api/profile/consents")
-		return
-	}
-	err := u.revoke(r, s, r.PathValue("client_id"))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		edge.Error(w, http.StatusNotFound, "not_found", "you have no consent to that client")
-	case err != nil:
-		edge.RequestInfo(r).Log.Error("revoke consent", "err", err)
-		edge.Unavailable(w, "try again shortly")
-	default:
-		w.WriteHeader(http.StatusNoContent)
-	}
 }

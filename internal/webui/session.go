@@ -198,3 +198,31 @@ func (u *UI) validLoginToken(r *http.Request, got string) bool {
 	}
 	return hmac.Equal([]byte(got), []byte(u.loginToken(r, c.Value)))
 }
+
+// ErrNoSession is APISession's answer for a request without a live
+// session; ErrCSRF for an unsafe request whose session is not proven its
+// own (a cross-origin request, or no valid X-CSRF-Token header).
+var (
+	ErrNoSession = errNoSession
+	ErrCSRF      = errors.New("cross-site request refused: send the session's X-CSRF-Token header from this origin")
+)
+
+// APISession is the signed-in user of a JSON API request that carries the
+// session cookie (the profile API, for the web pages' scripts and the
+// console), with the session's CSRF token, which the answer may show: a
+// page of another site cannot read it. An unsafe method must pass the
+// cross-origin protection and carry the token in the X-CSRF-Token header.
+func (u *UI) APISession(r *http.Request) (store.User, string, error) {
+	s, err := u.signedIn(r)
+	if err != nil {
+		return store.User{}, "", err
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		if err := u.cop.Check(r); err != nil || !u.validSessionToken(r, s.sess, r.Header.Get("X-CSRF-Token")) {
+			return store.User{}, "", ErrCSRF
+		}
+	}
+	return s.user, u.sessionToken(r, s.sess), nil
+}

@@ -99,22 +99,6 @@ func TestUnavailable(t *testing.T) {
 				r.Header.Set("Sec-Fetch-Site", "same-origin")
 				return f.ui.ServeLogoutEverywhere, withCookie(r, p.sess)
 			}, page, ""},
-		{"consents API: session read", func(f *fixture) { f.users.fail = errDown },
-			func(f *fixture, p prep) (http.HandlerFunc, *http.Request) {
-				return f.ui.ServeConsentList, withCookie(httptest.NewRequest("GET", "/api/profile/consents", nil), p.sess)
-			}, jsonErr, ""},
-		{"consents API: list", func(f *fixture) { f.consents.fail = map[string]error{"List": errDown} },
-			func(f *fixture, p prep) (http.HandlerFunc, *http.Request) {
-				return f.ui.ServeConsentList, withCookie(httptest.NewRequest("GET", "/api/profile/consents", nil), p.sess)
-			}, jsonErr, ""},
-		{"consents API: delete", func(f *fixture) { f.consents.fail = map[string]error{"Revoke": errDown} },
-			func(f *fixture, p prep) (http.HandlerFunc, *http.Request) {
-				r := httptest.NewRequest("DELETE", "/api/profile/consents/"+appID, nil)
-				r.SetPathValue("client_id", appID)
-				r.Header.Set("Sec-Fetch-Site", "same-origin")
-				r.Header.Set("X-CSRF-Token", p.csrf)
-				return f.ui.ServeConsentDelete, withCookie(r, p.sess)
-			}, jsonErr, ""},
 		{"authorize: client read, no redirect yet", func(f *fixture) { f.ui.o.Clients = downClients{} },
 			func(f *fixture, p prep) (http.HandlerFunc, *http.Request) {
 				return f.ui.ServeAuthorize, withCookie(httptest.NewRequest("GET", authorizeURL(nil), nil), p.sess)
@@ -156,14 +140,11 @@ func TestUnavailable(t *testing.T) {
 			var p prep
 			p.sess = f.signIn(t)
 			p.loginToken, p.loginCookie = f.loginForm(t)
-			list := serve(f.ui.ServeConsentList, withCookie(httptest.NewRequest("GET", "/api/profile/consents", nil), p.sess))
-			var l struct {
-				CSRF string `json:"csrf_token"`
+			_, csrf, err := f.ui.APISession(onTeam(withCookie(httptest.NewRequest("GET", "/api/profile/consents", nil), p.sess)))
+			if err != nil || csrf == "" {
+				t.Fatalf("no CSRF token: %v", err)
 			}
-			if err := json.Unmarshal(list.Body.Bytes(), &l); err != nil || l.CSRF == "" {
-				t.Fatalf("no CSRF token: %s", list.Body)
-			}
-			p.csrf = l.CSRF
+			p.csrf = csrf
 			tc.breaks(f)
 			h, r := tc.request(f, p)
 			rec := serve(h, r)

@@ -101,6 +101,13 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			// Back to version 2, as an older binary left it: the later
 			// migrations undone.
 			for _, stmt := range []string{
+				`DROP INDEX users_email_folded`,
+				`DROP INDEX users_name_folded`,
+				`DROP INDEX user_groups_name_folded`,
+				`DROP INDEX apps_name_folded`,
+				`DROP INDEX clients_name_folded`,
+				`DROP INDEX static_keys_last_used`,
+				`DROP INDEX static_keys_owner_id`,
 				`DROP TABLE sessions`,
 				`DROP TABLE probe`,
 				`DROP TABLE failure_counts`,

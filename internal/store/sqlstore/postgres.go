@@ -190,3 +190,13 @@ func (postgresDialect) purgeQuery(table, column string) string {
 // changeLog is true: changes travel by NOTIFY and are kept in the change
 // log for listeners that were away.
 func (postgresDialect) changeLog() bool { return true }
+
+// folded: in byte order ("C"), whatever the database's collation, so that
+// a prefix is a range of the index.
+func (postgresDialect) folded(column string) string { return `(lower(` + column + `) COLLATE "C")` }
+
+// contains: strpos, whose selectivity the planner guesses as a third, so
+// that a page in index order stops early rather than sorting every row.
+func (postgresDialect) contains(haystack, needle string) string {
+	return "strpos(" + haystack + ", " + needle + ") > 0"
+}

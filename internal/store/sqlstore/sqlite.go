@@ -467,3 +467,11 @@ func (sqliteDialect) purgeQuery(table, column string) string {
 }
 
 func (sqliteDialect) changeLog() bool { return true }
+
+// folded: SQLite's lower() folds ASCII letters only, and its default
+// collation is byte order.
+func (sqliteDialect) folded(column string) string { return "lower(" + column + ")" }
+
+func (sqliteDialect) contains(haystack, needle string) string {
+	return "instr(" + haystack + ", " + needle + ") > 0"
+}

@@ -50,6 +50,13 @@ type dialect interface {
 	purgeQuery(table, column string) string
 	// changeLog tells whether the engine keeps a change log table.
 	changeLog() bool
+	// folded is the expression of column with ASCII letters lower-cased,
+	// compared byte by byte whatever the database's collation, as the
+	// indexes of migration 0010 hold it: what a prefix search compares.
+	folded(column string) string
+	// contains is the condition that needle (a parameter) is a substring
+	// of haystack, exactly.
+	contains(haystack, needle string) string
 }
 
 // execer is what a query needs: a *sql.DB or a *sql.Tx.

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Logins", testLogins},
 		{"Failures", testFailures},
 		{"FailuresConcurrent", testFailuresConcurrent},
+		{"Find", testFind},
 		{"Invalid", testInvalid},
 		{"MissingTeam", testMissingTeam},
 		{"DeleteTeamCascades", testDeleteTeamCascades},

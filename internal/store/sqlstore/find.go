@@ -1,0 +1,379 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/store"
+)
+
+// The admin listings (the Find methods): one page in the order of a key
+// that an index holds, after the cursor, narrowed by filters that indexes
+// serve where they can (migration 0010): a prefix of a folded name is a
+// range of that name's index.
+
+// where builds a WHERE clause and its arguments, numbering placeholders.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// arg adds v and returns its placeholder.
+func (w *where) arg(v any) string {
+	w.args = append(w.args, v)
+	return "$" + strconv.Itoa(len(w.args))
+}
+
+func (w *where) add(cond string) { w.conds = append(w.conds, cond) }
+
+func (w *where) String() string { return " WHERE " + strings.Join(w.conds, " AND ") }
+
+// afterName is the condition that a row comes after the cursor of a
+// listing in folded-name order, name breaking ties; the cursor is the
+// last row's name.
+func (q *queries) afterName(w *where, after string) string {
+	if after == "" {
+		return "1 = 1"
+	}
+	col := q.d.folded("name")
+	a, n := w.arg(foldASCII(after)), w.arg(after)
+	return "(" + col + " > " + a + " OR (" + col + " = " + a + " AND name > " + n + "))"
+}
+
+// byName orders a listing by folded name, then name.
+func (q *queries) byName() string { return " ORDER BY " + q.d.folded("name") + ", name" }
+
+// prefixRange is the condition that the folded column starts with query.
+func (q *queries) prefixRange(w *where, column, query string) string {
+	lo := foldASCII(query)
+	col := q.d.folded(column)
+	return col + " >= " + w.arg(lo) + " AND " + col + " < " + w.arg(lo+"\U0010FFFF")
+}
+
+// foldASCII lower-cases ASCII letters only, as both engines' folded
+// expressions do for them.
+func foldASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// FindUsers pages through the team's users by email. A search reads two
+// pages in email order, one of users whose email starts with the query (a
+// range of the email index, emails being stored lower-cased) and one of
+// those whose name does (a range of the folded-name index), and merges
+// them.
+func (q *queries) FindUsers(ctx context.Context, team string, f store.UserFilter, p store.Page) (_ []store.User, _ string, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
+	after, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := pageSize(p)
+	page := func(cond func(w *where)) ([]store.User, error) {
+		w := &where{}
+		w.add("team = " + w.arg(team))
+		w.add("email > " + w.arg(after))
+		cond(w)
+		rows, err := q.x.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+w.String()+` ORDER BY email LIMIT `+w.arg(n+1), w.args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []store.User
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, u)
+		}
+		return out, rows.Err()
+	}
+	var out []store.User
+	if f.Query == "" {
+		if out, err = page(func(*where) {}); err != nil {
+			return nil, "", q.fail("find users", err)
+		}
+	} else {
+		lo := foldASCII(f.Query)
+		byEmail, err := page(func(w *where) {
+			// In the email index's order; the exact test keeps a
+			// collation that orders otherwise from widening it.
+			w.add("email >= " + w.arg(lo) + " AND email < " + w.arg(lo+"\U0010FFFF") +
+				" AND substr(email, 1, " + w.arg(len([]rune(lo))) + ") = " + w.arg(lo))
+		})
+		if err != nil {
+			return nil, "", q.fail("find users", err)
+		}
+		byName, err := page(func(w *where) { w.add(q.prefixRange(w, "name", f.Query)) })
+		if err != nil {
+			return nil, "", q.fail("find users", err)
+		}
+		out = mergeUsers(byEmail, byName)
+	}
+	var next string
+	if len(out) > n {
+		out = out[:n]
+		next = encodeCursor(out[n-1].Email)
+	}
+	return out, next, nil
+}
+
+// mergeUsers merges two lists in email order, without repeats.
+func mergeUsers(a, b []store.User) []store.User {
+	out := make([]store.User, 0, len(a)+len(b))
+	for len(a) > 0 || len(b) > 0 {
+		switch {
+		case len(b) == 0 || len(a) > 0 && a[0].Email < b[0].Email:
+			out, a = append(out, a[0]), a[1:]
+		case len(a) == 0 || b[0].Email < a[0].Email:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
+		}
+	}
+	return out
+}
+
+// FindGroups pages through the team's groups by name, with their members.
+func (q *queries) FindGroups(ctx context.Context, team string, f store.NameFilter, p store.Page) (_ []store.Group, _ string, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
+	after, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := pageSize(p)
+	w := &where{}
+	w.add("team = " + w.arg(team))
+	w.add(q.afterName(w, after))
+	if f.Query != "" {
+		w.add(q.prefixRange(w, "name", f.Query))
+	}
+	gs, err := q.groups(ctx, `SELECT g.team, g.name, g.created_at, m.user_id FROM user_groups g
+		LEFT JOIN group_members m ON m.team = g.team AND m.group_name = g.name
+		WHERE g.team = $1 AND g.name IN (SELECT name FROM user_groups`+w.String()+q.byName()+` LIMIT `+w.arg(n+1)+`)
+		ORDER BY `+q.d.folded("g.name")+`, g.name, m.user_id`, w.args...)
+	if err != nil {
+		return nil, "", q.fail("find groups", err)
+	}
+	var next string
+	if len(gs) > n {
+		gs = gs[:n]
+		next = encodeCursor(gs[n-1].Name)
+	}
+	return gs, next, nil
+}
+
+// FindApps pages through the team's applications by name.
+func (q *queries) FindApps(ctx context.Context, team string, f store.NameFilter, p store.Page) (_ []store.Application, _ string, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
+	after, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := pageSize(p)
+	w := &where{}
+	w.add("team = " + w.arg(team))
+	w.add(q.afterName(w, after))
+	if f.Query != "" {
+		w.add(q.prefixRange(w, "name", f.Query))
+	}
+	rows, err := q.x.QueryContext(ctx, `SELECT team, name, created_at FROM apps`+w.String()+q.byName()+` LIMIT `+w.arg(n+1), w.args...)
+	if err != nil {
+		return nil, "", q.fail("find apps", err)
+	}
+	defer rows.Close()
+	var out []store.Application
+	for rows.Next() {
+		var (
+			a       store.Application
+			created int64
+		)
+		if err := rows.Scan(&a.Team, &a.Name, &created); err != nil {
+			return nil, "", q.fail("find apps", err)
+		}
+		a.CreatedAt = fromTS(created)
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", q.fail("find apps", err)
+	}
+	var next string
+	if len(out) > n {
+		out = out[:n]
+		next = encodeCursor(out[n-1].Name)
+	}
+	return out, next, nil
+}
+
+// FindClients pages through the team's clients by name (unique in a
+// team), with the secrets of the page's clients.
+func (q *queries) FindClients(ctx context.Context, team string, f store.ClientFilter, p store.Page) (_ []store.Client, _ string, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
+	after, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := pageSize(p)
+	w := &where{}
+	w.add("team = " + w.arg(team))
+	w.add(q.afterName(w, after))
+	if f.Query != "" {
+		w.add(q.prefixRange(w, "name", f.Query))
+	}
+	if f.GrantType != "" {
+		w.add(q.d.contains("(' ' || grant_types || ' ')", w.arg(" "+f.GrantType+" ")))
+	}
+	if f.Scope != "" {
+		w.add(q.d.contains("(' ' || scopes || ' ')", w.arg(" "+f.Scope+" ")))
+	}
+	rows, err := q.x.QueryContext(ctx, `SELECT `+clientColumns+` FROM clients`+w.String()+q.byName()+` LIMIT `+w.arg(n+1), w.args...)
+	if err != nil {
+		return nil, "", q.fail("find clients", err)
+	}
+	defer rows.Close()
+	var out []store.Client
+	for rows.Next() {
+		c, err := scanClient(rows)
+		if err != nil {
+			return nil, "", q.fail("find clients", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", q.fail("find clients", err)
+	}
+	rows.Close()
+	var next string
+	if len(out) > n {
+		out = out[:n]
+		next = encodeCursor(out[n-1].Name)
+	}
+	if len(out) > 0 {
+		ids := make([]any, 0, len(out)+1)
+		ids = append(ids, team)
+		marks := make([]string, 0, len(out))
+		for _, c := range out {
+			ids = append(ids, c.ID)
+			marks = append(marks, "$"+strconv.Itoa(len(ids)))
+		}
+		secrets, err := q.secrets(ctx, `WHERE team = $1 AND client_id IN (`+strings.Join(marks, ", ")+`)`, ids...)
+		if err != nil {
+			return nil, "", q.fail("find clients", err)
+		}
+		for i := range out {
+			out[i].Secrets = secrets[out[i].ID]
+		}
+	}
+	return out, next, nil
+}
+
+// FindKeys pages through the team's static keys by id.
+func (q *queries) FindKeys(ctx context.Context, team string, f store.KeyFilter, p store.Page) (_ []store.StaticKey, _ string, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
+	after, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := pageSize(p)
+	w := &where{}
+	w.add("team = " + w.arg(team))
+	w.add("id > " + w.arg(after))
+	if f.Kind != "" {
+		w.add("kind = " + w.arg(f.Kind))
+	}
+	if f.Owner != "" {
+		w.add("owner = " + w.arg(f.Owner))
+	}
+	if f.UsedBefore != nil {
+		w.add("(last_used_at IS NULL OR last_used_at < " + w.arg(ts(*f.UsedBefore)) + ")")
+	}
+	if f.UsedSince != nil {
+		w.add("last_used_at >= " + w.arg(ts(*f.UsedSince)))
+	}
+	rows, err := q.x.QueryContext(ctx, `SELECT `+keyColumns+` FROM static_keys`+w.String()+` ORDER BY id LIMIT `+w.arg(n+1), w.args...)
+	if err != nil {
+		return nil, "", q.fail("find keys", err)
+	}
+	defer rows.Close()
+	var out []store.StaticKey
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, "", q.fail("find keys", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", q.fail("find keys", err)
+	}
+	var next string
+	if len(out) > n {
+		out = out[:n]
+		next = encodeCursor(out[n-1].ID)
+	}
+	return out, next, nil
+}
+
+// FindPermissions pages through the team's permissions by principal,
+// action and resource.
+func (q *queries) FindPermissions(ctx context.Context, team string, f store.PermissionFilter, p store.Page) (_ []store.Permission, _ string, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
+	after, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	n := pageSize(p)
+	w := &where{}
+	w.add("team = " + w.arg(team))
+	if after != "" {
+		parts := strings.Split(after, "\x00")
+		if len(parts) != 3 {
+			return nil, "", fmt.Errorf("bad cursor: %w", store.ErrInvalid)
+		}
+		w.add("(principal, action, resource) > (" + w.arg(parts[0]) + ", " + w.arg(parts[1]) + ", " + w.arg(parts[2]) + ")")
+	}
+	if f.Principal != "" {
+		w.add("principal = " + w.arg(f.Principal))
+	}
+	rows, err := q.x.QueryContext(ctx, `SELECT team, principal, action, resource, created_at FROM permissions`+w.String()+
+		` ORDER BY principal, action, resource LIMIT `+w.arg(n+1), w.args...)
+	if err != nil {
+		return nil, "", q.fail("find permissions", err)
+	}
+	defer rows.Close()
+	var out []store.Permission
+	for rows.Next() {
+		var (
+			pm      store.Permission
+			created int64
+		)
+		if err := rows.Scan(&pm.Team, &pm.Principal, &pm.Action, &pm.Resource, &created); err != nil {
+			return nil, "", q.fail("find permissions", err)
+		}
+		pm.CreatedAt = fromTS(created)
+		out = append(out, pm)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", q.fail("find permissions", err)
+	}
+	var next string
+	if len(out) > n {
+		out = out[:n]
+		last := out[n-1]
+		next = encodeCursor(last.Principal + "\x00" + last.Action + "\x00" + last.Resource)
+	}
+	return out, next, nil
+}
