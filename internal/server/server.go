@@ -64,7 +64,6 @@ type Server struct {
 	own     []string         // the patterns of the server's own routes
 	ui      *webui.UI
 	admin   *adminapi.API
-
 }
 
 // New builds a server: the services (internal/compose), then every
