@@ -158,6 +158,42 @@ func mergeUsers(a, b []store.User) []store.User {
 	return out
 }
 
+// UsersByID reads the users of ids in one query.
+func (q *queries) UsersByID(ctx context.Context, team string, ids []string) (_ []store.User, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if len(ids) > maxPageSize {
+		return nil, fmt.Errorf("users by id: %d ids, at most %d: %w", len(ids), maxPageSize, store.ErrInvalid)
+	}
+	w := &where{}
+	w.add("team = " + w.arg(team))
+	marks := make([]string, 0, len(ids))
+	for _, id := range ids {
+		marks = append(marks, w.arg(id))
+	}
+	w.add("id IN (" + strings.Join(marks, ", ") + ")")
+	rows, err := q.x.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+w.String(), w.args...)
+	if err != nil {
+		return nil, q.fail("users by id", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, q.fail("users by id", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, q.fail("users by id", err)
+	}
+	return out, nil
+}
+
 // FindGroups pages through the team's groups by name, with their members.
 func (q *queries) FindGroups(ctx context.Context, team string, f store.NameFilter, p store.Page) (_ []store.Group, _ string, err error) {
 	ctx, end := q.op(ctx)
