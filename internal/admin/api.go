@@ -224,21 +224,28 @@ func canonicalPrincipal(principal string) (string, error) {
 	return pr.String(), nil
 }
 
-// Emails maps the IDs of users to their emails, for listings of groups.
+// Emails maps the IDs of users to their emails, for listings of groups;
+// an ID of no user is left out.
 func (s *Service) Emails(ctx context.Context, teamName string, ids []string) (map[string]string, error) {
 	out := make(map[string]string, len(ids))
+	var todo []string
 	for _, id := range ids {
-		if _, ok := out[id]; ok {
-			continue
+		if _, ok := out[id]; !ok {
+			out[id] = ""
+			todo = append(todo, id)
 		}
-		u, err := s.Store.User(ctx, teamName, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // deleted since the group was read
-		}
+	}
+	clear(out)
+	for len(todo) > 0 {
+		n := min(len(todo), 1000)
+		us, err := s.Store.UsersByID(ctx, teamName, todo[:n])
 		if err != nil {
 			return nil, err
 		}
-		out[id] = u.Email
+		for _, u := range us {
+			out[u.ID] = u.Email
+		}
+		todo = todo[n:]
 	}
 	return out, nil
 }

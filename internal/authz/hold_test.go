@@ -38,7 +38,7 @@ func TestSubsumes(t *testing.T) {
 }
 
 func TestMayHandOn(t *testing.T) {
-	holder := authz.Grants{List: []authz.Grant{{"read", "data-pools/*"}, {"*", "packages/42"}}}
+	holder := authz.Grants{List: []authz.Grant{{"read", "data-pools/*"}, {Action: "*", Resource: "packages/42"}}}
 	for _, tc := range []struct {
 		name  string
 		admin bool
@@ -46,13 +46,13 @@ func TestMayHandOn(t *testing.T) {
 		ok    bool
 	}{
 		{"nothing", false, nil, true},
-		{"within a pattern", false, []kernel.Grant{{"read", "data-pools/7"}}, true},
-		{"the pattern itself", false, []kernel.Grant{{"read", "data-pools/*"}}, true},
-		{"another action", false, []kernel.Grant{{"push", "data-pools/7"}}, false},
-		{"every action on what * covers", false, []kernel.Grant{{"*", "packages/42"}}, true},
-		{"every action where only read is held", false, []kernel.Grant{{"*", "data-pools/7"}}, false},
-		{"wider", false, []kernel.Grant{{"read", "*"}}, false},
-		{"one of two not held", false, []kernel.Grant{{"read", "data-pools/7"}, {"read", "team"}}, false},
+		{"within a pattern", false, []kernel.Grant{{Action: "read", Resource: "data-pools/7"}}, true},
+		{"the pattern itself", false, []kernel.Grant{{Action: "read", Resource: "data-pools/*"}}, true},
+		{"another action", false, []kernel.Grant{{Action: "push", Resource: "data-pools/7"}}, false},
+		{"every action on what * covers", false, []kernel.Grant{{Action: "*", Resource: "packages/42"}}, true},
+		{"every action where only read is held", false, []kernel.Grant{{Action: "*", Resource: "data-pools/7"}}, false},
+		{"wider", false, []kernel.Grant{{Action: "read", Resource: "*"}}, false},
+		{"one of two not held", false, []kernel.Grant{{Action: "read", Resource: "data-pools/7"}, {Action: "read", Resource: "team"}}, false},
 		{"a team admin's powers", true, nil, false},
 	} {
 		a := kernel.Actor{ID: "user:ada@example.com", Authority: holder}
@@ -63,7 +63,7 @@ func TestMayHandOn(t *testing.T) {
 	}
 	// A team admin and an actor bound by nothing hand on anything.
 	for _, a := range []kernel.Actor{{ID: "user:admin", Authority: authz.Grants{TeamAdmin: true}}, kernel.CLI} {
-		if err := a.MayHandOn("the change", true, []kernel.Grant{{"*", "*"}}); err != nil {
+		if err := a.MayHandOn("the change", true, []kernel.Grant{{Action: "*", Resource: "*"}}); err != nil {
 			t.Errorf("%s: MayHandOn = %v", a.ID, err)
 		}
 	}

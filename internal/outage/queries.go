@@ -585,3 +585,11 @@ func (o *Store) FindPermissions(ctx context.Context, team string, f store.Permis
 	}
 	return o.Store.FindPermissions(ctx, team, f, p)
 }
+
+// UsersByID fails while the store is cut.
+func (o *Store) UsersByID(ctx context.Context, team string, ids []string) ([]store.User, error) {
+	if err := o.down(); err != nil {
+		return nil, err
+	}
+	return o.Store.UsersByID(ctx, team, ids)
+}

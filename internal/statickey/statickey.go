@@ -368,18 +368,30 @@ func (s *Service) ReportPage(ctx context.Context, team string, p store.Page) (Re
 	return r, next, nil
 }
 
-// emails maps the IDs of the owners of user keys to their emails.
+// emails maps the IDs of the owners of user keys to their emails, read in
+// one query.
 func (s *Service) emails(ctx context.Context, team string, ks []store.StaticKey) (map[string]string, error) {
 	out := map[string]string{}
+	var ids []string
 	for _, k := range ks {
-		if k.Kind != KindUser || out[k.Owner] != "" {
+		if k.Kind != KindUser {
 			continue
 		}
-		u, err := s.Store.User(ctx, team, k.Owner)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if _, ok := out[k.Owner]; !ok {
+			out[k.Owner] = ""
+			ids = append(ids, k.Owner)
+		}
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), 1000)
+		us, err := s.Store.UsersByID(ctx, team, ids[:n])
+		if err != nil {
 			return nil, err
 		}
-		out[k.Owner] = u.Email
+		for _, u := range us {
+			out[u.ID] = u.Email
+		}
+		ids = ids[n:]
 	}
 	return out, nil
 }

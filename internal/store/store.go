@@ -443,6 +443,9 @@ type Queries interface {
 	ListUsers(ctx context.Context, team string, p Page) ([]User, string, error)
 	UpdateUser(ctx context.Context, u User) error
 	DeleteUser(ctx context.Context, team, id string) error
+	// UsersByID reads the team's users of ids (at most 1000), in no
+	// particular order; an ID that names no user is left out.
+	UsersByID(ctx context.Context, team string, ids []string) ([]User, error)
 	// FindUsers pages through the team's users that f selects, by email.
 	FindUsers(ctx context.Context, team string, f UserFilter, p Page) ([]User, string, error)
 

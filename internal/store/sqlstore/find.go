@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -76,12 +77,12 @@ func (q *queries) FindUsers(ctx context.Context, team string, f store.UserFilter
 		return nil, "", err
 	}
 	n := pageSize(p)
-	page := func(cond func(w *where)) ([]store.User, error) {
+	page := func(cond func(w *where), order string, limit int) ([]store.User, error) {
 		w := &where{}
 		w.add("team = " + w.arg(team))
 		w.add("email > " + w.arg(after))
 		cond(w)
-		rows, err := q.x.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+w.String()+` ORDER BY email LIMIT `+w.arg(n+1), w.args...)
+		rows, err := q.x.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+w.String()+` ORDER BY `+order+` LIMIT `+w.arg(limit), w.args...)
 		if err != nil {
 			return nil, err
 		}
@@ -98,7 +99,7 @@ func (q *queries) FindUsers(ctx context.Context, team string, f store.UserFilter
 	}
 	var out []store.User
 	if f.Query == "" {
-		if out, err = page(func(*where) {}); err != nil {
+		if out, err = page(func(*where) {}, "email", n+1); err != nil {
 			return nil, "", q.fail("find users", err)
 		}
 	} else {
@@ -108,13 +109,24 @@ func (q *queries) FindUsers(ctx context.Context, team string, f store.UserFilter
 			// collation that orders otherwise from widening it.
 			w.add("email >= " + w.arg(lo) + " AND email < " + w.arg(lo+"\U0010FFFF") +
 				" AND substr(email, 1, " + w.arg(len([]rune(lo))) + ") = " + w.arg(lo))
-		})
+		}, "email", n+1)
 		if err != nil {
 			return nil, "", q.fail("find users", err)
 		}
-		byName, err := page(func(w *where) { w.add(q.prefixRange(w, "name", f.Query)) })
+		// The name side through its own index: all of it when it is
+		// narrow, sorted here; when it is wide, a page in email order,
+		// which then stops early.
+		byName, err := page(func(w *where) { w.add(q.prefixRange(w, "name", f.Query)) }, q.d.folded("name"), narrowSearch+1)
 		if err != nil {
 			return nil, "", q.fail("find users", err)
+		}
+		if len(byName) > narrowSearch {
+			byName, err = page(func(w *where) { w.add(q.prefixRange(w, "name", f.Query)) }, "email", n+1)
+			if err != nil {
+				return nil, "", q.fail("find users", err)
+			}
+		} else {
+			slices.SortFunc(byName, func(a, b store.User) int { return strings.Compare(a.Email, b.Email) })
 		}
 		out = mergeUsers(byEmail, byName)
 	}
@@ -125,6 +137,10 @@ func (q *queries) FindUsers(ctx context.Context, team string, f store.UserFilter
 	}
 	return out, next, nil
 }
+
+// narrowSearch is how many users' names a search reads through the name
+// index at most before it reads them in email order instead.
+const narrowSearch = 1000
 
 // mergeUsers merges two lists in email order, without repeats.
 func mergeUsers(a, b []store.User) []store.User {
@@ -140,6 +156,42 @@ func mergeUsers(a, b []store.User) []store.User {
 		}
 	}
 	return out
+}
+
+// UsersByID reads the users of ids in one query.
+func (q *queries) UsersByID(ctx context.Context, team string, ids []string) (_ []store.User, err error) {
+	ctx, end := q.op(ctx)
+	defer end(&err)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if len(ids) > maxPageSize {
+		return nil, fmt.Errorf("users by id: %d ids, at most %d: %w", len(ids), maxPageSize, store.ErrInvalid)
+	}
+	w := &where{}
+	w.add("team = " + w.arg(team))
+	marks := make([]string, 0, len(ids))
+	for _, id := range ids {
+		marks = append(marks, w.arg(id))
+	}
+	w.add("id IN (" + strings.Join(marks, ", ") + ")")
+	rows, err := q.x.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+w.String(), w.args...)
+	if err != nil {
+		return nil, q.fail("users by id", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, q.fail("users by id", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, q.fail("users by id", err)
+	}
+	return out, nil
 }
 
 // FindGroups pages through the team's groups by name, with their members.

@@ -173,6 +173,16 @@ func testFind(t *testing.T, s store.Store) {
 		})
 		diff(t, "FindPermissions(alpha, app:etl)", want[:2], got, opts)
 	})
+	t.Run("UsersByID", func(t *testing.T) {
+		got, err := s.UsersByID(t.Context(), "alpha", []string{ann.ID, bob.ID, "no-such-id"})
+		if wantErr(t, "UsersByID", err, nil) {
+			diff(t, "UsersByID(alpha)", []store.User{ann, bob}, got, opts)
+		}
+		got, err = s.UsersByID(t.Context(), "beta", []string{ann.ID})
+		if wantErr(t, "UsersByID(beta)", err, nil) && len(got) != 0 {
+			t.Errorf("UsersByID(beta, alpha's) = %v", got)
+		}
+	})
 	t.Run("bad cursor", func(t *testing.T) {
 		if _, _, err := s.FindPermissions(t.Context(), "alpha", store.PermissionFilter{}, store.Page{Cursor: "eA"}); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("FindPermissions with a foreign cursor = %v, want ErrInvalid", err)
