@@ -80,6 +80,7 @@ func calls(s *DB) []call {
 		"RecordKeyUse": {"alpha", []store.KeyUse{{ID: "k"}}},
 		"Purge":        {store.PurgeAuditEvents, time.Now(), 10},
 		"CountFailure": {"", "ip:192.0.2.1", time.Now(), time.Minute, 5},
+		"UsersByID":    {"alpha", []string{"u"}},
 		"Tx": {func(q store.Queries) error {
 			return q.CreateApp(context.Background(), store.Application{Team: "alpha", Name: "tx"})
 		}},
