@@ -115,6 +115,7 @@ var packages = map[string]string{
 	"internal/e2e":             "entry",
 	"internal/layering":        "entry",
 	"resource":                 "public",
+	"adminclient":              "public",
 }
 
 type pkgInfo struct {

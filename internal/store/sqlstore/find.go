@@ -162,9 +162,6 @@ func mergeUsers(a, b []store.User) []store.User {
 func (q *queries) UsersByID(ctx context.Context, team string, ids []string) (_ []store.User, err error) {
 	ctx, end := q.op(ctx)
 	defer end(&err)
-	if len(ids) == 0 {
-		return nil, nil
-	}
 	if len(ids) > maxPageSize {
 		return nil, fmt.Errorf("users by id: %d ids, at most %d: %w", len(ids), maxPageSize, store.ErrInvalid)
 	}
@@ -174,7 +171,11 @@ func (q *queries) UsersByID(ctx context.Context, team string, ids []string) (_ [
 	for _, id := range ids {
 		marks = append(marks, w.arg(id))
 	}
-	w.add("id IN (" + strings.Join(marks, ", ") + ")")
+	if len(marks) == 0 {
+		w.add("1 = 0") // still asked, so that a database that cannot answer says so
+	} else {
+		w.add("id IN (" + strings.Join(marks, ", ") + ")")
+	}
 	rows, err := q.x.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+w.String(), w.args...)
 	if err != nil {
 		return nil, q.fail("users by id", err)
