@@ -240,31 +240,12 @@ func (q *queries) FindApps(ctx context.Context, team string, f store.NameFilter,
 	if f.Query != "" {
 		w.add(q.prefixRange(w, "name", f.Query))
 	}
-	rows, err := q.x.QueryContext(ctx, `SELECT team, name, created_at FROM apps`+w.String()+q.byName()+` LIMIT `+w.arg(n+1), w.args...)
+	out, err := queryAll(ctx, q, "find apps", scanApp,
+		`SELECT team, name, created_at FROM apps`+w.String()+q.byName()+` LIMIT `+w.arg(n+1), w.args...)
 	if err != nil {
-		return nil, "", q.fail("find apps", err)
+		return nil, "", err
 	}
-	defer rows.Close()
-	var out []store.Application
-	for rows.Next() {
-		var (
-			a       store.Application
-			created int64
-		)
-		if err := rows.Scan(&a.Team, &a.Name, &created); err != nil {
-			return nil, "", q.fail("find apps", err)
-		}
-		a.CreatedAt = fromTS(created)
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", q.fail("find apps", err)
-	}
-	var next string
-	if len(out) > n {
-		out = out[:n]
-		next = encodeCursor(out[n-1].Name)
-	}
+	out, next := cutPage(out, n, func(a store.Application) string { return a.Name })
 	return out, next, nil
 }
 
@@ -290,28 +271,12 @@ func (q *queries) FindClients(ctx context.Context, team string, f store.ClientFi
 	if f.Scope != "" {
 		w.add(q.d.contains("(' ' || scopes || ' ')", w.arg(" "+f.Scope+" ")))
 	}
-	rows, err := q.x.QueryContext(ctx, `SELECT `+clientColumns+` FROM clients`+w.String()+q.byName()+` LIMIT `+w.arg(n+1), w.args...)
+	out, err := queryAll(ctx, q, "find clients", scanClient,
+		`SELECT `+clientColumns+` FROM clients`+w.String()+q.byName()+` LIMIT `+w.arg(n+1), w.args...)
 	if err != nil {
-		return nil, "", q.fail("find clients", err)
+		return nil, "", err
 	}
-	defer rows.Close()
-	var out []store.Client
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, "", q.fail("find clients", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", q.fail("find clients", err)
-	}
-	rows.Close()
-	var next string
-	if len(out) > n {
-		out = out[:n]
-		next = encodeCursor(out[n-1].Name)
-	}
+	out, next := cutPage(out, n, func(c store.Client) string { return c.Name })
 	if len(out) > 0 {
 		ids := make([]any, 0, len(out)+1)
 		ids = append(ids, team)
@@ -355,27 +320,12 @@ func (q *queries) FindKeys(ctx context.Context, team string, f store.KeyFilter, 
 	if f.UsedSince != nil {
 		w.add("last_used_at >= " + w.arg(ts(*f.UsedSince)))
 	}
-	rows, err := q.x.QueryContext(ctx, `SELECT `+keyColumns+` FROM static_keys`+w.String()+` ORDER BY id LIMIT `+w.arg(n+1), w.args...)
+	out, err := queryAll(ctx, q, "find keys", scanKey,
+		`SELECT `+keyColumns+` FROM static_keys`+w.String()+` ORDER BY id LIMIT `+w.arg(n+1), w.args...)
 	if err != nil {
-		return nil, "", q.fail("find keys", err)
+		return nil, "", err
 	}
-	defer rows.Close()
-	var out []store.StaticKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, "", q.fail("find keys", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", q.fail("find keys", err)
-	}
-	var next string
-	if len(out) > n {
-		out = out[:n]
-		next = encodeCursor(out[n-1].ID)
-	}
+	out, next := cutPage(out, n, func(k store.StaticKey) string { return k.ID })
 	return out, next, nil
 }
 
@@ -401,32 +351,77 @@ func (q *queries) FindPermissions(ctx context.Context, team string, f store.Perm
 	if f.Principal != "" {
 		w.add("principal = " + w.arg(f.Principal))
 	}
-	rows, err := q.x.QueryContext(ctx, `SELECT team, principal, action, resource, created_at FROM permissions`+w.String()+
-		` ORDER BY principal, action, resource LIMIT `+w.arg(n+1), w.args...)
+	out, err := queryAll(ctx, q, "find permissions", scanPermission,
+		`SELECT team, principal, action, resource, created_at FROM permissions`+w.String()+
+			` ORDER BY principal, action, resource LIMIT `+w.arg(n+1), w.args...)
 	if err != nil {
-		return nil, "", q.fail("find permissions", err)
+		return nil, "", err
+	}
+	out, next := cutPage(out, n, func(pm store.Permission) string {
+		return pm.Principal + "\x00" + pm.Action + "\x00" + pm.Resource
+	})
+	return out, next, nil
+}
+
+// rowScanner is what a scan function reads a row from.
+type rowScanner = interface{ Scan(...any) error }
+
+// queryAll runs query and scans each of its rows with scan; what names the
+// operation in errors.
+func queryAll[T any](ctx context.Context, q *queries, what string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.x.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, q.fail(what, err)
 	}
 	defer rows.Close()
-	var out []store.Permission
+	var out []T
 	for rows.Next() {
-		var (
-			pm      store.Permission
-			created int64
-		)
-		if err := rows.Scan(&pm.Team, &pm.Principal, &pm.Action, &pm.Resource, &created); err != nil {
-			return nil, "", q.fail("find permissions", err)
+		v, err := scan(rows)
+		if err != nil {
+			return nil, q.fail(what, err)
 		}
-		pm.CreatedAt = fromTS(created)
-		out = append(out, pm)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", q.fail("find permissions", err)
+		return nil, q.fail(what, err)
 	}
-	var next string
-	if len(out) > n {
-		out = out[:n]
-		last := out[n-1]
-		next = encodeCursor(last.Principal + "\x00" + last.Action + "\x00" + last.Resource)
+	return out, nil
+}
+
+// cutPage cuts out, read with a limit of n+1, to a page of n, and returns
+// the cursor of the next page ("" when out was the last), the key of the
+// page's last record.
+func cutPage[T any](out []T, n int, key func(T) string) ([]T, string) {
+	if len(out) <= n {
+		return out, ""
 	}
-	return out, next, nil
+	out = out[:n]
+	return out, encodeCursor(key(out[n-1]))
+}
+
+// scanApp reads an application row: team, name, created_at.
+func scanApp(sc rowScanner) (store.Application, error) {
+	var (
+		a       store.Application
+		created int64
+	)
+	if err := sc.Scan(&a.Team, &a.Name, &created); err != nil {
+		return a, err
+	}
+	a.CreatedAt = fromTS(created)
+	return a, nil
+}
+
+// scanPermission reads a permission row: team, principal, action,
+// resource, created_at.
+func scanPermission(sc rowScanner) (store.Permission, error) {
+	var (
+		pm      store.Permission
+		created int64
+	)
+	if err := sc.Scan(&pm.Team, &pm.Principal, &pm.Action, &pm.Resource, &created); err != nil {
+		return pm, err
+	}
+	pm.CreatedAt = fromTS(created)
+	return pm, nil
 }

@@ -62,28 +62,12 @@ func (q *queries) ListUsers(ctx context.Context, team string, p store.Page) (_ [
 		return nil, "", err
 	}
 	n := pageSize(p)
-	rows, err := q.x.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE team = $1 AND email > $2 ORDER BY email LIMIT $3`,
-		team, after, n+1)
+	out, err := queryAll(ctx, q, "list users", scanUser,
+		`SELECT `+userColumns+` FROM users WHERE team = $1 AND email > $2 ORDER BY email LIMIT $3`, team, after, n+1)
 	if err != nil {
-		return nil, "", q.fail("list users", err)
+		return nil, "", err
 	}
-	defer rows.Close()
-	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, "", q.fail("list users", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", q.fail("list users", err)
-	}
-	var next string
-	if len(out) > n {
-		out = out[:n]
-		next = encodeCursor(out[n-1].Email)
-	}
+	out, next := cutPage(out, n, func(u store.User) string { return u.Email })
 	return out, next, nil
 }
 
