@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// The records of the API, as it answers them.
+// The records of the admin and profile APIs, exactly as the server
+// encodes them (its OpenAPI document's schemas of the same names).
 type (
 	// OAuthClient is a registered OAuth client, never its secrets.
 	OAuthClient struct {
@@ -16,10 +17,10 @@ type (
 		AuthMethod     string      `json:"auth_method"`
 		Scopes         []string    `json:"scopes"`
 		RedirectURIs   []string    `json:"redirect_uris"`
-		AccessTokenTTL string      `json:"access_token_ttl"`
+		AccessTokenTTL string      `json:"access_token_ttl"` // "0s": the team's
 		CreatedAt      time.Time   `json:"created_at"`
 		ActiveSecrets  int         `json:"active_secrets"`
-		GraceEndsAt    []time.Time `json:"grace_ends_at"`
+		GraceEndsAt    []time.Time `json:"grace_ends_at"` // when each old secret in its grace period stops
 	}
 	// CreatedClient is a new client with its secret, shown this once.
 	CreatedClient struct {
@@ -30,7 +31,7 @@ type (
 	ClientSecret struct {
 		ClientID                string     `json:"client_id"`
 		ClientSecret            string     `json:"client_secret"`
-		PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+		PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
 	}
 	// Scope is an entry of the scope catalog.
 	Scope struct {
@@ -45,15 +46,15 @@ type (
 	// Key is a static key, never the key itself.
 	Key struct {
 		ID                string     `json:"id"`
-		Kind              string     `json:"kind"`
-		Owner             string     `json:"owner"`
+		Kind              string     `json:"kind"`  // "user" or "app"
+		Owner             string     `json:"owner"` // the user's email or the application's name
 		CreatedAt         time.Time  `json:"created_at"`
 		ExpiresAt         *time.Time `json:"expires_at"`
 		LastUsedAt        *time.Time `json:"last_used_at"`
 		LastUsedIP        string     `json:"last_used_ip"`
 		LastUsedUserAgent string     `json:"last_used_user_agent"`
 		MigratedTo        string     `json:"migrated_to"`
-		Status            string     `json:"status,omitempty"` // in the report
+		Status            string     `json:"status,omitempty"` // in the report: the policy's status for it (active, deprecated or sunset)
 	}
 	// CreatedKey is a new static key with the key, shown this once.
 	CreatedKey struct {
@@ -62,8 +63,8 @@ type (
 	}
 	// Policy is the team's effective static key sunset policy.
 	Policy struct {
-		Source          string     `json:"source"`
-		Status          string     `json:"status"`
+		Source          string     `json:"source"` // "team" or "server"
+		Status          string     `json:"status"` // active, deprecated or sunset, as of now
 		DeprecatedSince *time.Time `json:"deprecated_since"`
 		SunsetAt        *time.Time `json:"sunset_at"`
 		Link            string     `json:"link"`
@@ -73,7 +74,7 @@ type (
 	Report struct {
 		Policy     Policy `json:"policy"`
 		Items      []Key  `json:"items"`
-		NextCursor string `json:"next_cursor"`
+		NextCursor string `json:"next_cursor,omitempty"`
 	}
 	// MigratedKey is the client a static key was migrated to, with its
 	// secret, shown this once.
@@ -112,15 +113,36 @@ type (
 		Alg         string     `json:"alg"`
 		CreatedAt   time.Time  `json:"created_at"`
 		ActivateAt  time.Time  `json:"activate_at"`
-		RetiredAt   *time.Time `json:"retired_at"`
-		DeleteAfter *time.Time `json:"delete_after"`
+		RetiredAt   *time.Time `json:"retired_at,omitempty"`
+		DeleteAfter *time.Time `json:"delete_after,omitempty"`
 		CanSign     bool       `json:"can_sign"`
 	}
-	// Settings are the team's token settings.
+	// Settings are the team's token settings; "" or "0s" is the server's.
 	Settings struct {
 		AccessTokenTTL   string `json:"access_token_ttl"`
 		TokenScopeFormat string `json:"token_scope_format"`
 		SigningAlg       string `json:"signing_alg"`
+	}
+	// SessionsEnded says how many web sessions ended.
+	SessionsEnded struct {
+		SessionsEnded int `json:"sessions_ended"`
+	}
+	// Profile is the signed-in user (GET /api/profile).
+	Profile struct {
+		ID        string    `json:"id"`
+		Email     string    `json:"email"`
+		Name      string    `json:"name"`
+		TeamAdmin bool      `json:"team_admin"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+	// Consent is a user's consent to a client (GET /api/profile/consents).
+	Consent struct {
+		ClientID   string     `json:"client_id"`
+		ClientName string     `json:"client_name"`
+		Scopes     []string   `json:"scopes"`
+		GrantedAt  time.Time  `json:"granted_at"`
+		UpdatedAt  time.Time  `json:"updated_at"`
+		LastUsedAt *time.Time `json:"last_used_at"`
 	}
 )
 
@@ -143,11 +165,14 @@ type (
 		RedirectURIs   *[]string `json:"redirect_uris,omitempty"`
 		AccessTokenTTL *string   `json:"access_token_ttl,omitempty"`
 	}
-	// NewKey makes a key of a user (by email) or of an application.
+	// NewKey makes a key of a user (by email) or of an application; it
+	// stops working at ExpiresAt or after ExpiresIn, a duration such as
+	// "720h" (neither: it does not expire).
 	NewKey struct {
 		User      string     `json:"user,omitempty"`
 		App       string     `json:"app,omitempty"`
 		ExpiresAt *time.Time `json:"expires_at,omitempty"`
+		ExpiresIn string     `json:"expires_in,omitempty"`
 	}
 	// KeyFilter narrows ListKeys.
 	KeyFilter struct {
@@ -253,7 +278,7 @@ func (c *Client) DeleteClient(ctx context.Context, id string) error {
 func (c *Client) RotateSecret(ctx context.Context, id string, grace time.Duration) (ClientSecret, error) {
 	var out ClientSecret
 	body := map[string]any{}
-	if grace > 0 {
+	if grace != 0 {
 		body["grace"] = grace.String()
 	}
 	_, err := c.do(ctx, "POST", "/api/admin/clients/"+esc(id)+"/secret", body, &out)
@@ -389,11 +414,9 @@ func (c *Client) DeleteUser(ctx context.Context, ref string) error {
 
 // EndSessions ends every web session of a user and says how many.
 func (c *Client) EndSessions(ctx context.Context, ref string) (int, error) {
-	var out struct {
-		N int `json:"sessions_ended"`
-	}
+	var out SessionsEnded
 	_, err := c.do(ctx, "DELETE", "/api/admin/users/"+esc(ref)+"/sessions", nil, &out)
-	return out.N, err
+	return out.SessionsEnded, err
 }
 
 // ListGroups lists a page of groups whose names start with query.

@@ -167,6 +167,9 @@ func (a *API) Register(mux Mux) {
 // actor is who makes the request's change: the guard's subject with what
 // it holds, from where.
 func actor(r *http.Request) kernel.Actor {
+	if isLocal(r) {
+		return kernel.CLI
+	}
 	a := kernel.Actor{IP: kernel.Clip(sourceAddr(r), kernel.MaxIP), UserAgent: r.UserAgent()}
 	if sub, ok := access.FromContext(r.Context()); ok {
 		a.ID = sub.Principal.String()

@@ -57,7 +57,7 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setETag(w, client.Version(c))
-	created(w, r, "/api/admin/clients/"+c.ID, CreatedClient{Client: toClient(c, a.o.Now()), ClientSecret: sec.Reveal()})
+	created(w, r, "/api/admin/clients/"+c.ID, CreatedClient{OAuthClient: toClient(c, a.o.Now()), ClientSecret: sec.Reveal()})
 }
 
 func (a *API) getClient(w http.ResponseWriter, r *http.Request) {
@@ -219,26 +219,31 @@ func (a *API) createKey(w http.ResponseWriter, r *http.Request) {
 	var (
 		user, app string
 		expires   *time.Time
+		in        duration
 	)
-	present, err := decode(r, map[string]any{"user": &user, "app": &app, "expires_at": &expires})
+	present, err := decode(r, map[string]any{"user": &user, "app": &app, "expires_at": &expires, "expires_in": &in})
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	in := statickey.NewKey{Kind: statickey.KindUser, Owner: user, ExpiresAt: expires}
+	if present["expires_in"] && in <= 0 {
+		fail(w, r, badField(http.StatusUnprocessableEntity, "expires_in", "want a positive duration such as \"720h\", or none for a key that does not expire"))
+		return
+	}
+	key := statickey.NewKey{Kind: statickey.KindUser, Owner: user, ExpiresAt: expires, ExpiresIn: time.Duration(in)}
 	switch {
 	case present["user"] == present["app"]:
 		fail(w, r, badField(http.StatusUnprocessableEntity, "user", `give exactly one of "user" (an email) and "app" (an application's name)`))
 		return
 	case present["app"]:
-		in.Kind, in.Owner = statickey.KindApp, app
+		key.Kind, key.Owner = statickey.KindApp, app
 	}
-	k, key, err := a.o.Keys.Create(r.Context(), actor(r), team(r), in)
+	k, sec, err := a.o.Keys.Create(r.Context(), actor(r), team(r), key)
 	if err != nil {
 		fail(w, r, err)
 		return
 	}
-	created(w, r, "/api/admin/keys/"+k.ID, CreatedKey{Key: toKey(k), Secret: key.Reveal()})
+	created(w, r, "/api/admin/keys/"+k.ID, CreatedKey{Key: toKey(k), Secret: sec.Reveal()})
 }
 
 func (a *API) deleteKey(w http.ResponseWriter, r *http.Request) {
@@ -305,9 +310,11 @@ func (a *API) report(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	out := Report{Policy: toPolicy(rep.Policy, rep.OwnPolicy, a.o.Now()), Items: []ReportKey{}, NextCursor: next}
+	out := Report{Policy: toPolicy(rep.Policy, rep.OwnPolicy, a.o.Now()), Items: []Key{}, NextCursor: next}
 	for _, k := range rep.Keys {
-		out.Items = append(out.Items, ReportKey{Key: toKey(k.Key), Status: k.Status})
+		key := toKey(k.Key)
+		key.Status = k.Status
+		out.Items = append(out.Items, key)
 	}
 	reply(w, http.StatusOK, out)
 }

@@ -195,6 +195,10 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return errors.New(`want a duration such as "15m" or "24h"`)
 	}
+	if s == "" {
+		*d = 0 // the default: the team's or the server's
+		return nil
+	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
 		return fmt.Errorf("want a duration such as \"15m\" or \"24h\", got %q", s)

@@ -56,6 +56,7 @@ type (
 		User      string     `json:"user,omitempty"`
 		App       string     `json:"app,omitempty"`
 		ExpiresAt *time.Time `json:"expires_at,omitempty"`
+		ExpiresIn string     `json:"expires_in,omitempty" doc:"duration"` // instead of expires_at
 	}
 	// NewOwnKey makes an API key of the user's own.
 	NewOwnKey struct {
@@ -184,7 +185,7 @@ var schemaTypes = map[string]reflect.Type{}
 
 func init() {
 	for _, v := range []any{
-		Client{}, CreatedClient{}, ClientSecret{}, Scope{}, App{}, Key{}, CreatedKey{}, ReportKey{}, Policy{}, Report{},
+		Client{}, CreatedClient{}, ClientSecret{}, Scope{}, App{}, Key{}, CreatedKey{}, Policy{}, Report{},
 		MigratedKey{}, User{}, SessionsEnded{}, Group{}, Permission{}, SigningKey{}, Settings{}, Profile{}, Consent{},
 		NewClient{}, ClientChange{}, SecretRotation{}, NewApp{}, NewGroup{}, NewKey{}, NewOwnKey{}, PolicyChange{}, Migration{},
 		NewUser{}, UserChange{}, Rotation{}, SettingsChange{},
@@ -324,9 +325,7 @@ func operation(rt Route) map[string]any {
 	if rt.Response != "" {
 		sch := ref(rt.Response)
 		switch {
-		case rt.Response == "ReportKey":
-			sch = ref("Report")
-		case rt.List:
+		case rt.List && rt.Response != "Report": // the report pages its keys beside the policy
 			sch = listingSchema(rt.Response)
 		}
 		ok["content"] = map[string]any{"application/json": map[string]any{"schema": sch}}

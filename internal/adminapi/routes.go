@@ -88,15 +88,15 @@ func (a *API) routes() []Route {
 	t := func(name, desc string) Param { return Param{Name: name, Description: desc, Format: "date-time"} }
 	return []Route{
 		// OAuth clients.
-		r("GET", "/api/admin/clients", read, ResourceClients, Route{Summary: "List OAuth clients", List: true, Response: "Client",
+		r("GET", "/api/admin/clients", read, ResourceClients, Route{Summary: "List OAuth clients", List: true, Response: "OAuthClient",
 			Query:   []Param{q("q", "the start of the name, ASCII case ignored"), q("grant_type", "a grant type the client has"), q("scope", "a scope the client may ask for")},
 			handler: a.listClients}),
 		r("POST", "/api/admin/clients", manage, ResourceClients, Route{Summary: "Register an OAuth client; its secret is shown this once",
 			Request: "NewClient", Response: "CreatedClient", Status: http.StatusCreated, handler: a.createClient}),
 		r("GET", "/api/admin/clients/{client_id}", read, ResourceClients, Route{Summary: "Read a client (never its secrets)",
-			Response: "Client", ETag: true, handler: a.getClient}),
+			Response: "OAuthClient", ETag: true, handler: a.getClient}),
 		r("PATCH", "/api/admin/clients/{client_id}", manage, ResourceClients, Route{Summary: "Change a client's name, scopes, redirect URIs or token lifetime",
-			Request: "ClientChange", Response: "Client", ETag: true, IfMatch: true, handler: a.updateClient}),
+			Request: "ClientChange", Response: "OAuthClient", ETag: true, IfMatch: true, handler: a.updateClient}),
 		r("DELETE", "/api/admin/clients/{client_id}", manage, ResourceClients, Route{Summary: "Delete a client with its secrets, consents, tokens and permissions",
 			Status: http.StatusNoContent, handler: a.deleteClient}),
 		r("POST", "/api/admin/clients/{client_id}/secret", manage, ResourceClients, Route{Summary: "Give a client a new secret, shown this once; the old one stops at once or after the grace period",
@@ -126,7 +126,7 @@ func (a *API) routes() []Route {
 		r("PUT", "/api/admin/static-keys/policy", manage, ResourceKeys, Route{Summary: "Set the team's static key sunset policy: the fields given (null unsets one), or clear it",
 			Request: "PolicyChange", Response: "Policy", IfMatch: true, ETag: true, handler: a.setPolicy}),
 		r("GET", "/api/admin/static-keys/report", read, ResourceKeys, Route{Summary: "Every static key with its status under the policy, for planning the migration",
-			List: true, Response: "ReportKey", handler: a.report}),
+			List: true, Response: "Report", handler: a.report}),
 		r("POST", "/api/admin/static-keys/{id}/migrate", manage, ResourceKeys, Route{Summary: "Replace a static key with an OAuth client that reaches what the key reached; its secret is shown this once",
 			Request: "Migration", Response: "MigratedKey", Status: http.StatusCreated, handler: a.migrate}),
 

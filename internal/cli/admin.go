@@ -2,34 +2,34 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/adminclient"
 	"github.com/gatehouse/gatehouse/internal/kernel"
-	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 func (a *app) adminCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "admin", Short: "Administer teams, users, groups, applications and permissions"}
 	cmd.PersistentFlags().BoolVar(&a.json, "json", false, "print the result as JSON")
+	cmd.PersistentFlags().StringVar(&a.url, "url", "", "act on the server of this team `URL` through its admin API (env "+envURL+"), such as https://acme.gatehouse.example; the credential comes from "+envToken+", or "+envClientID+" and "+envClientSecret)
 	cmd.AddCommand(a.teamCommand(), a.userCommand(), a.groupCommand(), a.appCommand(), a.permissionCommand())
 	cmd.AddCommand(a.clientCommand(), a.scopesCommand(), a.signingKeysCommand())
 	cmd.AddCommand(a.keyCommand(), a.staticKeysCommand())
 	return cmd
 }
 
-// requireTeam registers the --team flag.
+// requireTeam registers the --team flag: required in local mode; in
+// remote mode the URL names the team.
 func requireTeam(cmd *cobra.Command, team *string) {
-	cmd.Flags().StringVar(team, "team", "", "the team (required)")
-	cmd.MarkFlagRequired("team")
+	cmd.Flags().StringVar(team, "team", "", "the team (required without --url)")
 }
 
 func table(w io.Writer, header string, rows func(tw io.Writer)) {
@@ -41,43 +41,17 @@ func table(w io.Writer, header string, rows func(tw io.Writer)) {
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// JSON shapes of the admin commands' output.
+// JSON shapes of the admin commands' output: a record is printed as the
+// admin API answers it (adminclient's records), whichever the mode.
 type (
 	teamJSON struct {
 		Name      string    `json:"name"`
-		CreatedAt time.Time `json:"created_at"`
-	}
-	userJSON struct {
-		ID        string    `json:"id"`
-		Email     string    `json:"email"`
-		Name      string    `json:"name"`
-		TeamAdmin bool      `json:"team_admin"`
-		Disabled  bool      `json:"disabled"`
-		CreatedAt time.Time `json:"created_at"`
-	}
-	groupJSON struct {
-		Name      string    `json:"name"`
-		Members   []string  `json:"members"`
-		CreatedAt time.Time `json:"created_at"`
-	}
-	appJSON struct {
-		Name      string    `json:"name"`
-		CreatedAt time.Time `json:"created_at"`
-	}
-	permissionJSON struct {
-		Principal string    `json:"principal"`
-		Action    string    `json:"action"`
-		Resource  string    `json:"resource"`
 		CreatedAt time.Time `json:"created_at"`
 	}
 	okJSON struct {
 		OK bool `json:"ok"`
 	}
 )
-
-func toUserJSON(u store.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, Name: u.Name, TeamAdmin: u.TeamAdmin, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
-}
 
 func (a *app) done(format string, args ...any) error {
 	return a.print(okJSON{OK: true}, func(w io.Writer) { fmt.Fprintf(w, format+"\n", args...) })
@@ -87,7 +61,7 @@ func (a *app) teamCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "team", Short: "Manage teams"}
 	cmd.AddCommand(&cobra.Command{
 		Use: "create NAME", Short: "Create a team, served at NAME.<domain>", Args: exactArgs("NAME"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
+		RunE: a.localOnlyEnv(func(cmd *cobra.Command, e *env, args []string) error {
 			t, err := e.Admin.CreateTeam(cmd.Context(), kernel.CLI, args[0])
 			if err != nil {
 				return err
@@ -98,7 +72,7 @@ func (a *app) teamCommand() *cobra.Command {
 		}),
 	}, &cobra.Command{
 		Use: "list", Short: "List teams", Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
+		RunE: a.localOnlyEnv(func(cmd *cobra.Command, e *env, _ []string) error {
 			ts, err := e.Admin.ListTeams(cmd.Context())
 			if err != nil {
 				return err
@@ -117,7 +91,7 @@ func (a *app) teamCommand() *cobra.Command {
 		}),
 	}, &cobra.Command{
 		Use: "delete NAME", Short: "Delete a team and everything in it", Args: exactArgs("NAME"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
+		RunE: a.localOnlyEnv(func(cmd *cobra.Command, e *env, args []string) error {
 			if err := e.Admin.DeleteTeam(cmd.Context(), kernel.CLI, args[0]); err != nil {
 				return err
 			}
@@ -149,7 +123,7 @@ func (a *app) userCommand() *cobra.Command {
 	)
 	create := &cobra.Command{
 		Use: "create", Short: "Create a user; the password is read from stdin", Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, _ []string) error {
 			if !stdin {
 				return usageError{errors.New("--password-stdin is required: passwords are never taken as arguments")}
 			}
@@ -157,14 +131,13 @@ func (a *app) userCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			u, err := e.Admin.CreateUser(cmd.Context(), kernel.CLI, team, admin.NewUser{Email: email, Name: name, Password: pw, TeamAdmin: teamAdmin})
+			u, err := c.CreateUser(cmd.Context(), adminclient.NewUser{Email: email, Name: name, Password: pw, TeamAdmin: teamAdmin})
 			if err != nil {
 				return err
 			}
-			return a.print(toUserJSON(u), func(w io.Writer) { fmt.Fprintf(w, "created user %s (%s) in team %s\n", u.Email, u.ID, team) })
+			return a.print(u, func(w io.Writer) { fmt.Fprintf(w, "created user %s (%s) in team %s\n", u.Email, u.ID, team) })
 		}),
 	}
-	requireTeam(create, &team)
 	create.Flags().StringVar(&email, "email", "", "the user's email (required)")
 	create.MarkFlagRequired("email")
 	create.Flags().StringVar(&name, "name", "", "display name (default: the email)")
@@ -173,14 +146,12 @@ func (a *app) userCommand() *cobra.Command {
 
 	list := &cobra.Command{
 		Use: "list", Short: "List a team's users", Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			us, err := e.Admin.AllUsers(cmd.Context(), team)
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, _ string, _ []string) error {
+			out, err := all(cmd, func(ctx context.Context, p adminclient.Page) (adminclient.List[adminclient.User], error) {
+				return c.ListUsers(ctx, "", p)
+			})
 			if err != nil {
 				return err
-			}
-			out := make([]userJSON, 0, len(us))
-			for _, u := range us {
-				out = append(out, toUserJSON(u))
 			}
 			return a.print(out, func(w io.Writer) {
 				table(w, "EMAIL\tNAME\tID\tTEAM ADMIN\tDISABLED", func(tw io.Writer) {
@@ -191,23 +162,21 @@ func (a *app) userCommand() *cobra.Command {
 			})
 		}),
 	}
-	requireTeam(list, &team)
 
 	del := &cobra.Command{
 		Use: "delete EMAIL", Short: "Delete a user with their API keys, memberships and permissions", Args: exactArgs("EMAIL"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.Admin.DeleteUser(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, args []string) error {
+			if err := c.DeleteUser(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return a.done("deleted user %s from team %s", args[0], team)
 		}),
 	}
-	requireTeam(del, &team)
 
 	var pwStdin bool
 	setPassword := &cobra.Command{
 		Use: "set-password EMAIL", Short: "Give a user a new password, read from stdin; their web sessions end", Args: exactArgs("EMAIL"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, args []string) error {
 			if !pwStdin {
 				return usageError{errors.New("--password-stdin is required: passwords are never taken as arguments")}
 			}
@@ -215,50 +184,56 @@ func (a *app) userCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := e.Admin.SetPassword(cmd.Context(), kernel.CLI, team, args[0], pw); err != nil {
+			if _, _, err := c.UpdateUser(cmd.Context(), args[0], adminclient.UserChange{Password: &pw}, ""); err != nil {
 				return err
 			}
 			return a.done("set a new password for %s in team %s; their sessions ended", args[0], team)
 		}),
 	}
-	requireTeam(setPassword, &team)
 	setPassword.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password (at least 12 characters) from the first line of stdin")
 
+	disabled := func(yes bool, said string) teamCall {
+		return func(cmd *cobra.Command, c *adminclient.Client, team string, args []string) error {
+			if _, _, err := c.UpdateUser(cmd.Context(), args[0], adminclient.UserChange{Disabled: &yes}, ""); err != nil {
+				return err
+			}
+			return a.done(said, args[0], team)
+		}
+	}
 	disable := &cobra.Command{
 		Use: "disable EMAIL", Short: "Disable a user: they cannot sign in, and their web sessions end", Args: exactArgs("EMAIL"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.Admin.SetDisabled(cmd.Context(), kernel.CLI, team, args[0], true); err != nil {
-				return err
-			}
-			return a.done("disabled user %s in team %s; their sessions ended", args[0], team)
-		}),
+		RunE: a.withTeam(&team, disabled(true, "disabled user %s in team %s; their sessions ended")),
 	}
-	requireTeam(disable, &team)
 	enable := &cobra.Command{
 		Use: "enable EMAIL", Short: "Enable a disabled user again", Args: exactArgs("EMAIL"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.Admin.SetDisabled(cmd.Context(), kernel.CLI, team, args[0], false); err != nil {
-				return err
-			}
-			return a.done("enabled user %s in team %s", args[0], team)
-		}),
+		RunE: a.withTeam(&team, disabled(false, "enabled user %s in team %s")),
 	}
-	requireTeam(enable, &team)
 	signOut := &cobra.Command{
 		Use: "sign-out EMAIL", Short: "End every web session of a user, on every node at once", Args: exactArgs("EMAIL"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			n, err := e.Admin.EndSessions(cmd.Context(), kernel.CLI, team, args[0])
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, args []string) error {
+			n, err := c.EndSessions(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			return a.print(map[string]int{"sessions_ended": n}, func(w io.Writer) {
+			return a.print(adminclient.SessionsEnded{SessionsEnded: n}, func(w io.Writer) {
 				fmt.Fprintf(w, "ended %d sessions of %s in team %s\n", n, args[0], team)
 			})
 		}),
 	}
-	requireTeam(signOut, &team)
-	cmd.AddCommand(create, list, del, setPassword, disable, enable, signOut)
+	for _, c := range []*cobra.Command{create, list, del, setPassword, disable, enable, signOut} {
+		requireTeam(c, &team)
+		cmd.AddCommand(c)
+	}
 	return cmd
+}
+
+// all pages through a listing of the admin API.
+func all[T any](cmd *cobra.Command, page func(ctx context.Context, p adminclient.Page) (adminclient.List[T], error)) ([]T, error) {
+	out, err := adminclient.All(cmd.Context(), page)
+	if out == nil {
+		out = []T{}
+	}
+	return out, err
 }
 
 func (a *app) groupCommand() *cobra.Command {
@@ -266,39 +241,22 @@ func (a *app) groupCommand() *cobra.Command {
 	var team string
 	create := &cobra.Command{
 		Use: "create NAME", Short: "Create a group", Args: exactArgs("NAME"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			g, err := e.Admin.CreateGroup(cmd.Context(), kernel.CLI, team, args[0])
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, args []string) error {
+			g, err := c.CreateGroup(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			return a.print(groupJSON{Name: g.Name, Members: []string{}, CreatedAt: g.CreatedAt}, func(w io.Writer) {
-				fmt.Fprintf(w, "created group %s in team %s\n", g.Name, team)
-			})
+			return a.print(g, func(w io.Writer) { fmt.Fprintf(w, "created group %s in team %s\n", g.Name, team) })
 		}),
 	}
 	list := &cobra.Command{
 		Use: "list", Short: "List groups with their members' emails", Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			gs, err := e.Admin.ListGroups(cmd.Context(), team)
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, _ string, _ []string) error {
+			out, err := all(cmd, func(ctx context.Context, p adminclient.Page) (adminclient.List[adminclient.Group], error) {
+				return c.ListGroups(ctx, "", p)
+			})
 			if err != nil {
 				return err
-			}
-			us, err := e.Admin.AllUsers(cmd.Context(), team)
-			if err != nil {
-				return err
-			}
-			emails := map[string]string{}
-			for _, u := range us {
-				emails[u.ID] = u.Email
-			}
-			out := make([]groupJSON, 0, len(gs))
-			for _, g := range gs {
-				members := []string{}
-				for _, id := range g.Members {
-					members = append(members, emails[id])
-				}
-				slices.Sort(members) // the store orders them by user ID
-				out = append(out, groupJSON{Name: g.Name, Members: members, CreatedAt: g.CreatedAt})
 			}
 			return a.print(out, func(w io.Writer) {
 				table(w, "NAME\tMEMBERS", func(tw io.Writer) {
@@ -311,8 +269,8 @@ func (a *app) groupCommand() *cobra.Command {
 	}
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a group, its memberships and its permissions", Args: exactArgs("NAME"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.Admin.DeleteGroup(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, args []string) error {
+			if err := c.DeleteGroup(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return a.done("deleted group %s from team %s", args[0], team)
@@ -320,8 +278,8 @@ func (a *app) groupCommand() *cobra.Command {
 	}
 	add := &cobra.Command{
 		Use: "add-member NAME EMAIL", Short: "Add a user to a group", Args: exactArgs("NAME", "EMAIL"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.Admin.AddMember(cmd.Context(), kernel.CLI, team, args[0], args[1]); err != nil {
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, _ string, args []string) error {
+			if err := c.AddMember(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
 			return a.done("added %s to group %s", args[1], args[0])
@@ -329,8 +287,8 @@ func (a *app) groupCommand() *cobra.Command {
 	}
 	remove := &cobra.Command{
 		Use: "remove-member NAME EMAIL", Short: "Remove a user from a group", Args: exactArgs("NAME", "EMAIL"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.Admin.RemoveMember(cmd.Context(), kernel.CLI, team, args[0], args[1]); err != nil {
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, _ string, args []string) error {
+			if err := c.RemoveMember(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
 			return a.done("removed %s from group %s", args[1], args[0])
@@ -348,26 +306,22 @@ func (a *app) appCommand() *cobra.Command {
 	var team string
 	create := &cobra.Command{
 		Use: "create NAME", Short: "Create an application", Args: exactArgs("NAME"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			ap, err := e.Admin.CreateApp(cmd.Context(), kernel.CLI, team, args[0])
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, args []string) error {
+			ap, err := c.CreateApp(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			return a.print(appJSON{Name: ap.Name, CreatedAt: ap.CreatedAt}, func(w io.Writer) {
-				fmt.Fprintf(w, "created application %s in team %s\n", ap.Name, team)
-			})
+			return a.print(ap, func(w io.Writer) { fmt.Fprintf(w, "created application %s in team %s\n", ap.Name, team) })
 		}),
 	}
 	list := &cobra.Command{
 		Use: "list", Short: "List applications", Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			as, err := e.Admin.ListApps(cmd.Context(), team)
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, _ string, _ []string) error {
+			out, err := all(cmd, func(ctx context.Context, p adminclient.Page) (adminclient.List[adminclient.App], error) {
+				return c.ListApps(ctx, "", p)
+			})
 			if err != nil {
 				return err
-			}
-			out := make([]appJSON, 0, len(as))
-			for _, ap := range as {
-				out = append(out, appJSON{Name: ap.Name, CreatedAt: ap.CreatedAt})
 			}
 			return a.print(out, func(w io.Writer) {
 				table(w, "NAME\tCREATED", func(tw io.Writer) {
@@ -380,8 +334,8 @@ func (a *app) appCommand() *cobra.Command {
 	}
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete an application with its AppKeys and permissions", Args: exactArgs("NAME"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			if err := e.Admin.DeleteApp(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, args []string) error {
+			if err := c.DeleteApp(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return a.done("deleted application %s from team %s", args[0], team)
@@ -396,47 +350,45 @@ func (a *app) appCommand() *cobra.Command {
 
 func (a *app) permissionCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "permission", Short: "Grant, revoke and list permissions"}
-	var p store.Permission
+	var team, principal, action, resource string
 	grant := &cobra.Command{
 		Use: "grant", Short: "Let a principal do an action on a resource pattern", Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			got, err := e.Admin.Grant(cmd.Context(), kernel.CLI, p)
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, _ string, _ []string) error {
+			got, err := c.Grant(cmd.Context(), principal, action, resource)
 			if err != nil {
 				return err
 			}
-			return a.print(permissionJSON{got.Principal, got.Action, got.Resource, got.CreatedAt}, func(w io.Writer) {
+			return a.print(got, func(w io.Writer) {
 				fmt.Fprintf(w, "granted %s on %s to %s\n", got.Action, got.Resource, got.Principal)
 			})
 		}),
 	}
 	revoke := &cobra.Command{
 		Use: "revoke", Short: "Take a permission away", Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			if err := e.Admin.Revoke(cmd.Context(), kernel.CLI, p); err != nil {
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, _ string, _ []string) error {
+			if err := c.Revoke(cmd.Context(), principal, action, resource); err != nil {
 				return err
 			}
-			return a.done("revoked %s on %s from %s", p.Action, p.Resource, p.Principal)
+			return a.done("revoked %s on %s from %s", action, resource, principal)
 		}),
 	}
 	for _, c := range []*cobra.Command{grant, revoke} {
-		requireTeam(c, &p.Team)
-		c.Flags().StringVar(&p.Principal, "principal", "", "user:<email>, group:<name>, app:<name> or client:<client_id> (required)")
-		c.Flags().StringVar(&p.Action, "action", "", "the action, such as read, manage or push, or * (required)")
-		c.Flags().StringVar(&p.Resource, "resource", "", "the resource pattern, such as data-pools/*, packages/42 or team (required)")
+		requireTeam(c, &team)
+		c.Flags().StringVar(&principal, "principal", "", "user:<email>, group:<name>, app:<name> or client:<client_id> (required)")
+		c.Flags().StringVar(&action, "action", "", "the action, such as read, manage or push, or * (required)")
+		c.Flags().StringVar(&resource, "resource", "", "the resource pattern, such as data-pools/*, packages/42 or team (required)")
 		for _, f := range []string{"principal", "action", "resource"} {
 			c.MarkFlagRequired(f)
 		}
 	}
 	list := &cobra.Command{
 		Use: "list", Short: "List the team's permissions, or one principal's", Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			ps, err := e.Admin.ListPermissions(cmd.Context(), p.Team, p.Principal)
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, _ string, _ []string) error {
+			out, err := all(cmd, func(ctx context.Context, p adminclient.Page) (adminclient.List[adminclient.Permission], error) {
+				return c.ListPermissions(ctx, principal, p)
+			})
 			if err != nil {
 				return err
-			}
-			out := make([]permissionJSON, 0, len(ps))
-			for _, x := range ps {
-				out = append(out, permissionJSON{x.Principal, x.Action, x.Resource, x.CreatedAt})
 			}
 			return a.print(out, func(w io.Writer) {
 				table(w, "PRINCIPAL\tACTION\tRESOURCE", func(tw io.Writer) {
@@ -447,8 +399,8 @@ func (a *app) permissionCommand() *cobra.Command {
 			})
 		}),
 	}
-	requireTeam(list, &p.Team)
-	list.Flags().StringVar(&p.Principal, "principal", "", "only this principal's permissions")
+	requireTeam(list, &team)
+	list.Flags().StringVar(&principal, "principal", "", "only this principal's permissions")
 	cmd.AddCommand(grant, revoke, list)
 	return cmd
 }

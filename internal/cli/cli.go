@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/config"
 	"github.com/gatehouse/gatehouse/internal/logbuf"
@@ -70,6 +71,8 @@ type app struct {
 	lookupEnv func(string) (string, bool)
 	cfg       config.Config
 	json      bool
+	url       string         // the admin commands' --url: remote mode
+	routes    []authz.Route  // what a local migration's client may need
 	logBuf    *logbuf.Writer // serve's buffered log output
 }
 

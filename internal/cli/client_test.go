@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gatehouse/gatehouse/adminclient"
 	"github.com/gatehouse/gatehouse/internal/cli"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/compose"
@@ -125,18 +126,9 @@ func secretKeys(t *testing.T, out string) (id, sec string) {
 	return id, sec
 }
 
-type clientShow struct {
-	ClientID              string      `json:"client_id"`
-	Name                  string      `json:"name"`
-	GrantTypes            []string    `json:"grant_types"`
-	AuthMethod            string      `json:"auth_method"`
-	Scopes                []string    `json:"scopes"`
-	RedirectURIs          []string    `json:"redirect_uris"`
-	AccessTokenTTLSeconds int64       `json:"access_token_ttl_seconds"`
-	CreatedAt             time.Time   `json:"created_at"`
-	ActiveSecrets         int         `json:"active_secrets"`
-	GraceEndsAt           []time.Time `json:"grace_ends_at"`
-}
+// clientShow is a client as list and show print it: as the admin API
+// answers it.
+type clientShow = adminclient.OAuthClient
 
 func TestClientCommands(t *testing.T) {
 	c := newClientCLI(t)
@@ -177,7 +169,7 @@ func TestClientCommands(t *testing.T) {
 	}
 	got.CreatedAt = time.Time{}
 	want := clientShow{ClientID: id, Name: "Reporting job", GrantTypes: []string{"client_credentials"}, AuthMethod: "client_secret_post",
-		Scopes: []string{"audit.log:read", "team.login-history:read"}, RedirectURIs: []string{}, AccessTokenTTLSeconds: 300,
+		Scopes: []string{"audit.log:read", "team.login-history:read"}, RedirectURIs: []string{}, AccessTokenTTL: "5m0s",
 		ActiveSecrets: 1, GraceEndsAt: []time.Time{}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("list[0] (-want +got):\n%s", diff)
@@ -371,18 +363,13 @@ func TestScopesList(t *testing.T) {
 
 func TestTeamSettingsCommands(t *testing.T) {
 	c := newClientCLI(t)
-	type settings struct {
-		Team                  string `json:"team"`
-		AccessTokenTTLSeconds int64  `json:"access_token_ttl_seconds"`
-		TokenScopeFormat      string `json:"token_scope_format"`
-		SigningAlg            string `json:"signing_alg"`
-	}
+	type settings = adminclient.Settings
 	show := func(team string) settings {
 		var s settings
 		c.json(&s, "admin", "team", "show", "--team", team)
 		return s
 	}
-	if diff := cmp.Diff(settings{Team: "acme"}, show("acme")); diff != "" {
+	if diff := cmp.Diff(settings{AccessTokenTTL: "0s"}, show("acme")); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 	if out := c.ok("admin", "team", "show", "--team", "acme"); !strings.Contains(out, "server default") {
@@ -391,7 +378,7 @@ func TestTeamSettingsCommands(t *testing.T) {
 
 	var got settings
 	c.json(&got, "admin", "team", "set", "--team", "acme", "--access-token-ttl", "1h", "--token-scope-format", "string")
-	want := settings{Team: "acme", AccessTokenTTLSeconds: 3600, TokenScopeFormat: "string"}
+	want := settings{AccessTokenTTL: "1h0m0s", TokenScopeFormat: "string"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("set's output (-want +got):\n%s", diff)
 	}
@@ -402,11 +389,11 @@ func TestTeamSettingsCommands(t *testing.T) {
 		t.Errorf("after --signing-alg (-want +got):\n%s", diff)
 	}
 	c.ok("admin", "team", "set", "--team", "acme", "--access-token-ttl", "0")
-	want.AccessTokenTTLSeconds = 0
+	want.AccessTokenTTL = "0s"
 	if diff := cmp.Diff(want, show("acme")); diff != "" {
 		t.Errorf("after --access-token-ttl 0 (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(settings{Team: "other"}, show("other")); diff != "" {
+	if diff := cmp.Diff(settings{AccessTokenTTL: "0s"}, show("other")); diff != "" {
 		t.Errorf("another team changed (-want +got):\n%s", diff)
 	}
 	if out := c.ok("admin", "team", "show", "--team", "acme"); !strings.Contains(out, "EdDSA") || !strings.Contains(out, "string") {

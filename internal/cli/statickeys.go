@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,63 +10,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse/gatehouse/adminclient"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/compose"
 	"github.com/gatehouse/gatehouse/internal/gateway"
-	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/statickey"
 )
 
-// JSON shapes of the static key commands.
-type (
-	// keySecretJSON is the published output of key create: exactly
-	// these two keys, which scripts rely on.
-	keySecretJSON struct {
-		ID  string `json:"id"`
-		Key string `json:"key"`
-	}
-	// staticKeyJSON never carries the key or its hash.
-	staticKeyJSON struct {
-		ID         string     `json:"id"`
-		Kind       string     `json:"kind"`
-		Owner      string     `json:"owner"` // email or application name
-		CreatedAt  time.Time  `json:"created_at"`
-		ExpiresAt  *time.Time `json:"expires_at"`
-		LastUsedAt *time.Time `json:"last_used_at"`
-		LastUsedIP string     `json:"last_used_ip"`
-		LastUsedUA string     `json:"last_used_user_agent"`
-		MigratedTo string     `json:"migrated_to"`
-		Status     string     `json:"status,omitempty"` // report only
-	}
-	policyJSON struct {
-		Team            string     `json:"team"`
-		Source          string     `json:"source"` // "team" or "server"
-		Status          string     `json:"status"` // active, deprecated or sunset, as of now
-		DeprecatedSince *time.Time `json:"deprecated_since"`
-		SunsetAt        *time.Time `json:"sunset_at"`
-		Link            string     `json:"link"`
-		RefuseNew       bool       `json:"refuse_new"`
-	}
-	reportJSON struct {
-		Team   string          `json:"team"`
-		Policy policyJSON      `json:"policy"`
-		Keys   []staticKeyJSON `json:"keys"`
-	}
-)
-
-func toStaticKeyJSON(k statickey.Key) staticKeyJSON {
-	return staticKeyJSON{ID: k.ID, Kind: k.Kind, Owner: k.OwnerName, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt,
-		LastUsedAt: k.LastUsedAt, LastUsedIP: k.LastUsedIP, LastUsedUA: k.LastUsedUA, MigratedTo: k.MigratedTo}
-}
-
-func toPolicyJSON(team string, p statickey.Policy, own bool, now time.Time) policyJSON {
-	src := "server"
-	if own {
-		src = "team"
-	}
-	return policyJSON{Team: team, Source: src, Status: p.Status(now), DeprecatedSince: p.DeprecatedSince,
-		SunsetAt: p.SunsetAt, Link: p.Link, RefuseNew: p.RefuseNew}
+// keySecretJSON is the published output of key create: exactly these two
+// keys, which scripts rely on.
+type keySecretJSON struct {
+	ID  string `json:"id"`
+	Key string `json:"key"`
 }
 
 func kindName(kind string) string {
@@ -96,19 +53,18 @@ func (a *app) keyCommand() *cobra.Command {
 		Example: `  gatehouse admin key create --team acme --user ada@example.com
   gatehouse admin key create --team acme --app etl --expires-in 720h --json`,
 		Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			in := statickey.NewKey{Kind: statickey.KindUser, Owner: user, ExpiresIn: expiresIn}
-			switch {
-			case (user == "") == (appName == ""):
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, _ []string) error {
+			in := adminclient.NewKey{User: user, App: appName}
+			if (user == "") == (appName == "") {
 				return usageError{errors.New("give exactly one of --user EMAIL and --app NAME")}
-			case appName != "":
-				in = statickey.NewKey{Kind: statickey.KindApp, Owner: appName, ExpiresIn: expiresIn}
 			}
-			if cmd.Flags().Changed("expires-in") && expiresIn <= 0 {
-				return usageError{fmt.Errorf("--expires-in %s: want a positive duration such as 720h (leave it out for a key that does not expire)", expiresIn)}
+			if cmd.Flags().Changed("expires-in") {
+				if expiresIn <= 0 {
+					return usageError{fmt.Errorf("--expires-in %s: want a positive duration such as 720h (leave it out for a key that does not expire)", expiresIn)}
+				}
+				in.ExpiresIn = expiresIn.String()
 			}
-			svc := e.StaticKeys
-			k, key, err := svc.Create(cmd.Context(), kernel.CLI, team, in)
+			k, err := c.CreateKey(cmd.Context(), in)
 			if err != nil {
 				return err
 			}
@@ -116,9 +72,9 @@ func (a *app) keyCommand() *cobra.Command {
 			if k.Kind == statickey.KindApp {
 				scheme = "AppKey"
 			}
-			return a.print(keySecretJSON{ID: k.ID, Key: key.Reveal()}, func(w io.Writer) {
-				fmt.Fprintf(w, "created %s %s for %s in team %s\n", kindName(k.Kind), k.ID, k.OwnerName, team)
-				fmt.Fprintf(w, "key: %s\n", key.Reveal())
+			return a.print(keySecretJSON{ID: k.ID, Key: k.Secret}, func(w io.Writer) {
+				fmt.Fprintf(w, "created %s %s for %s in team %s\n", kindName(k.Kind), k.ID, k.Owner, team)
+				fmt.Fprintf(w, "key: %s\n", k.Secret)
 				fmt.Fprintf(w, "Send it as:  Authorization: %s <key>\n", scheme)
 				if k.ExpiresAt != nil {
 					fmt.Fprintf(w, "It expires at %s.\n", rfc3339(*k.ExpiresAt))
@@ -133,15 +89,12 @@ func (a *app) keyCommand() *cobra.Command {
 
 	list := &cobra.Command{
 		Use: "list", Short: "List a team's static keys with their last use (never the keys)", Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc := e.StaticKeys
-			ks, err := svc.List(cmd.Context(), team)
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, _ string, _ []string) error {
+			out, err := all(cmd, func(ctx context.Context, p adminclient.Page) (adminclient.List[adminclient.Key], error) {
+				return c.ListKeys(ctx, adminclient.KeyFilter{}, p)
+			})
 			if err != nil {
 				return err
-			}
-			out := make([]staticKeyJSON, 0, len(ks))
-			for _, k := range ks {
-				out = append(out, toStaticKeyJSON(k))
 			}
 			return a.print(out, func(w io.Writer) { printKeys(w, out, false) })
 		}),
@@ -149,9 +102,8 @@ func (a *app) keyCommand() *cobra.Command {
 
 	del := &cobra.Command{
 		Use: "delete KEY_ID", Short: "Delete a static key; it stops working at once", Args: exactArgs("KEY_ID"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			svc := e.StaticKeys
-			if err := svc.Delete(cmd.Context(), kernel.CLI, team, args[0]); err != nil {
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, args []string) error {
+			if err := c.DeleteKey(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return a.done("deleted static key %s from team %s", args[0], team)
@@ -165,7 +117,7 @@ func (a *app) keyCommand() *cobra.Command {
 	return cmd
 }
 
-func printKeys(w io.Writer, ks []staticKeyJSON, status bool) {
+func printKeys(w io.Writer, ks []adminclient.Key, status bool) {
 	header := "ID\tKIND\tOWNER\tCREATED\tEXPIRES\tLAST USED\tLAST IP\tLAST USER AGENT\tMIGRATED TO"
 	if status {
 		header += "\tSTATUS"
@@ -179,7 +131,7 @@ func printKeys(w io.Writer, ks []staticKeyJSON, status bool) {
 				return s
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", k.ID, k.Kind, or(k.Owner), rfc3339(k.CreatedAt), orDash(k.ExpiresAt),
-				orDash(k.LastUsedAt), or(k.LastUsedIP), or(strings.ReplaceAll(k.LastUsedUA, "\t", " ")), or(k.MigratedTo))
+				orDash(k.LastUsedAt), or(k.LastUsedIP), or(strings.ReplaceAll(k.LastUsedUserAgent, "\t", " ")), or(k.MigratedTo))
 			if status {
 				fmt.Fprintf(tw, "\t%s", k.Status)
 			}
@@ -188,7 +140,7 @@ func printKeys(w io.Writer, ks []staticKeyJSON, status bool) {
 	})
 }
 
-func printPolicy(w io.Writer, p policyJSON) {
+func printPolicy(w io.Writer, team string, p adminclient.Policy) {
 	src := "the server's (the team has none of its own)"
 	if p.Source == "team" {
 		src = "the team's own"
@@ -199,7 +151,7 @@ func printPolicy(w io.Writer, p policyJSON) {
 		}
 		return s
 	}
-	fmt.Fprintf(w, "team:             %s\n", p.Team)
+	fmt.Fprintf(w, "team:             %s\n", team)
 	fmt.Fprintf(w, "policy:           %s\n", src)
 	fmt.Fprintf(w, "status now:       %s\n", p.Status)
 	fmt.Fprintf(w, "deprecated since: %s\n", orDash(p.DeprecatedSince))
@@ -243,47 +195,46 @@ team's policy.`,
   gatehouse admin static-keys policy --team acme --deprecated-since 2026-01-01T00:00:00Z \
     --sunset-at 2026-03-31T00:00:00Z --link https://docs.example.com/oauth --refuse-new`,
 		Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc := e.StaticKeys
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, _ []string) error {
 			f := cmd.Flags()
-			c := statickey.PolicyChange{Clear: clear}
-			var err error
+			ch := adminclient.PolicyChange{Clear: clear}
 			if f.Changed("deprecated-since") {
-				if c.DeprecatedSince, err = parseFlagTime("deprecated-since", since); err != nil {
+				t, err := parseFlagTime("deprecated-since", since)
+				if err != nil {
 					return err
 				}
-				c.SetDeprecatedSince = true
+				ch.DeprecatedSince = &t
 			}
 			if f.Changed("sunset-at") {
-				if c.SunsetAt, err = parseFlagTime("sunset-at", sunset); err != nil {
+				t, err := parseFlagTime("sunset-at", sunset)
+				if err != nil {
 					return err
 				}
-				c.SetSunsetAt = true
+				ch.SunsetAt = &t
 			}
 			if f.Changed("link") {
-				c.Link = &link
+				ch.Link = &link
 			}
 			if f.Changed("refuse-new") {
-				c.RefuseNew = &refuseNew
+				ch.RefuseNew = &refuseNew
 			}
-			changing := c.SetDeprecatedSince || c.SetSunsetAt || c.Link != nil || c.RefuseNew != nil
+			changing := ch.DeprecatedSince != nil || ch.SunsetAt != nil || ch.Link != nil || ch.RefuseNew != nil
 			if clear && changing {
 				return usageError{errors.New("--clear takes no other policy flag")}
 			}
 			var (
-				p   statickey.Policy
-				own bool
+				p   adminclient.Policy
+				err error
 			)
 			if clear || changing {
-				p, own, err = svc.SetPolicy(cmd.Context(), kernel.CLI, team, c)
+				p, err = c.SetPolicy(cmd.Context(), ch, "")
 			} else {
-				p, own, err = svc.Policy(cmd.Context(), team)
+				p, _, err = c.Policy(cmd.Context())
 			}
 			if err != nil {
 				return err
 			}
-			out := toPolicyJSON(team, p, own, time.Now())
-			return a.print(out, func(w io.Writer) { printPolicy(w, out) })
+			return a.print(p, func(w io.Writer) { printPolicy(w, team, p) })
 		}),
 	}
 	pf := policy.Flags()
@@ -305,19 +256,23 @@ APIs and the gateway's routes (--routes, GATEHOUSE_ROUTES or the configuration
 file), and mark the key migrated. The key
 keeps working until it is deleted; a team admin's key cannot be migrated.`,
 		Args: exactArgs("KEY_ID"),
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, args []string) error {
-			svc := e.StaticKeys
-			routes, err := a.migrationRoutes()
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, args []string) error {
+			if a.remoteURL(cmd) == "" {
+				routes, err := a.migrationRoutes()
+				if err != nil {
+					return err
+				}
+				a.routes = routes
+			} else if cmd.Flags().Changed("routes") {
+				return usageError{errors.New("--routes counts only without --url: a server counts its own routes")}
+			}
+			m, err := c.MigrateKey(cmd.Context(), args[0], authMethod)
 			if err != nil {
 				return err
 			}
-			c, sec, err := svc.Migrate(cmd.Context(), kernel.CLI, team, args[0], authMethod, routes)
-			if err != nil {
-				return err
-			}
-			return a.printSecret(c.ID, sec,
-				fmt.Sprintf("migrated static key %s to client %q in team %s, with scopes %s", args[0], c.Name, team, strings.Join(c.Scopes, " ")),
-				fmt.Sprintf("The key keeps working: switch the integration to the client (POST /oauth2/token, grant_type=client_credentials, %s), then delete the key with `gatehouse admin key delete --team %s %s`.", c.AuthMethod, team, args[0]))
+			return a.printSecret(m.ClientID, m.ClientSecret,
+				fmt.Sprintf("migrated static key %s to client %q in team %s, with scopes %s", args[0], m.Name, team, strings.Join(m.Scopes, " ")),
+				fmt.Sprintf("The key keeps working: switch the integration to the client (POST /oauth2/token, grant_type=client_credentials, %s), then delete the key with `gatehouse admin key delete --team %s %s`.", m.AuthMethod, team, args[0]))
 		}),
 	}
 	migrate.Flags().StringVar(&authMethod, "auth-method", "client_secret_basic", "the client's authentication method: client_secret_basic or client_secret_post")
@@ -327,22 +282,15 @@ keeps working until it is deleted; a team admin's key cannot be migrated.`,
 
 	report := &cobra.Command{
 		Use: "report", Short: "Every static key of a team with its owner, dates, last use, status and migration", Args: noArgs,
-		RunE: a.withEnv(func(cmd *cobra.Command, e *env, _ []string) error {
-			svc := e.StaticKeys
-			r, err := svc.Report(cmd.Context(), team)
+		RunE: a.withTeam(&team, func(cmd *cobra.Command, c *adminclient.Client, team string, _ []string) error {
+			out, err := fullReport(cmd.Context(), c)
 			if err != nil {
 				return err
 			}
-			out := reportJSON{Team: team, Policy: toPolicyJSON(team, r.Policy, r.OwnPolicy, time.Now()), Keys: make([]staticKeyJSON, 0, len(r.Keys))}
-			for _, k := range r.Keys {
-				kj := toStaticKeyJSON(k.Key)
-				kj.Status = k.Status
-				out.Keys = append(out.Keys, kj)
-			}
 			return a.print(out, func(w io.Writer) {
-				printPolicy(w, out.Policy)
+				printPolicy(w, team, out.Policy)
 				fmt.Fprintln(w)
-				printKeys(w, out.Keys, true)
+				printKeys(w, out.Items, true)
 			})
 		}),
 	}
@@ -352,6 +300,27 @@ keeps working until it is deleted; a team admin's key cannot be migrated.`,
 		cmd.AddCommand(c)
 	}
 	return cmd
+}
+
+// fullReport is every page of the static key report, with the policy of
+// its first.
+func fullReport(ctx context.Context, c *adminclient.Client) (adminclient.Report, error) {
+	out := adminclient.Report{Items: []adminclient.Key{}}
+	p := adminclient.Page{Limit: 1000}
+	for first := true; ; first = false {
+		r, err := c.Report(ctx, p)
+		if err != nil {
+			return adminclient.Report{}, err
+		}
+		if first {
+			out.Policy = r.Policy
+		}
+		out.Items = append(out.Items, r.Items...)
+		if r.NextCursor == "" {
+			return out, nil
+		}
+		p.Cursor = r.NextCursor
+	}
 }
 
 // migrationRoutes are the routes a migrated key's client may need

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gatehouse/gatehouse/adminclient"
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -59,18 +60,9 @@ func keyJSONKeys(t *testing.T, out string) (id, key string) {
 	return m["id"], m["key"]
 }
 
-type keyShow struct {
-	ID         string     `json:"id"`
-	Kind       string     `json:"kind"`
-	Owner      string     `json:"owner"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  *time.Time `json:"expires_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
-	LastUsedIP string     `json:"last_used_ip"`
-	LastUsedUA string     `json:"last_used_user_agent"`
-	MigratedTo string     `json:"migrated_to"`
-	Status     string     `json:"status"`
-}
+// keyShow is a static key as list and report print it: as the admin API
+// answers it.
+type keyShow = adminclient.Key
 
 func TestKeyCommands(t *testing.T) {
 	c := newKeyCLI(t)
@@ -106,8 +98,11 @@ func TestKeyCommands(t *testing.T) {
 		t.Fatalf("list has %d keys, want 2", len(list))
 	}
 	u, a := list[0], list[1]
+	if u.Kind != "user" { // newest first
+		u, a = a, u
+	}
 	if u.ID != userID || u.Kind != "user" || u.Owner != "ada@example.com" || u.ExpiresAt != nil || u.LastUsedAt == nil ||
-		time.Since(*u.LastUsedAt) > time.Minute || u.LastUsedIP != "192.0.2.5" || u.LastUsedUA != "curl/8.5" || u.MigratedTo != "" {
+		time.Since(*u.LastUsedAt) > time.Minute || u.LastUsedIP != "192.0.2.5" || u.LastUsedUserAgent != "curl/8.5" || u.MigratedTo != "" {
 		t.Errorf("user key in list: %+v", u)
 	}
 	if a.Kind != "app" || a.Owner != "etl" || a.ExpiresAt == nil || a.ExpiresAt.Sub(a.CreatedAt) != 720*time.Hour || a.LastUsedAt != nil {
@@ -170,15 +165,9 @@ func TestKeyCommandErrors(t *testing.T) {
 	}
 }
 
-type policyShow struct {
-	Team            string     `json:"team"`
-	Source          string     `json:"source"`
-	Status          string     `json:"status"`
-	DeprecatedSince *time.Time `json:"deprecated_since"`
-	SunsetAt        *time.Time `json:"sunset_at"`
-	Link            string     `json:"link"`
-	RefuseNew       bool       `json:"refuse_new"`
-}
+// policyShow is the policy as policy and report print it: as the admin
+// API answers it.
+type policyShow = adminclient.Policy
 
 func tm(s string) *time.Time {
 	t, err := time.Parse(time.RFC3339, s)
@@ -196,11 +185,11 @@ func TestStaticKeysPolicyCommand(t *testing.T) {
 		c.json(&p, append([]string{"admin", "static-keys", "policy", "--team", "acme"}, args...)...)
 		return p
 	}
-	if diff := cmp.Diff(policyShow{Team: "acme", Source: "server", Status: "active"}, policy()); diff != "" {
+	if diff := cmp.Diff(policyShow{Source: "server", Status: "active"}, policy()); diff != "" {
 		t.Errorf("no policy (-want +got):\n%s", diff)
 	}
 	got := policy("--deprecated-since", "2020-01-01T00:00:00Z", "--sunset-at", "2999-01-01T00:00:00Z", "--link", "https://docs.example.com/oauth", "--refuse-new")
-	want := policyShow{Team: "acme", Source: "team", Status: "deprecated", DeprecatedSince: tm("2020-01-01T00:00:00Z"),
+	want := policyShow{Source: "team", Status: "deprecated", DeprecatedSince: tm("2020-01-01T00:00:00Z"),
 		SunsetAt: tm("2999-01-01T00:00:00Z"), Link: "https://docs.example.com/oauth", RefuseNew: true}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("set (-want +got):\n%s", diff)
@@ -246,7 +235,7 @@ func TestStaticKeysPolicyCommand(t *testing.T) {
 	if p := policy("--sunset-at", ""); p.SunsetAt != nil || p.DeprecatedSince == nil {
 		t.Errorf(`--sunset-at "": %+v`, p)
 	}
-	if diff := cmp.Diff(policyShow{Team: "acme", Source: "server", Status: "active"}, policy("--clear")); diff != "" {
+	if diff := cmp.Diff(policyShow{Source: "server", Status: "active"}, policy("--clear")); diff != "" {
 		t.Errorf("--clear (-want +got):\n%s", diff)
 	}
 
@@ -268,11 +257,7 @@ func TestStaticKeysPolicyCommand(t *testing.T) {
 	}
 }
 
-type reportShow struct {
-	Team   string     `json:"team"`
-	Policy policyShow `json:"policy"`
-	Keys   []keyShow  `json:"keys"`
-}
+type reportShow = adminclient.Report
 
 func TestStaticKeysMigrateAndReport(t *testing.T) {
 	c := newKeyCLI(t)
@@ -317,11 +302,11 @@ func TestStaticKeysMigrateAndReport(t *testing.T) {
 	if err := json.Unmarshal([]byte(res.stdout), &r); err != nil || res.code != 0 {
 		t.Fatalf("report: %+v", res)
 	}
-	if r.Team != "acme" || r.Policy.Status != "deprecated" || r.Policy.Source != "server" || len(r.Keys) != 2 {
+	if r.Policy.Status != "deprecated" || r.Policy.Source != "server" || len(r.Items) != 2 {
 		t.Fatalf("report %+v", r)
 	}
 	byID := map[string]keyShow{}
-	for _, k := range r.Keys {
+	for _, k := range r.Items {
 		byID[k.ID] = k
 	}
 	if k := byID[appID]; k.MigratedTo != clientID || k.Owner != "etl" || k.Kind != "app" || k.Status != "deprecated" {
@@ -339,10 +324,7 @@ func TestStaticKeysMigrateAndReport(t *testing.T) {
 
 	// Without the gateway's routes (none configured), only the team APIs'
 	// scopes; through GATEHOUSE_ROUTES, the gateway's too.
-	c.ok("admin", "key", "create", "--team", "acme", "--app", "etl")
-	var list []keyShow
-	c.json(&list, "admin", "key", "list", "--team", "acme")
-	second := list[len(list)-1].ID
+	second, _ := keyJSONKeys(t, c.ok("admin", "key", "create", "--team", "acme", "--app", "etl", "--json"))
 	res = gatehouse(t, map[string]string{"GATEHOUSE_ROUTES": routes}, "", "--data-dir", c.dir, "admin", "static-keys", "migrate", "--team", "acme", second)
 	if res.code != 0 || !strings.Contains(res.stdout, "integration.data-pools:data_push") || !strings.Contains(res.stdout, "keeps working") {
 		t.Errorf("migrate with GATEHOUSE_ROUTES: %+v", res)
