@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -105,7 +106,14 @@ type options struct {
 	log         *slog.Logger
 	services    []func(*compose.Services)
 	handlerOnly bool
+	localhost   bool
 }
+
+// WithLocalhostDomain serves the teams on localhost:<the listener's port>,
+// as --dev does: http://<team>.localhost:<port> reaches the server from any
+// client that dials .localhost on loopback (adminclient, browsers, curl),
+// with no other set-up. Not for HandlerOnly servers.
+func WithLocalhostDomain() Option { return func(o *options) { o.localhost = true } }
 
 // WithConfig changes the configuration (see Config) before the server is
 // built.
@@ -208,6 +216,14 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	}
 	ctx := context.Background()
 	s := &Server{Key: MasterKey(tb), Config: Config(o.tweak...)}
+	var ln net.Listener
+	if o.localhost {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			tb.Fatal(err)
+		}
+		s.Config.Domain = net.JoinHostPort("localhost", fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
+	}
 
 	if o.postgres {
 		s.DBURL = o.pgURL
@@ -267,9 +283,10 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		tb.Cleanup(ts.Close)
 		s.Addr = ts.Listener.Addr().String()
 	} else {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
+		if ln == nil {
+			if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+				tb.Fatal(err)
+			}
 		}
 		s.Addr = ln.Addr().String()
 		runCtx, cancel := context.WithCancel(ctx)
