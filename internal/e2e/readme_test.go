@@ -51,6 +51,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 		"--principal group:", "gatehouse admin key create --team acme --user", "Authorization: Bearer $USER_API_KEY",
 		"gatehouse admin app create", "gatehouse admin key create --team acme --app", "Authorization: AppKey $APP_KEY",
 		"gatehouse admin static-keys policy", "gatehouse admin static-keys migrate", "Authorization: Bearer $TOKEN",
+		"gatehouse admin --url http://acme.localhost:8080 client create",
 	} {
 		if !strings.Contains(all.String(), want) {
 			t.Errorf("the README's walk-through has no step with %q", want)
