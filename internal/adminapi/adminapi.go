@@ -24,6 +24,7 @@ package adminapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/access"
@@ -154,13 +155,36 @@ func (a *API) Register(mux Mux) {
 		var h http.Handler
 		switch {
 		case rt.Profile:
-			h = a.profile(rt.handler)
+			h = a.profile(plainPath(rt, rt.handler))
 		case rt.Public:
 			h = http.HandlerFunc(rt.handler)
 		default:
-			h = a.o.Guard.Require(rt.Scope, rt.Action, access.Fixed(rt.Resource), rt.handler)
+			h = a.o.Guard.Require(rt.Scope, rt.Action, access.Fixed(rt.Resource), plainPath(rt, rt.handler))
 		}
 		mux.Handle(rt.Method+" "+rt.Path, h)
+	}
+}
+
+// plainPath answers 404 for a path value that is no plain text (see
+// plainText): no record is named so, and a database may refuse to look.
+func plainPath(rt Route, h http.HandlerFunc) http.HandlerFunc {
+	var names []string
+	for _, seg := range strings.Split(rt.Path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			names = append(names, strings.TrimSuffix(strings.Trim(seg, "{}"), "..."))
+		}
+	}
+	if len(names) == 0 {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		for _, n := range names {
+			if !plainText(r.PathValue(n)) {
+				problem(w, http.StatusNotFound, "%s %q: no such record", n, r.PathValue(n))
+				return
+			}
+		}
+		h(w, r)
 	}
 }
 

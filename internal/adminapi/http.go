@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
@@ -226,8 +228,27 @@ func query(r *http.Request, known ...string) (url.Values, error) {
 		if len(v[name]) > 1 {
 			return nil, badField(http.StatusBadRequest, name, "given more than once")
 		}
+		if !plainText(v[name][0]) {
+			return nil, badField(http.StatusBadRequest, name, "not UTF-8 text: no record holds control characters or invalid bytes")
+		}
 	}
 	return v, nil
+}
+
+// plainText reports whether s is valid UTF-8 without control characters:
+// what every name, email, principal and filter is. A database may refuse
+// anything else outright (PostgreSQL, invalid UTF-8 or a NUL in a text
+// parameter), so it is refused before it gets there.
+func plainText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Page sizes of ?limit=.

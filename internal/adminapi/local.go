@@ -26,7 +26,7 @@ func (a *API) Local(teams kernel.TeamReader, log *slog.Logger) http.Handler {
 		if rt.Profile || rt.Public {
 			continue
 		}
-		mux.HandleFunc(rt.Method+" "+rt.Path, rt.handler)
+		mux.HandleFunc(rt.Method+" "+rt.Path, plainPath(rt, rt.handler))
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, _, _ := strings.Cut(r.Host, ".")

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -779,4 +780,74 @@ func TestOpenAPIValidates(t *testing.T) {
 	check("GET", "/api/admin/clients", "", nil)  // 401
 	e.h.Grant(t, "acme", "user:ada@example.com", "read", "users")
 	check("GET", "/api/team/users", adaKey, nil)
+}
+
+// Listings refuse, with 400 naming the parameter, what no record can hold
+// and a database would refuse: a search, filter or cursor that is not
+// UTF-8 or carries a NUL (PostgreSQL errors on either in a text
+// parameter). On both backends.
+func TestAdminListsRefuseMalformedParameters(t *testing.T) {
+	for _, backend := range []struct {
+		name string
+		opts []servertest.Option
+	}{
+		{"sqlite", nil},
+		{"postgres", []servertest.Option{servertest.WithPostgres()}},
+	} {
+		t.Run(backend.name, func(t *testing.T) {
+			e := &apiEnv{h: servertest.Start(t, append(backend.opts, servertest.WithWallClock())...)}
+			root := e.caller(t, admin2, [2]string{"*", "*"})
+			cursor := func(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+			for _, tc := range []struct{ path, field string }{
+				{"/api/admin/users?q=%00", "q"},
+				{"/api/admin/users?q=%FF", "q"},
+				{"/api/admin/users?cursor=" + cursor("a\xffb"), "cursor"},
+				{"/api/admin/users?cursor=" + cursor("a\x00b"), "cursor"},
+				{"/api/admin/groups?q=%C3", "q"},
+				{"/api/admin/groups?cursor=" + cursor("\xff"), "cursor"},
+				{"/api/admin/apps?q=x%00", "q"},
+				{"/api/admin/apps?cursor=" + cursor("\x00"), "cursor"},
+				{"/api/admin/clients?scope=%FF", "scope"},
+				{"/api/admin/clients?grant_type=%00", "grant_type"},
+				{"/api/admin/clients?cursor=" + cursor("\xfe\xff"), "cursor"},
+				{"/api/admin/keys?user=%FF", "user"},
+				{"/api/admin/keys?cursor=" + cursor("\x00"), "cursor"},
+				{"/api/admin/permissions?principal=user:%FF", "principal"},
+				{"/api/admin/permissions?cursor=" + cursor("a\x00\xff\x00c"), "cursor"},
+				{"/api/admin/permissions?cursor=" + cursor("a\x00b"), "cursor"},
+				{"/api/admin/static-keys/report?cursor=" + cursor("\xff"), "cursor"},
+			} {
+				a := e.call(t, "GET", tc.path, root, nil)
+				var p adminapi.Problem
+				if a.status != http.StatusBadRequest || a.header.Get("Content-Type") != adminapi.ProblemType {
+					t.Errorf("GET %s: %v, want 400", tc.path, a)
+					continue
+				}
+				a.json(t, &p)
+				if len(p.Errors) != 1 || p.Errors[0].Field != tc.field {
+					t.Errorf("GET %s: errors %+v, want one naming %s", tc.path, p.Errors, tc.field)
+				}
+			}
+			// A record named in the path: none is named so, so 404 (or
+			// 422 for what cannot be a name at all), never a 500.
+			for _, tc := range []struct{ method, path string }{
+				{"GET", "/api/admin/users/%FF"}, {"GET", "/api/admin/users/a%00b"}, {"PATCH", "/api/admin/users/%FF"},
+				{"DELETE", "/api/admin/users/%00"}, {"DELETE", "/api/admin/users/%FF/sessions"},
+				{"GET", "/api/admin/clients/%FF"}, {"DELETE", "/api/admin/clients/%00"}, {"POST", "/api/admin/clients/%FF/secret"},
+				{"DELETE", "/api/admin/apps/%FF"}, {"DELETE", "/api/admin/groups/%00"},
+				{"PUT", "/api/admin/groups/%FF/members/ada@example.com"}, {"DELETE", "/api/admin/groups/eng/members/%FF"},
+				{"DELETE", "/api/admin/keys/%FF"}, {"POST", "/api/admin/static-keys/%00/migrate"},
+				{"DELETE", "/api/admin/permissions?principal=user:a%00b&action=read&resource=x"},
+			} {
+				var body any
+				if tc.method == "PATCH" || tc.method == "POST" {
+					body = map[string]any{}
+				}
+				a := e.call(t, tc.method, tc.path, root, body)
+				if a.status != http.StatusNotFound && a.status != http.StatusUnprocessableEntity && a.status != http.StatusBadRequest {
+					t.Errorf("%s %s: %v, want 404, 422 or 400", tc.method, tc.path, a)
+				}
+			}
+		})
+	}
 }

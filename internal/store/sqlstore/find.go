@@ -334,18 +334,14 @@ func (q *queries) FindKeys(ctx context.Context, team string, f store.KeyFilter, 
 func (q *queries) FindPermissions(ctx context.Context, team string, f store.PermissionFilter, p store.Page) (_ []store.Permission, _ string, err error) {
 	ctx, end := q.op(ctx)
 	defer end(&err)
-	after, err := decodeCursor(p.Cursor)
+	parts, err := decodeCursorParts(p.Cursor, 3)
 	if err != nil {
 		return nil, "", err
 	}
 	n := pageSize(p)
 	w := &where{}
 	w.add("team = " + w.arg(team))
-	if after != "" {
-		parts := strings.Split(after, "\x00")
-		if len(parts) != 3 {
-			return nil, "", fmt.Errorf("bad cursor: %w", store.ErrInvalid)
-		}
+	if p.Cursor != "" {
 		w.add("(principal, action, resource) > (" + w.arg(parts[0]) + ", " + w.arg(parts[1]) + ", " + w.arg(parts[2]) + ")")
 	}
 	if f.Principal != "" {

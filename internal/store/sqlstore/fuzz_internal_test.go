@@ -2,7 +2,10 @@ package sqlstore
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -48,6 +51,53 @@ func FuzzHistoryCursor(f *testing.F) {
 		}
 		if _, err := decodeCursor(cursor); err != nil {
 			t.Errorf("historyCursor(%q) accepted what decodeCursor refuses", cursor)
+		}
+	})
+}
+
+// A listing's cursor comes back from the caller. Whatever it is, reading
+// it gives the keys the store encoded (for a cursor it made) or
+// store.ErrInvalid, never keys a database would refuse (invalid UTF-8, a
+// NUL inside a key) and never another error.
+func FuzzListingCursor(f *testing.F) {
+	f.Add("", "ada@example.com", "read", 1)
+	f.Add(encodeCursor("client:x\x00read\x00audit-log"), "user:a", "push", 3)
+	for _, c := range []string{"!!", "_w", "AA", "YQBi", "Yf9i", "YQD_AGM", "YWJj=", "YWJj\n", "4pyT"} {
+		f.Add(c, "", "", 1)
+	}
+	f.Fuzz(func(t *testing.T, cursor, a, b string, n int) {
+		n = 1 + (n%3+3)%3
+		keys := []string{a, b, a + b}[:n]
+		valid := true
+		for _, k := range keys {
+			valid = valid && utf8.ValidString(k) && !strings.Contains(k, "\x00")
+		}
+		if valid && strings.Join(keys, "") != "" {
+			got, err := decodeCursorParts(encodeCursor(strings.Join(keys, "\x00")), n)
+			if err != nil || !slices.Equal(got, keys) {
+				t.Errorf("decode(encode(%q)) = %q, %v", keys, got, err)
+			}
+		}
+		parts, err := decodeCursorParts(cursor, n)
+		if err != nil {
+			if !errors.Is(err, store.ErrInvalid) {
+				t.Fatalf("decodeCursorParts(%q): %v does not wrap store.ErrInvalid", cursor, err)
+			}
+			return
+		}
+		if len(parts) != n {
+			t.Fatalf("decodeCursorParts(%q, %d) = %d parts", cursor, n, len(parts))
+		}
+		for _, p := range parts {
+			if !utf8.ValidString(p) || strings.Contains(p, "\x00") {
+				t.Errorf("decodeCursorParts(%q) = %q: a key no database takes", cursor, parts)
+			}
+		}
+		if cursor != "" {
+			again, err := decodeCursorParts(encodeCursor(strings.Join(parts, "\x00")), n)
+			if err != nil || !slices.Equal(again, parts) {
+				t.Errorf("decodeCursorParts(%q) = %q, which does not read back: %q, %v", cursor, parts, again, err)
+			}
 		}
 	})
 }

@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -304,10 +305,30 @@ func pageSize(p store.Page) int {
 // Cursors are opaque to callers: the last key of the page, base64url.
 func encodeCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
 
+// decodeCursor reads a cursor of one key. A key is text the store wrote
+// (UTF-8, no NUL): anything else is no cursor it made, and would make
+// PostgreSQL refuse the query.
 func decodeCursor(c string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
+	parts, err := decodeCursorParts(c, 1)
 	if err != nil {
-		return "", fmt.Errorf("bad cursor: %w", store.ErrInvalid)
+		return "", err
 	}
-	return string(b), nil
+	return parts[0], nil
+}
+
+// decodeCursorParts reads a cursor of n keys joined by NUL; "" is the
+// first page (n empty keys).
+func decodeCursorParts(c string, n int) ([]string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !utf8.Valid(b) {
+		return nil, fmt.Errorf("bad cursor: %w", store.ErrInvalid)
+	}
+	if len(b) == 0 {
+		return make([]string, n), nil
+	}
+	parts := strings.Split(string(b), "\x00")
+	if len(parts) != n {
+		return nil, fmt.Errorf("bad cursor: %w", store.ErrInvalid)
+	}
+	return parts, nil
 }
