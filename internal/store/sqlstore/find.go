@@ -82,25 +82,12 @@ func (q *queries) FindUsers(ctx context.Context, team string, f store.UserFilter
 		w.add("team = " + w.arg(team))
 		w.add("email > " + w.arg(after))
 		cond(w)
-		rows, err := q.x.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+w.String()+` ORDER BY `+order+` LIMIT `+w.arg(limit), w.args...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []store.User
-		for rows.Next() {
-			u, err := scanUser(rows)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, u)
-		}
-		return out, rows.Err()
+		return queryAll(ctx, q, "find users", scanUser, `SELECT `+userColumns+` FROM users`+w.String()+` ORDER BY `+order+` LIMIT `+w.arg(limit), w.args...)
 	}
 	var out []store.User
 	if f.Query == "" {
 		if out, err = page(func(*where) {}, "email", n+1); err != nil {
-			return nil, "", q.fail("find users", err)
+			return nil, "", err
 		}
 	} else {
 		lo := foldASCII(f.Query)
@@ -111,30 +98,26 @@ func (q *queries) FindUsers(ctx context.Context, team string, f store.UserFilter
 				" AND substr(email, 1, " + w.arg(len([]rune(lo))) + ") = " + w.arg(lo))
 		}, "email", n+1)
 		if err != nil {
-			return nil, "", q.fail("find users", err)
+			return nil, "", err
 		}
 		// The name side through its own index: all of it when it is
 		// narrow, sorted here; when it is wide, a page in email order,
 		// which then stops early.
 		byName, err := page(func(w *where) { w.add(q.prefixRange(w, "name", f.Query)) }, q.d.folded("name"), narrowSearch+1)
 		if err != nil {
-			return nil, "", q.fail("find users", err)
+			return nil, "", err
 		}
 		if len(byName) > narrowSearch {
 			byName, err = page(func(w *where) { w.add(q.prefixRange(w, "name", f.Query)) }, "email", n+1)
 			if err != nil {
-				return nil, "", q.fail("find users", err)
+				return nil, "", err
 			}
 		} else {
 			slices.SortFunc(byName, func(a, b store.User) int { return strings.Compare(a.Email, b.Email) })
 		}
 		out = mergeUsers(byEmail, byName)
 	}
-	var next string
-	if len(out) > n {
-		out = out[:n]
-		next = encodeCursor(out[n-1].Email)
-	}
+	out, next := cutPage(out, n, func(u store.User) string { return u.Email })
 	return out, next, nil
 }
 
@@ -176,23 +159,7 @@ func (q *queries) UsersByID(ctx context.Context, team string, ids []string) (_ [
 	} else {
 		w.add("id IN (" + strings.Join(marks, ", ") + ")")
 	}
-	rows, err := q.x.QueryContext(ctx, `SELECT `+userColumns+` FROM users`+w.String(), w.args...)
-	if err != nil {
-		return nil, q.fail("users by id", err)
-	}
-	defer rows.Close()
-	var out []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, q.fail("users by id", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, q.fail("users by id", err)
-	}
-	return out, nil
+	return queryAll(ctx, q, "users by id", scanUser, `SELECT `+userColumns+` FROM users`+w.String(), w.args...)
 }
 
 // FindGroups pages through the team's groups by name, with their members.
@@ -217,11 +184,7 @@ func (q *queries) FindGroups(ctx context.Context, team string, f store.NameFilte
 	if err != nil {
 		return nil, "", q.fail("find groups", err)
 	}
-	var next string
-	if len(gs) > n {
-		gs = gs[:n]
-		next = encodeCursor(gs[n-1].Name)
-	}
+	gs, next := cutPage(gs, n, func(g store.Group) string { return g.Name })
 	return gs, next, nil
 }
 
