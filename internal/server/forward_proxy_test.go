@@ -92,8 +92,15 @@ func nginxConfig(dir string, s proxySite) string {
       proxy_set_header X-Gatehouse-Principal $gatehouse_principal;
       proxy_set_header X-Gatehouse-Scopes $gatehouse_scopes;
       proxy_set_header Authorization "";`
+	challenge := `
+  # NGINX passes WWW-Authenticate on with a 401 itself; this passes it
+  # with a 403 too (error="insufficient_scope").
+  map $status $gatehouse_challenge {
+    403     $gatehouse_www_authenticate;
+    default "";
+  }`
 	if s.direct {
-		auth = ""
+		auth, challenge = "", ""
 	}
 	return fmt.Sprintf(`daemon off;
 master_process off;
@@ -108,12 +115,7 @@ http {
   uwsgi_temp_path %[1]s/uwsgi;
   scgi_temp_path %[1]s/scgi;
 
-  # NGINX passes WWW-Authenticate on with a 401 itself; this passes it
-  # with a 403 too (error="insufficient_scope").
-  map $status $gatehouse_challenge {
-    403     $gatehouse_www_authenticate;
-    default "";
-  }
+%[7]s
   upstream gatehouse {
     server %[3]s;
     keepalive 32;
@@ -147,7 +149,7 @@ http {
     }
   }
 }
-`, dir, s.listen, s.gatehouse, s.api, s.teamHost, auth)
+`, dir, s.listen, s.gatehouse, s.api, s.teamHost, auth, challenge)
 }
 
 // caddyConfig is Caddy with forward_auth to Gatehouse: the README's
@@ -176,9 +178,18 @@ http://:%[6]s {
 `, dir, s.listen, s.gatehouse, s.api, s.teamHost, port, host)
 }
 
+// proxyProc is a proxy the test runs.
+type proxyProc struct {
+	addr string
+	pid  int
+}
+
 // startProxy runs name (nginx or caddy) with the configuration conf
 // makes, until tb ends, and returns its address once it answers.
-func startProxy(tb testing.TB, name string, s proxySite) string {
+func startProxy(tb testing.TB, name string, s proxySite) string { return runProxy(tb, name, s).addr }
+
+// runProxy is startProxy, returning the process too.
+func runProxy(tb testing.TB, name string, s proxySite) proxyProc {
 	tb.Helper()
 	bin := proxyBinary(tb, name)
 	dir := tb.TempDir()
@@ -236,7 +247,7 @@ func startProxy(tb testing.TB, name string, s proxySite) string {
 		tb.Fatalf("%s exited: %s\n%s", name, out.String(), logs)
 	default:
 	}
-	return s.listen
+	return proxyProc{addr: s.listen, pid: cmd.Process.Pid}
 }
 
 func writeConf(tb testing.TB, path, content string) {
