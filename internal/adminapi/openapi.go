@@ -417,7 +417,7 @@ func otherRoutes() []Route {
 	}
 	t := func(name, desc string) Param { return Param{Name: name, Description: desc, Format: "date-time"} }
 	q := func(name, desc string) Param { return Param{Name: name, Description: desc} }
-	return []Route{
+	out := []Route{
 		team("/api/team/audit-log", scope.AuditLogRead, "audit-log", "AuditEvent", "The team's audit log, newest first",
 			t("since", "from this time (inclusive)"), t("until", "to this time (exclusive)"), q("actor", "the actor's"), q("action", "events of this action"), q("target", "events on this target")),
 		team("/api/team/users", scope.TeamUserGroupInfoRead, "users", "DirectoryUser", "The team's users with their groups"),
@@ -427,6 +427,33 @@ func otherRoutes() []Route {
 		{Method: "POST", Path: "/api/authz/check", Action: "check", Resource: "authz", Request: "CheckRequest", Response: "CheckResponse", Status: 200,
 			Summary: "The access rule's decision on a token or a principal, for resource servers"},
 		{Method: "GET", Path: "/api/openapi.json", Public: true, Status: 200, Summary: "This document"},
+	}
+	// Forward authentication, with any method (ForwardMethods).
+	for _, m := range ForwardMethods {
+		out = append(out,
+			Route{Method: m, Path: "/api/authz/forward", Status: 200,
+				Summary: "The gateway routes' decision on the request a trusted proxy holds (NGINX auth_request, Caddy forward_auth, Traefik ForwardAuth)"},
+			Route{Method: m, Path: "/api/authz/envoy/{path}", Status: 200,
+				Summary: "The gateway routes' decision on the request a trusted Envoy holds (ext_authz HTTP service, path_prefix /api/authz/envoy)"})
+	}
+	return out
+}
+
+// ForwardMethods are the methods OpenAPI can name, each of which the
+// forward authentication routes take (they take any).
+var ForwardMethods = []string{"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"}
+
+// forwardResponses are the answers of forward authentication.
+func forwardResponses() map[string]any {
+	denial := map[string]any{"application/json": map[string]any{"schema": ref("Denial")}}
+	str := map[string]any{"schema": map[string]any{"type": "string"}}
+	return map[string]any{
+		"200": map[string]any{"description": "allowed: no body; the proxy passes these headers upstream (and Deprecation, Sunset and Link, set for a static key, to the client)",
+			"headers": map[string]any{"X-Gatehouse-Team": str, "X-Gatehouse-Principal": str, "X-Gatehouse-Scopes": str}},
+		"400": map[string]any{"description": "the proxy sent no original request (its configuration lacks the headers), or a malformed Authorization header", "content": denial},
+		"401": map[string]any{"description": "no credential, or a bad one (WWW-Authenticate)", "content": denial},
+		"403": map[string]any{"description": "not a trusted proxy; an original request no route takes or that a client may have chosen; a missing scope (insufficient_scope) or permission", "content": denial},
+		"503": map[string]any{"description": "the database cannot answer now (Retry-After)", "content": denial},
 	}
 }
 
@@ -453,6 +480,19 @@ func NewDocument(teamURL string, scopes []scope.Scope) Document {
 		case "/api/openapi.json":
 			op["responses"].(map[string]any)["200"].(map[string]any)["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
 			op["tags"] = []string{"openapi"}
+		case "/api/authz/forward", "/api/authz/envoy/{path}":
+			// The credential judged is the original request's; the route
+			// file names the scope and the permission.
+			op["security"] = []any{map[string]any{"oauth2": []string{}}, map[string]any{"userApiKey": []string{}}, map[string]any{"appKey": []string{}}}
+			op["x-gatehouse-scope"] = nil
+			op["x-gatehouse-permission"] = nil
+			op["tags"] = []string{"authz"}
+			op["responses"] = forwardResponses()
+			op["description"] = "Only the proxies of --trusted-proxies are answered. The original method and URI come from X-Forwarded-Method and X-Forwarded-Uri, or X-Original-Method and X-Original-URI (forward), or from the request itself, less the prefix (Envoy); the route of the gateway's route file that matches them names the scope and the permission."
+			if rt.Path == "/api/authz/envoy/{path}" {
+				op["parameters"] = []any{map[string]any{"name": "path", "in": "path", "required": true, "schema": map[string]any{"type": "string"},
+					"description": "the original path, any number of segments (Envoy appends it to path_prefix)"}}
+			}
 		}
 		if strings.HasPrefix(rt.Path, "/api/team/") {
 			op["tags"] = []string{"team"}

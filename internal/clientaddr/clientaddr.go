@@ -88,6 +88,15 @@ func (res *Resolver) Resolve(r *http.Request) string {
 	return last.String()
 }
 
+// TrustsPeer reports whether r came straight from one of the proxies the
+// operator trusts: what only such a proxy may tell (the client's address,
+// the original request it asks a decision for) is believed from r, and
+// from no one else. The zero and the nil Resolver trust no one.
+func (res *Resolver) TrustsPeer(r *http.Request) bool {
+	peer, ok := Peer(r.RemoteAddr)
+	return ok && res != nil && res.trusts(peer)
+}
+
 func (res *Resolver) trusts(a netip.Addr) bool {
 	for _, p := range res.trusted {
 		if p.Contains(a) {

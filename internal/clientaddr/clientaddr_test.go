@@ -83,6 +83,35 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// Only a peer inside the trusted prefixes is a trusted proxy, whatever the
+// request's headers say.
+func TestTrustsPeer(t *testing.T) {
+	xff := resolver(t, proxies, clientaddr.XForwardedFor)
+	none := resolver(t, nil, clientaddr.XForwardedFor)
+	tests := []struct {
+		name string
+		res  *clientaddr.Resolver
+		peer string
+		want bool
+	}{
+		{"a trusted IPv4 peer", xff, "10.1.2.3:4711", true},
+		{"a trusted IPv6 peer", xff, "[2001:db8:1::1]:4711", true},
+		{"an IPv4-mapped trusted peer", xff, "[::ffff:10.1.2.3]:4711", true},
+		{"an untrusted peer", xff, "203.0.113.7:4711", false},
+		{"no proxies", none, "10.1.2.3:4711", false},
+		{"nil resolver", nil, "10.1.2.3:4711", false},
+		{"a peer that is not an IP", xff, "@", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &http.Request{RemoteAddr: tc.peer, Header: http.Header{"X-Forwarded-For": {"10.0.0.1"}, "Forwarded": {"for=10.0.0.1"}}}
+			if got := tc.res.TrustsPeer(r); got != tc.want {
+				t.Errorf("TrustsPeer = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestNewRefusesOtherHeaders(t *testing.T) {
 	for _, h := range []string{"", "X-Real-IP", "True-Client-IP"} {
 		if _, err := clientaddr.New(proxies, h); err == nil {

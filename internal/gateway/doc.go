@@ -18,6 +18,31 @@
 // resource, the resource taking the request's path values; if it passes,
 // it is proxied to the upstream.
 //
+// A route without an upstream is decision-only: the gateway does not
+// serve it, and forward authentication decides it (below). It follows the
+// same rules when the file is loaded, and may set none of the keys about
+// the call (timeout, body_timeout, max_duration, pass_headers).
+//
+// # Forward authentication
+//
+// For the proxies platforms already run, Gateway.ServeForward (NGINX
+// auth_request, Caddy forward_auth, Traefik ForwardAuth, at
+// /api/authz/forward) and Gateway.ServeEnvoy (Envoy's ext_authz HTTP
+// service, at /api/authz/envoy/...) decide the request a proxy holds
+// with every route of the file, decision-only or not, and the same
+// decision as the gateway's (route.decide: the path checks, the resource,
+// the Authorizer, which is the access guard with its verified-token cache,
+// its static keys and their sunset headers and its audit of denials).
+// Allowed: 200, no body, X-Gatehouse-Team, X-Gatehouse-Principal and
+// X-Gatehouse-Scopes for the proxy to pass upstream (and the sunset
+// headers, for it to pass to the client). Refused: the Authorizer's 401 or
+// 403, or 403 for a request no route takes or a path the gateway would
+// refuse; never a redirect. The original method and URI come from headers
+// (X-Forwarded-Method and -Uri, or X-Original-Method and -URI) that only a
+// trusted proxy (Options.TrustedPeer) may send: anyone else is refused 403
+// before anything is read, so that no client chooses the route it is
+// judged by.
+//
 // # Matching
 //
 // A match is an upper-case HTTP method and a net/http path pattern: literal
@@ -97,8 +122,9 @@
 //
 // # Reload
 //
-// A Gateway holds its current Table behind an atomic pointer. Reload reads
-// the file again and swaps the table only if the whole file is valid;
-// requests in flight finish on the table they started with. WatchSIGHUP
-// reloads on SIGHUP.
+// A Gateway holds its current Table behind an atomic pointer, with the
+// handler of its routes and their decider for forward authentication.
+// Reload reads the file again and swaps the table only if the whole file
+// is valid; requests in flight finish on the table they started with.
+// WatchSIGHUP reloads on SIGHUP.
 package gateway

@@ -24,15 +24,17 @@ type Gateway struct {
 	current atomic.Pointer[served]
 }
 
-// served is a table and the handler of its routes.
+// served is a table, the handler of its routes and their decider.
 type served struct {
 	table   *Table
 	handler http.Handler
+	decider *decider
 }
 
 // Options are what a Gateway is built from.
 type Options struct {
-	// Path is the route file, loaded by New and by every Reload of it.
+	// Path is the route file, loaded by New and by every Reload of it;
+	// "": no routes (forward authentication then refuses every request).
 	Path string
 	// Scopes is the catalog that every route's scope must be in.
 	Scopes Scopes
@@ -50,10 +52,16 @@ type Options struct {
 	// every proxied response is sandboxed (Content-Security-Policy:
 	// sandbox), as the package documentation says.
 	OwnOrigin bool
+	// TrustedPeer reports whether a request came straight from a proxy
+	// the operator trusts (clientaddr.Resolver.TrustsPeer): forward
+	// authentication answers no one else. nil: no one.
+	TrustedPeer func(*http.Request) bool
 }
 
 // New loads the route file at o.Path (see Load) and returns a gateway that
-// serves it, authorizing each request with o.Auth.
+// serves it, authorizing each request with o.Auth, and decides forward
+// authentication requests with the same routes (ServeForward,
+// ServeEnvoy).
 func New(o Options) (*Gateway, error) {
 	if o.Scopes == nil || o.Auth == nil {
 		return nil, errors.New("new gateway: no scope catalog or authorizer")
@@ -82,11 +90,14 @@ func (g *Gateway) Table() *Table { return g.current.Load().table }
 func (g *Gateway) Reload(path string) error {
 	g.reload.Lock()
 	defer g.reload.Unlock()
-	t, err := load(path, g.opts.Scopes, g.opts.Reserved, g.pool, g.log, g.opts.OwnOrigin)
-	if err != nil {
-		return err
+	t := &Table{proxied: http.NewServeMux()} // no file: no routes
+	if path != "" {
+		var err error
+		if t, err = load(path, g.opts.Scopes, g.opts.Reserved, g.pool, g.log, g.opts.OwnOrigin); err != nil {
+			return err
+		}
 	}
-	g.current.Store(&served{table: t, handler: t.Handler(g.opts.Auth)})
+	g.current.Store(&served{table: t, handler: t.Handler(g.opts.Auth), decider: t.decider(g.opts.Auth)})
 	g.pool.retain(t)
 	return nil
 }

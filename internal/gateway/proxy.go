@@ -29,13 +29,17 @@ type Authorizer interface {
 	Authorize(w http.ResponseWriter, r *http.Request, scope, action, resource string) (authz.Subject, bool)
 }
 
-// Handler returns the handler of t's routes, which authorizes each request
-// with auth. It answers a request that matches no route 404 (or 405, with
-// Allow, when another method would match), in JSON.
+// Handler returns the handler of t's routes that have an upstream, which
+// authorizes each request with auth and proxies it. It answers a request
+// that matches no such route 404 (or 405, with Allow, when another method
+// would match), in JSON: decision-only routes are for forward
+// authentication, not for the gateway.
 func (t *Table) Handler(auth Authorizer) http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range t.routes {
-		mux.Handle(rt.pattern.String(), &routeHandler{rt: rt, auth: auth})
+		if rt.proxy != nil {
+			mux.Handle(rt.pattern.String(), &routeHandler{rt: rt, auth: auth})
+		}
 	}
 	mux.HandleFunc("/", t.unmatched)
 	return mux
@@ -50,7 +54,7 @@ func (t *Table) unmatched(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		probe.Method = m
-		if _, p := t.match.Handler(probe); p != "" && !slices.Contains(allow, m) {
+		if _, p := t.proxied.Handler(probe); p != "" && !slices.Contains(allow, m) {
 			allow = append(allow, m)
 			if m == http.MethodGet && !slices.Contains(t.methods, http.MethodHead) {
 				allow = append(allow, http.MethodHead)
@@ -72,10 +76,50 @@ type routeHandler struct {
 	auth Authorizer
 }
 
+// identity is who made a call that the rule allowed, as the upstream is
+// told (X-Gatehouse-Team, -Principal, -Scopes).
+type identity struct {
+	team, principal, scopes string
+}
+
+// decide is the access rule's decision on r for route rt: the one
+// decision of the gateway and of forward authentication alike. It checks
+// r's path (refused with status badPath and the error code badCode) and
+// fills the route's resource in from r's path values, then has auth
+// authenticate r and apply the rule, which writes its own refusals (RFC
+// 6750 401 and 403, the static keys' sunset headers, the audit of every
+// denial). When the call is refused, the answer is written and decide
+// returns false.
+func (rt *route) decide(w http.ResponseWriter, r *http.Request, auth Authorizer, badPath int, badCode string) (identity, bool) {
+	resource, err := rt.resourceOf(r)
+	if err != nil {
+		edge.Error(w, badPath, badCode, err.Error())
+		return identity{}, false
+	}
+	subj, ok := auth.Authorize(w, r, rt.Scope, rt.Action, resource)
+	if !ok {
+		return identity{}, false
+	}
+	info := edge.RequestInfo(r)
+	id := identity{team: info.Team.Name, principal: subj.Principal.String()}
+	if id.team == "" {
+		id.team = subj.Team
+	}
+	if info.Principal == "" {
+		info.Principal = id.principal
+	}
+	if subj.AllScopes {
+		id.scopes = "*"
+	} else {
+		id.scopes = strings.Join(subj.Scopes, " ")
+	}
+	return id, true
+}
+
 // forward is what the upstream is told of an authorized request.
 type forward struct {
-	team, principal, scopes string
-	requestID, proto        string
+	identity
+	requestID, proto string
 }
 
 type forwardKey struct{}
@@ -100,30 +144,14 @@ var errMaxDuration = errors.New("the call ran past the route's max_duration")
 
 func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt := h.rt
-	resource, err := rt.resourceOf(r)
-	if err != nil {
-		edge.Error(w, http.StatusBadRequest, "invalid_request", err.Error())
-		return
-	}
-	subj, ok := h.auth.Authorize(w, r, rt.Scope, rt.Action, resource)
+	id, ok := rt.decide(w, r, h.auth, http.StatusBadRequest, "invalid_request")
 	if !ok {
 		return
 	}
 	start := time.Now()
 
 	info := edge.RequestInfo(r)
-	f := &forward{team: info.Team.Name, principal: subj.Principal.String(), requestID: info.RequestID}
-	if f.team == "" {
-		f.team = subj.Team
-	}
-	if info.Principal == "" {
-		info.Principal = f.principal
-	}
-	if subj.AllScopes {
-		f.scopes = "*"
-	} else {
-		f.scopes = strings.Join(subj.Scopes, " ")
-	}
+	f := &forward{identity: id, requestID: info.RequestID}
 	if scheme, _, ok := strings.Cut(info.TeamURL, "://"); ok {
 		f.proto = scheme
 	}
@@ -354,6 +382,9 @@ func (p *pool) transport(u *url.URL, timeout time.Duration) *http.Transport {
 func (p *pool) retain(t *Table) {
 	keep := map[transportKey]bool{}
 	for _, rt := range t.routes {
+		if rt.upstream == nil {
+			continue
+		}
 		keep[transportKey{rt.upstream.Scheme, rt.upstream.Host, rt.Timeout}] = true
 	}
 	p.mu.Lock()

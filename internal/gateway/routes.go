@@ -40,10 +40,13 @@ const (
 
 // Route is a route of the route file, validated.
 type Route struct {
-	Match       string // "POST /integration/api/pools/{pool}/push"
-	Scope       string
-	Action      string
-	Resource    string // a template: "data-pools/{pool}"
+	Match    string // "POST /integration/api/pools/{pool}/push"
+	Scope    string
+	Action   string
+	Resource string // a template: "data-pools/{pool}"
+	// Upstream is where the gateway proxies the route's calls; "" for a
+	// decision-only route, which only forward authentication decides
+	// (its proxy sends the calls on itself).
 	Upstream    string
 	Timeout     time.Duration // for the upstream's response headers
 	BodyTimeout time.Duration // for the caller's request body
@@ -58,16 +61,20 @@ type route struct {
 	resource []part
 	used     map[string]bool // the wildcards the resource uses
 	pass     map[string]bool // headerKeys of PassHeaders
-	upstream *url.URL
-	proxy    http.Handler
+	upstream *url.URL        // nil: decision-only
+	proxy    http.Handler    // nil: decision-only
 }
+
+// DecisionOnly reports whether the route has no upstream: forward
+// authentication decides its calls, and the gateway does not serve it.
+func (r Route) DecisionOnly() bool { return r.Upstream == "" }
 
 // Table is the routes of one route file. It is immutable and safe for
 // concurrent use.
 type Table struct {
 	routes  []*route
-	match   *http.ServeMux // the routes' patterns, to match without serving
-	methods []string       // every route's method, for 405's Allow
+	proxied *http.ServeMux // the patterns of the routes with an upstream, to match without serving
+	methods []string       // the method of every route with an upstream, for 405's Allow
 }
 
 // Load reads and validates the route file at path, with DefaultReserved
@@ -98,7 +105,9 @@ func load(path string, scopes Scopes, reserved []string, pool *pool, log *slog.L
 		log = slog.New(slog.DiscardHandler)
 	}
 	for _, rt := range t.routes {
-		rt.proxy = newProxy(rt, pool.transport(rt.upstream, rt.Timeout), log, ownOrigin)
+		if rt.upstream != nil {
+			rt.proxy = newProxy(rt, pool.transport(rt.upstream, rt.Timeout), log, ownOrigin)
+		}
 	}
 	return t, nil
 }
@@ -316,7 +325,7 @@ func (s spec) lineOf(key string) int {
 
 // build validates the specs and makes the table, without proxies.
 func build(specs []spec, scopes Scopes, reserved []string, probs *problems) *Table {
-	t := &Table{match: http.NewServeMux()}
+	t := &Table{proxied: http.NewServeMux()}
 	var accepted []*route // routes whose match is good, to check against each other
 	for _, s := range specs {
 		bad := func(key string, err error) {
@@ -375,10 +384,20 @@ func build(specs []spec, scopes Scopes, reserved []string, probs *problems) *Tab
 			}
 		}
 
-		if u, err := parseUpstream(s.upstream); err != nil {
-			bad("upstream", err)
+		if _, given := s.lines["upstream"]; given || s.skip["upstream"] || s.upstream != "" {
+			if u, err := parseUpstream(s.upstream); err != nil {
+				bad("upstream", err)
+			} else {
+				rt.upstream = u
+			}
 		} else {
-			rt.upstream = u
+			// A decision-only route: its proxy calls the upstream, so the
+			// keys about the call have nothing to act on.
+			for _, k := range []string{"timeout", "body_timeout", "max_duration", "pass_headers"} {
+				if _, ok := s.lines[k]; ok {
+					probs.add(s.lines[k], fmt.Errorf("%s: %s is for a route with an upstream; a route without one is decision-only (its proxy makes the call)", s.label(), k))
+				}
+			}
 		}
 
 		for _, d := range []struct {
@@ -412,14 +431,16 @@ func build(specs []spec, scopes Scopes, reserved []string, probs *problems) *Tab
 			if err := checkConflicts(rt, accepted); err != nil {
 				bad("match", err)
 			} else {
-				register(t.match, rt.pattern.String(), http.NotFoundHandler())
 				accepted = append(accepted, rt)
 			}
 		}
 		if len(probs.list) == nprobs {
 			t.routes = append(t.routes, rt)
-			if !slices.Contains(t.methods, rt.pattern.method) {
-				t.methods = append(t.methods, rt.pattern.method)
+			if rt.upstream != nil {
+				register(t.proxied, rt.pattern.String(), http.NotFoundHandler())
+				if !slices.Contains(t.methods, rt.pattern.method) {
+					t.methods = append(t.methods, rt.pattern.method)
+				}
 			}
 		}
 	}

@@ -51,6 +51,31 @@ routes:
 	}
 }
 
+// A route without an upstream is decision-only: loaded with the same
+// rules and defaults, for forward authentication alone.
+func TestLoadDecisionOnly(t *testing.T) {
+	path := writeRoutes(t, "", `routes:
+  - match: "POST /integration/api/pools/{pool}/push"
+    scope: integration.data-pools:data_push
+    permission: "push data-pools/{pool}"
+  - match: GET /integration/api/pools/{$}
+    scope: integration.data-pools
+    permission: list data-pools
+    upstream: http://127.0.0.1:9001
+`)
+	tab, err := gateway.Load(path, catalog(t))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	routes := tab.Routes()
+	if len(routes) != 2 || !routes[0].DecisionOnly() || routes[1].DecisionOnly() {
+		t.Fatalf("routes %+v: want the first decision-only, the second not", routes)
+	}
+	if r := routes[0]; r.Action != "push" || r.Resource != "data-pools/{pool}" || r.Upstream != "" {
+		t.Errorf("decision-only route %+v", r)
+	}
+}
+
 func TestLoadEmptyList(t *testing.T) {
 	tab, err := gateway.Load(writeRoutes(t, "", "routes: []\n"), catalog(t))
 	if err != nil {
@@ -187,7 +212,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`'*' belongs in grants`}},
 
 		// upstream
-		{"missing upstream", "routes:\n" + route(okMatch, okScope, okPerm, ""), []string{"upstream is missing"}},
+		{"empty upstream", "routes:\n" + route(okMatch, okScope, okPerm, "", `upstream: ""`), []string{"upstream is missing"}},
+		{"null upstream", "routes:\n" + route(okMatch, okScope, okPerm, "", "upstream:"), []string{"upstream is missing"}},
 		{"upstream not http", "routes:\n" + route(okMatch, okScope, okPerm, "ftp://127.0.0.1/"),
 			[]string{`upstream "ftp://127.0.0.1/": want an http:// or https:// URL`}},
 		{"upstream without scheme", "routes:\n" + route(okMatch, okScope, okPerm, "localhost:9001"),
@@ -222,6 +248,22 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`pass_headers: X-Forwarded-For is set by the gateway itself`}},
 		{"pass_headers of a credential", "routes:\n" + route(okMatch, okScope, okPerm, okUp, "pass_headers: [X-Gatehouse-Team]"),
 			[]string{`pass_headers: X-Gatehouse-Team is Gatehouse's own: the gateway never passes the caller's`}},
+
+		// decision-only routes: the same rules, and nothing about a call
+		{"decision-only with timeout", "routes:\n" + route(okMatch, okScope, okPerm, "", "timeout: 1s"),
+			[]string{`timeout is for a route with an upstream; a route without one is decision-only`}},
+		{"decision-only with body_timeout", "routes:\n" + route(okMatch, okScope, okPerm, "", "body_timeout: 1s"),
+			[]string{`body_timeout is for a route with an upstream`}},
+		{"decision-only with max_duration", "routes:\n" + route(okMatch, okScope, okPerm, "", "max_duration: 1s"),
+			[]string{`max_duration is for a route with an upstream`}},
+		{"decision-only with pass_headers", "routes:\n" + route(okMatch, okScope, okPerm, "", "pass_headers: [X-Real-IP]"),
+			[]string{`pass_headers is for a route with an upstream`}},
+		{"decision-only on Gatehouse's path", "routes:\n" + route("GET /oauth2/token", okScope, "read x", ""),
+			[]string{`/oauth2 is Gatehouse's own path`}},
+		{"decision-only with a bad scope", "routes:\n" + route(okMatch, "no.such:scope", okPerm, ""),
+			[]string{`scope "no.such:scope" is not in the scope catalog`}},
+		{"decision-only conflicting", "routes:\n" + route(okMatch, okScope, okPerm, okUp) + route(okMatch, okScope, okPerm, ""),
+			[]string{`duplicate match`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

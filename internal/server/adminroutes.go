@@ -53,13 +53,10 @@ func MigrationRoutes(gw *gateway.Table) []authz.Route {
 	return routes
 }
 
-// migrationRoutes are MigrationRoutes with the gateway's current table.
-func (s *Server) migrationRoutes() []authz.Route {
-	if s.gateway == nil {
-		return MigrationRoutes(nil)
-	}
-	return MigrationRoutes(s.gateway.Table())
-}
+// migrationRoutes are MigrationRoutes with the gateway's current table
+// (decision-only routes included: a migrated client's token must pass
+// forward authentication as the key did).
+func (s *Server) migrationRoutes() []authz.Route { return MigrationRoutes(s.gateway.Table()) }
 
 // Patterns lists the pattern of every route the server serves itself, in
 // the order they were registered ("GET /api/team/users", "/oauth2/token").

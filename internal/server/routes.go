@@ -63,6 +63,11 @@ func (s *Server) routes() (http.Handler, []string) {
 	teamapi.Register(team, s.guard, s.store)
 	// The access rule's decision, for resource servers.
 	team.HandleFunc("POST /api/authz/check", s.guard.ServeCheck)
+	// Forward authentication: the gateway's decision on a request that a
+	// trusted proxy holds (NGINX, Caddy, Traefik; Envoy's ext_authz), any
+	// method. Envoy's paths reach it before the mux (envoyFirst).
+	team.HandleFunc(gateway.ForwardPath, s.serveForward)
+	team.HandleFunc(envoyPattern, s.serveEnvoy)
 
 	// The web UI (internal/webui): sign-in, the authorization endpoint
 	// with its consent page (RFC 6749 section 4.1), and the profile with
@@ -100,19 +105,48 @@ func (s *Server) routes() (http.Handler, []string) {
 	})
 
 	// A gateway host (<team>.<gateway-domain>) serves the gateway's
-	// routes and nothing of the team's own.
+	// routes and nothing of the team's own but forward authentication
+	// (Envoy asks at the host of the API it guards).
 	var gw http.Handler
 	if s.cfg.GatewayDomain != "" {
-		gw = http.HandlerFunc(s.notFound)
+		var routes http.Handler = http.HandlerFunc(s.notFound)
 		if s.cfg.Routes != "" {
-			gw = http.HandlerFunc(s.serveGateway)
+			routes = http.HandlerFunc(s.serveGateway)
 		}
+		gwMux := http.NewServeMux() // the team host's patterns again: not recorded
+		gwMux.HandleFunc(gateway.ForwardPath, s.serveForward)
+		gwMux.Handle("/", routes)
+		gw = s.envoyFirst(gwMux)
 	}
-	return s.middleware(global, s.resolveTeam(team.ServeMux, gw)), own
+	return s.middleware(global, s.resolveTeam(s.envoyFirst(team.ServeMux), gw)), own
+}
+
+// envoyPattern is the pattern of Envoy's ext_authz requests: its
+// path_prefix, then the original path.
+const envoyPattern = gateway.EnvoyPrefix + "/{path...}"
+
+// envoyFirst serves Envoy's ext_authz requests (gateway.EnvoyPrefix and
+// below) before next, a ServeMux, sees them: a ServeMux redirects a path
+// it would clean, and forward authentication never redirects (the gateway
+// refuses such a path itself).
+func (s *Server) envoyFirst(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == gateway.EnvoyPrefix || strings.HasPrefix(p, gateway.EnvoyPrefix+"/") {
+			r.Pattern = envoyPattern // for the request log and the metrics
+			s.serveEnvoy(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // serveGateway serves r with the gateway's routes.
 func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) { s.gateway.ServeHTTP(w, r) }
+
+// serveForward and serveEnvoy decide forward authentication requests
+// with the gateway's routes (none without --routes).
+func (s *Server) serveForward(w http.ResponseWriter, r *http.Request) { s.gateway.ServeForward(w, r) }
+func (s *Server) serveEnvoy(w http.ResponseWriter, r *http.Request)   { s.gateway.ServeEnvoy(w, r) }
 
 // reservedPrefixes are the first path segments of the patterns, which
 // no gateway route may start with, and gateway.DefaultReserved (the

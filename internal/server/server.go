@@ -60,7 +60,7 @@ type Server struct {
 
 	oauth   *oauth.Endpoints
 	guard   *access.Guard
-	gateway *gateway.Gateway // nil without --routes
+	gateway *gateway.Gateway // without --routes, one of no routes (forward authentication refuses all)
 	own     []string         // the patterns of the server's own routes
 	ui      *webui.UI
 	admin   *adminapi.API
@@ -148,13 +148,15 @@ func NewWith(svc *compose.Services) (*Server, error) {
 		Routes: s.migrationRoutes, NoSession: webui.ErrNoSession, CSRF: webui.ErrCSRF, Now: svc.Now})
 	s.handler, s.own = s.routes()
 	// The gateway puts upstream APIs behind the same rule (--routes), on
-	// the team's hosts or on hosts of its own (--gateway-domain). No
-	// route of it may match a path of the server's own routes.
+	// the team's hosts or on hosts of its own (--gateway-domain), and
+	// decides forward authentication with the same routes, for the
+	// trusted proxies only. No route of it may match a path of the
+	// server's own routes.
+	if s.gateway, err = gateway.New(gateway.Options{Path: cfg.Routes, Scopes: svc.Scopes, Auth: s.guard, Log: s.log,
+		Reserved: reservedPrefixes(s.own), OwnOrigin: cfg.GatewayDomain != "", TrustedPeer: s.clients.TrustsPeer}); err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
 	if cfg.Routes != "" {
-		if s.gateway, err = gateway.New(gateway.Options{Path: cfg.Routes, Scopes: svc.Scopes, Auth: s.guard, Log: s.log,
-			Reserved: reservedPrefixes(s.own), OwnOrigin: cfg.GatewayDomain != ""}); err != nil {
-			return nil, fmt.Errorf("new server: %w", err)
-		}
 		err := svc.Background.Add(lifecycle.Component{Name: "gateway routes reload",
 			Run: func(ctx context.Context) { s.gateway.WatchSIGHUP(ctx, cfg.Routes) }})
 		if err != nil {
