@@ -199,12 +199,12 @@ type AuthCode struct {
 
 // RefreshToken is one refresh token of a family, stored as its keyed hash.
 type RefreshToken struct {
-	Team            string
-	Hash            []byte
-	FamilyID        string
-	ClientID        string
-	UserID          string
-	Scopes          []string
+	Team     string
+	Hash     []byte
+	FamilyID string
+	ClientID string
+	UserID   string
+	Scopes   []string
 	// AuthTime is the AuthTime of the code that started the family, which
 	// every ID token of the family carries; zero when unknown.
 	AuthTime        time.Time
