@@ -165,10 +165,15 @@ func New(o Options) (*Services, error) {
 		return nil, fmt.Errorf("compose: %w", err)
 	}
 
+	s.Clients = &client.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Scopes: s.Scopes,
+		Caches: s.Caches}
 	s.Signing = signing.NewManager(signing.Options{
 		Store: o.Store, MasterKey: o.MasterKey, Gen: o.Gen, Now: o.Now, Alg: cfg.SigningAlg,
 		Rotation: rotation(cfg.SigningKeyRotation), PublishAhead: cfg.SigningKeyPublishAhead,
 		MaxTokenTTL: MaxAccessTokenTTL, Logger: o.Log, Caches: s.Caches,
+		// The keys of the ID token algorithms that the team's clients
+		// registered rotate like the access-token key.
+		InUse: s.Clients.IDTokenAlgsInUse,
 	})
 	s.Tokens = &token.Issuer{Signer: s.Signing, Gen: o.Gen, Now: o.Now, MaxTTL: s.Signing.MaxTokenTTL()}
 	s.Denylist = denylist.New(o.Store, o.Now, s.Caches)
@@ -199,8 +204,6 @@ func New(o Options) (*Services, error) {
 	s.Passwords = secret.NewPasswordQueue(secret.PasswordQueueOptions{})
 
 	s.Admin = &admin.Service{Store: o.Store, Gen: o.Gen, Now: o.Now}
-	s.Clients = &client.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Scopes: s.Scopes,
-		Caches: s.Caches}
 	s.StaticKeys = &statickey.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now,
 		Default: s.StaticKeyPolicy, Clients: s.Clients, Audit: keyAudit, Log: o.Log, Caches: s.Caches}
 	s.Consents = &consent.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Denylist: s.Denylist,
