@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -15,16 +16,21 @@ import (
 type (
 	// Client is an OAuth client's registration, never its secrets.
 	Client struct {
-		ClientID       string      `json:"client_id"`
-		Name           string      `json:"name"`
-		GrantTypes     []string    `json:"grant_types"`
-		AuthMethod     string      `json:"auth_method"`
-		Scopes         []string    `json:"scopes"`
-		RedirectURIs   []string    `json:"redirect_uris"`
-		AccessTokenTTL string      `json:"access_token_ttl"` // "0s": the team's
-		CreatedAt      time.Time   `json:"created_at"`
-		ActiveSecrets  int         `json:"active_secrets"`
-		GraceEndsAt    []time.Time `json:"grace_ends_at"` // when each old secret in its grace period stops
+		ClientID       string   `json:"client_id"`
+		Name           string   `json:"name"`
+		GrantTypes     []string `json:"grant_types"`
+		AuthMethod     string   `json:"auth_method"`
+		Scopes         []string `json:"scopes"`
+		RedirectURIs   []string `json:"redirect_uris"`
+		AccessTokenTTL string   `json:"access_token_ttl"` // "0s": the team's
+		// IDTokenAlg signs the client's ID tokens (OpenID Connect): RS256
+		// unless it registered another; "" for a client without the
+		// authorization_code grant, which gets none.
+		IDTokenAlg             string      `json:"id_token_signed_response_alg"`
+		PostLogoutRedirectURIs []string    `json:"post_logout_redirect_uris"`
+		CreatedAt              time.Time   `json:"created_at"`
+		ActiveSecrets          int         `json:"active_secrets"`
+		GraceEndsAt            []time.Time `json:"grace_ends_at"` // when each old secret in its grace period stops
 	}
 	// CreatedClient is a new client with its secret, shown this once.
 	CreatedClient struct {
@@ -164,7 +170,10 @@ func nonNil(s []string) []string {
 func toClient(c store.Client, now time.Time) Client {
 	out := Client{ClientID: c.ID, Name: c.Name, GrantTypes: nonNil(c.GrantTypes), AuthMethod: c.AuthMethod,
 		Scopes: nonNil(c.Scopes), RedirectURIs: nonNil(c.RedirectURIs), AccessTokenTTL: c.AccessTokenTTL.String(),
-		CreatedAt: c.CreatedAt.UTC(), GraceEndsAt: []time.Time{}}
+		CreatedAt: c.CreatedAt.UTC(), GraceEndsAt: []time.Time{}, PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs)}
+	if slices.Contains(c.GrantTypes, client.GrantAuthorizationCode) {
+		out.IDTokenAlg = client.IDTokenAlg(c)
+	}
 	for _, s := range c.Secrets {
 		if s.ExpiresAt != nil && !s.ExpiresAt.After(now) {
 			continue
