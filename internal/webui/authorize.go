@@ -155,7 +155,7 @@ func (u *UI) consentPage(w http.ResponseWriter, r *http.Request, req consent.Req
 
 // issueCode answers an approved request with an authorization code.
 func (u *UI) issueCode(w http.ResponseWriter, r *http.Request, req consent.Request, s *signedIn) {
-	code, err := u.o.Consents.IssueCode(r.Context(), edge.RequestInfo(r).Team.Name, s.user.ID, req)
+	code, err := u.o.Consents.IssueCode(r.Context(), edge.RequestInfo(r).Team.Name, s.user.ID, s.rec.CreatedAt, req)
 	if err != nil {
 		u.fail(w, r, req, "issue code", err)
 		return

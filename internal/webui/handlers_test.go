@@ -112,7 +112,7 @@ func (f *fakeConsents) Approve(_ context.Context, _ kernel.Actor, _, _, _ string
 	return nil
 }
 
-func (f *fakeConsents) IssueCode(_ context.Context, _, _ string, req consent.Request) (secret.Secret, error) {
+func (f *fakeConsents) IssueCode(_ context.Context, _, _ string, _ time.Time, req consent.Request) (secret.Secret, error) {
 	if err := f.fail["IssueCode"]; err != nil {
 		return "", err
 	}

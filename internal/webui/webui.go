@@ -67,7 +67,7 @@ type Users interface {
 type Consents interface {
 	Remembered(ctx context.Context, team, userID, clientID string, scopes []string) (bool, error)
 	Approve(ctx context.Context, a kernel.Actor, team, userID, clientID string, scopes []string) error
-	IssueCode(ctx context.Context, team, userID string, req consent.Request) (secret.Secret, error)
+	IssueCode(ctx context.Context, team, userID string, authTime time.Time, req consent.Request) (secret.Secret, error)
 	List(ctx context.Context, team, userID string) ([]store.Consent, error)
 	Revoke(ctx context.Context, a kernel.Actor, team, userID, clientID string) error
 }
