@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/denylist"
 	"github.com/gatehouse/gatehouse/internal/lifecycle"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/oidc"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -86,6 +87,8 @@ type Services struct {
 	Caches   *change.Monitor
 	Signing  *signing.Manager
 	Tokens   *token.Issuer
+	// IDTokens makes OpenID Connect ID tokens, signed by Signing.
+	IDTokens *oidc.Issuer
 	Denylist *denylist.List
 	Checker  *authz.Checker
 	// Verified remembers the access tokens whose signature this node has
@@ -176,6 +179,7 @@ func New(o Options) (*Services, error) {
 		InUse: s.Clients.IDTokenAlgsInUse,
 	})
 	s.Tokens = &token.Issuer{Signer: s.Signing, Gen: o.Gen, Now: o.Now, MaxTTL: s.Signing.MaxTokenTTL()}
+	s.IDTokens = &oidc.Issuer{Signer: s.Signing, Now: o.Now}
 	s.Denylist = denylist.New(o.Store, o.Now, s.Caches)
 	s.Checker = authz.NewChecker(o.Store, o.Now, s.Caches)
 	s.Verified = new(token.Verified)

@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -218,8 +219,20 @@ func (f *fakeSessions) List(_ context.Context, tm, userID string) ([]store.Sessi
 	return out, nil
 }
 
+// fakeIDTokens verifies the ID tokens it holds: each token is its own
+// claims' key.
+type fakeIDTokens map[string][]byte
+
+func (f fakeIDTokens) VerifyIDToken(_ context.Context, _, raw string) ([]byte, signing.Header, error) {
+	if p, ok := f[raw]; ok {
+		return p, signing.Header{Alg: "RS256", Type: "JWT"}, nil
+	}
+	return nil, signing.Header{}, signing.ErrSignature
+}
+
 type fixture struct {
 	ui       *UI
+	idTokens fakeIDTokens
 	users    *fakeUsers
 	sessions *fakeSessions
 	consents *fakeConsents
@@ -248,6 +261,7 @@ func newFixture(t *testing.T) *fixture {
 			"bob@example.com": {Team: team, ID: "b0b", Email: "bob@example.com", Name: "Bob", PasswordHash: hash, Disabled: true},
 		}},
 		consents: &fakeConsents{},
+		idTokens: fakeIDTokens{},
 		audit:    &audittest.Trail{},
 		now:      time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
 	}
@@ -256,7 +270,7 @@ func newFixture(t *testing.T) *fixture {
 		AuthMethod: "client_secret_basic", Scopes: []string{scope.AuditLogRead, "team.user-group-info:read"}, RedirectURIs: []string{redirectURI}}}
 	f.refusals = ratelimit.NewRefusals(f.audit, time.Minute, func() time.Time { return f.now })
 	f.ui, err = New(Options{
-		Users: f.users, Clients: clients, Consents: f.consents, Sessions: f.sessions, Scopes: cat, Key: mk,
+		Users: f.users, Clients: clients, Consents: f.consents, Sessions: f.sessions, Scopes: cat, Key: mk, IDTokens: f.idTokens,
 		AccountLimit: ratelimit.NewBudget(ratelimit.BudgetOptions{Name: "login.account", Max: 3, Window: time.Minute, Now: func() time.Time { return f.now }}),
 		IPLimit:      ratelimit.NewBudget(ratelimit.BudgetOptions{Name: "login.ip", Max: 100, Window: time.Minute, Now: func() time.Time { return f.now }}),
 		Refusals:     f.refusals,
