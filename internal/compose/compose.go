@@ -84,9 +84,9 @@ type Services struct {
 	Hub *change.Hub
 	// Caches counts and logs, per cache, the entries served stale while
 	// the store cannot answer (the server exports the counts).
-	Caches   *change.Monitor
-	Signing  *signing.Manager
-	Tokens   *token.Issuer
+	Caches  *change.Monitor
+	Signing *signing.Manager
+	Tokens  *token.Issuer
 	// IDTokens makes OpenID Connect ID tokens, signed by Signing.
 	IDTokens *oidc.Issuer
 	Denylist *denylist.List
