@@ -22,7 +22,7 @@ func TestParseRequestOpenID(t *testing.T) {
 		Scopes: []string{"openid", "email"}, RedirectURIs: []string{"https://app.example/cb"}}
 	base := consent.Request{Client: *web, RedirectURI: "https://app.example/cb", State: "s", Scopes: []string{"openid"}, CodeChallenge: rfcChallenge}
 	with := func(kv ...string) url.Values {
-		v := url.Values{"response_type": {"code"}, "client_id": {"c1"}, "scope": {"openid"}, "state": {"s"},
+		v := url.Values{"response_type": {"code"}, "client_id": {"c1"}, "redirect_uri": {"https://app.example/cb"}, "scope": {"openid"}, "state": {"s"},
 			"code_challenge": {rfcChallenge}, "code_challenge_method": {"S256"}}
 		for i := 0; i+1 < len(kv); i += 2 {
 			v.Set(kv[i], kv[i+1])
@@ -30,6 +30,13 @@ func TestParseRequestOpenID(t *testing.T) {
 		return v
 	}
 	req := func(f func(*consent.Request)) consent.Request { r := base; f(&r); return r }
+	// redirect_uri is required of an OpenID Connect request, even when
+	// the client registered only one.
+	missing := with()
+	missing.Del("redirect_uri")
+	if _, err := consent.ParseRequest(web, missing); !errors.As(err, new(*consent.PageError)) {
+		t.Errorf("openid request without redirect_uri: %v, want a page error", err)
+	}
 	for _, tc := range []struct {
 		name string
 		p    url.Values

@@ -162,6 +162,9 @@ func ParseRequest(c *store.Client, p url.Values) (Request, error) {
 		req.RedirectURI = raw[0]
 	case sent:
 		return Request{}, &PageError{"the redirect URI is not one that the client " + c.Name + " registered"}
+	case slices.Contains(strings.Fields(p.Get("scope")), scope.OpenID):
+		// OpenID Connect Core 1.0 section 3.1.2.1: REQUIRED.
+		return Request{}, &PageError{"an OpenID Connect request (scope openid) must name its redirect URI (redirect_uri is missing)"}
 	case len(c.RedirectURIs) == 1:
 		req.RedirectURI = c.RedirectURIs[0]
 	default:
