@@ -43,15 +43,20 @@ type param struct{ Name, Value string }
 // client gets login_required, interaction_required or consent_required.
 func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Query()
+	// A POST is either the consent page's form (it carries decision),
+	// which must come from this origin, or an authorization request sent
+	// as a form, which a client's page may send from anywhere (OpenID
+	// Connect Core 1.0 section 3.1.2.1) and which is served as a GET.
+	decision := false
 	if r.Method == http.MethodPost {
-		if !u.sameOrigin(w, r) {
-			return
-		}
 		if err := r.ParseForm(); err != nil {
 			u.message(w, r, http.StatusBadRequest, "Cannot continue", "The form could not be read.", true, view{})
 			return
 		}
 		p = r.PostForm
+		if decision = p.Has("decision"); decision && !u.sameOrigin(w, r) {
+			return
+		}
 	}
 	ctx := r.Context()
 	info := edge.RequestInfo(r)
@@ -95,13 +100,13 @@ func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, req, "read session", err)
 		return
 	}
-	if r.Method == http.MethodPost && s == nil {
+	if decision && s == nil {
 		// The session ended while the consent page was shown: sign in
 		// again, then come back to the same request.
 		u.toSignIn(w, r, req, nil)
 		return
 	}
-	if r.Method == http.MethodGet {
+	if !decision {
 		// OpenID Connect's demands on the sign-in (prompt, max_age,
 		// id_token_hint): answered here, before any consent, so that the
 		// consent form's POST need not repeat them.
@@ -126,7 +131,7 @@ func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	if r.Method == http.MethodPost {
+	if decision {
 		if !u.validSessionToken(r, s.sess, p.Get("csrf_token")) {
 			u.forbidden(w, r, s)
 			return

@@ -618,7 +618,7 @@ func TestConsentDecision(t *testing.T) {
 	}
 }
 
-// A cross-site POST is refused before anything is read.
+// A cross-site POST of the consent form is refused.
 func TestCrossSitePostRefused(t *testing.T) {
 	f := newFixture(t)
 	r := httptest.NewRequest("POST", "/oauth2/authorize", strings.NewReader("decision=approve"))
