@@ -105,6 +105,7 @@ type options struct {
 	log         *slog.Logger
 	services    []func(*compose.Services)
 	handlerOnly bool
+	domainPort  bool
 }
 
 // WithConfig changes the configuration (see Config) before the server is
@@ -154,6 +155,13 @@ func WithLog(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 func WithServices(f func(*compose.Services)) Option {
 	return func(o *options) { o.services = append(o.services, f) }
 }
+
+// WithDomainPort serves the teams at <team>.gatehouse.test:<port>, where
+// port is the listener's: their URLs (the issuers) then name the port, so
+// that a program that dials a team's host and port itself, such as a
+// relying party written in another language with the test domain mapped
+// to the loopback address, reaches the server. Not with HandlerOnly.
+func WithDomainPort() Option { return func(o *options) { o.domainPort = true } }
 
 // HandlerOnly serves the server's handler through httptest without
 // Server.Run: none of its background components (change listener, audit
@@ -208,6 +216,14 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	}
 	ctx := context.Background()
 	s := &Server{Key: MasterKey(tb), Config: Config(o.tweak...)}
+	var ln net.Listener
+	if o.domainPort && !o.handlerOnly {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			tb.Fatal(err)
+		}
+		s.Config.Domain = net.JoinHostPort(Domain, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	}
 
 	if o.postgres {
 		s.DBURL = o.pgURL
@@ -267,9 +283,10 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		tb.Cleanup(ts.Close)
 		s.Addr = ts.Listener.Addr().String()
 	} else {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
+		if ln == nil {
+			if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+				tb.Fatal(err)
+			}
 		}
 		s.Addr = ln.Addr().String()
 		runCtx, cancel := context.WithCancel(ctx)
@@ -317,6 +334,12 @@ func Dialer(tb testing.TB, addr string, from net.IP) *http.Client {
 // hosts from the local address from (nil: any).
 func (s *Server) ClientFrom(tb testing.TB, from net.IP) *http.Client {
 	return Dialer(tb, s.Addr, from)
+}
+
+// TeamURL is the address of path on team's host as the server names it
+// (with WithDomainPort, the host carries the port).
+func (s *Server) TeamURL(team, path string) string {
+	return s.Config.Scheme + "://" + team + "." + s.Config.Domain + path
 }
 
 // Now is the server's time.
