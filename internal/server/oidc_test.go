@@ -24,15 +24,27 @@ import (
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/kernel"
+	"github.com/gatehouse/gatehouse/internal/servertest"
 )
 
 // oidcc-server: the whole flow. Discovery, the sign-in and consent pages,
 // the code with state and iss, the exchange with PKCE and Basic client
 // authentication, an ID token that go-oidc verifies (signature against the
 // JWKS, iss, aud, exp, nonce, at_hash) with every claim of the contract,
-// and the userinfo endpoint.
+// and the userinfo endpoint. On SQLite and on PostgreSQL.
 func TestOIDCServer(t *testing.T) {
-	e := startOIDC(t)
+	for _, tc := range []struct {
+		backend string
+		opts    []servertest.Option
+	}{
+		{"sqlite", nil},
+		{"postgres", []servertest.Option{servertest.WithPostgres()}},
+	} {
+		t.Run(tc.backend, func(t *testing.T) { testOIDCServer(t, startOIDC(t, tc.opts...)) })
+	}
+}
+
+func testOIDCServer(t *testing.T, e *oidcEnv) {
 	const nonce = "n-0S6_WzA2Mj"
 	b := e.browser(t)
 	u, verifier := e.authURL(e.rp, "openid profile email", map[string]string{"nonce": nonce})
