@@ -41,6 +41,8 @@ const (
 	adaPassword = "correct horse battery staple"
 	appID       = "5f0f6a8e-1d2c-4b3a-9e8f-7a6b5c4d3e2f"
 	redirectURI = "https://app.example.com/callback"
+	// postLogoutURI is where RP-initiated logout may send Ada back.
+	postLogoutURI = "https://app.example.com/signed-out"
 )
 
 type fakeUsers struct {
@@ -267,7 +269,8 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.sessions = &fakeSessions{now: func() time.Time { return f.now }, byID: map[string]store.Session{}}
 	clients := fakeClients{appID: {Team: team, ID: appID, Name: "Reports", GrantTypes: []string{"authorization_code"},
-		AuthMethod: "client_secret_basic", Scopes: []string{scope.AuditLogRead, "team.user-group-info:read"}, RedirectURIs: []string{redirectURI}}}
+		AuthMethod: "client_secret_basic", Scopes: []string{scope.AuditLogRead, "team.user-group-info:read", scope.OpenID},
+		RedirectURIs: []string{redirectURI}, PostLogoutRedirectURIs: []string{postLogoutURI}}}
 	f.refusals = ratelimit.NewRefusals(f.audit, time.Minute, func() time.Time { return f.now })
 	f.ui, err = New(Options{
 		Users: f.users, Clients: clients, Consents: f.consents, Sessions: f.sessions, Scopes: cat, Key: mk, IDTokens: f.idTokens,
