@@ -178,6 +178,14 @@ func TestEndSession(t *testing.T) {
 		}, 302, postLogoutURI + "?state=s", true},
 		{"the user's hint, no URI", true, func(f *fixture) url.Values { return url.Values{"id_token_hint": {f.hint(adaID, appID)}} },
 			200, "", true},
+		{"the user's hint, a URI, no state", true, func(f *fixture) url.Values {
+			return url.Values{"id_token_hint": {f.hint(adaID, appID)}, "post_logout_redirect_uri": {postLogoutURI}}
+		}, 302, postLogoutURI, true},
+		{"no parameters: confirmation", true, func(*fixture) url.Values { return url.Values{} }, 200, "", false},
+		{"only state: confirmation", true, func(*fixture) url.Values { return url.Values{"state": {"s"}} }, 200, "", false},
+		{"a query added to the registered URI", true, func(f *fixture) url.Values {
+			return url.Values{"id_token_hint": {f.hint(adaID, appID)}, "post_logout_redirect_uri": {postLogoutURI + "?foo=bar"}}
+		}, 400, "", false},
 		{"no hint: confirmation", true, func(*fixture) url.Values {
 			return url.Values{"client_id": {appID}, "post_logout_redirect_uri": {postLogoutURI}}
 		}, 200, "", false},
