@@ -618,8 +618,8 @@ func TestOIDCResponseTypeMissing(t *testing.T) {
 }
 
 // oidcc-ensure-post-request-succeeds: the authorization request may come
-// as a form POST, from the client's page (cross-site): it is served like
-// the GET.
+// as a form POST, from the client's page (cross-site): it goes on as a GET
+// (303), which carries the SameSite=Lax session cookie in a real browser.
 func TestOIDCPostRequest(t *testing.T) {
 	e := startOIDC(t)
 	b := e.signedIn(t)
@@ -627,6 +627,9 @@ func TestOIDCPostRequest(t *testing.T) {
 	u, verifier := e.authURL(e.rp, "openid", map[string]string{"nonce": "posted"})
 	pu, _ := url.Parse(u)
 	p := b.do(t, "POST", teamURL("acme", "/oauth2/authorize"), pu.Query(), map[string]string{"Sec-Fetch-Site": "cross-site"})
+	if p.url.Path != "/oauth2/authorize" || p.url.Query().Get("nonce") != "posted" {
+		t.Errorf("the POST went on to %s, want a GET of the same request", p.url)
+	}
 	q := redirected(t, p)
 	tok, raw := e.redeem(t, e.rp, q.Get("code"), verifier)
 	if id, _ := e.verified(t, e.rp, raw, tok.AccessToken); id.Nonce != "posted" {

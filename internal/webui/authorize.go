@@ -46,7 +46,7 @@ func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
 	// A POST is either the consent page's form (it carries decision),
 	// which must come from this origin, or an authorization request sent
 	// as a form, which a client's page may send from anywhere (OpenID
-	// Connect Core 1.0 section 3.1.2.1) and which is served as a GET.
+	// Connect Core 1.0 section 3.1.2.1) and which goes on as a GET.
 	decision := false
 	if r.Method == http.MethodPost {
 		if err := r.ParseForm(); err != nil {
@@ -91,6 +91,13 @@ func (u *UI) ServeAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info.Log = info.Log.With("client_id", req.Client.ID)
+	if r.Method == http.MethodPost && !decision {
+		// A request sent as a form from the client's page: the browser
+		// sends no SameSite=Lax cookie with a cross-site POST, so the
+		// request goes on as a GET, which carries the session.
+		redirect(w, r, "/oauth2/authorize?"+req.Params().Encode())
+		return
+	}
 
 	s, err := u.signedIn(r)
 	switch {
