@@ -265,3 +265,18 @@ func FuzzEndSession(f *testing.F) {
 		}
 	})
 }
+
+// An authorization request sent as a form POST, from anywhere, goes on as
+// a GET of the same request (303); the consent form's POST does not.
+func TestAuthorizeRequestAsPost(t *testing.T) {
+	f := newFixture(t)
+	u, _ := url.Parse(oidcAuthorizeURL(url.Values{"nonce": {"n"}, "prompt": {"none"}}))
+	r := httptest.NewRequest("POST", "/oauth2/authorize", strings.NewReader(u.RawQuery))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Sec-Fetch-Site", "cross-site")
+	rec := serve(f.ui.ServeAuthorize, r)
+	loc, _ := url.Parse(rec.Header().Get("Location"))
+	if rec.Code != http.StatusSeeOther || loc.Path != "/oauth2/authorize" || loc.Query().Get("nonce") != "n" || loc.Query().Get("prompt") != "none" {
+		t.Errorf("%d %s, want 303 to the same request as a GET", rec.Code, loc)
+	}
+}
