@@ -11,16 +11,22 @@ import (
 type (
 	// OAuthClient is a registered OAuth client, never its secrets.
 	OAuthClient struct {
-		ClientID       string      `json:"client_id"`
-		Name           string      `json:"name"`
-		GrantTypes     []string    `json:"grant_types"`
-		AuthMethod     string      `json:"auth_method"`
-		Scopes         []string    `json:"scopes"`
-		RedirectURIs   []string    `json:"redirect_uris"`
-		AccessTokenTTL string      `json:"access_token_ttl"` // "0s": the team's
-		CreatedAt      time.Time   `json:"created_at"`
-		ActiveSecrets  int         `json:"active_secrets"`
-		GraceEndsAt    []time.Time `json:"grace_ends_at"` // when each old secret in its grace period stops
+		ClientID       string   `json:"client_id"`
+		Name           string   `json:"name"`
+		GrantTypes     []string `json:"grant_types"`
+		AuthMethod     string   `json:"auth_method"`
+		Scopes         []string `json:"scopes"`
+		RedirectURIs   []string `json:"redirect_uris"`
+		AccessTokenTTL string   `json:"access_token_ttl"` // "0s": the team's
+		// IDTokenAlg signs the client's OpenID Connect ID tokens (RS256
+		// unless it registered another; "" without the authorization_code
+		// grant); PostLogoutRedirectURIs are where RP-initiated logout may
+		// send the user back.
+		IDTokenAlg             string      `json:"id_token_signed_response_alg"`
+		PostLogoutRedirectURIs []string    `json:"post_logout_redirect_uris"`
+		CreatedAt              time.Time   `json:"created_at"`
+		ActiveSecrets          int         `json:"active_secrets"`
+		GraceEndsAt            []time.Time `json:"grace_ends_at"` // when each old secret in its grace period stops
 	}
 	// CreatedClient is a new client with its secret, shown this once.
 	CreatedClient struct {
@@ -157,13 +163,19 @@ type (
 		Scopes         []string `json:"scopes"`
 		RedirectURIs   []string `json:"redirect_uris,omitempty"`
 		AccessTokenTTL string   `json:"access_token_ttl,omitempty"`
+		// IDTokenAlg is the OpenID Connect ID tokens' algorithm: RS256
+		// ("": the default), ES256, ES384 or EdDSA.
+		IDTokenAlg             string   `json:"id_token_signed_response_alg,omitempty"`
+		PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	}
 	// ClientChange changes a client: nil fields keep their value.
 	ClientChange struct {
-		Name           *string   `json:"name,omitempty"`
-		Scopes         *[]string `json:"scopes,omitempty"`
-		RedirectURIs   *[]string `json:"redirect_uris,omitempty"`
-		AccessTokenTTL *string   `json:"access_token_ttl,omitempty"`
+		Name                   *string   `json:"name,omitempty"`
+		Scopes                 *[]string `json:"scopes,omitempty"`
+		RedirectURIs           *[]string `json:"redirect_uris,omitempty"`
+		AccessTokenTTL         *string   `json:"access_token_ttl,omitempty"`
+		IDTokenAlg             *string   `json:"id_token_signed_response_alg,omitempty"`
+		PostLogoutRedirectURIs *[]string `json:"post_logout_redirect_uris,omitempty"`
 	}
 	// NewKey makes a key of a user (by email) or of an application; it
 	// stops working at ExpiresAt or after ExpiresIn, a duration such as

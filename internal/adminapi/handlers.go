@@ -46,7 +46,8 @@ func (a *API) createClient(w http.ResponseWriter, r *http.Request) {
 		ttl duration
 	)
 	if _, err := decode(r, map[string]any{"name": &in.Name, "grant_types": &in.GrantTypes, "auth_method": &in.AuthMethod,
-		"scopes": &in.Scopes, "redirect_uris": &in.RedirectURIs, "access_token_ttl": &ttl}); err != nil {
+		"scopes": &in.Scopes, "redirect_uris": &in.RedirectURIs, "access_token_ttl": &ttl,
+		"id_token_signed_response_alg": &in.IDTokenAlg, "post_logout_redirect_uris": &in.PostLogoutRedirectURIs}); err != nil {
 		fail(w, r, err)
 		return
 	}
@@ -75,6 +76,8 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 		ch                client.Change
 		name              string
 		scopes, redirects []string
+		idTokenAlg        string
+		postLogout        []string
 		ttl               duration
 		err               error
 	)
@@ -82,7 +85,8 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	present, err := decode(r, map[string]any{"name": &name, "scopes": &scopes, "redirect_uris": &redirects, "access_token_ttl": &ttl})
+	present, err := decode(r, map[string]any{"name": &name, "scopes": &scopes, "redirect_uris": &redirects, "access_token_ttl": &ttl,
+		"id_token_signed_response_alg": &idTokenAlg, "post_logout_redirect_uris": &postLogout})
 	if err != nil {
 		fail(w, r, err)
 		return
@@ -99,6 +103,12 @@ func (a *API) updateClient(w http.ResponseWriter, r *http.Request) {
 	if present["access_token_ttl"] {
 		d := time.Duration(ttl)
 		ch.AccessTokenTTL = &d
+	}
+	if present["id_token_signed_response_alg"] {
+		ch.IDTokenAlg = &idTokenAlg
+	}
+	if present["post_logout_redirect_uris"] {
+		ch.PostLogoutRedirectURIs = &postLogout
 	}
 	c, err := a.o.Clients.Update(r.Context(), actor(r), team(r), r.PathValue("client_id"), ch)
 	if err != nil {

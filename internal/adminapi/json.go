@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/adminclient"
-
+	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -46,7 +46,10 @@ func nonNil(s []string) []string {
 func toClient(c store.Client, now time.Time) Client {
 	out := Client{ClientID: c.ID, Name: c.Name, GrantTypes: nonNil(c.GrantTypes), AuthMethod: c.AuthMethod,
 		Scopes: nonNil(c.Scopes), RedirectURIs: nonNil(c.RedirectURIs), AccessTokenTTL: c.AccessTokenTTL.String(),
-		CreatedAt: c.CreatedAt.UTC(), GraceEndsAt: []time.Time{}}
+		CreatedAt: c.CreatedAt.UTC(), GraceEndsAt: []time.Time{}, PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs)}
+	if slices.Contains(c.GrantTypes, client.GrantAuthorizationCode) {
+		out.IDTokenAlg = client.IDTokenAlg(c)
+	}
 	for _, s := range c.Secrets {
 		if s.ExpiresAt != nil && !s.ExpiresAt.After(now) {
 			continue

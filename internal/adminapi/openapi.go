@@ -32,13 +32,20 @@ type (
 		Scopes         []string `json:"scopes"`
 		RedirectURIs   []string `json:"redirect_uris,omitempty"`
 		AccessTokenTTL string   `json:"access_token_ttl,omitempty" doc:"duration"`
+		// OpenID Connect: the ID tokens' algorithm (RS256, ES256, ES384
+		// or EdDSA; default RS256) and where RP-initiated logout may send
+		// the user back.
+		IDTokenAlg             string   `json:"id_token_signed_response_alg,omitempty"`
+		PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	}
 	// ClientChange changes a client; absent fields keep their value.
 	ClientChange struct {
-		Name           string   `json:"name,omitempty"`
-		Scopes         []string `json:"scopes,omitempty"`
-		RedirectURIs   []string `json:"redirect_uris,omitempty"`
-		AccessTokenTTL string   `json:"access_token_ttl,omitempty" doc:"duration"`
+		Name                   string   `json:"name,omitempty"`
+		Scopes                 []string `json:"scopes,omitempty"`
+		RedirectURIs           []string `json:"redirect_uris,omitempty"`
+		AccessTokenTTL         string   `json:"access_token_ttl,omitempty" doc:"duration"`
+		IDTokenAlg             string   `json:"id_token_signed_response_alg,omitempty"`
+		PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 	}
 	// SecretRotation asks for a client's new secret.
 	SecretRotation struct {

@@ -80,6 +80,8 @@ func (a *app) clientCommand() *cobra.Command {
 	f.StringArrayVar(&scopes, "scope", nil, `space-separated scopes of the catalog, such as "audit.log:read team.login-history:read" (required; see admin scopes list)`)
 	f.StringArrayVar(&in.RedirectURIs, "redirect-uri", nil, "redirect URI of the authorization_code grant: https, or http on a loopback host; repeat for more")
 	f.DurationVar(&ttl, "access-token-ttl", 0, "lifetime of this client's access tokens, from 1m to 24h (0: the team's)")
+	f.StringVar(&in.IDTokenAlg, "id-token-alg", "", "OpenID Connect: the algorithm of the client's ID tokens, RS256, ES256, ES384 or EdDSA (default RS256)")
+	f.StringArrayVar(&in.PostLogoutRedirectURIs, "post-logout-redirect-uri", nil, "OpenID Connect: where /oauth2/logout may send the user back, matched exactly; repeat for more")
 	for _, name := range []string{"name", "grant-type", "auth-method", "scope"} {
 		create.MarkFlagRequired(name)
 	}
@@ -172,6 +174,8 @@ func printClient(w io.Writer, c adminclient.OAuthClient) {
 		{"auth method", c.AuthMethod},
 		{"scopes", orNone(c.Scopes, " ")},
 		{"redirect URIs", orNone(c.RedirectURIs, " ")},
+		{"ID token alg", orNone([]string{c.IDTokenAlg}[:min(1, len(c.IDTokenAlg))], "")},
+		{"logout URIs", orNone(c.PostLogoutRedirectURIs, " ")},
 		{"access token TTL", ttl},
 		{"created", rfc3339(c.CreatedAt)},
 		{"active secrets", secrets},

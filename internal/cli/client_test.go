@@ -322,8 +322,8 @@ func TestScopesList(t *testing.T) {
 	c := clientCLI{t, filepath.Join(t.TempDir(), "data")}
 	var got []map[string]string
 	c.json(&got, "admin", "scopes", "list")
-	if len(got) != 16 {
-		t.Fatalf("%d scopes, want the Celonis guide's 15 and team.admin", len(got))
+	if len(got) != 19 {
+		t.Fatalf("%d scopes, want the Celonis guide's 15, team.admin, openid, profile and email", len(got))
 	}
 	for i, s := range got {
 		if len(s) != 2 || s["name"] == "" || s["description"] == "" {
@@ -348,7 +348,7 @@ func TestScopesList(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.json(&got, "--config", cfg, "admin", "scopes", "list")
-	if len(got) != 17 || !slices.ContainsFunc(got, func(s map[string]string) bool {
+	if len(got) != 20 || !slices.ContainsFunc(got, func(s map[string]string) bool {
 		return s["name"] == "billing:read" && s["description"] == "Read invoices"
 	}) {
 		t.Errorf("with an operator scope: %v", got)

@@ -51,7 +51,7 @@ func TestSigningKeys(t *testing.T) {
 		want string
 	}{
 		{[]string{"admin", "signing-keys", "rotate", "--team", "nope"}, "not found"},
-		{[]string{"admin", "signing-keys", "rotate", "--team", "acme", "--alg", "RS256"}, "unsupported signing algorithm"},
+		{[]string{"admin", "signing-keys", "rotate", "--team", "acme", "--alg", "HS256"}, "unsupported signing algorithm"},
 		{[]string{"admin", "signing-keys", "list"}, "team"},
 	} {
 		r := d.run(t, "", tc.args...)

@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -56,6 +58,23 @@ const (
 // MaxGrace is the longest an old secret may keep working after a new one is
 // made.
 const MaxGrace = 7 * 24 * time.Hour
+
+// IDTokenAlgs are the algorithms a client may register for its ID tokens
+// (OpenID Connect's id_token_signed_response_alg), DefaultIDTokenAlg first:
+// RS256, which OpenID Connect requires when a client registers none.
+var IDTokenAlgs = []string{signing.RS256, signing.ES256, signing.ES384, signing.EdDSA}
+
+// DefaultIDTokenAlg signs the ID tokens of a client that registered no
+// algorithm.
+const DefaultIDTokenAlg = signing.RS256
+
+// IDTokenAlg is the algorithm c's ID tokens are signed with.
+func IDTokenAlg(c store.Client) string {
+	if c.IDTokenAlg == "" {
+		return DefaultIDTokenAlg
+	}
+	return c.IDTokenAlg
+}
 
 // ErrInvalidClient reports a client authentication that failed: unknown
 // client, wrong team, wrong or expired secret (RFC 6749 section 5.2
@@ -98,6 +117,12 @@ type NewClient struct {
 	Scopes         []string
 	RedirectURIs   []string
 	AccessTokenTTL time.Duration // 0: the team's
+	// IDTokenAlg is the client's id_token_signed_response_alg: one of
+	// IDTokenAlgs, "" for DefaultIDTokenAlg.
+	IDTokenAlg string
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the
+	// user back (authorization code clients only), each matched exactly.
+	PostLogoutRedirectURIs []string
 }
 
 // Create registers a client in a team and returns it with its secret,
@@ -149,14 +174,19 @@ func (s *Service) CreateIn(ctx context.Context, q store.Queries, a kernel.Actor,
 		Scopes:         in.Scopes,
 		RedirectURIs:   in.RedirectURIs,
 		AccessTokenTTL: in.AccessTokenTTL,
+		IDTokenAlg:     in.IDTokenAlg,
 		CreatedAt:      cs.CreatedAt,
 		Secrets:        []store.ClientSecret{cs},
+
+		PostLogoutRedirectURIs: in.PostLogoutRedirectURIs,
 	}
 	ev := kernel.Event(a, c.CreatedAt, team, "client.create", "client:"+id, map[string]string{
-		"name":        c.Name,
-		"grant_types": strings.Join(c.GrantTypes, " "),
-		"auth_method": c.AuthMethod,
-		"scopes":      strings.Join(c.Scopes, " "),
+		"name":                         c.Name,
+		"grant_types":                  strings.Join(c.GrantTypes, " "),
+		"auth_method":                  c.AuthMethod,
+		"scopes":                       strings.Join(c.Scopes, " "),
+		"id_token_signed_response_alg": c.IDTokenAlg,
+		"post_logout_redirect_uris":    strings.Join(c.PostLogoutRedirectURIs, " "),
 	})
 	if err := kernel.TeamExists(ctx, q, team); err != nil {
 		return store.Client{}, "", err
@@ -312,7 +342,8 @@ func (s *Service) Rotate(ctx context.Context, a kernel.Actor, team, id string, g
 // against the state its caller read (an HTTP ETag).
 func Version(c store.Client) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%q %q %q %q %q %q %d\n", c.ID, c.Name, c.GrantTypes, c.AuthMethod, c.Scopes, c.RedirectURIs, c.AccessTokenTTL)
+	fmt.Fprintf(h, "%q %q %q %q %q %q %d %q %q\n", c.ID, c.Name, c.GrantTypes, c.AuthMethod, c.Scopes, c.RedirectURIs, c.AccessTokenTTL,
+		c.IDTokenAlg, c.PostLogoutRedirectURIs)
 	for _, s := range c.Secrets {
 		exp := int64(0)
 		if s.ExpiresAt != nil {
@@ -331,13 +362,17 @@ type Change struct {
 	Scopes         *[]string
 	RedirectURIs   *[]string
 	AccessTokenTTL *time.Duration
-	IfVersion      string
+	// IDTokenAlg and PostLogoutRedirectURIs change the client's OpenID
+	// Connect registration.
+	IDTokenAlg             *string
+	PostLogoutRedirectURIs *[]string
+	IfVersion              string
 }
 
-// Update changes a client's name, scopes, redirect URIs or token lifetime,
-// validated as a registration is; the grant types and the authentication
-// method stay. The audit event is "client.update", naming the fields
-// changed.
+// Update changes a client's name, scopes, redirect URIs, token lifetime,
+// ID token algorithm or post-logout redirect URIs, validated as a
+// registration is; the grant types and the authentication method stay. The
+// audit event is "client.update", naming the fields changed.
 func (s *Service) Update(ctx context.Context, a kernel.Actor, team, id string, ch Change) (store.Client, error) {
 	var out store.Client
 	err := s.Store.Tx(ctx, func(q store.Queries) error {
@@ -361,8 +396,15 @@ func (s *Service) Update(ctx context.Context, a kernel.Actor, team, id string, c
 		if ch.AccessTokenTTL != nil {
 			c.AccessTokenTTL, changed = *ch.AccessTokenTTL, append(changed, "access_token_ttl")
 		}
+		if ch.IDTokenAlg != nil {
+			c.IDTokenAlg, changed = *ch.IDTokenAlg, append(changed, "id_token_signed_response_alg")
+		}
+		if ch.PostLogoutRedirectURIs != nil {
+			c.PostLogoutRedirectURIs, changed = *ch.PostLogoutRedirectURIs, append(changed, "post_logout_redirect_uris")
+		}
 		if err := s.validate(NewClient{Name: c.Name, GrantTypes: c.GrantTypes, AuthMethod: c.AuthMethod, Scopes: c.Scopes,
-			RedirectURIs: c.RedirectURIs, AccessTokenTTL: c.AccessTokenTTL}); err != nil {
+			RedirectURIs: c.RedirectURIs, AccessTokenTTL: c.AccessTokenTTL, IDTokenAlg: c.IDTokenAlg,
+			PostLogoutRedirectURIs: c.PostLogoutRedirectURIs}); err != nil {
 			return err
 		}
 		out = c
@@ -378,6 +420,7 @@ func (s *Service) Update(ctx context.Context, a kernel.Actor, team, id string, c
 		return q.AppendAudit(ctx, kernel.Event(a, s.now(), team, "client.update", "client:"+id, map[string]string{
 			"changed": strings.Join(changed, " "), "name": c.Name, "scopes": strings.Join(c.Scopes, " "),
 			"redirect_uris": strings.Join(c.RedirectURIs, " "), "access_token_ttl": c.AccessTokenTTL.String(),
+			"id_token_signed_response_alg": c.IDTokenAlg, "post_logout_redirect_uris": strings.Join(c.PostLogoutRedirectURIs, " "),
 		}))
 	})
 	s.invalidate(team, id)
@@ -400,4 +443,25 @@ func (s *Service) Find(ctx context.Context, team string, f store.ClientFilter, p
 type Rotation struct {
 	Secret            secret.Secret
 	PreviousExpiresAt *time.Time
+}
+
+// IDTokenAlgsInUse lists the algorithms that the team's clients which may
+// get ID tokens (the authorization_code grant and the openid scope) sign
+// them with: the keys the signing manager keeps rotated
+// (signing.Options.InUse). It reads the store.
+func (s *Service) IDTokenAlgsInUse(ctx context.Context, team string) ([]string, error) {
+	cs, err := s.Store.ListClients(ctx, team)
+	if err != nil {
+		return nil, fmt.Errorf("ID token algorithms in use: %w", err)
+	}
+	var out []string
+	for _, c := range cs {
+		if !slices.Contains(c.GrantTypes, GrantAuthorizationCode) || !slices.Contains(c.Scopes, scope.OpenID) {
+			continue
+		}
+		if alg := IDTokenAlg(c); !slices.Contains(out, alg) {
+			out = append(out, alg)
+		}
+	}
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -172,6 +173,26 @@ func TestCreateValidation(t *testing.T) {
 		{"TTL too short", func(in *client.NewClient) { in.AccessTokenTTL = 59 * time.Second }, "access token TTL"},
 		{"TTL too long", func(in *client.NewClient) { in.AccessTokenTTL = 24*time.Hour + time.Second }, "access token TTL"},
 		{"negative TTL", func(in *client.NewClient) { in.AccessTokenTTL = -time.Minute }, "access token TTL"},
+		// OpenID Connect's registration.
+		{"unknown ID token algorithm", func(in *client.NewClient) { *in = code(*in); in.IDTokenAlg = "HS256" }, "ID token algorithm"},
+		{"ID token algorithm none", func(in *client.NewClient) { *in = code(*in); in.IDTokenAlg = "none" }, "ID token algorithm"},
+		{"ID token algorithm in lower case", func(in *client.NewClient) { *in = code(*in); in.IDTokenAlg = "rs256" }, "ID token algorithm"},
+		{"ID token algorithm without code grant", func(in *client.NewClient) { in.IDTokenAlg = "ES256" }, "only the authorization_code grant"},
+		{"post-logout URI without code grant", func(in *client.NewClient) {
+			in.PostLogoutRedirectURIs = []string{"https://app.example.com/bye"}
+		}, "post-logout redirect URIs"},
+		{"http post-logout URI", func(in *client.NewClient) {
+			*in = code(*in)
+			in.PostLogoutRedirectURIs = []string{"http://app.example.com/bye"}
+		}, "loopback"},
+		{"post-logout URI with fragment", func(in *client.NewClient) {
+			*in = code(*in)
+			in.PostLogoutRedirectURIs = []string{"https://app.example.com/bye#x"}
+		}, "fragment"},
+		{"repeated post-logout URI", func(in *client.NewClient) {
+			*in = code(*in)
+			in.PostLogoutRedirectURIs = []string{"https://app.example.com/bye", "https://app.example.com/bye"}
+		}, "listed twice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := ccClient()
@@ -213,6 +234,12 @@ func TestCreateAccepts(t *testing.T) {
 		{"128-character name", func(in *client.NewClient) { in.Name = strings.Repeat("é", 128) }},
 		{"TTL bounds", func(in *client.NewClient) { in.AccessTokenTTL = time.Minute }},
 		{"TTL upper bound", func(in *client.NewClient) { in.AccessTokenTTL = 24 * time.Hour }},
+		{"OpenID Connect", func(in *client.NewClient) {
+			in.GrantTypes = []string{client.GrantAuthorizationCode}
+			in.RedirectURIs = []string{"https://app.example.com/cb"}
+			in.IDTokenAlg = "EdDSA"
+			in.PostLogoutRedirectURIs = []string{"https://app.example.com/bye?x=1", "http://127.0.0.1:8000/bye"}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := ccClient()
@@ -224,7 +251,8 @@ func TestCreateAccepts(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := store.Client{Team: "a", ID: c.ID, Name: in.Name, GrantTypes: in.GrantTypes, AuthMethod: in.AuthMethod,
-				Scopes: in.Scopes, RedirectURIs: in.RedirectURIs, AccessTokenTTL: in.AccessTokenTTL, CreatedAt: start}
+				Scopes: in.Scopes, RedirectURIs: in.RedirectURIs, AccessTokenTTL: in.AccessTokenTTL, CreatedAt: start,
+				IDTokenAlg: in.IDTokenAlg, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs}
 			got.Secrets = nil
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("stored client (-want +got):\n%s", diff)
@@ -819,4 +847,76 @@ func TestSharedLookupOutlivesItsCaller(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A client's OpenID Connect registration changes like the rest of it:
+// validated, versioned (so that a stale If-Match is refused), audited.
+func TestUpdateOpenIDConnect(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	in := ccClient()
+	in.GrantTypes, in.RedirectURIs = []string{client.GrantAuthorizationCode}, []string{"https://app.example.com/cb"}
+	c, _ := f.create(t, "a", in)
+	if got := client.IDTokenAlg(c); got != "RS256" {
+		t.Errorf("IDTokenAlg of a client that registered none = %s, want RS256", got)
+	}
+	before := client.Version(c)
+
+	alg, uris := "ES384", []string{"https://app.example.com/signed-out"}
+	got, err := f.svc.Update(ctx, kernel.CLI, "a", c.ID, client.Change{IDTokenAlg: &alg, PostLogoutRedirectURIs: &uris, IfVersion: before})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.IDTokenAlg != "ES384" || client.IDTokenAlg(got) != "ES384" || !slices.Equal(got.PostLogoutRedirectURIs, uris) {
+		t.Errorf("updated client %+v", got)
+	}
+	if client.Version(got) == before {
+		t.Error("the version did not change with the OpenID Connect registration")
+	}
+	// Against the old version: refused, nothing changed.
+	other := "EdDSA"
+	if _, err := f.svc.Update(ctx, kernel.CLI, "a", c.ID, client.Change{IDTokenAlg: &other, IfVersion: before}); !errors.Is(err, kernel.ErrStale) {
+		t.Errorf("update against a stale version: %v, want ErrStale", err)
+	}
+	bad := "HS256"
+	if _, err := f.svc.Update(ctx, kernel.CLI, "a", c.ID, client.Change{IDTokenAlg: &bad}); !errors.Is(err, kernel.ErrInvalid) {
+		t.Errorf("update to HS256: %v, want ErrInvalid", err)
+	}
+	stored, err := f.svc.Get(ctx, "a", c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.IDTokenAlg != "ES384" {
+		t.Errorf("stored alg %q after refused updates, want ES384", stored.IDTokenAlg)
+	}
+	evs, _, err := f.store.ListAudit(ctx, "a", store.AuditFilter{Action: "client.update"}, store.Page{Limit: 10})
+	if err != nil || len(evs) != 1 || evs[0].Detail["changed"] != "id_token_signed_response_alg post_logout_redirect_uris" {
+		t.Errorf("audit events %+v (%v), want one naming the two fields", evs, err)
+	}
+}
+
+// The algorithms in use are those of the clients that can get ID tokens,
+// RS256 for one that registered none.
+func TestIDTokenAlgsInUse(t *testing.T) {
+	f := setup(t)
+	mk := func(name, alg string, scopes ...string) {
+		in := ccClient()
+		in.Name, in.Scopes, in.IDTokenAlg = name, scopes, alg
+		in.GrantTypes, in.RedirectURIs = []string{client.GrantAuthorizationCode}, []string{"https://app.example.com/cb"}
+		f.create(t, "a", in)
+	}
+	got, err := f.svc.IDTokenAlgsInUse(context.Background(), "a")
+	if err != nil || len(got) != 0 {
+		t.Fatalf("no clients: %v, %v; want none", got, err)
+	}
+	mk("plain OAuth", "ES256", "audit.log:read")
+	mk("default", "", "openid")
+	mk("eddsa", "EdDSA", "openid", "email")
+	mk("eddsa too", "EdDSA", "openid")
+	f.create(t, "a", ccClient()) // client credentials
+	got, err = f.svc.IDTokenAlgsInUse(context.Background(), "a")
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []string{"EdDSA", "RS256"}) {
+		t.Errorf("IDTokenAlgsInUse = %v, %v; want EdDSA and RS256", got, err)
+	}
 }

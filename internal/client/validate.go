@@ -94,6 +94,26 @@ func (s *Service) validate(in NewClient) error {
 		}
 	}
 
+	switch {
+	case in.IDTokenAlg != "" && !slices.Contains(IDTokenAlgs, in.IDTokenAlg):
+		bad("id_token_signed_response_alg", "ID token algorithm %q: want %s", in.IDTokenAlg, strings.Join(IDTokenAlgs, ", "))
+	case in.IDTokenAlg != "" && !code:
+		bad("id_token_signed_response_alg", "ID token algorithm: only the %s grant issues ID tokens", GrantAuthorizationCode)
+	}
+	if !code && len(in.PostLogoutRedirectURIs) > 0 {
+		bad("post_logout_redirect_uris", "post-logout redirect URIs: only the %s grant takes them", GrantAuthorizationCode)
+	}
+	for i, u := range in.PostLogoutRedirectURIs {
+		if err := validateRedirectURI(u); err != nil {
+			errs = append(errs, kernel.AsInvalidField("post_logout_redirect_uris", err))
+			break
+		}
+		if slices.Contains(in.PostLogoutRedirectURIs[:i], u) {
+			bad("post_logout_redirect_uris", "post-logout redirect URI %q: listed twice", u)
+			break
+		}
+	}
+
 	if d := in.AccessTokenTTL; d != 0 && (d < MinAccessTokenTTL || d > MaxAccessTokenTTL) {
 		bad("access_token_ttl", "access token TTL %s: want 0 (the team's) or from %s to %s", d, MinAccessTokenTTL, MaxAccessTokenTTL)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/denylist"
 	"github.com/gatehouse/gatehouse/internal/lifecycle"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/oidc"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
@@ -83,9 +84,11 @@ type Services struct {
 	Hub *change.Hub
 	// Caches counts and logs, per cache, the entries served stale while
 	// the store cannot answer (the server exports the counts).
-	Caches   *change.Monitor
-	Signing  *signing.Manager
-	Tokens   *token.Issuer
+	Caches  *change.Monitor
+	Signing *signing.Manager
+	Tokens  *token.Issuer
+	// IDTokens makes OpenID Connect ID tokens, signed by Signing.
+	IDTokens *oidc.Issuer
 	Denylist *denylist.List
 	Checker  *authz.Checker
 	// Verified remembers the access tokens whose signature this node has
@@ -165,12 +168,18 @@ func New(o Options) (*Services, error) {
 		return nil, fmt.Errorf("compose: %w", err)
 	}
 
+	s.Clients = &client.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Scopes: s.Scopes,
+		Caches: s.Caches}
 	s.Signing = signing.NewManager(signing.Options{
 		Store: o.Store, MasterKey: o.MasterKey, Gen: o.Gen, Now: o.Now, Alg: cfg.SigningAlg,
 		Rotation: rotation(cfg.SigningKeyRotation), PublishAhead: cfg.SigningKeyPublishAhead,
 		MaxTokenTTL: MaxAccessTokenTTL, Logger: o.Log, Caches: s.Caches,
+		// The keys of the ID token algorithms that the team's clients
+		// registered rotate like the access-token key.
+		InUse: s.Clients.IDTokenAlgsInUse,
 	})
 	s.Tokens = &token.Issuer{Signer: s.Signing, Gen: o.Gen, Now: o.Now, MaxTTL: s.Signing.MaxTokenTTL()}
+	s.IDTokens = &oidc.Issuer{Signer: s.Signing, Now: o.Now}
 	s.Denylist = denylist.New(o.Store, o.Now, s.Caches)
 	s.Checker = authz.NewChecker(o.Store, o.Now, s.Caches)
 	s.Verified = new(token.Verified)
@@ -199,8 +208,6 @@ func New(o Options) (*Services, error) {
 	s.Passwords = secret.NewPasswordQueue(secret.PasswordQueueOptions{})
 
 	s.Admin = &admin.Service{Store: o.Store, Gen: o.Gen, Now: o.Now}
-	s.Clients = &client.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Scopes: s.Scopes,
-		Caches: s.Caches}
 	s.StaticKeys = &statickey.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now,
 		Default: s.StaticKeyPolicy, Clients: s.Clients, Audit: keyAudit, Log: o.Log, Caches: s.Caches}
 	s.Consents = &consent.Service{Store: o.Store, Hasher: s.Hasher, Gen: o.Gen, Now: o.Now, Denylist: s.Denylist,

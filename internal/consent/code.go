@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -16,8 +17,10 @@ import (
 // IssueCode makes an authorization code for the user's approved request
 // (RFC 6749 section 4.1.2): 256 random bits, stored only as a keyed hash,
 // single-use, living CodeTTL, bound to the client, the redirect URI, the
-// PKCE challenge, the user and the scopes.
-func (s *Service) IssueCode(ctx context.Context, team, userID string, req Request) (secret.Secret, error) {
+// PKCE challenge, the user and the scopes. It keeps the request's OpenID
+// Connect nonce and authTime, when the user signed in, for the code's ID
+// token: the code is spent once, so the nonce is delivered once.
+func (s *Service) IssueCode(ctx context.Context, team, userID string, authTime time.Time, req Request) (secret.Secret, error) {
 	code, err := s.Gen.Token()
 	if err != nil {
 		return "", fmt.Errorf("issue code: %w", err)
@@ -26,7 +29,7 @@ func (s *Service) IssueCode(ctx context.Context, team, userID string, req Reques
 	if err := s.Store.CreateAuthCode(ctx, store.AuthCode{
 		Team: team, Hash: s.Hasher.Hash(code.Reveal()), ClientID: req.Client.ID, UserID: userID,
 		RedirectURI: req.RedirectURI, Scopes: req.Scopes, CodeChallenge: req.CodeChallenge,
-		CodeChallengeMethod: "S256", CreatedAt: now, ExpiresAt: now.Add(s.CodeTTL),
+		CodeChallengeMethod: "S256", Nonce: req.Nonce, AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(s.CodeTTL),
 	}); err != nil {
 		return "", fmt.Errorf("issue code: %w", err)
 	}
@@ -122,7 +125,7 @@ func (s *Service) StartFamily(ctx context.Context, team string, ac store.AuthCod
 	familyExpiry := now.Add(s.RefreshAbsoluteTTL)
 	if err := s.Store.CreateRefreshToken(ctx, store.RefreshToken{
 		Team: team, Hash: s.Hasher.Hash(raw.Reveal()), FamilyID: FamilyOf(ac.Hash), ClientID: ac.ClientID,
-		UserID: ac.UserID, Scopes: ac.Scopes, CreatedAt: now, ExpiresAt: minTime(now.Add(s.RefreshIdleTTL), familyExpiry),
+		UserID: ac.UserID, Scopes: ac.Scopes, AuthTime: ac.AuthTime, CreatedAt: now, ExpiresAt: minTime(now.Add(s.RefreshIdleTTL), familyExpiry),
 		FamilyExpiresAt: familyExpiry,
 	}); err != nil {
 		return "", fmt.Errorf("issue refresh token: %w", err)

@@ -192,6 +192,9 @@ func newEnv(t *testing.T) *env {
 
 var ann = kernel.Actor{ID: "user:ann@example.com"}
 
+// authTime is when the tests' user signed in.
+var authTime = time.Date(2030, 1, 1, 23, 0, 0, 0, time.UTC)
+
 func (e *env) request(scopes ...string) consent.Request {
 	return consent.Request{Client: e.client, RedirectURI: "https://app.example/cb", Scopes: scopes, CodeChallenge: rfcChallenge}
 }
@@ -200,7 +203,7 @@ func (e *env) request(scopes ...string) consent.Request {
 func (e *env) redeem(t *testing.T, scopes ...string) (store.AuthCode, string, string) {
 	t.Helper()
 	ctx := context.Background()
-	code, err := e.svc.IssueCode(ctx, "acme", e.user.ID, e.request(scopes...))
+	code, err := e.svc.IssueCode(ctx, "acme", e.user.ID, authTime, e.request(scopes...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +305,7 @@ func TestReplays(t *testing.T) {
 			t.Errorf("revoking again: %v", err)
 		}
 		// A code issued before the revocation is refused too.
-		code, err := e.svc.IssueCode(ctx, "acme", e.user.ID, e.request("a"))
+		code, err := e.svc.IssueCode(ctx, "acme", e.user.ID, authTime, e.request("a"))
 		if err != nil {
 			t.Fatal(err)
 		}

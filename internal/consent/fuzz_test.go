@@ -50,6 +50,20 @@ func FuzzParseRequest(f *testing.F) {
 		func(v url.Values) { v.Set("response_type", "token") },
 		func(v url.Values) { v.Set("request_uri", "https://evil.example/r") },
 		func(v url.Values) { v.Set("client_id", "") },
+		// OpenID Connect's parameters.
+		func(v url.Values) {
+			v.Set("nonce", "n-0S6_WzA2Mj")
+			v.Set("prompt", "login consent")
+			v.Set("max_age", "0")
+		},
+		func(v url.Values) { v.Set("prompt", "none consent") },
+		func(v url.Values) { v.Set("prompt", "select_account"); v.Set("login_hint", "ann@example.com") },
+		func(v url.Values) { v.Set("max_age", "-1") },
+		func(v url.Values) {
+			v.Set("id_token_hint", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
+			v.Set("response_mode", "query")
+		},
+		func(v url.Values) { v.Set("nonce", "a\x00b") },
 	} {
 		v := url.Values{}
 		for k, vs := range good {

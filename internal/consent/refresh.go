@@ -73,7 +73,7 @@ func (s *Service) Rotate(ctx context.Context, team string, tok store.RefreshToke
 	now := s.now()
 	next := store.RefreshToken{
 		Team: team, Hash: s.Hasher.Hash(raw.Reveal()), FamilyID: tok.FamilyID, ClientID: tok.ClientID,
-		UserID: tok.UserID, Scopes: tok.Scopes, CreatedAt: now,
+		UserID: tok.UserID, Scopes: tok.Scopes, AuthTime: tok.AuthTime, CreatedAt: now,
 		ExpiresAt: minTime(now.Add(s.RefreshIdleTTL), tok.FamilyExpiresAt), FamilyExpiresAt: tok.FamilyExpiresAt,
 	}
 	err = s.Store.Tx(ctx, func(q store.Queries) error {

@@ -1,9 +1,14 @@
 package consent
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/scope"
@@ -20,11 +25,58 @@ type Request struct {
 	// CodeChallenge is the PKCE S256 challenge (RFC 7636 section 4.2):
 	// BASE64URL(SHA256(code_verifier)).
 	CodeChallenge string
+
+	// OpenID Connect's parameters (Core 1.0 section 3.1.2.1).
+
+	// Nonce is echoed in the ID token of the code ("": none sent).
+	Nonce string
+	// Prompt says whether the user may be shown a page, and which.
+	Prompt Prompt
+	// MaxAge, when HasMaxAge, is the longest time since the user signed
+	// in that the request accepts; an older sign-in must be repeated.
+	MaxAge    time.Duration
+	HasMaxAge bool
+	// LoginHint pre-fills the sign-in form's email ("" when none was
+	// sent, or one that could not be shown).
+	LoginHint string
+	// IDTokenHint is an ID token the client got before, naming the user
+	// it expects to be signed in; the caller checks it (oidc.CheckHint).
+	IDTokenHint string
 }
+
+// Prompt is OpenID Connect's prompt parameter: None asks that no page be
+// shown (the request fails instead), Login that the user sign in again,
+// Consent that the consent page be shown even for a remembered consent.
+// select_account is taken as login: signing in again is how a user picks
+// another account here.
+type Prompt struct{ None, Login, Consent bool }
+
+// String is the prompt as the parameter spells it ("" for none sent).
+func (p Prompt) String() string {
+	var out []string
+	if p.None {
+		out = append(out, "none")
+	}
+	if p.Login {
+		out = append(out, "login")
+	}
+	if p.Consent {
+		out = append(out, "consent")
+	}
+	return strings.Join(out, " ")
+}
+
+// Bounds of OpenID Connect's parameters.
+const (
+	maxNonceLen     = 512
+	maxLoginHintLen = 320 // the longest email address
+	maxMaxAge       = 1<<31 - 1
+	maxIDTokenHint  = 8 << 10
+)
 
 // Params returns the request as authorization request parameters, with
 // the redirect URI and the scopes made explicit: what the consent form
-// sends back.
+// sends back, and what ParseRequest reads as the same request.
 func (r Request) Params() url.Values {
 	v := url.Values{
 		"response_type":         {"code"},
@@ -37,7 +89,33 @@ func (r Request) Params() url.Values {
 	if r.State != "" {
 		v.Set("state", r.State)
 	}
+	if r.Nonce != "" {
+		v.Set("nonce", r.Nonce)
+	}
+	if p := r.Prompt.String(); p != "" {
+		v.Set("prompt", p)
+	}
+	if r.HasMaxAge {
+		v.Set("max_age", strconv.FormatInt(int64(r.MaxAge/time.Second), 10))
+	}
+	if r.LoginHint != "" {
+		v.Set("login_hint", r.LoginHint)
+	}
+	if r.IDTokenHint != "" {
+		v.Set("id_token_hint", r.IDTokenHint)
+	}
 	return v
+}
+
+// AfterSignIn is the request to come back to once the user has signed in
+// for it: a fresh sign-in is what prompt=login, max_age and the hints ask
+// for, so they are dropped (keeping them would ask again, for ever).
+// prompt=consent stays.
+func (r Request) AfterSignIn() Request {
+	r.Prompt.Login = false
+	r.HasMaxAge, r.MaxAge = false, 0
+	r.LoginHint, r.IDTokenHint = "", ""
+	return r
 }
 
 // PageError is a request that cannot be answered at a redirect URI,
@@ -84,6 +162,9 @@ func ParseRequest(c *store.Client, p url.Values) (Request, error) {
 		req.RedirectURI = raw[0]
 	case sent:
 		return Request{}, &PageError{"the redirect URI is not one that the client " + c.Name + " registered"}
+	case slices.Contains(strings.Fields(p.Get("scope")), scope.OpenID):
+		// OpenID Connect Core 1.0 section 3.1.2.1: REQUIRED.
+		return Request{}, &PageError{"an OpenID Connect request (scope openid) must name its redirect URI (redirect_uri is missing)"}
 	case len(c.RedirectURIs) == 1:
 		req.RedirectURI = c.RedirectURIs[0]
 	default:
@@ -130,7 +211,78 @@ func ParseRequest(c *store.Client, p url.Values) (Request, error) {
 		return req, rerr
 	}
 	req.Scopes = scopes
+	if rerr := openIDParams(p, &req); rerr != nil {
+		return req, rerr
+	}
 	return req, nil
+}
+
+// openIDParams reads OpenID Connect's parameters of the request (Core 1.0
+// section 3.1.2.1) into req. Parameters it does not know (display,
+// ui_locales, claims, acr_values, ...) are ignored, as section 3.1.2.1
+// asks of an unknown parameter.
+func openIDParams(p url.Values, req *Request) *RedirectError {
+	if p.Has("registration") {
+		return &RedirectError{"registration_not_supported", "the registration parameter is not supported"}
+	}
+	switch p.Get("response_mode") {
+	case "", "query":
+	default:
+		return &RedirectError{"invalid_request", "response_mode must be query"}
+	}
+	if n := p.Get("nonce"); n != "" {
+		if len(n) > maxNonceLen || !printable(n) {
+			return &RedirectError{"invalid_request", fmt.Sprintf("nonce must be at most %d bytes of printable text", maxNonceLen)}
+		}
+		req.Nonce = n
+	}
+	for _, v := range strings.Fields(p.Get("prompt")) {
+		switch v {
+		case "none":
+			req.Prompt.None = true
+		case "login", "select_account":
+			req.Prompt.Login = true
+		case "consent":
+			req.Prompt.Consent = true
+		default:
+			return &RedirectError{"invalid_request", "prompt " + strconv.Quote(v) + " is not one of none, login, consent and select_account"}
+		}
+	}
+	if req.Prompt.None && (req.Prompt.Login || req.Prompt.Consent) {
+		return &RedirectError{"invalid_request", "prompt none may not be combined with another value"}
+	}
+	if raw, sent := p["max_age"]; sent {
+		n, err := strconv.ParseUint(raw[0], 10, 32)
+		if err != nil || n > maxMaxAge {
+			return &RedirectError{"invalid_request", "max_age must be a whole number of seconds"}
+		}
+		req.MaxAge, req.HasMaxAge = time.Duration(n)*time.Second, true
+	}
+	// A hint is only a hint: one that cannot be shown is dropped.
+	if h := p.Get("login_hint"); len(h) <= maxLoginHintLen && printable(h) {
+		req.LoginHint = h
+	}
+	if h := p.Get("id_token_hint"); h != "" {
+		if len(h) > maxIDTokenHint {
+			return &RedirectError{"invalid_request", "id_token_hint is too long"}
+		}
+		req.IDTokenHint = h
+	}
+	return nil
+}
+
+// printable reports whether s is valid UTF-8 without control characters:
+// what may be stored, shown on a page and sent back.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // requestedScopes parses the scope parameter (RFC 6749 section 3.3): each

@@ -88,6 +88,7 @@ var packages = map[string]string{
 	"internal/client":          "domain",
 	"internal/statickey":       "domain",
 	"internal/consent":         "domain",
+	"internal/oidc":            "domain",
 	"internal/denylist":        "domain",
 	"internal/session":         "domain",
 	"internal/signing":         "domain",

@@ -288,3 +288,56 @@ func FuzzServeIntrospect(f *testing.F) {
 		}
 	})
 }
+
+// The userinfo endpoint with any method, body and Authorization headers:
+// the claims only for a token the keys verify, sent one way (a Bearer
+// header or the access_token field of a form POST); every refusal is RFC
+// 6750's, a 400, 401 or 403 with a Bearer challenge for the team; never a
+// 5xx.
+func FuzzServeUserInfo(f *testing.F) {
+	f.Add(false, "", "", "Bearer eyJ.x.y", "")
+	f.Add(true, form, "access_token=eyJ.x.y", "", "")
+	f.Add(true, form, "access_token=eyJ.x.y", "Bearer eyJ.x.y", "")
+	f.Add(true, form, "access_token=eyJ.x.y&access_token=eyJ.x.y", "", "")
+	f.Add(true, form, "access_token=", "", "")
+	f.Add(false, "", "", "Bearer eyJ.x.y", "Bearer eyJ.x.y")
+	f.Add(false, "", "", "Bearer ", "")
+	f.Add(false, "", "", "Basic eyJ", "")
+	f.Add(false, "", "", "bearer opaque", "")
+	ct, body := multipartBody("access_token", "eyJ.x.y")
+	f.Add(true, ct, body, "", "")
+	f.Fuzz(func(t *testing.T, post bool, contentType, body, auth1, auth2 string) {
+		now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+		d := &downDeps{now: now, openid: true}
+		e := &Endpoints{Keys: d, Denylist: d, Users: downUsers{d}, IDTokens: downIDTokens{d}, Now: func() time.Time { return now }}
+		r := fuzzRequest("/oauth2/userinfo", contentType, body, auth1, auth2)
+		if !post {
+			r.Method = http.MethodGet
+		}
+		rec := httptest.NewRecorder()
+		e.ServeUserInfo(rec, r)
+		challenge := rec.Header().Get("WWW-Authenticate")
+		switch rec.Code {
+		case http.StatusOK:
+			var claims map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &claims); err != nil || claims["sub"] != "u1" {
+				t.Fatalf("200 with %s (%v)", rec.Body, err)
+			}
+			// Exactly one credential, a token the fake verifies.
+			header := strings.HasPrefix(strings.ToLower(strings.TrimSpace(auth1)), "bearer ")
+			if auth2 != "" && auth1 != "" || header && r.PostForm.Get("access_token") != "" {
+				t.Errorf("claims for a request with two credentials: %q %q %q", auth1, auth2, body)
+			}
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
+			if !strings.HasPrefix(challenge, `Bearer realm="acme.gatehouse.test"`) {
+				t.Errorf("%d with WWW-Authenticate %q", rec.Code, challenge)
+			}
+			var refusal struct{ Error string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &refusal); err != nil || refusal.Error == "" {
+				t.Errorf("%d with body %s", rec.Code, rec.Body)
+			}
+		default:
+			t.Errorf("status %d: %s", rec.Code, rec.Body)
+		}
+	})
+}

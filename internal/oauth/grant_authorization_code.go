@@ -12,7 +12,9 @@ import (
 // authorizationCodeGrant is RFC 6749 section 4.1.3: a client exchanges the
 // code that the authorization endpoint gave it, with the PKCE verifier
 // (RFC 7636 section 4.5), for an access token on the user's behalf (sub is
-// the user's ID) and a refresh token that starts a family.
+// the user's ID), a refresh token that starts a family and, when the
+// scopes include openid, an ID token (OpenID Connect Core 1.0 section
+// 3.1.3).
 type authorizationCodeGrant struct{}
 
 // precheck answers a request without a code before the client is
@@ -51,6 +53,10 @@ func (authorizationCodeGrant) issue(ctx context.Context, e *Endpoints, req *toke
 	}
 	resp, oerr := e.issueAccess(ctx, req, code.UserID, code.Scopes, client.GrantAuthorizationCode)
 	if oerr != nil {
+		return nil, oerr
+	}
+	// The code's nonce goes into this one ID token: the code is spent.
+	if oerr := e.identify(ctx, req, resp, code.UserID, code.Nonce, code.AuthTime); oerr != nil {
 		return nil, oerr
 	}
 	refresh, err := e.Consents.StartFamily(ctx, team, code)

@@ -47,6 +47,12 @@ func (refreshTokenGrant) issue(ctx context.Context, e *Endpoints, req *tokenRequ
 	if oerr != nil {
 		return nil, oerr
 	}
+	// A refreshed ID token (OpenID Connect Core 1.0 section 12.2) keeps
+	// the original sign-in's auth_time and has no nonce: the code's was
+	// delivered once, with the code's ID token.
+	if oerr := e.identify(ctx, req, resp, tok.UserID, "", tok.AuthTime); oerr != nil {
+		return nil, oerr
+	}
 	next, err := e.Consents.Rotate(ctx, team, tok)
 	if err != nil {
 		if errors.Is(err, consent.ErrReplay) {

@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
+	"github.com/gatehouse/gatehouse/internal/oidc"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -26,12 +27,29 @@ type metadata struct {
 	RevocationAuthMethods      []string `json:"revocation_endpoint_auth_methods_supported"`
 	CodeChallengeMethods       []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseIssID bool     `json:"authorization_response_iss_parameter_supported"`
+
+	// OpenID Connect Discovery 1.0 section 3 and RP-Initiated Logout
+	// 1.0 section 3.1, when OpenID Connect is served.
+	UserInfoEndpoint    string   `json:"userinfo_endpoint,omitempty"`
+	EndSessionEndpoint  string   `json:"end_session_endpoint,omitempty"`
+	IDTokenSigningAlgs  []string `json:"id_token_signing_alg_values_supported,omitempty"`
+	SubjectTypes        []string `json:"subject_types_supported,omitempty"`
+	ClaimsSupported     []string `json:"claims_supported,omitempty"`
+	ResponseModes       []string `json:"response_modes_supported,omitempty"`
+	PromptValues        []string `json:"prompt_values_supported,omitempty"`
+	RequestParameter    *bool    `json:"request_parameter_supported,omitempty"`
+	RequestURIParameter *bool    `json:"request_uri_parameter_supported,omitempty"`
+	ClaimsParameter     *bool    `json:"claims_parameter_supported,omitempty"`
+	FrontchannelLogout  *bool    `json:"frontchannel_logout_supported,omitempty"`
+	BackchannelLogout   *bool    `json:"backchannel_logout_supported,omitempty"`
 }
 
 var authMethods = []string{client.AuthSecretBasic, client.AuthSecretPost}
 
 // ServeMetadata is GET /.well-known/oauth-authorization-server (RFC 8414
-// section 3), also at /.well-known/openid-configuration.
+// section 3), also at /.well-known/openid-configuration (OpenID Connect
+// Discovery 1.0 section 4), with OpenID Connect's fields when it is
+// served.
 func (e *Endpoints) ServeMetadata(w http.ResponseWriter, r *http.Request) {
 	info := edge.RequestInfo(r)
 	u := info.TeamURL
@@ -42,7 +60,7 @@ func (e *Endpoints) ServeMetadata(w http.ResponseWriter, r *http.Request) {
 		responseTypes, authorizeURL = []string{"code"}, u+"/oauth2/authorize"
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	edge.JSON(w, http.StatusOK, metadata{
+	md := metadata{
 		Issuer:                     u,
 		AuthorizationEndpoint:      authorizeURL,
 		TokenEndpoint:              u + "/oauth2/token",
@@ -57,7 +75,19 @@ func (e *Endpoints) ServeMetadata(w http.ResponseWriter, r *http.Request) {
 		RevocationAuthMethods:      authMethods,
 		CodeChallengeMethods:       []string{"S256"},
 		AuthorizationResponseIssID: slices.Contains(grants, client.GrantAuthorizationCode),
-	})
+	}
+	if e.IDTokens != nil && slices.Contains(grants, client.GrantAuthorizationCode) {
+		no := false
+		md.UserInfoEndpoint = u + "/oauth2/userinfo"
+		md.EndSessionEndpoint = u + "/oauth2/logout"
+		md.IDTokenSigningAlgs = client.IDTokenAlgs
+		md.SubjectTypes = []string{"public"}
+		md.ClaimsSupported = oidc.ClaimsSupported
+		md.ResponseModes = []string{"query"}
+		md.PromptValues = []string{"none", "login", "consent", "select_account"}
+		md.RequestParameter, md.RequestURIParameter, md.ClaimsParameter = &no, &no, &no
+	}
+	edge.JSON(w, http.StatusOK, md)
 }
 
 // ServeJWKS is GET /oauth2/jwks and /.well-known/jwks.json: the team's

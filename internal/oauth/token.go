@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
+	"github.com/gatehouse/gatehouse/internal/oidc"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/signing"
@@ -50,6 +51,17 @@ type Consents interface {
 	CheckRefresh(ctx context.Context, team string, c store.Client, raw string) (store.RefreshToken, []string, error)
 	Rotate(ctx context.Context, team string, tok store.RefreshToken) (secret.Secret, error)
 	RevokeRefresh(ctx context.Context, team, clientID, raw string) (tok store.RefreshToken, found bool, err error)
+}
+
+// IDTokens makes OpenID Connect ID tokens (oidc.Issuer is one).
+type IDTokens interface {
+	Issue(ctx context.Context, req oidc.Request) (string, error)
+}
+
+// Users reads the users whose claims ID tokens and the userinfo endpoint
+// carry (the store is one).
+type Users interface {
+	User(ctx context.Context, team, id string) (store.User, error)
 }
 
 // Auditor records the audit events that answers depend on
@@ -93,6 +105,11 @@ type Endpoints struct {
 	// Consents redeems authorization codes and rotates refresh tokens; nil
 	// leaves the authorization_code and refresh_token grants out.
 	Consents Consents
+	// IDTokens and Users add OpenID Connect to the authorization_code and
+	// refresh_token grants (an ID token when the scopes include openid)
+	// and serve the userinfo endpoint; nil leaves OpenID Connect out.
+	IDTokens IDTokens
+	Users    Users
 	// Verified remembers the tokens whose signature was checked, for
 	// introspection and revocation; share the access guard's
 	// (access.Guard.Verified) so that a token verified by either is not
@@ -138,6 +155,7 @@ type tokenResponse struct {
 	scopes       []string
 	expiresIn    time.Duration
 	refreshToken string
+	idToken      string
 }
 
 // grants lists the grant types this server supports, by name.
@@ -336,12 +354,13 @@ type tokenBody struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 // writeToken writes a token response (RFC 6749 section 5.1).
 func writeToken(w http.ResponseWriter, t *tokenResponse) {
 	b, err := json.Marshal(tokenBody{AccessToken: t.accessToken, Scope: strings.Join(t.scopes, " "), TokenType: "Bearer",
-		ExpiresIn: int64(t.expiresIn / time.Second), RefreshToken: t.refreshToken})
+		ExpiresIn: int64(t.expiresIn / time.Second), RefreshToken: t.refreshToken, IDToken: t.idToken})
 	if err != nil {
 		writeError(w, serverError())
 		return
@@ -388,4 +407,35 @@ func (e *Endpoints) issueAccess(ctx context.Context, req *tokenRequest, subject 
 		return nil, auditFailed(req, err)
 	}
 	return &tokenResponse{accessToken: tok.Raw.Reveal(), scopes: scopes, expiresIn: ttl}, nil
+}
+
+// identify adds an OpenID Connect ID token to resp when scopes include
+// openid (OpenID Connect Core 1.0 sections 3.1.3.3 and 12.2): about the
+// user, for the request's client, signed with the client's algorithm,
+// with the at_hash of resp's access token, the nonce (the code's; none on
+// a refresh) and the time the user signed in.
+func (e *Endpoints) identify(ctx context.Context, req *tokenRequest, resp *tokenResponse, userID, nonce string, authTime time.Time) *Error {
+	if e.IDTokens == nil || e.Users == nil || !oidc.Wants(resp.scopes) {
+		return nil
+	}
+	t := req.info.Team
+	u, err := e.Users.User(ctx, t.Name, userID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) || err == nil && u.Disabled:
+		return invalidGrant("the user no longer exists or is disabled")
+	case err != nil:
+		edge.LogFailure(ctx, req.info.Log, "read user for the ID token", err)
+		return failure(err)
+	}
+	raw, err := e.IDTokens.Issue(ctx, oidc.Request{
+		Team: t.Name, IssuerURL: req.info.TeamURL, ClientID: req.client.ID, User: u, Scopes: resp.scopes,
+		Nonce: nonce, AuthTime: authTime, AccessToken: resp.accessToken, Alg: client.IDTokenAlg(req.client),
+		TTL: e.accessTokenTTL(t, req.client),
+	})
+	if err != nil {
+		edge.LogFailure(ctx, req.info.Log, "issue ID token", err)
+		return failure(err)
+	}
+	resp.idToken = raw
+	return nil
 }

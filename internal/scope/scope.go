@@ -43,11 +43,24 @@ var builtin = []Scope{
 // permissions still decide what it may do there.
 var own = []Scope{
 	{TeamAdmin, "Manage the team's applications, OAuth clients, keys, users, groups, permissions and settings, as far as the caller's permissions go."},
+	{OpenID, "Sign you in to the application with your account (OpenID Connect): the application learns your user ID and when you signed in."},
+	{Profile, "Gives the application your name."},
+	{Email, "Gives the application your email address."},
 }
 
 // TeamAdmin is the scope of the admin API (/api/admin/) and of a token's
 // use of the profile API (/api/profile/).
 const TeamAdmin = "team.admin"
+
+// The OpenID Connect scopes (OpenID Connect Core 1.0 sections 3.1.2.1
+// and 5.4): openid asks for an ID token and lets the access token reach
+// the userinfo endpoint; profile and email add the user's name and email
+// address to both. Like every scope they grant no permission.
+const (
+	OpenID  = "openid"
+	Profile = "profile"
+	Email   = "email"
+)
 
 // Names of the built-in scopes that Gatehouse's own routes require.
 const (

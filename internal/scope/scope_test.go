@@ -63,8 +63,8 @@ func TestCatalogWithExtra(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := c.Names()
-	if len(names) != 18 || !slices.IsSorted(names) {
-		t.Fatalf("Names() = %v, want 18 sorted names (15 of the guide, team.admin, 2 extra)", names)
+	if len(names) != 21 || !slices.IsSorted(names) {
+		t.Fatalf("Names() = %v, want 21 sorted names (15 of the guide, team.admin, openid, profile, email, 2 extra)", names)
 	}
 	if names[0] != "aaa" {
 		t.Errorf("first name %q, want aaa", names[0])
@@ -105,12 +105,36 @@ func TestCatalogWithExtra(t *testing.T) {
 	}
 }
 
+// The OpenID Connect scopes are in every catalog, with descriptions that
+// the consent page shows.
+func TestCatalogOpenIDConnect(t *testing.T) {
+	c, err := scope.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, about string }{
+		{scope.OpenID, "OpenID Connect"},
+		{scope.Profile, "name"},
+		{scope.Email, "email address"},
+	} {
+		d, ok := c.Describe(tc.name)
+		if !ok || !strings.Contains(d, tc.about) {
+			t.Errorf("Describe(%s) = %q, %v; want a description that names %q", tc.name, d, ok, tc.about)
+		}
+		if !slices.ContainsFunc(scope.Own(), func(s scope.Scope) bool { return s.Name == tc.name }) {
+			t.Errorf("%s is not among Gatehouse's own scopes", tc.name)
+		}
+	}
+}
+
 func TestCatalogRejects(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		extra []scope.Scope
 	}{
 		{"duplicate of a built-in", []scope.Scope{{"audit.log:read", "mine"}}},
+		{"duplicate of openid", []scope.Scope{{scope.OpenID, "mine"}}},
+		{"duplicate of email", []scope.Scope{{scope.Email, "mine"}}},
 		{"repeated extra", []scope.Scope{{"x", ""}, {"x", ""}}},
 		{"empty name", []scope.Scope{{"", "d"}}},
 		{"space", []scope.Scope{{"a b", ""}}},

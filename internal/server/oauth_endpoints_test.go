@@ -991,8 +991,8 @@ func TestMetadata(t *testing.T) {
 			t.Errorf("%s (-want +got):\n%s", tc.field, diff)
 		}
 	}
-	if len(wantScopes) != 16 {
-		t.Errorf("the catalog has %d scopes, want the Celonis guide's 15 and team.admin", len(wantScopes))
+	if len(wantScopes) != 19 {
+		t.Errorf("the catalog has %d scopes, want the Celonis guide's 15, team.admin, openid, profile and email", len(wantScopes))
 	}
 	if beta := docs["beta"+metadataPaths[0]]; beta == nil || beta["issuer"] != "http://beta.gatehouse.test" {
 		t.Errorf("beta's issuer: %v", beta["issuer"])

@@ -81,6 +81,15 @@ func (s *Server) routes() (http.Handler, []string) {
 	team.HandleFunc("GET /profile", s.ui.ServeProfile)
 	team.HandleFunc("POST /profile/consents/{client_id}/revoke", s.ui.FormOnly(s.ui.ServeRevokeConsent))
 	team.HandleFunc("POST /profile/sessions/revoke", s.ui.FormOnly(s.ui.ServeLogoutEverywhere))
+	// OpenID Connect: the userinfo endpoint (Core 1.0 section 5.3; the
+	// access token as Bearer or in a form body) and RP-initiated logout
+	// (RP-Initiated Logout 1.0). ID tokens come from /oauth2/token, the
+	// demands on the sign-in (prompt, max_age, hints) go to
+	// /oauth2/authorize, and the discovery fields to the metadata.
+	team.HandleFunc("GET /oauth2/userinfo", s.oauth.ServeUserInfo)
+	team.HandleFunc("POST /oauth2/userinfo", s.oauth.ServeUserInfo)
+	team.HandleFunc("GET /oauth2/logout", s.ui.ServeEndSession)
+	team.HandleFunc("POST /oauth2/logout", s.ui.FormOnly(s.ui.ServeEndSession))
 	// The admin API (scope team.admin and a permission per route) and
 	// the profile API (the user's session or token), with their OpenAPI
 	// description.

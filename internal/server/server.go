@@ -130,11 +130,14 @@ func NewWith(svc *compose.Services) (*Server, error) {
 		SigningAlg:     cfg.SigningAlg,
 		Leeway:         cfg.TokenLeeway,
 		Consents:       svc.Consents,
+		IDTokens:       svc.IDTokens,
+		Users:          svc.Store,
 	}
 	// The web UI: sign-in, /oauth2/authorize with its consent page, the
 	// profile, with the login limits.
 	if s.ui, err = webui.New(webui.Options{
 		Users: svc.Store, Clients: svc.Clients, Consents: svc.Consents, Sessions: svc.Sessions, Scopes: svc.Scopes, Key: svc.MasterKey,
+		IDTokens:     svc.Signing,
 		Secure:       cfg.Scheme == "https",
 		AccountLimit: svc.Limits.Account, IPLimit: svc.Limits.LoginIP, Passwords: svc.Passwords,
 		Refusals: svc.Refusals,

@@ -15,7 +15,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -107,6 +106,7 @@ type options struct {
 	services    []func(*compose.Services)
 	handlerOnly bool
 	localhost   bool
+	domainPort  bool
 }
 
 // WithLocalhostDomain serves the teams on localhost:<the listener's port>,
@@ -163,6 +163,13 @@ func WithServices(f func(*compose.Services)) Option {
 	return func(o *options) { o.services = append(o.services, f) }
 }
 
+// WithDomainPort serves the teams at <team>.gatehouse.test:<port>, where
+// port is the listener's: their URLs (the issuers) then name the port, so
+// that a program that dials a team's host and port itself, such as a
+// relying party written in another language with the test domain mapped
+// to the loopback address, reaches the server. Not with HandlerOnly.
+func WithDomainPort() Option { return func(o *options) { o.domainPort = true } }
+
 // HandlerOnly serves the server's handler through httptest without
 // Server.Run: none of its background components (change listener, audit
 // shipper, key rotation, last-use writer) runs; audit events stay in the
@@ -217,12 +224,16 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	ctx := context.Background()
 	s := &Server{Key: MasterKey(tb), Config: Config(o.tweak...)}
 	var ln net.Listener
-	if o.localhost {
+	if (o.localhost || o.domainPort) && !o.handlerOnly {
 		var err error
 		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 			tb.Fatal(err)
 		}
-		s.Config.Domain = net.JoinHostPort("localhost", fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
+		domain := Domain
+		if o.localhost {
+			domain = "localhost"
+		}
+		s.Config.Domain = net.JoinHostPort(domain, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	}
 
 	if o.postgres {
@@ -334,6 +345,12 @@ func Dialer(tb testing.TB, addr string, from net.IP) *http.Client {
 // hosts from the local address from (nil: any).
 func (s *Server) ClientFrom(tb testing.TB, from net.IP) *http.Client {
 	return Dialer(tb, s.Addr, from)
+}
+
+// TeamURL is the address of path on team's host as the server names it
+// (with WithDomainPort, the host carries the port).
+func (s *Server) TeamURL(team, path string) string {
+	return s.Config.Scheme + "://" + team + "." + s.Config.Domain + path
 }
 
 // Now is the server's time.

@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
@@ -27,21 +28,34 @@ const (
 	ES384 = "ES384"
 	ES256 = "ES256"
 	EdDSA = "EdDSA"
+	// RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signs ID tokens only: OpenID
+	// Connect requires it as the default of every client. Access tokens
+	// are never signed with it, and Verify refuses it.
+	RS256 = "RS256"
 )
 
 // TokenType is the JWS "typ" of an access token (RFC 9068 section 2.1).
 const TokenType = "at+jwt"
 
+// IDTokenType is the JWS "typ" of an ID token (RFC 7519 section 5.1): no
+// access-token verifier takes a token of this type.
+const IDTokenType = "JWT"
+
+// rsaBits is the size of the RSA keys made for RS256.
+const rsaBits = 2048
+
 // algorithm describes one supported signature algorithm.
 type algorithm struct {
-	curve elliptic.Curve // nil for EdDSA
-	size  int            // bytes of each of r and s; 0 for EdDSA
+	curve elliptic.Curve // nil for EdDSA and RS256
+	size  int            // bytes of each of r and s; 0 for EdDSA and RS256
+	rsa   bool
 }
 
 var algorithms = map[string]algorithm{
 	ES384: {curve: elliptic.P384(), size: 48},
 	ES256: {curve: elliptic.P256(), size: 32},
 	EdDSA: {},
+	RS256: {rsa: true},
 }
 
 // generate makes a new private key for alg. Go's crypto packages draw key
@@ -51,6 +65,13 @@ func generate(alg string) (crypto.Signer, error) {
 	a, ok := algorithms[alg]
 	if !ok {
 		return nil, fmt.Errorf("%w %q", ErrUnsupportedAlg, alg)
+	}
+	if a.rsa {
+		priv, err := rsa.GenerateKey(rand.Reader, rsaBits)
+		if err != nil {
+			return nil, fmt.Errorf("generate %s key: %w", alg, err)
+		}
+		return priv, nil
 	}
 	if a.curve == nil {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -107,9 +128,11 @@ type key struct {
 	// published and verifies, but cannot sign.
 	priv    crypto.Signer
 	privErr error
-	sigSize int // r||s length for ECDSA, 64 for EdDSA
+	sigSize int // r||s length for ECDSA, 64 for EdDSA, the modulus's for RSA
 	hash    func([]byte) []byte
-	prefix  []byte // base64url(protected header) "."
+	// prefix and idPrefix are base64url(protected header) ".": of an
+	// access token (typ at+jwt) and of an ID token (typ JWT).
+	prefix, idPrefix []byte
 }
 
 // parseKey turns a store record into a key, opening its private part with
@@ -132,7 +155,11 @@ func parseKey(mk masterkey.Key, sk store.SigningKey, prev *key) (*key, error) {
 			return nil, fmt.Errorf("signing key %s: public JWK does not fit %s", sk.ID, sk.Alg)
 		}
 	case ed25519.PublicKey:
-		if a.curve != nil {
+		if a.curve != nil || a.rsa {
+			return nil, fmt.Errorf("signing key %s: public JWK does not fit %s", sk.ID, sk.Alg)
+		}
+	case *rsa.PublicKey:
+		if !a.rsa || p.N.BitLen() < rsaBits {
 			return nil, fmt.Errorf("signing key %s: public JWK does not fit %s", sk.ID, sk.Alg)
 		}
 	default:
@@ -155,7 +182,8 @@ func parseKey(mk masterkey.Key, sk store.SigningKey, prev *key) (*key, error) {
 		k.deleteAfter = *sk.DeleteAfter
 	}
 	if prev != nil && prev.id == sk.ID && prev.alg == sk.Alg && bytes.Equal(prev.sealed, sk.PrivateSealed) {
-		k.priv, k.privErr, k.sigSize, k.hash, k.prefix = prev.priv, prev.privErr, prev.sigSize, prev.hash, prev.prefix
+		k.priv, k.privErr, k.sigSize, k.hash = prev.priv, prev.privErr, prev.sigSize, prev.hash
+		k.prefix, k.idPrefix = prev.prefix, prev.idPrefix
 		return k, nil
 	}
 	if err := k.open(mk, sk.Team, a); err != nil {
@@ -190,21 +218,37 @@ func (k *key) open(mk masterkey.Key, team string, a algorithm) error {
 		pub, ok := k.pub.(ed25519.PublicKey)
 		matches = ok && pub.Equal(p.Public())
 		k.priv, k.sigSize = p, ed25519.SignatureSize
+	case *rsa.PrivateKey:
+		pub, ok := k.pub.(*rsa.PublicKey)
+		matches = ok && a.rsa && p.PublicKey.Equal(pub)
+		k.priv, k.sigSize = p, p.Size()
+		k.hash = func(b []byte) []byte { h := sha256.Sum256(b); return h[:] }
 	}
 	if !matches {
 		k.priv = nil
 		return fmt.Errorf("signing key %s: private key does not match its public JWK", k.id)
 	}
+	if k.prefix, err = headerPrefix(k.alg, k.id, TokenType); err != nil {
+		return fmt.Errorf("signing key %s: header: %w", k.id, err)
+	}
+	if k.idPrefix, err = headerPrefix(k.alg, k.id, IDTokenType); err != nil {
+		return fmt.Errorf("signing key %s: header: %w", k.id, err)
+	}
+	return nil
+}
+
+// headerPrefix is the base64url protected header {"alg", "kid", "typ"}
+// followed by the dot that the payload follows.
+func headerPrefix(alg, kid, typ string) ([]byte, error) {
 	header, err := json.Marshal(struct {
 		Alg string `json:"alg"`
 		Kid string `json:"kid"`
 		Typ string `json:"typ"`
-	}{k.alg, k.id, TokenType})
+	}{alg, kid, typ})
 	if err != nil {
-		return fmt.Errorf("signing key %s: header: %w", k.id, err)
+		return nil, err
 	}
-	k.prefix = append(base64.RawURLEncoding.AppendEncode(nil, header), '.')
-	return nil
+	return append(base64.RawURLEncoding.AppendEncode(nil, header), '.'), nil
 }
 
 // published reports whether the key is in the JWKS at now.
@@ -218,15 +262,21 @@ func (k *key) signs(now time.Time) bool {
 }
 
 // sign returns the JWS compact serialization of payload (RFC 7515
-// section 7.1): the precomputed header, the payload and the signature, each
-// base64url without padding. ECDSA signatures are r||s, each left-padded to
-// the curve size (RFC 7518 section 3.4).
-func (k *key) sign(payload []byte) (string, error) {
+// section 7.1): the precomputed header (of an ID token when id, else of an
+// access token), the payload and the signature, each base64url without
+// padding. ECDSA signatures are r||s, each left-padded to the curve size
+// (RFC 7518 section 3.4); RSA ones are PKCS #1 v1.5 (section 3.3).
+func (k *key) sign(payload []byte, id bool) (string, error) {
+	prefix := k.prefix
+	if id {
+		prefix = k.idPrefix
+	}
 	enc := base64.RawURLEncoding
-	buf := make([]byte, 0, len(k.prefix)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(k.sigSize))
-	buf = append(buf, k.prefix...)
+	buf := make([]byte, 0, len(prefix)+enc.EncodedLen(len(payload))+1+enc.EncodedLen(k.sigSize))
+	buf = append(buf, prefix...)
 	buf = enc.AppendEncode(buf, payload)
-	var sig [2 * 66]byte
+	var fixed [2 * 66]byte
+	var sig []byte
 	switch p := k.priv.(type) {
 	case *ecdsa.PrivateKey:
 		r, s, err := ecdsa.Sign(rand.Reader, p, k.hash(buf))
@@ -234,15 +284,21 @@ func (k *key) sign(payload []byte) (string, error) {
 			return "", fmt.Errorf("sign with key %s: %w", k.id, err)
 		}
 		n := k.sigSize / 2
-		r.FillBytes(sig[:n])
-		s.FillBytes(sig[n : 2*n])
+		r.FillBytes(fixed[:n])
+		s.FillBytes(fixed[n : 2*n])
+		sig = fixed[:k.sigSize]
 	case ed25519.PrivateKey:
-		copy(sig[:], ed25519.Sign(p, buf))
+		sig = ed25519.Sign(p, buf)
+	case *rsa.PrivateKey:
+		var err error
+		if sig, err = rsa.SignPKCS1v15(nil, p, crypto.SHA256, k.hash(buf)); err != nil {
+			return "", fmt.Errorf("sign with key %s: %w", k.id, err)
+		}
 	default:
 		return "", fmt.Errorf("sign with key %s: %w", k.id, errors.Join(ErrKeyUnavailable, k.privErr))
 	}
 	buf = append(buf, '.')
-	buf = enc.AppendEncode(buf, sig[:k.sigSize])
+	buf = enc.AppendEncode(buf, sig)
 	return string(buf), nil
 }
 

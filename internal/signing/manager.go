@@ -73,6 +73,11 @@ type Options struct {
 	// Caches counts and logs the key rings served stale while the store
 	// cannot answer (nil: not counted).
 	Caches *change.Monitor
+	// InUse names the algorithms that a team signs other tokens with
+	// besides its access tokens (the ID token algorithms of its clients),
+	// whose keys RotateDue rotates rather than retires. nil: none. It is
+	// asked only when a key of such an algorithm is due.
+	InUse func(ctx context.Context, team string) ([]string, error)
 }
 
 // Manager keeps every team's signing keys. It is safe for concurrent use.
@@ -86,6 +91,7 @@ type Manager struct {
 	publishAhead time.Duration
 	maxTokenTTL  time.Duration
 	log          *slog.Logger
+	inUse        func(ctx context.Context, team string) ([]string, error)
 
 	rings *change.Cache[string, *ring] // by team
 
@@ -103,7 +109,7 @@ func NewManager(opts Options) *Manager {
 	m := &Manager{
 		store: opts.Store, mk: opts.MasterKey, gen: opts.Gen, now: opts.Now,
 		alg: opts.Alg, rotation: opts.Rotation, publishAhead: opts.PublishAhead,
-		maxTokenTTL: opts.MaxTokenTTL, log: opts.Logger,
+		maxTokenTTL: opts.MaxTokenTTL, log: opts.Logger, inUse: opts.InUse,
 		last: map[string]*ring{},
 	}
 	if m.now == nil {
@@ -184,11 +190,33 @@ func (m *Manager) resolve(alg string) (string, error) {
 // manager's default) as a JWS compact serialization with the protected
 // header {"alg", "kid", "typ": "at+jwt"}. If the team has no active key of
 // alg, one is made that signs at once. Warm, Sign reads no database.
+// Access tokens are never signed with RS256.
 func (m *Manager) Sign(ctx context.Context, team, alg string, payload []byte) (string, error) {
 	alg, err := m.resolve(alg)
 	if err != nil {
 		return "", err
 	}
+	if alg == RS256 {
+		return "", fmt.Errorf("%w %q for an access token", ErrUnsupportedAlg, alg)
+	}
+	return m.sign(ctx, team, alg, payload, false)
+}
+
+// SignIDToken is Sign for an OpenID Connect ID token: the protected header
+// is {"alg", "kid", "typ": "JWT"}, and alg ("": RS256, the default that
+// OpenID Connect requires) may also be RS256. The team's keys of an
+// algorithm sign both kinds of token and are published in one JWKS.
+func (m *Manager) SignIDToken(ctx context.Context, team, alg string, payload []byte) (string, error) {
+	if alg == "" {
+		alg = RS256
+	}
+	if _, ok := algorithms[alg]; !ok {
+		return "", fmt.Errorf("%w %q", ErrUnsupportedAlg, alg)
+	}
+	return m.sign(ctx, team, alg, payload, true)
+}
+
+func (m *Manager) sign(ctx context.Context, team, alg string, payload []byte, id bool) (string, error) {
 	now := m.now()
 	r, err := m.ring(ctx, team)
 	if err != nil {
@@ -200,7 +228,7 @@ func (m *Manager) Sign(ctx context.Context, team, alg string, payload []byte) (s
 			return "", err
 		}
 	}
-	return k.sign(payload)
+	return k.sign(payload, id)
 }
 
 // firstKey makes the team's key of alg, unless another request or node

@@ -135,9 +135,10 @@ func superseded(keys []store.SigningKey, alg string, now time.Time) []store.Sign
 
 // RotateDue does one round of housekeeping for every team: it rotates each
 // team's active key of the team's algorithm (its SigningAlg setting, else
-// the manager's default) when due, retires due keys of other algorithms
-// instead of rotating them, retires superseded keys, and deletes keys past
-// their DeleteAfter. It goes on past a team's error and returns them all.
+// the manager's default) and of the algorithms Options.InUse names when
+// due, retires due keys of other algorithms instead of rotating them,
+// retires superseded keys, and deletes keys past their DeleteAfter. It goes
+// on past a team's error and returns them all.
 func (m *Manager) RotateDue(ctx context.Context) error {
 	teams, err := m.store.ListTeams(ctx)
 	if err != nil {
@@ -183,11 +184,26 @@ func (m *Manager) housekeep(ctx context.Context, t store.Team) error {
 			algs = append(algs, k.alg)
 		}
 	}
+	var used []string // InUse's answer, asked at most once
+	asked := false
 	for _, alg := range algs {
-		if m.due(recs, alg, now) || len(superseded(recs, alg, now)) > 0 {
-			if err := m.tend(ctx, t.Name, alg, alg == teamAlg); err != nil {
-				errs = append(errs, err)
+		due := m.due(recs, alg, now)
+		if !due && len(superseded(recs, alg, now)) == 0 {
+			continue
+		}
+		inUse := alg == teamAlg
+		if !inUse && due && m.inUse != nil {
+			if !asked {
+				if used, err = m.inUse(ctx, t.Name); err != nil {
+					errs = append(errs, fmt.Errorf("rotate signing keys of team %s: algorithms in use: %w", t.Name, err))
+					continue
+				}
+				asked = true
 			}
+			inUse = slices.Contains(used, alg)
+		}
+		if err := m.tend(ctx, t.Name, alg, inUse); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -281,7 +297,7 @@ func (m *Manager) RotateFor(ctx context.Context, a kernel.Actor, team, alg strin
 		alg = t.Settings.SigningAlg
 	}
 	if _, err := m.resolve(alg); err != nil {
-		return KeyInfo{}, kernel.AsInvalidField("alg", fmt.Errorf("alg: %w (want ES384, ES256 or EdDSA)", err))
+		return KeyInfo{}, kernel.AsInvalidField("alg", fmt.Errorf("alg: %w (want ES384, ES256, EdDSA or RS256)", err))
 	}
 	return m.Rotate(ctx, team, alg, kernel.Event(a, m.now(), team, "signing-key.rotate", "team:"+team, nil))
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -848,6 +850,9 @@ func TestVerify(t *testing.T) {
 		{"payload changed", tamper(1, 'A'), signing.ErrSignature},
 		{"signature changed", tamper(2, 'A'), signing.ErrSignature},
 		{"ES256 header on an ES384 key", forge(jose.ES256, mustECKey(t), "at+jwt", kid), signing.ErrSignature},
+		// RS256 signs ID tokens only: an access token of it is refused
+		// before any key is looked at.
+		{"alg RS256", forge(jose.RS256, mustRSAKey(t), "at+jwt", kid), signing.ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, h, err := m.Verify(t.Context(), "acme", tc.token)
@@ -874,6 +879,15 @@ func TestVerify(t *testing.T) {
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func mustRSAKey(t testing.TB) *rsa.PrivateKey {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
 
 func mustECKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()

@@ -21,7 +21,8 @@ var (
 	// ErrMalformed: not a JWS compact serialization with one signature
 	// by an allowed algorithm (ES384, ES256, EdDSA).
 	ErrMalformed = fmt.Errorf("%w: malformed JWS", ErrInvalid)
-	// ErrType: the header's typ is not at+jwt (RFC 9068 section 4).
+	// ErrType: the header's typ is not at+jwt (RFC 9068 section 4), or
+	// not JWT for an ID token.
 	ErrType = fmt.Errorf("%w: typ is not %s", ErrInvalid, TokenType)
 	// ErrUnknownKey: no published key of the team has the header's kid.
 	ErrUnknownKey = fmt.Errorf("%w: unknown signing key", ErrInvalid)
@@ -29,9 +30,12 @@ var (
 	ErrSignature = fmt.Errorf("%w: bad signature", ErrInvalid)
 )
 
-// allowedAlgs are the only algorithms a token header may name; in
-// particular never "none" or an HMAC.
+// allowedAlgs are the only algorithms an access token's header may name;
+// in particular never "none", an HMAC or RS256.
 var allowedAlgs = []jose.SignatureAlgorithm{jose.ES384, jose.ES256, jose.EdDSA}
+
+// idTokenAlgs are those an ID token's header may name.
+var idTokenAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES384, jose.ES256, jose.EdDSA}
 
 // Header is the verified protected header of a token.
 type Header struct {
@@ -47,11 +51,22 @@ type Header struct {
 // token gives an error wrapping ErrInvalid; any other error is a failure
 // to load the team's keys.
 func (m *Manager) Verify(ctx context.Context, team, raw string) ([]byte, Header, error) {
+	return m.verify(ctx, team, raw, allowedAlgs, isTokenType)
+}
+
+// VerifyIDToken is Verify for an ID token this server issued (typ JWT,
+// any algorithm of SignIDToken), such as an id_token_hint: no access
+// token passes it, and it passes no access token.
+func (m *Manager) VerifyIDToken(ctx context.Context, team, raw string) ([]byte, Header, error) {
+	return m.verify(ctx, team, raw, idTokenAlgs, func(typ string) bool { return strings.EqualFold(typ, IDTokenType) })
+}
+
+func (m *Manager) verify(ctx context.Context, team, raw string, algs []jose.SignatureAlgorithm, typeOK func(string) bool) ([]byte, Header, error) {
 	// One spelling per token: go-jose would skip whitespace inside it.
 	if !token.IsCompact(raw) {
 		return nil, Header{}, fmt.Errorf("%w: not three base64url segments", ErrMalformed)
 	}
-	jws, err := jose.ParseSignedCompact(raw, allowedAlgs)
+	jws, err := jose.ParseSignedCompact(raw, algs)
 	if err != nil {
 		return nil, Header{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -61,7 +76,7 @@ func (m *Manager) Verify(ctx context.Context, team, raw string) ([]byte, Header,
 	ph := jws.Signatures[0].Protected
 	h := Header{Alg: ph.Algorithm, KeyID: ph.KeyID}
 	h.Type, _ = ph.ExtraHeaders[jose.HeaderType].(string)
-	if !isTokenType(h.Type) {
+	if !typeOK(h.Type) {
 		return nil, h, ErrType
 	}
 	now := m.now()

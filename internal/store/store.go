@@ -107,8 +107,14 @@ type Client struct {
 	Scopes         []string
 	RedirectURIs   []string
 	AccessTokenTTL time.Duration // 0: team default
-	CreatedAt      time.Time
-	Secrets        []ClientSecret // filled by Client and ListClients
+	// IDTokenAlg is the client's id_token_signed_response_alg (OpenID
+	// Connect): RS256, ES256, ES384 or EdDSA; "" means RS256.
+	IDTokenAlg string
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the
+	// user back, each matched exactly.
+	PostLogoutRedirectURIs []string
+	CreatedAt              time.Time
+	Secrets                []ClientSecret // filled by Client and ListClients
 }
 
 // ClientSecret is one valid secret of a client, as its keyed hash. A client
@@ -180,19 +186,28 @@ type AuthCode struct {
 	Scopes              []string
 	CodeChallenge       string
 	CodeChallengeMethod string
-	CreatedAt           time.Time
-	ExpiresAt           time.Time
-	UsedAt              *time.Time
+	// Nonce is the OpenID Connect nonce of the authorization request, ""
+	// when none was sent; the code's ID token echoes it.
+	Nonce string
+	// AuthTime is when the user signed in to the session that approved
+	// the code (the ID token's auth_time); zero when unknown.
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    *time.Time
 }
 
 // RefreshToken is one refresh token of a family, stored as its keyed hash.
 type RefreshToken struct {
-	Team            string
-	Hash            []byte
-	FamilyID        string
-	ClientID        string
-	UserID          string
-	Scopes          []string
+	Team     string
+	Hash     []byte
+	FamilyID string
+	ClientID string
+	UserID   string
+	Scopes   []string
+	// AuthTime is the AuthTime of the code that started the family, which
+	// every ID token of the family carries; zero when unknown.
+	AuthTime        time.Time
 	CreatedAt       time.Time
 	ExpiresAt       time.Time // idle expiry of this token
 	FamilyExpiresAt time.Time // absolute expiry of the family

@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
+	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
@@ -40,6 +41,8 @@ const (
 	adaPassword = "correct horse battery staple"
 	appID       = "5f0f6a8e-1d2c-4b3a-9e8f-7a6b5c4d3e2f"
 	redirectURI = "https://app.example.com/callback"
+	// postLogoutURI is where RP-initiated logout may send Ada back.
+	postLogoutURI = "https://app.example.com/signed-out"
 )
 
 type fakeUsers struct {
@@ -112,7 +115,7 @@ func (f *fakeConsents) Approve(_ context.Context, _ kernel.Actor, _, _, _ string
 	return nil
 }
 
-func (f *fakeConsents) IssueCode(_ context.Context, _, _ string, req consent.Request) (secret.Secret, error) {
+func (f *fakeConsents) IssueCode(_ context.Context, _, _ string, _ time.Time, req consent.Request) (secret.Secret, error) {
 	if err := f.fail["IssueCode"]; err != nil {
 		return "", err
 	}
@@ -218,8 +221,20 @@ func (f *fakeSessions) List(_ context.Context, tm, userID string) ([]store.Sessi
 	return out, nil
 }
 
+// fakeIDTokens verifies the ID tokens it holds: each token is its own
+// claims' key.
+type fakeIDTokens map[string][]byte
+
+func (f fakeIDTokens) VerifyIDToken(_ context.Context, _, raw string) ([]byte, signing.Header, error) {
+	if p, ok := f[raw]; ok {
+		return p, signing.Header{Alg: "RS256", Type: "JWT"}, nil
+	}
+	return nil, signing.Header{}, signing.ErrSignature
+}
+
 type fixture struct {
 	ui       *UI
+	idTokens fakeIDTokens
 	users    *fakeUsers
 	sessions *fakeSessions
 	consents *fakeConsents
@@ -248,15 +263,17 @@ func newFixture(t *testing.T) *fixture {
 			"bob@example.com": {Team: team, ID: "b0b", Email: "bob@example.com", Name: "Bob", PasswordHash: hash, Disabled: true},
 		}},
 		consents: &fakeConsents{},
+		idTokens: fakeIDTokens{},
 		audit:    &audittest.Trail{},
 		now:      time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC),
 	}
 	f.sessions = &fakeSessions{now: func() time.Time { return f.now }, byID: map[string]store.Session{}}
 	clients := fakeClients{appID: {Team: team, ID: appID, Name: "Reports", GrantTypes: []string{"authorization_code"},
-		AuthMethod: "client_secret_basic", Scopes: []string{scope.AuditLogRead, "team.user-group-info:read"}, RedirectURIs: []string{redirectURI}}}
+		AuthMethod: "client_secret_basic", Scopes: []string{scope.AuditLogRead, "team.user-group-info:read", scope.OpenID},
+		RedirectURIs: []string{redirectURI}, PostLogoutRedirectURIs: []string{postLogoutURI}}}
 	f.refusals = ratelimit.NewRefusals(f.audit, time.Minute, func() time.Time { return f.now })
 	f.ui, err = New(Options{
-		Users: f.users, Clients: clients, Consents: f.consents, Sessions: f.sessions, Scopes: cat, Key: mk,
+		Users: f.users, Clients: clients, Consents: f.consents, Sessions: f.sessions, Scopes: cat, Key: mk, IDTokens: f.idTokens,
 		AccountLimit: ratelimit.NewBudget(ratelimit.BudgetOptions{Name: "login.account", Max: 3, Window: time.Minute, Now: func() time.Time { return f.now }}),
 		IPLimit:      ratelimit.NewBudget(ratelimit.BudgetOptions{Name: "login.ip", Max: 100, Window: time.Minute, Now: func() time.Time { return f.now }}),
 		Refusals:     f.refusals,
@@ -604,7 +621,7 @@ func TestConsentDecision(t *testing.T) {
 	}
 }
 
-// A cross-site POST is refused before anything is read.
+// A cross-site POST of the consent form is refused.
 func TestCrossSitePostRefused(t *testing.T) {
 	f := newFixture(t)
 	r := httptest.NewRequest("POST", "/oauth2/authorize", strings.NewReader("decision=approve"))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
@@ -15,11 +16,21 @@ import (
 // whether the account exists.
 const badCredentials = "The email address or the password is not right."
 
-// ServeLoginPage is GET /login: the sign-in form. A signed-in user goes on
-// to return_to (a path on this host) or the profile.
+// ServeLoginPage is GET /login: the sign-in form, its email pre-filled
+// with login_hint (OpenID Connect's, passed on by /oauth2/authorize). A
+// signed-in user goes on to return_to (a path on this host) or the
+// profile, unless reauth asks for the sign-in again (OpenID Connect's
+// prompt=login, max_age, id_token_hint).
 func (u *UI) ServeLoginPage(w http.ResponseWriter, r *http.Request) {
-	returnTo := safeReturn(r.URL.Query().Get("return_to"))
-	switch _, err := u.signedIn(r); {
+	q := r.URL.Query()
+	returnTo := safeReturn(q.Get("return_to"))
+	v := view{ReturnTo: returnTo, Email: loginHint(q.Get("login_hint"))}
+	switch s, err := u.signedIn(r); {
+	case err == nil && q.Get("reauth") != "":
+		v.Notice = "The application asks you to sign in again."
+		if v.Email == "" {
+			v.Email = s.user.Email
+		}
 	case err == nil:
 		redirect(w, r, orProfile(returnTo))
 		return
@@ -27,7 +38,16 @@ func (u *UI) ServeLoginPage(w http.ResponseWriter, r *http.Request) {
 		u.unavailable(w, r, "read session", err)
 		return
 	}
-	u.loginForm(w, r, http.StatusOK, view{ReturnTo: returnTo})
+	u.loginForm(w, r, http.StatusOK, v)
+}
+
+// loginHint is a login_hint that the form can show: an email-sized string
+// of printable characters, else "".
+func loginHint(h string) string {
+	if len(h) > kernel.MaxEmail || strings.ContainsFunc(h, func(r rune) bool { return r < ' ' || r == 0x7f || r == utf8.RuneError }) {
+		return ""
+	}
+	return h
 }
 
 func orProfile(returnTo string) string {
@@ -183,6 +203,19 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	ev.UserID, ev.Success = user.ID, true
 	if err := u.record(r, ev, "", user.ID); err != nil {
 		u.unavailable(w, r, "audit sign-in", err)
+		return
+	}
+	// A sign-in in a browser that has a session already (asked again by
+	// an application, or as another user) replaces that session: it ends
+	// in the store, not only in the cookie.
+	switch prev, err := u.signedIn(r); {
+	case err == nil:
+		if err := u.o.Sessions.End(ctx, team, prev.sess.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			u.unavailable(w, r, "end the previous session", err)
+			return
+		}
+	case !errors.Is(err, errNoSession):
+		u.unavailable(w, r, "read session", err)
 		return
 	}
 	if err := u.startSession(w, r, user); err != nil {

@@ -1,8 +1,10 @@
 // Package webui is the web UI on a team's host: the pages people see.
 // It serves sign-in (/login, /logout), the authorization endpoint of the
 // authorization code flow with its consent page (/oauth2/authorize, RFC
-// 6749 section 4.1, RFC 7636, RFC 9700), and the profile page where users
-// manage the clients they consented to (/profile, and the same as JSON at
+// 6749 section 4.1, RFC 7636, RFC 9700) and OpenID Connect's demands on
+// it (prompt, max_age, login_hint, id_token_hint), RP-initiated logout
+// (/oauth2/logout), and the profile page where users manage the clients
+// they consented to (/profile, and the same as JSON at
 // /api/profile/consents).
 //
 // Pages are server-rendered from html/template files embedded in the
@@ -38,6 +40,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
+	"github.com/gatehouse/gatehouse/internal/oidc"
 	"github.com/gatehouse/gatehouse/internal/ratelimit"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
@@ -47,7 +50,7 @@ import (
 var templateFS embed.FS
 
 // pages are the templates, each parsed with the base layout.
-var pageNames = []string{"login", "consent", "profile", "message"}
+var pageNames = []string{"login", "consent", "profile", "message", "logout"}
 
 // Clients reads registered clients (client.Service is one, from a cache).
 type Clients interface {
@@ -67,7 +70,7 @@ type Users interface {
 type Consents interface {
 	Remembered(ctx context.Context, team, userID, clientID string, scopes []string) (bool, error)
 	Approve(ctx context.Context, a kernel.Actor, team, userID, clientID string, scopes []string) error
-	IssueCode(ctx context.Context, team, userID string, req consent.Request) (secret.Secret, error)
+	IssueCode(ctx context.Context, team, userID string, authTime time.Time, req consent.Request) (secret.Secret, error)
 	List(ctx context.Context, team, userID string) ([]store.Consent, error)
 	Revoke(ctx context.Context, a kernel.Actor, team, userID, clientID string) error
 }
@@ -82,6 +85,10 @@ type Sessions interface {
 	EndAll(ctx context.Context, team, userID string) (int, error)
 	List(ctx context.Context, team, userID string) ([]store.Session, error)
 }
+
+// IDTokens verifies the ID tokens that clients hand back as
+// id_token_hint (signing.Manager is one): see oidc.CheckHint.
+type IDTokens = oidc.Verifier
 
 // Scopes describes the scopes a consent page shows (scope.Catalog is one).
 type Scopes interface {
@@ -120,6 +127,9 @@ type Options struct {
 	Consents Consents
 	Sessions Sessions
 	Scopes   Scopes
+	// IDTokens checks the id_token_hint of an authorization request and
+	// of RP-initiated logout (OpenID Connect).
+	IDTokens IDTokens
 	Key      masterkey.Key
 	// Secure is true when the team URLs are https: the cookies then take
 	// the __Host- prefix and the Secure attribute.
@@ -153,8 +163,8 @@ type UI struct {
 // New builds the UI.
 func New(o Options) (*UI, error) {
 	if o.Users == nil || o.Clients == nil || o.Consents == nil || o.Sessions == nil || o.Scopes == nil || o.AccountLimit == nil || o.IPLimit == nil ||
-		o.Refusals == nil || o.Audit == nil || o.Passwords == nil {
-		return nil, errors.New("web UI: users, clients, consents, sessions, scopes, limits, refusals, audit and passwords are required")
+		o.Refusals == nil || o.Audit == nil || o.Passwords == nil || o.IDTokens == nil {
+		return nil, errors.New("web UI: users, clients, consents, sessions, scopes, ID tokens, limits, refusals, audit and passwords are required")
 	}
 	csrfKey := o.Key.Derive("web csrf")
 	if csrfKey == nil {
@@ -219,6 +229,7 @@ type view struct {
 
 	Consent consentView
 	Profile profileView
+	Logout  logoutView
 }
 
 // render writes page name with status. Every page is private to its

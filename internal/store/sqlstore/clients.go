@@ -8,18 +8,22 @@ import (
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-const clientColumns = `team, id, name, grant_types, auth_method, scopes, redirect_uris, access_token_ttl, created_at`
+const clientColumns = `team, id, name, grant_types, auth_method, scopes, redirect_uris, access_token_ttl, created_at,
+	id_token_alg, post_logout_redirect_uris`
 
 func scanClient(sc interface{ Scan(...any) error }) (store.Client, error) {
 	var (
 		c                        store.Client
 		grants, scopes, redirect string
+		postLogout               string
 		ttl, created             int64
 	)
-	if err := sc.Scan(&c.Team, &c.ID, &c.Name, &grants, &c.AuthMethod, &scopes, &redirect, &ttl, &created); err != nil {
+	if err := sc.Scan(&c.Team, &c.ID, &c.Name, &grants, &c.AuthMethod, &scopes, &redirect, &ttl, &created,
+		&c.IDTokenAlg, &postLogout); err != nil {
 		return store.Client{}, err
 	}
 	c.GrantTypes, c.Scopes, c.RedirectURIs = splitList(grants), splitList(scopes), splitList(redirect)
+	c.PostLogoutRedirectURIs = splitList(postLogout)
 	c.AccessTokenTTL = time.Duration(ttl)
 	c.CreatedAt = fromTS(created)
 	return c, nil
@@ -30,9 +34,9 @@ func (q *queries) CreateClient(ctx context.Context, c store.Client) (err error) 
 	ctx, end := q.op(ctx)
 	defer end(&err)
 	return q.write(ctx, func(x execer) error {
-		if _, err := x.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		if _, err := x.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			c.Team, c.ID, c.Name, joinList(c.GrantTypes), c.AuthMethod, joinList(c.Scopes), joinList(c.RedirectURIs),
-			int64(c.AccessTokenTTL), ts(c.CreatedAt)); err != nil {
+			int64(c.AccessTokenTTL), ts(c.CreatedAt), c.IDTokenAlg, joinList(c.PostLogoutRedirectURIs)); err != nil {
 			return q.fail("create client "+c.ID, err)
 		}
 		for _, s := range c.Secrets {
@@ -128,9 +132,10 @@ func (q *queries) UpdateClient(ctx context.Context, c store.Client) (err error) 
 	defer end(&err)
 	return q.write(ctx, func(x execer) error {
 		res, err := x.ExecContext(ctx, `UPDATE clients SET name = $3, grant_types = $4, auth_method = $5, scopes = $6,
-			redirect_uris = $7, access_token_ttl = $8 WHERE team = $1 AND id = $2`,
+			redirect_uris = $7, access_token_ttl = $8, id_token_alg = $9, post_logout_redirect_uris = $10
+			WHERE team = $1 AND id = $2`,
 			c.Team, c.ID, c.Name, joinList(c.GrantTypes), c.AuthMethod, joinList(c.Scopes), joinList(c.RedirectURIs),
-			int64(c.AccessTokenTTL))
+			int64(c.AccessTokenTTL), c.IDTokenAlg, joinList(c.PostLogoutRedirectURIs))
 		if err != nil {
 			return q.fail("update client "+c.ID, err)
 		}

@@ -10,20 +10,21 @@ import (
 )
 
 const codeColumns = `team, hash, client_id, user_id, redirect_uri, scopes, code_challenge, code_challenge_method,
-	created_at, expires_at, used_at`
+	created_at, expires_at, used_at, nonce, auth_time`
 
 func scanCode(sc interface{ Scan(...any) error }) (store.AuthCode, error) {
 	var (
 		c                store.AuthCode
 		scopes           string
 		created, expires int64
-		used             sql.NullInt64
+		used, authTime   sql.NullInt64
 	)
 	if err := sc.Scan(&c.Team, &c.Hash, &c.ClientID, &c.UserID, &c.RedirectURI, &scopes, &c.CodeChallenge,
-		&c.CodeChallengeMethod, &created, &expires, &used); err != nil {
+		&c.CodeChallengeMethod, &created, &expires, &used, &c.Nonce, &authTime); err != nil {
 		return store.AuthCode{}, err
 	}
 	c.Scopes, c.CreatedAt, c.ExpiresAt, c.UsedAt = splitList(scopes), fromTS(created), fromTS(expires), fromNullTS(used)
+	c.AuthTime = fromOptionalTS(authTime)
 	return c, nil
 }
 
@@ -31,9 +32,9 @@ func (q *queries) CreateAuthCode(ctx context.Context, c store.AuthCode) (err err
 	ctx, end := q.op(ctx)
 	defer end(&err)
 	return q.write(ctx, func(x execer) error {
-		if _, err := x.ExecContext(ctx, `INSERT INTO auth_codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		if _, err := x.ExecContext(ctx, `INSERT INTO auth_codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			c.Team, c.Hash, c.ClientID, c.UserID, c.RedirectURI, joinList(c.Scopes), c.CodeChallenge, c.CodeChallengeMethod,
-			ts(c.CreatedAt), ts(c.ExpiresAt), nullTS(c.UsedAt)); err != nil {
+			ts(c.CreatedAt), ts(c.ExpiresAt), nullTS(c.UsedAt), c.Nonce, optionalTS(c.AuthTime)); err != nil {
 			return q.fail("create authorization code", err)
 		}
 		return nil
@@ -72,19 +73,20 @@ func (q *queries) UseAuthCode(ctx context.Context, team, clientID string, hash [
 }
 
 const refreshColumns = `team, hash, family_id, client_id, user_id, scopes, created_at, expires_at, family_expires_at,
-	used_at, revoked_at`
+	used_at, revoked_at, auth_time`
 
 func scanRefresh(sc interface{ Scan(...any) error }) (store.RefreshToken, error) {
 	var (
 		t                        store.RefreshToken
 		scopes                   string
 		created, expires, family int64
-		used, revoked            sql.NullInt64
+		used, revoked, authTime  sql.NullInt64
 	)
 	if err := sc.Scan(&t.Team, &t.Hash, &t.FamilyID, &t.ClientID, &t.UserID, &scopes, &created, &expires, &family,
-		&used, &revoked); err != nil {
+		&used, &revoked, &authTime); err != nil {
 		return store.RefreshToken{}, err
 	}
+	t.AuthTime = fromOptionalTS(authTime)
 	t.Scopes, t.CreatedAt, t.ExpiresAt, t.FamilyExpiresAt = splitList(scopes), fromTS(created), fromTS(expires), fromTS(family)
 	t.UsedAt, t.RevokedAt = fromNullTS(used), fromNullTS(revoked)
 	return t, nil
@@ -94,9 +96,9 @@ func (q *queries) CreateRefreshToken(ctx context.Context, t store.RefreshToken) 
 	ctx, end := q.op(ctx)
 	defer end(&err)
 	return q.write(ctx, func(x execer) error {
-		if _, err := x.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		if _, err := x.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			t.Team, t.Hash, t.FamilyID, t.ClientID, t.UserID, joinList(t.Scopes), ts(t.CreatedAt), ts(t.ExpiresAt),
-			ts(t.FamilyExpiresAt), nullTS(t.UsedAt), nullTS(t.RevokedAt)); err != nil {
+			ts(t.FamilyExpiresAt), nullTS(t.UsedAt), nullTS(t.RevokedAt), optionalTS(t.AuthTime)); err != nil {
 			return q.fail("create refresh token", err)
 		}
 		return nil

@@ -101,6 +101,11 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			// Back to version 2, as an older binary left it: the later
 			// migrations undone.
 			for _, stmt := range []string{
+				`ALTER TABLE clients DROP COLUMN id_token_alg`,
+				`ALTER TABLE clients DROP COLUMN post_logout_redirect_uris`,
+				`ALTER TABLE auth_codes DROP COLUMN nonce`,
+				`ALTER TABLE auth_codes DROP COLUMN auth_time`,
+				`ALTER TABLE refresh_tokens DROP COLUMN auth_time`,
 				`DROP INDEX users_email_folded`,
 				`DROP INDEX users_name_folded`,
 				`DROP INDEX user_groups_name_folded`,

@@ -276,6 +276,22 @@ func fromNullTS(v sql.NullInt64) *time.Time {
 	return &t
 }
 
+// optionalTS stores a time that may be unknown (zero) as NULL.
+func optionalTS(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}
+
+// fromOptionalTS reads what optionalTS stored: NULL is the zero time.
+func fromOptionalTS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromTS(v.Int64)
+}
+
 // Lists of space-free tokens are stored space-separated.
 func joinList(l []string) string { return strings.Join(l, " ") }
 

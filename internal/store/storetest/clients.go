@@ -13,15 +13,17 @@ func testClients(t *testing.T, s store.Store) {
 	mkTeam(t, s, "alpha")
 	mkTeam(t, s, "beta")
 	web := store.Client{
-		Team:           "alpha",
-		ID:             uuid.NewString(),
-		Name:           "web",
-		GrantTypes:     []string{"authorization_code"},
-		AuthMethod:     "client_secret_post",
-		Scopes:         []string{"audit.log:read", "team.login-history:read", "team.user-group-info:read"},
-		RedirectURIs:   []string{"https://web.example.com/cb", "http://127.0.0.1:8080/cb"},
-		AccessTokenTTL: 20 * time.Minute,
-		CreatedAt:      at(time.Second + 999*time.Microsecond),
+		Team:                   "alpha",
+		ID:                     uuid.NewString(),
+		Name:                   "web",
+		GrantTypes:             []string{"authorization_code"},
+		AuthMethod:             "client_secret_post",
+		Scopes:                 []string{"audit.log:read", "team.login-history:read", "team.user-group-info:read"},
+		RedirectURIs:           []string{"https://web.example.com/cb", "http://127.0.0.1:8080/cb"},
+		AccessTokenTTL:         20 * time.Minute,
+		IDTokenAlg:             "ES256",
+		PostLogoutRedirectURIs: []string{"https://web.example.com/signed-out?x=1", "http://127.0.0.1:8080/bye"},
+		CreatedAt:              at(time.Second + 999*time.Microsecond),
 	}
 	svc := store.Client{
 		Team:       "alpha",
@@ -118,6 +120,8 @@ func testClients(t *testing.T, s store.Store) {
 		want.Scopes = []string{"audit.log:read"}
 		want.RedirectURIs = []string{"https://new.example.com/cb"}
 		want.AccessTokenTTL = 0
+		want.IDTokenAlg = "EdDSA"
+		want.PostLogoutRedirectURIs = []string{"https://new.example.com/bye"}
 		must(t, "UpdateClient(web)", s.UpdateClient(t.Context(), want))
 		client(t, want)
 		client(t, svc)

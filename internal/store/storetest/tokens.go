@@ -25,8 +25,11 @@ func testAuthCodes(t *testing.T, s store.Store) {
 		Scopes:              []string{"audit.log:read", "team.user-group-info:read"},
 		CodeChallenge:       "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
 		CodeChallengeMethod: "S256",
-		CreatedAt:           at(time.Second + 1*time.Microsecond),
-		ExpiresAt:           at(time.Second + time.Minute),
+		// A nonce is the client's string, whatever it holds.
+		Nonce:     "n-0S6_WzA2Mj ünï \"code\" 'x'",
+		AuthTime:  at(500*time.Millisecond + 3*time.Microsecond),
+		CreatedAt: at(time.Second + 1*time.Microsecond),
+		ExpiresAt: at(time.Second + time.Minute),
 	}
 	other := mkAuthCode(t, s, "alpha", web.ID, ann.ID, at(time.Hour))
 	usedAt := at(30*time.Second + 500*time.Microsecond)
@@ -151,6 +154,7 @@ func testRefreshTokens(t *testing.T, s store.Store) {
 		ClientID:        web.ID,
 		UserID:          ann.ID,
 		Scopes:          []string{"audit.log:read", "team.login-history:read"},
+		AuthTime:        at(500*time.Millisecond + 3*time.Microsecond),
 		CreatedAt:       at(time.Second + 77*time.Microsecond),
 		ExpiresAt:       at(24 * time.Hour),
 		FamilyExpiresAt: at(90 * 24 * time.Hour),
