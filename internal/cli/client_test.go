@@ -169,7 +169,7 @@ func TestClientCommands(t *testing.T) {
 	}
 	got.CreatedAt = time.Time{}
 	want := clientShow{ClientID: id, Name: "Reporting job", GrantTypes: []string{"client_credentials"}, AuthMethod: "client_secret_post",
-		Scopes: []string{"audit.log:read", "team.login-history:read"}, RedirectURIs: []string{}, AccessTokenTTL: "5m0s",
+		Scopes: []string{"audit.log:read", "team.login-history:read"}, RedirectURIs: []string{}, PostLogoutRedirectURIs: []string{}, AccessTokenTTL: "5m0s",
 		ActiveSecrets: 1, GraceEndsAt: []time.Time{}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("list[0] (-want +got):\n%s", diff)
