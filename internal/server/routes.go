@@ -76,6 +76,10 @@ func (s *Server) routes() (http.Handler, []string) {
 	team.HandleFunc("GET /profile", s.ui.ServeProfile)
 	team.HandleFunc("POST /profile/consents/{client_id}/revoke", s.ui.FormOnly(s.ui.ServeRevokeConsent))
 	team.HandleFunc("POST /profile/sessions/revoke", s.ui.FormOnly(s.ui.ServeLogoutEverywhere))
+	// The web console (/admin/...: the team's management, each page
+	// behind the permission of the admin API's matching route) and the
+	// profile's account, password and API key forms.
+	s.ui.RegisterConsole(team)
 	// The admin API (scope team.admin and a permission per route) and
 	// the profile API (the user's session or token), with their OpenAPI
 	// description.
