@@ -1,12 +1,12 @@
 package webui
 
 import (
-	"fmt"
-	"slices"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"

@@ -1,9 +1,9 @@
 package webui
 
 import (
-	"slices"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"

@@ -167,4 +167,3 @@ func (u *UI) deleteOwnKey(w http.ResponseWriter, r *http.Request, d *desk) {
 	}
 	redirect(w, r, "/profile?key_deleted=1")
 }
-
