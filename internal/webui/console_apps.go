@@ -54,7 +54,8 @@ func (u *UI) clientRow(c store.Client) clientRow {
 
 // appsTabs are the two lists of the section.
 type appsTabs struct {
-	Clients, Apps bool // the user may read them
+	Clients, Apps bool   // the user may read them
+	On            string // "clients" or "apps": the list shown
 }
 
 type clientsView struct {
@@ -67,8 +68,8 @@ type clientsView struct {
 	Scopes     []string
 }
 
-func tabs(d *desk) appsTabs {
-	return appsTabs{Clients: d.may(actRead, resClients), Apps: d.may(actRead, resApps)}
+func tabs(d *desk, on string) appsTabs {
+	return appsTabs{Clients: d.may(actRead, resClients), Apps: d.may(actRead, resApps), On: on}
 }
 
 // clientsPage lists the team's OAuth clients: searched by the start of the
@@ -85,7 +86,7 @@ func (u *UI) clientsPage(w http.ResponseWriter, r *http.Request, d *desk) {
 		u.failPage(w, r, d, err)
 		return
 	}
-	pv := clientsView{Tabs: tabs(d), Pager: newPager(r, next), Search: newForm(q), CanManage: d.may(actManage, resClients),
+	pv := clientsView{Tabs: tabs(d, "clients"), Pager: newPager(r, next), Search: newForm(q), CanManage: d.may(actManage, resClients),
 		GrantTypes: []string{client.GrantClientCredentials, client.GrantAuthorizationCode}}
 	for _, s := range u.o.Console.Catalog.All() {
 		pv.Scopes = append(pv.Scopes, s.Name)
@@ -302,7 +303,7 @@ func (u *UI) showApps(w http.ResponseWriter, r *http.Request, d *desk, status in
 		u.failPage(w, r, d, err)
 		return
 	}
-	pv := appsView{Tabs: tabs(d), Pager: newPager(r, next), Search: newForm(q), Form: f, CanManage: d.may(actManage, resApps)}
+	pv := appsView{Tabs: tabs(d, "apps"), Pager: newPager(r, next), Search: newForm(q), Form: f, CanManage: d.may(actManage, resApps)}
 	for _, a := range as {
 		pv.Items = append(pv.Items, appRow{Name: a.Name, Created: at(a.CreatedAt)})
 	}

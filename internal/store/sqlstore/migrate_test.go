@@ -101,6 +101,10 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			// Back to version 2, as an older binary left it: the later
 			// migrations undone.
 			for _, stmt := range []string{
+				`DROP INDEX audit_events_actor`,
+				`DROP INDEX audit_events_action`,
+				`DROP INDEX audit_events_target`,
+				`DROP INDEX login_events_email`,
 				`DROP INDEX users_email_folded`,
 				`DROP INDEX users_name_folded`,
 				`DROP INDEX user_groups_name_folded`,
