@@ -170,11 +170,24 @@ func (q *queries) ListAudit(ctx context.Context, team string, f store.AuditFilte
 	// Only the filters given are in the statement, so that the planner
 	// sees them: one actor's, action's or target's events are a range of
 	// that column's index (migration 0013), in the listing's order.
+	// With several filters SQLite, which keeps no statistics, could range
+	// over the widest (an action that most events have) and filter the
+	// rest: it is told to use the index of the first given of target and
+	// actor (which name one record or principal), then action, and to
+	// test the others row by row (a unary + keeps a column off its
+	// index). PostgreSQL's statistics choose for themselves.
 	w := historyWhere(team, cAt, cID, f.Since, f.Until)
-	for _, c := range []struct{ col, v string }{{"actor", f.Actor}, {"action", f.Action}, {"target", f.Target}} {
-		if c.v != "" {
-			w.add(c.col + " = " + w.arg(c.v))
+	indexed := false
+	for _, c := range []struct{ col, v string }{{"target", f.Target}, {"actor", f.Actor}, {"action", f.Action}} {
+		if c.v == "" {
+			continue
 		}
+		col := c.col
+		if indexed && q.d.name() == "sqlite" {
+			col = "+" + col
+		}
+		indexed = true
+		w.add(col + " = " + w.arg(c.v))
 	}
 	rows, err := q.x.QueryContext(ctx, `SELECT id, team, at, actor, action, target, ip, user_agent, detail, COALESCE(event_id, '') FROM audit_events`+
 		w.String()+` ORDER BY at DESC, id DESC LIMIT `+w.arg(n+1), w.args...)
