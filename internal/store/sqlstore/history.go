@@ -170,12 +170,12 @@ func (q *queries) ListAudit(ctx context.Context, team string, f store.AuditFilte
 	// Only the filters given are in the statement, so that the planner
 	// sees them: one actor's, action's or target's events are a range of
 	// that column's index (migration 0013), in the listing's order.
-	// With several filters SQLite, which keeps no statistics, could range
-	// over the widest (an action that most events have) and filter the
-	// rest: it is told to use the index of the first given of target and
-	// actor (which name one record or principal), then action, and to
-	// test the others row by row (a unary + keeps a column off its
-	// index). PostgreSQL's statistics choose for themselves.
+	// With several filters a planner could range over the widest (an
+	// action that most events have) and filter the rest: SQLite keeps no
+	// statistics, and PostgreSQL's lag behind a burst of events. Both are
+	// told to use the index of the first given of target and actor (which
+	// name one record or principal), then action, and to test the others
+	// row by row (an expression, col || '', keeps a column off its index).
 	w := historyWhere(team, cAt, cID, f.Since, f.Until)
 	indexed := false
 	for _, c := range []struct{ col, v string }{{"target", f.Target}, {"actor", f.Actor}, {"action", f.Action}} {
@@ -183,8 +183,8 @@ func (q *queries) ListAudit(ctx context.Context, team string, f store.AuditFilte
 			continue
 		}
 		col := c.col
-		if indexed && q.d.name() == "sqlite" {
-			col = "+" + col
+		if indexed {
+			col += " || ''"
 		}
 		indexed = true
 		w.add(col + " = " + w.arg(c.v))
