@@ -90,6 +90,10 @@ func (s *Server) routes() (http.Handler, []string) {
 	team.HandleFunc("POST /oauth2/userinfo", s.oauth.ServeUserInfo)
 	team.HandleFunc("GET /oauth2/logout", s.ui.ServeEndSession)
 	team.HandleFunc("POST /oauth2/logout", s.ui.FormOnly(s.ui.ServeEndSession))
+	// The web console (/admin/...: the team's management, each page
+	// behind the permission of the admin API's matching route) and the
+	// profile's account, password and API key forms.
+	s.ui.RegisterConsole(team)
 	// The admin API (scope team.admin and a permission per route) and
 	// the profile API (the user's session or token), with their OpenAPI
 	// description.

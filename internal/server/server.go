@@ -142,6 +142,9 @@ func NewWith(svc *compose.Services) (*Server, error) {
 		AccountLimit: svc.Limits.Account, IPLimit: svc.Limits.LoginIP, Passwords: svc.Passwords,
 		Refusals: svc.Refusals,
 		Audit:    svc.Audit, Now: svc.Now, Gen: svc.Gen,
+		// The console calls the services the admin API calls.
+		Console: webui.ConsoleOptions{Admin: svc.Admin, Clients: svc.Clients, Keys: svc.StaticKeys, Signing: svc.Signing,
+			Principals: svc.Checker, History: svc.Store, Catalog: svc.Scopes, Routes: s.migrationRoutes},
 	}); err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}

@@ -88,30 +88,26 @@ func (u *UI) consents(ctx context.Context, team, userID string) ([]consentRow, e
 // with a button that revokes the consent, and the user's sessions with a
 // button that ends them all.
 func (u *UI) ServeProfile(w http.ResponseWriter, r *http.Request) {
-	s, ok := u.requireSession(w, r)
+	d, ok := u.openDesk(w, r, nil)
 	if !ok {
 		return
 	}
-	rows, err := u.consents(r.Context(), s.user.Team, s.user.ID)
-	if err != nil {
-		u.unavailable(w, r, "list consents", err)
-		return
-	}
-	sessions, err := u.sessions(r, s)
-	if err != nil {
-		u.unavailable(w, r, "list sessions", err)
-		return
-	}
-	v := view{Title: "Your profile", User: &s.user, CSRF: u.sessionToken(r, s.sess),
-		Profile: profileView{Consents: rows, Sessions: sessions}}
-	if id := r.URL.Query().Get("revoked"); id != "" {
+	notice := ""
+	switch q := r.URL.Query(); {
+	case q.Get("revoked") != "":
 		name := "the application"
-		if cl, err := u.o.Clients.Client(r.Context(), s.user.Team, id); err == nil {
+		if cl, err := u.o.Clients.Client(r.Context(), d.team, q.Get("revoked")); err == nil {
 			name = cl.Name
 		}
-		v.Notice = "You revoked your consent to " + name + ". It can no longer act for you."
+		notice = "You revoked your consent to " + name + ". It can no longer act for you."
+	case q.Has("saved"):
+		notice = "Your name and email were saved."
+	case q.Has("password"):
+		notice = "Your password was changed. Every other session of yours ended."
+	case q.Has("key_deleted"):
+		notice = "The API key was deleted: it stopped working at once."
 	}
-	u.render(w, r, http.StatusOK, "profile", v)
+	u.showProfile(w, r, d, http.StatusOK, accountView{}, "", notice)
 }
 
 // ServeRoot is GET / of a team's host for a browser: it goes to the

@@ -49,8 +49,10 @@ import (
 //go:embed templates
 var templateFS embed.FS
 
-// pages are the templates, each parsed with the base layout.
-var pageNames = []string{"login", "consent", "profile", "message", "logout"}
+// pages are the templates, each parsed with the base layout: the
+// sign-in, consent, profile and logout pages, and the console's
+// (console.go).
+var pageNames = append([]string{"login", "consent", "profile", "message", "logout"}, consolePages...)
 
 // Clients reads registered clients (client.Service is one, from a cache).
 type Clients interface {
@@ -146,6 +148,10 @@ type Options struct {
 	// Passwords bounds the Argon2id checks running at once (each takes
 	// 64 MiB) and waiting for their turn.
 	Passwords Passwords
+	// Console is what the console's pages (/admin/...) and the profile's
+	// account, password and API key forms are built on: the services the
+	// admin API calls. Required by RegisterConsole.
+	Console ConsoleOptions
 }
 
 // UI serves the web pages of every team.
@@ -158,6 +164,11 @@ type UI struct {
 	cop       *http.CrossOriginProtection
 	sessionCk string
 	loginCk   string
+	// script is the console's one script (templates/console.js), served
+	// at scriptPath and loaded with its integrity (SRI) from that exact
+	// URL, which is all the pages' CSP lets run.
+	script    []byte
+	scriptSRI string
 }
 
 // New builds the UI.
@@ -184,13 +195,18 @@ func New(o Options) (*UI, error) {
 		csrfKey: csrfKey,
 		cop:     http.NewCrossOriginProtection(),
 	}
+	if u.script, err = templateFS.ReadFile("templates/console.js"); err != nil {
+		return nil, fmt.Errorf("web UI: %w", err)
+	}
+	jsSum := sha256.Sum256(u.script)
+	u.scriptSRI = "sha256-" + base64.StdEncoding.EncodeToString(jsSum[:])
 	sum := sha256.Sum256(css)
 	// No script, no frame, no outside resource: only the inline style
 	// whose hash this is.
 	u.csp = "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
 		"'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 	for _, name := range pageNames {
-		t, err := template.ParseFS(templateFS, "templates/base.html", "templates/"+name+".html")
+		t, err := template.ParseFS(templateFS, "templates/base.html", "templates/parts.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web UI: parse %s: %w", name, err)
 		}
@@ -227,6 +243,16 @@ type view struct {
 	// The message page.
 	Link, LinkText string
 
+	// Nav lists the console's sections the user may see (the header
+	// shows them); Wide widens the page for the console's tables; Script
+	// loads the console's script (the copy buttons of a one-time secret).
+	Nav       []navLink
+	Wide      bool
+	Script    bool
+	ScriptSRI string
+	// Page is what a console page or a profile form shows.
+	Page any
+
 	Consent consentView
 	Profile profileView
 	Logout  logoutView
@@ -237,6 +263,14 @@ type view struct {
 func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
 	info := edge.RequestInfo(r)
 	v.Team, v.CSS = info.Team.Name, u.css
+	csp := u.csp
+	if v.Script {
+		// The one script, from this exact URL (a host-source with a path
+		// matches that file only) and with its integrity: nothing inline,
+		// nothing else of this origin.
+		v.ScriptSRI = u.scriptSRI
+		csp += "; script-src " + info.TeamURL + scriptPath
+	}
 	var buf bytes.Buffer
 	if err := u.pages[name].ExecuteTemplate(&buf, "base", v); err != nil {
 		info.Log.Error("render page", "page", name, "err", err)
@@ -245,7 +279,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, name str
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", u.csp)
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
