@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -212,6 +213,16 @@ func TestConsoleForms(t *testing.T) {
 		{"a stale user change", "/admin/users/" + ada.ID, url.Values{"email": {"ada@example.com"}, "version": {"0000"}}, 412, "Someone changed this"},
 		{"a new client", "/admin/applications/new",
 			url.Values{"name": {"etl"}, "grant_types": {"client_credentials"}, "auth_method": {"client_secret_post"}, "scopes": {"audit.log:read"}}, 201, `data-field="client_secret"`},
+		{"an unknown ID token algorithm names the field", "/admin/applications/new",
+			url.Values{"name": {"wiki"}, "grant_types": {"authorization_code"}, "auth_method": {"client_secret_basic"}, "scopes": {"openid"},
+				"redirect_uris": {"https://wiki.example.com/cb"}, "id_token_signed_response_alg": {"HS256"}}, 422, `id="id_token_signed_response_alg-error"`},
+		{"a bad post-logout URI names the field", "/admin/applications/new",
+			url.Values{"name": {"wiki"}, "grant_types": {"authorization_code"}, "auth_method": {"client_secret_basic"}, "scopes": {"openid"},
+				"redirect_uris": {"https://wiki.example.com/cb"}, "post_logout_redirect_uris": {"ftp://wiki.example.com/"}}, 422, `id="post_logout_redirect_uris-error"`},
+		{"an OpenID Connect client", "/admin/applications/new",
+			url.Values{"name": {"wiki"}, "grant_types": {"authorization_code"}, "auth_method": {"client_secret_basic"}, "scopes": {"openid", "email"},
+				"redirect_uris": {"https://wiki.example.com/cb"}, "id_token_signed_response_alg": {"ES256"},
+				"post_logout_redirect_uris": {"https://wiki.example.com/\r\nhttps://wiki.example.com/bye"}}, 201, `data-field="client_secret"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.form.Set("csrf_token", tok)
@@ -220,6 +231,25 @@ func TestConsoleForms(t *testing.T) {
 				t.Errorf("POST %s: %d, want %d saying %q: %s", tc.path, st, tc.status, tc.says, body)
 			}
 		})
+	}
+
+	// The OpenID Connect client was registered with what the form said,
+	// and its page shows it.
+	cs, err := h.Clients.List(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Name != "wiki" {
+			continue
+		}
+		if c.IDTokenAlg != "ES256" || !slices.Equal(c.PostLogoutRedirectURIs, []string{"https://wiki.example.com/", "https://wiki.example.com/bye"}) {
+			t.Errorf("the OpenID Connect client: %q %q", c.IDTokenAlg, c.PostLogoutRedirectURIs)
+		}
+		if st, body := boss.get("/admin/applications/clients/" + c.ID); st != http.StatusOK || !strings.Contains(body, "ES256") ||
+			!strings.Contains(body, "https://wiki.example.com/bye") {
+			t.Errorf("the client's page: %d %s", st, body)
+		}
 	}
 
 	// A user hands on only what they hold: Ada manages permissions but

@@ -24,14 +24,18 @@ type clientRow struct {
 	Scopes         []scopeView
 	RedirectURIs   []string
 	AccessTokenTTL string // "" for the team's
-	Created        when
+	// OpenID Connect: the ID tokens' algorithm ("" without the
+	// authorization_code grant) and where logout may send the user.
+	IDTokenAlg             string
+	PostLogoutRedirectURIs []string
+	Created                when
 	ActiveSecrets  int
 	GraceEnds      []when
 }
 
 func (u *UI) clientRow(c store.Client) clientRow {
 	row := clientRow{ID: c.ID, Name: c.Name, GrantTypes: c.GrantTypes, AuthMethod: c.AuthMethod, RedirectURIs: c.RedirectURIs,
-		Created: at(c.CreatedAt)}
+		IDTokenAlg: client.IDTokenAlg(c), PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, Created: at(c.CreatedAt)}
 	if c.AccessTokenTTL > 0 {
 		row.AccessTokenTTL = c.AccessTokenTTL.String()
 	}
@@ -108,6 +112,7 @@ type newClientView struct {
 	GrantTypes  []choice
 	AuthMethods []choice
 	Scopes      []scopeChoice
+	IDTokenAlgs []choice
 }
 
 type choice struct{ Value, Label, Hint string }
@@ -125,7 +130,11 @@ func (u *UI) newClientView(f form) newClientView {
 		AuthMethods: []choice{
 			{client.AuthSecretBasic, "client_secret_basic", "The client sends its ID and secret in the Authorization header (HTTP Basic)."},
 			{client.AuthSecretPost, "client_secret_post", "The client sends its ID and secret as fields of the token request's body."},
-		}}
+		},
+		IDTokenAlgs: []choice{{"", "Default (" + client.DefaultIDTokenAlg + ", as OpenID Connect requires)", ""}}}
+	for _, alg := range client.IDTokenAlgs {
+		nv.IDTokenAlgs = append(nv.IDTokenAlgs, choice{Value: alg, Label: alg})
+	}
 	for i, s := range u.o.Console.Catalog.All() {
 		nv.Scopes = append(nv.Scopes, scopeChoice{Name: s.Name, Description: s.Description, ID: "scope-" + strconv.Itoa(i)})
 	}
@@ -161,7 +170,8 @@ func lines(s string) []string {
 func (u *UI) createClient(w http.ResponseWriter, r *http.Request, d *desk) {
 	f := newForm(r.PostForm)
 	in := client.NewClient{Name: strings.TrimSpace(f.Get("name")), GrantTypes: f.Values["grant_types"], AuthMethod: f.Get("auth_method"),
-		Scopes: f.Values["scopes"], RedirectURIs: lines(f.Get("redirect_uris"))}
+		Scopes: f.Values["scopes"], RedirectURIs: lines(f.Get("redirect_uris")),
+		IDTokenAlg: f.Get("id_token_signed_response_alg"), PostLogoutRedirectURIs: lines(f.Get("post_logout_redirect_uris"))}
 	if s := strings.TrimSpace(f.Get("access_token_ttl")); s != "" {
 		ttl, err := time.ParseDuration(s)
 		if err != nil {
