@@ -64,6 +64,13 @@ func BenchmarkForwardNginx(b *testing.B) {
 
 	site := proxySite{gatehouse: s.Addr, api: apiAddr, teamHost: "acme.gatehouse.test"}
 	withAuth := runProxy(b, "nginx", site)
+	// The floor of any authorization service in Go: one that answers 200
+	// at once, behind the same auth_request.
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	b.Cleanup(bare.Close)
+	bareSite := site
+	bareSite.gatehouse = bare.Listener.Addr().String()
+	withBare := runProxy(b, "nginx", bareSite)
 	site.direct = true
 	direct := runProxy(b, "nginx", site)
 
@@ -75,6 +82,7 @@ func BenchmarkForwardNginx(b *testing.B) {
 	}{
 		{"nginx-direct", direct.addr, "api.example.test", path, nil, direct.pid},
 		{"nginx-auth_request", withAuth.addr, "api.example.test", path, nil, withAuth.pid},
+		{"nginx-auth_request-bare-200", withBare.addr, "api.example.test", path, nil, withBare.pid},
 		{"forward-decision", s.Addr, "acme.gatehouse.test", "/api/authz/forward",
 			map[string]string{"X-Original-Method": "GET", "X-Original-URI": path, "X-Forwarded-Method": "GET", "X-Forwarded-Uri": path,
 				"X-Forwarded-Host": "api.example.test", "X-Forwarded-Proto": "http", "X-Forwarded-For": "127.0.0.1"}, 0},
