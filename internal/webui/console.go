@@ -11,14 +11,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/adminapi"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/edge"
 	"github.com/gatehouse/gatehouse/internal/kernel"
 	"github.com/gatehouse/gatehouse/internal/scope"
 	"github.com/gatehouse/gatehouse/internal/secret"
-	"github.com/gatehouse/gatehouse/internal/signing"
 	"github.com/gatehouse/gatehouse/internal/statickey"
 	"github.com/gatehouse/gatehouse/internal/store"
 )
@@ -39,29 +38,9 @@ import (
 // a page that asks to confirm it with a form; the only script is
 // console.js, the copy buttons of the one-time secret pages.
 
-// AdminService is the administrative service (admin.Service is one).
-type AdminService interface {
-	CreateUser(ctx context.Context, a kernel.Actor, team string, in admin.NewUser) (store.User, error)
-	User(ctx context.Context, team, ref string) (store.User, error)
-	UpdateUser(ctx context.Context, a kernel.Actor, team, ref string, c admin.UserChange) (store.User, error)
-	DeleteUser(ctx context.Context, a kernel.Actor, team, ref string) error
-	EndSessions(ctx context.Context, a kernel.Actor, team, ref string) (int, error)
-	FindUsers(ctx context.Context, team string, f store.UserFilter, p store.Page) ([]store.User, string, error)
-	CreateGroup(ctx context.Context, a kernel.Actor, team, name string) (store.Group, error)
-	DeleteGroup(ctx context.Context, a kernel.Actor, team, name string) error
-	AddMember(ctx context.Context, a kernel.Actor, team, group, email string) error
-	RemoveMember(ctx context.Context, a kernel.Actor, team, group, email string) error
-	FindGroups(ctx context.Context, team string, f store.NameFilter, p store.Page) ([]store.Group, string, error)
-	Emails(ctx context.Context, team string, ids []string) (map[string]string, error)
-	CreateApp(ctx context.Context, a kernel.Actor, team, name string) (store.Application, error)
-	DeleteApp(ctx context.Context, a kernel.Actor, team, name string) error
-	FindApps(ctx context.Context, team string, f store.NameFilter, p store.Page) ([]store.Application, string, error)
-	Grant(ctx context.Context, a kernel.Actor, p store.Permission) (store.Permission, error)
-	Revoke(ctx context.Context, a kernel.Actor, p store.Permission) error
-	FindPermissions(ctx context.Context, team, principal string, p store.Page) ([]store.Permission, string, error)
-	TeamSettings(ctx context.Context, team string) (store.TeamSettings, error)
-	SetTeamSettings(ctx context.Context, a kernel.Actor, team string, c admin.TeamSettingsChange) (store.TeamSettings, error)
-}
+// AdminService is the administrative service (admin.Service is one):
+// the admin API's, so that the console cannot need what the API lacks.
+type AdminService = adminapi.Admin
 
 // ClientAdmin registers OAuth clients (client.Service is one).
 type ClientAdmin interface {
@@ -84,11 +63,9 @@ type KeyAdmin interface {
 	Migrate(ctx context.Context, a kernel.Actor, team, keyID, authMethod string, routes []authz.Route) (store.Client, secret.Secret, error)
 }
 
-// SigningAdmin lists and rotates signing keys (signing.Manager is one).
-type SigningAdmin interface {
-	Keys(ctx context.Context, team string) ([]signing.KeyInfo, error)
-	RotateFor(ctx context.Context, a kernel.Actor, team, alg string) (signing.KeyInfo, error)
-}
+// SigningAdmin lists and rotates signing keys (signing.Manager is one),
+// as the admin API does.
+type SigningAdmin = adminapi.Signing
 
 // Principals resolves a principal's grants (authz.Checker is one).
 type Principals interface {
