@@ -54,8 +54,9 @@ func (s *Service) write(ctx context.Context, ev store.AuditEvent, fn func(q stor
 
 func invalid(format string, args ...any) error { return kernel.Invalid(format, args...) }
 
-// validateName checks a group or application name: 1 to 128 printable
-// characters without ':' (it would confuse principals) or spaces at the ends.
+// validateName checks an application name: 1 to 128 printable
+// characters without spaces, ':' (it would confuse principals) or '/'.
+// Groups are named otherwise (groupName).
 func validateName(kind, name string) error {
 	if name == "" || utf8.RuneCountInString(name) > 128 || strings.TrimSpace(name) != name {
 		return kernel.InvalidField("name", "%s name %q: want 1 to 128 characters without leading or trailing spaces", kind, name)
@@ -64,6 +65,13 @@ func validateName(kind, name string) error {
 		return kernel.InvalidField("name", "%s name %q: spaces, ':', '/' and control characters are not allowed", kind, name)
 	}
 	return nil
+}
+
+// groupName checks a group's name and returns it as it is stored
+// (authz.GroupName: spaces and any Unicode, composed to NFC).
+func groupName(name string) (string, error) {
+	g, err := authz.GroupName(name)
+	return g, kernel.AsInvalidField("name", err)
 }
 
 // teamExists checks that the team exists, to give a clear error.
