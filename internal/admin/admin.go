@@ -175,7 +175,7 @@ func (s *Service) newUser(teamName string, in NewUser) (store.User, error) {
 	if name == "" {
 		name = email
 	}
-	return store.User{Team: teamName, ID: id, Email: email, Name: name, PasswordHash: hash, TeamAdmin: in.TeamAdmin, CreatedAt: s.now()}, nil
+	return store.User{Team: teamName, ID: id, Email: email, Name: name, PasswordHash: hash, TeamAdmin: in.TeamAdmin, CreatedAt: s.now(), UpdatedAt: s.now()}, nil
 }
 
 func (s *Service) userCreated(a kernel.Actor, u store.User) store.AuditEvent {
@@ -265,7 +265,7 @@ func (s *Service) SetPassword(ctx context.Context, a kernel.Actor, teamName, ema
 				return err
 			}
 		}
-		u.PasswordHash = hash
+		u.PasswordHash, u.UpdatedAt = hash, s.now()
 		if err := q.UpdateUser(ctx, u); err != nil {
 			return err
 		}
@@ -274,8 +274,8 @@ func (s *Service) SetPassword(ctx context.Context, a kernel.Actor, teamName, ema
 }
 
 // SetDisabled disables or enables the user. A disabled user cannot sign in,
-// and every web session of theirs ends in the same transaction; enabling
-// the user again brings none of them back.
+// and every credential of theirs ends in the same transaction
+// (endCredentials); enabling the user again brings none of them back.
 func (s *Service) SetDisabled(ctx context.Context, a kernel.Actor, teamName, email string, disabled bool) error {
 	action := "user.enable"
 	if disabled {
@@ -292,9 +292,14 @@ func (s *Service) SetDisabled(ctx context.Context, a kernel.Actor, teamName, ema
 		if err := mayActOn(a, u, "disabling or enabling the account"); err != nil {
 			return err
 		}
-		u.Disabled = disabled
+		u.Disabled, u.UpdatedAt = disabled, s.now()
 		if err := q.UpdateUser(ctx, u); err != nil {
 			return err
+		}
+		if disabled {
+			if err := s.endCredentials(ctx, q, u); err != nil {
+				return err
+			}
 		}
 		return q.AppendAudit(ctx, s.audit(a, teamName, action, "user:"+u.Email, nil))
 	})

@@ -553,17 +553,17 @@ func TestCreateUser(t *testing.T) {
 		want store.User // without ID and PasswordHash
 	}{
 		{"team admin", admin.NewUser{Email: "ada@example.com", Name: "Ada Lovelace", Password: password, TeamAdmin: true},
-			store.User{Team: "acme", Email: "ada@example.com", Name: "Ada Lovelace", TeamAdmin: true, CreatedAt: now}},
+			store.User{Team: "acme", Email: "ada@example.com", Name: "Ada Lovelace", TeamAdmin: true, CreatedAt: now, UpdatedAt: now}},
 		{"not team admin", admin.NewUser{Email: "bob@example.com", Name: "Bob", Password: password},
-			store.User{Team: "acme", Email: "bob@example.com", Name: "Bob", CreatedAt: now}},
+			store.User{Team: "acme", Email: "bob@example.com", Name: "Bob", CreatedAt: now, UpdatedAt: now}},
 		{"email lower-cased", admin.NewUser{Email: "Cy.Young@Example.COM", Name: "Cy", Password: password},
-			store.User{Team: "acme", Email: "cy.young@example.com", Name: "Cy", CreatedAt: now}},
+			store.User{Team: "acme", Email: "cy.young@example.com", Name: "Cy", CreatedAt: now, UpdatedAt: now}},
 		{"name defaults to email", admin.NewUser{Email: "Dan@example.com", Password: password},
-			store.User{Team: "acme", Email: "dan@example.com", Name: "dan@example.com", CreatedAt: now}},
+			store.User{Team: "acme", Email: "dan@example.com", Name: "dan@example.com", CreatedAt: now, UpdatedAt: now}},
 		{"shortest password", admin.NewUser{Email: "eve@example.com", Password: "123456789012"},
-			store.User{Team: "acme", Email: "eve@example.com", Name: "eve@example.com", CreatedAt: now}},
+			store.User{Team: "acme", Email: "eve@example.com", Name: "eve@example.com", CreatedAt: now, UpdatedAt: now}},
 		{"password of 12 multibyte characters", admin.NewUser{Email: "fay@example.com", Password: "éééééééééééé"},
-			store.User{Team: "acme", Email: "fay@example.com", Name: "fay@example.com", CreatedAt: now}},
+			store.User{Team: "acme", Email: "fay@example.com", Name: "fay@example.com", CreatedAt: now, UpdatedAt: now}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := openStore(t)
@@ -871,8 +871,8 @@ func TestLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantUsers := []store.User{
-		{Team: "acme", Email: "ada@example.com", Name: "Ada", TeamAdmin: true, CreatedAt: now},
-		{Team: "acme", Email: "bob@example.com", Name: "bob@example.com", CreatedAt: now},
+		{Team: "acme", Email: "ada@example.com", Name: "Ada", TeamAdmin: true, CreatedAt: now, UpdatedAt: now},
+		{Team: "acme", Email: "bob@example.com", Name: "bob@example.com", CreatedAt: now, UpdatedAt: now},
 	}
 	if diff := cmp.Diff(wantUsers, users, cmpopts.IgnoreFields(store.User{}, "ID", "PasswordHash")); diff != "" {
 		t.Errorf("AllUsers (-want +got):\n%s", diff)
@@ -882,7 +882,8 @@ func TestLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]store.Group{{Team: "acme", Name: "eng", CreatedAt: now, Members: []string{users[0].ID}}}, groups); diff != "" {
+	if diff := cmp.Diff([]store.Group{{Team: "acme", Name: "eng", CreatedAt: now, UpdatedAt: now, Members: []string{users[0].ID}}}, groups,
+		cmpopts.IgnoreFields(store.Group{}, "ID")); diff != "" {
 		t.Errorf("ListGroups (-want +got):\n%s", diff)
 	}
 
@@ -958,7 +959,7 @@ func TestBootstrap(t *testing.T) {
 		if diff := cmp.Diff([]store.Team{{Name: admin.DevTeam, CreatedAt: now}}, s.Teams); diff != "" {
 			t.Errorf("teams (-want +got):\n%s", diff)
 		}
-		wantUser := store.User{Team: admin.DevTeam, Email: admin.DevAdmin, Name: "Acme Admin", TeamAdmin: true, CreatedAt: now}
+		wantUser := store.User{Team: admin.DevTeam, Email: admin.DevAdmin, Name: "Acme Admin", TeamAdmin: true, CreatedAt: now, UpdatedAt: now}
 		if diff := cmp.Diff([]store.User{wantUser}, s.Users[admin.DevTeam], cmpopts.IgnoreFields(store.User{}, "ID", "PasswordHash")); diff != "" {
 			t.Fatalf("users (-want +got):\n%s", diff)
 		}

@@ -16,7 +16,11 @@ func (s *Service) CreateGroup(ctx context.Context, a kernel.Actor, teamName, nam
 	if err != nil {
 		return store.Group{}, err
 	}
-	g := store.Group{Team: teamName, Name: name, CreatedAt: s.now()}
+	id, err := s.Gen.UUID()
+	if err != nil {
+		return store.Group{}, fmt.Errorf("create group: %w", err)
+	}
+	g := store.Group{Team: teamName, ID: id, Name: name, CreatedAt: s.now(), UpdatedAt: s.now()}
 	err = s.write(ctx, s.audit(a, teamName, "group.create", "group:"+name, nil), func(q store.Queries) error {
 		if err := teamExists(ctx, q, teamName); err != nil {
 			return err
