@@ -232,7 +232,6 @@ func testQueryBounds(t *testing.T, s store.Store) {
 	}
 }
 
-
 // testDirectoryGroups checks GroupByID, UpdateGroup, Memberships and
 // QueryGroups.
 func testDirectoryGroups(t *testing.T, s store.Store) {
