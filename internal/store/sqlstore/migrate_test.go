@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sync"
 	"testing"
 
@@ -80,25 +79,35 @@ func runConcurrentOpens(t *testing.T, open func(context.Context) (*DB, error)) {
 	}
 }
 
-// undo0012 takes a database back to before migration 0012, as an older
-// binary left it.
-var undo0012 = []string{
-	`DROP INDEX users_external_id`,
-	`DROP INDEX users_created`,
-	`DROP INDEX users_updated`,
-	`DROP INDEX user_groups_id`,
-	`DROP INDEX user_groups_external_id`,
-	`DROP INDEX user_groups_created`,
-	`DROP INDEX user_groups_updated`,
-	`ALTER TABLE users DROP COLUMN external_id`,
-	`ALTER TABLE users DROP COLUMN given_name`,
-	`ALTER TABLE users DROP COLUMN family_name`,
-	`ALTER TABLE users DROP COLUMN emails`,
-	`ALTER TABLE users DROP COLUMN updated_at`,
-	`ALTER TABLE user_groups DROP COLUMN id`,
-	`ALTER TABLE user_groups DROP COLUMN external_id`,
-	`ALTER TABLE user_groups DROP COLUMN updated_at`,
-	`DELETE FROM schema_migrations WHERE version >= 12`,
+// undo0012 takes a database of dialect back to before migration 0012, as
+// an older binary left it.
+func undo0012(dialect string) []string {
+	folded := "lower(name)"
+	if dialect == "postgres" {
+		folded = `(lower(name) COLLATE "C")`
+	}
+	return []string{
+		`DROP INDEX users_external_id`,
+		`DROP INDEX users_created`,
+		`DROP INDEX users_updated`,
+		`DROP INDEX user_groups_id`,
+		`DROP INDEX user_groups_external_id`,
+		`DROP INDEX user_groups_created`,
+		`DROP INDEX user_groups_updated`,
+		`ALTER TABLE users DROP COLUMN external_id`,
+		`ALTER TABLE users DROP COLUMN given_name`,
+		`ALTER TABLE users DROP COLUMN family_name`,
+		`ALTER TABLE users DROP COLUMN emails`,
+		`ALTER TABLE users DROP COLUMN updated_at`,
+		`ALTER TABLE user_groups DROP COLUMN id`,
+		`ALTER TABLE user_groups DROP COLUMN external_id`,
+		`ALTER TABLE user_groups DROP COLUMN updated_at`,
+		`DROP INDEX users_name_folded`,
+		`CREATE INDEX users_name_folded ON users (team, ` + folded + `)`,
+		`DROP INDEX group_members_user`,
+		`CREATE INDEX group_members_user ON group_members (team, user_id)`,
+		`DELETE FROM schema_migrations WHERE version >= 12`,
+	}
 }
 
 // Migration 3 makes client names unique per team; clients of one team that
@@ -124,7 +133,7 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			}
 			// Back to version 2, as an older binary left it: the later
 			// migrations undone.
-			for _, stmt := range append(slices.Clone(undo0012),
+			for _, stmt := range append(undo0012(dialect),
 				`DROP INDEX users_email_folded`,
 				`DROP INDEX users_name_folded`,
 				`DROP INDEX user_groups_name_folded`,
@@ -212,7 +221,7 @@ func TestMigrationGivesGroupsIDs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, stmt := range append(slices.Clone(undo0012),
+			for _, stmt := range append(undo0012(dialect),
 				`INSERT INTO teams (name, created_at) VALUES ('alpha', 0)`,
 				`INSERT INTO users (team, id, email, name, password_hash, team_admin, disabled, created_at)
 					VALUES ('alpha', 'u1', 'ann@example.com', 'Ann', '', false, false, 42)`,

@@ -207,3 +207,6 @@ func (postgresDialect) jsonElements(column string) (string, func(string) string,
 		func(key string) string { return "coalesce(e ->> '" + key + "', '')" },
 		func(key string) string { return "coalesce((e ->> '" + key + "')::boolean, false)" }
 }
+
+// unindexed: expr itself; PostgreSQL's planner goes by its statistics.
+func (postgresDialect) unindexed(expr string) string { return expr }

@@ -80,6 +80,9 @@ type translator struct {
 	tab   table
 	team  string
 	drive bool // the driving form: only what indexes serve
+	// plain: comparisons that no index serves (dialect.unindexed), for a
+	// page read in the order of another index.
+	plain bool
 	depth int
 }
 
@@ -147,6 +150,9 @@ func (t *translator) cond1(c store.Cond) (string, bool, error) {
 	col, ok := t.tab.columns[c.Field]
 	if !ok {
 		return "", false, fmt.Errorf("%s has no field %q: %w", t.tab.name, c.Field, store.ErrInvalid)
+	}
+	if t.plain {
+		col.expr = t.d.unindexed(col.expr)
 	}
 	return t.compare(col, c)
 }
@@ -279,27 +285,35 @@ func (t *translator) anyMember(c store.Cond) (string, bool, error) {
 	return "name IN (SELECT group_name FROM group_members WHERE team = " + t.w.arg(t.team) + " AND user_id = " + t.w.arg(id) + ")", true, nil
 }
 
-// orderBy is the ORDER BY of a query: the field's column, then the ID.
-func orderBy(tab table, q store.Query, idField store.Field) (string, error) {
+// orderBy is the ORDER BY of a query, the field's column then the ID,
+// twice: as indexes hold it, for a page read in the order of an index,
+// and as no index holds it, for a page of few records, which the planner
+// then finds through the condition's index and sorts.
+func orderBy(tab table, q store.Query, idField store.Field) (indexed, sorted string, err error) {
 	dir := ""
 	if q.Desc {
 		dir = " DESC"
 	}
 	if q.SortBy == "" || q.SortBy == idField {
-		return " ORDER BY id" + dir, nil
+		return " ORDER BY id" + dir, " ORDER BY (id || '')" + dir, nil
 	}
 	col, ok := tab.columns[q.SortBy]
 	if !ok || !col.indexed {
-		return "", fmt.Errorf("%s cannot be sorted by %q: %w", tab.name, q.SortBy, store.ErrInvalid)
+		return "", "", fmt.Errorf("%s cannot be sorted by %q: %w", tab.name, q.SortBy, store.ErrInvalid)
 	}
-	return " ORDER BY " + col.expr + dir + ", id" + dir, nil
+	unindexed := "(" + col.expr + " || '')"
+	if col.kind == kindTime {
+		unindexed = "(" + col.expr + " + 0)"
+	}
+	return " ORDER BY " + col.expr + dir + ", id" + dir, " ORDER BY " + unindexed + dir + ", (id || '')" + dir, nil
 }
 
-// plan is a query's SQL: the full condition with its arguments, and the
-// count, checked for bounds first.
+// plan is a query's SQL: the full condition with its arguments, also
+// written so that no index serves it (for a page in the order of an
+// index), and its orders (orderBy).
 type plan struct {
-	where *where // team = $1 AND the full condition
-	order string
+	where, plain    *where // team = $1 AND the full condition
+	indexed, sorted string
 }
 
 // planQuery translates q on tab, checks that indexes bound it, and
@@ -309,14 +323,14 @@ func (q *queries) planQuery(ctx context.Context, tab table, team string, qu stor
 		return plan{}, fmt.Errorf("query limit %d, offset %d: want a limit of 0 to %d and an offset of 0 or more: %w",
 			qu.Limit, qu.Offset, maxPageSize, store.ErrInvalid)
 	}
-	order, err := orderBy(tab, qu, idField)
+	indexed, sorted, err := orderBy(tab, qu, idField)
 	if err != nil {
 		return plan{}, err
 	}
 	full := &where{}
 	full.add("team = " + full.arg(team))
 	if qu.Where == nil {
-		return plan{where: full, order: order}, nil
+		return plan{where: full, plain: full, indexed: indexed, sorted: sorted}, nil
 	}
 	ft := translator{d: q.d, w: full, tab: tab, team: team}
 	s, exact, err := ft.cond(*qu.Where)
@@ -325,6 +339,14 @@ func (q *queries) planQuery(ctx context.Context, tab table, team string, qu stor
 	}
 	if s != "" {
 		full.add(s)
+	}
+	plain := &where{}
+	plain.add("team = " + plain.arg(team))
+	pt := translator{d: q.d, w: plain, tab: tab, team: team, plain: true}
+	if s, _, err := pt.cond(*qu.Where); err != nil {
+		return plan{}, err
+	} else if s != "" {
+		plain.add(s)
 	}
 	if !exact {
 		drive := &where{}
@@ -346,15 +368,12 @@ func (q *queries) planQuery(ctx context.Context, tab table, team string, qu stor
 			return plan{}, fmt.Errorf("query %s: more than %d records to examine: %w", tab.name, store.MaxExamined, store.ErrTooBroad)
 		}
 	}
-	return plan{where: full, order: order}, nil
+	return plan{where: full, plain: plain, indexed: indexed, sorted: sorted}, nil
 }
 
-// count counts what p selects, unless the page itself tells: a page that
-// started at the first record and came back short holds it all.
-func (q *queries) count(ctx context.Context, tab table, p plan, qu store.Query, got int) (int, error) {
-	if qu.Limit > 0 && got < qu.Limit && (got > 0 || qu.Offset == 0) {
-		return qu.Offset + got, nil
-	}
+// count counts what p selects: through indexes alone when the condition
+// is exact, else on the candidates that planQuery bounded.
+func (q *queries) count(ctx context.Context, tab table, p plan) (int, error) {
 	var n int
 	if err := q.x.QueryRowContext(ctx, `SELECT count(*) FROM `+tab.name+p.where.String(), p.where.args...).Scan(&n); err != nil {
 		return 0, q.fail("count "+tab.name, err)
@@ -362,11 +381,22 @@ func (q *queries) count(ctx context.Context, tab table, p plan, qu store.Query, 
 	return n, nil
 }
 
-// page is the SQL of p's page, with the arguments.
-func (p plan) page(columns, table string, qu store.Query) (string, []any) {
-	w := &where{conds: p.where.conds, args: append([]any(nil), p.where.args...)}
-	return `SELECT ` + columns + ` FROM ` + table + w.String() + p.order +
-		` LIMIT ` + w.arg(qu.Limit) + ` OFFSET ` + w.arg(qu.Offset), w.args
+// page is the SQL of p's page of a query that selects n records, with the
+// arguments. A page of few records (at most store.MaxExamined) is sorted
+// after the condition's indexes found them; of more, it is read in the
+// order of an index, testing the condition on each record (no index of
+// it is used then: the planner would rather read them all and sort), which
+// stops once the page is full. The page's IDs come first and then their
+// rows, so that the records skipped to reach an offset are index
+// entries, not rows.
+func (p plan) page(columns, table string, qu store.Query, n int) (string, []any) {
+	src, order := p.where, p.sorted
+	if n > store.MaxExamined {
+		src, order = p.plain, p.indexed
+	}
+	w := &where{conds: src.conds, args: append([]any(nil), src.args...)}
+	ids := `SELECT id FROM ` + table + w.String() + order + ` LIMIT ` + w.arg(qu.Limit) + ` OFFSET ` + w.arg(qu.Offset)
+	return `SELECT ` + columns + ` FROM ` + table + ` WHERE team = $1 AND id IN (` + ids + `)` + p.sorted, w.args
 }
 
 // QueryUsers returns the page of the team's users that qu selects, and
@@ -379,15 +409,16 @@ func (q *queries) QueryUsers(ctx context.Context, team string, qu store.Query) (
 	if err != nil {
 		return nil, 0, err
 	}
-	var out []store.User
-	if qu.Limit > 0 {
-		query, args := p.page(userColumns, "users", qu)
-		if out, err = queryAll(ctx, q, "query users", scanUser, query, args...); err != nil {
-			return nil, 0, err
-		}
+	n, err := q.count(ctx, tab, p)
+	if err != nil || qu.Limit == 0 || qu.Offset >= n {
+		return nil, n, err
 	}
-	n, err := q.count(ctx, tab, p, qu, len(out))
-	return out, n, err
+	query, args := p.page(userColumns, "users", qu, n)
+	out, err := queryAll(ctx, q, "query users", scanUser, query, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, n, nil
 }
 
 // QueryGroups returns the page of the team's groups that qu selects, with
@@ -400,12 +431,14 @@ func (q *queries) QueryGroups(ctx context.Context, team string, qu store.Query) 
 	if err != nil {
 		return nil, 0, err
 	}
-	var out []store.Group
-	if qu.Limit > 0 {
-		query, args := p.page(`team, id, name, external_id, created_at, updated_at, NULL`, "user_groups", qu)
-		if out, err = q.groupsIn(ctx, q.x, query, args...); err != nil {
-			return nil, 0, q.fail("query groups", err)
-		}
+	n, err := q.count(ctx, tab, p)
+	if err != nil || qu.Limit == 0 || qu.Offset >= n {
+		return nil, n, err
+	}
+	query, args := p.page(`team, id, name, external_id, created_at, updated_at, NULL`, "user_groups", qu, n)
+	out, err := q.groupsIn(ctx, q.x, query, args...)
+	if err != nil {
+		return nil, 0, q.fail("query groups", err)
 	}
 	if qu.WithMembers && len(out) > 0 {
 		args := []any{team}
@@ -430,6 +463,5 @@ func (q *queries) QueryGroups(ctx context.Context, team string, qu store.Query) 
 			g.Members = append(g.Members, m.user)
 		}
 	}
-	n, err := q.count(ctx, tab, p, qu, len(out))
-	return out, n, err
+	return out, n, nil
 }

@@ -482,3 +482,6 @@ func (sqliteDialect) jsonElements(column string) (string, func(string) string, f
 		func(key string) string { return "coalesce(json_extract(e.value, '$." + key + "'), '')" },
 		func(key string) string { return "coalesce(json_extract(e.value, '$." + key + "'), 0)" }
 }
+
+// unindexed: SQLite's unary plus, which keeps a term from using an index.
+func (sqliteDialect) unindexed(expr string) string { return "+" + expr }

@@ -62,6 +62,9 @@ type dialect interface {
 	// element's string member (as text, "" when missing) and boolean
 	// member (false when missing).
 	jsonElements(column string) (from string, text, boolean func(key string) string)
+	// unindexed is expr as no index serves it, so that the planner reads
+	// a page in the order of another index rather than through expr's.
+	unindexed(expr string) string
 }
 
 // execer is what a query needs: a *sql.DB or a *sql.Tx.
