@@ -54,8 +54,9 @@ func (s *Service) write(ctx context.Context, ev store.AuditEvent, fn func(q stor
 
 func invalid(format string, args ...any) error { return kernel.Invalid(format, args...) }
 
-// validateName checks a group or application name: 1 to 128 printable
-// characters without ':' (it would confuse principals) or spaces at the ends.
+// validateName checks an application name: 1 to 128 printable
+// characters without spaces, ':' (it would confuse principals) or '/'.
+// Groups are named otherwise (groupName).
 func validateName(kind, name string) error {
 	if name == "" || utf8.RuneCountInString(name) > 128 || strings.TrimSpace(name) != name {
 		return kernel.InvalidField("name", "%s name %q: want 1 to 128 characters without leading or trailing spaces", kind, name)
@@ -64,6 +65,13 @@ func validateName(kind, name string) error {
 		return kernel.InvalidField("name", "%s name %q: spaces, ':', '/' and control characters are not allowed", kind, name)
 	}
 	return nil
+}
+
+// groupName checks a group's name and returns it as it is stored
+// (authz.GroupName: spaces and any Unicode, composed to NFC).
+func groupName(name string) (string, error) {
+	g, err := authz.GroupName(name)
+	return g, kernel.AsInvalidField("name", err)
 }
 
 // teamExists checks that the team exists, to give a clear error.
@@ -167,7 +175,7 @@ func (s *Service) newUser(teamName string, in NewUser) (store.User, error) {
 	if name == "" {
 		name = email
 	}
-	return store.User{Team: teamName, ID: id, Email: email, Name: name, PasswordHash: hash, TeamAdmin: in.TeamAdmin, CreatedAt: s.now()}, nil
+	return store.User{Team: teamName, ID: id, Email: email, Name: name, PasswordHash: hash, TeamAdmin: in.TeamAdmin, CreatedAt: s.now(), UpdatedAt: s.now()}, nil
 }
 
 func (s *Service) userCreated(a kernel.Actor, u store.User) store.AuditEvent {
@@ -257,7 +265,7 @@ func (s *Service) SetPassword(ctx context.Context, a kernel.Actor, teamName, ema
 				return err
 			}
 		}
-		u.PasswordHash = hash
+		u.PasswordHash, u.UpdatedAt = hash, s.now()
 		if err := q.UpdateUser(ctx, u); err != nil {
 			return err
 		}
@@ -266,8 +274,8 @@ func (s *Service) SetPassword(ctx context.Context, a kernel.Actor, teamName, ema
 }
 
 // SetDisabled disables or enables the user. A disabled user cannot sign in,
-// and every web session of theirs ends in the same transaction; enabling
-// the user again brings none of them back.
+// and every credential of theirs ends in the same transaction
+// (endCredentials); enabling the user again brings none of them back.
 func (s *Service) SetDisabled(ctx context.Context, a kernel.Actor, teamName, email string, disabled bool) error {
 	action := "user.enable"
 	if disabled {
@@ -284,9 +292,14 @@ func (s *Service) SetDisabled(ctx context.Context, a kernel.Actor, teamName, ema
 		if err := mayActOn(a, u, "disabling or enabling the account"); err != nil {
 			return err
 		}
-		u.Disabled = disabled
+		u.Disabled, u.UpdatedAt = disabled, s.now()
 		if err := q.UpdateUser(ctx, u); err != nil {
 			return err
+		}
+		if disabled {
+			if err := s.endCredentials(ctx, q, u); err != nil {
+				return err
+			}
 		}
 		return q.AppendAudit(ctx, s.audit(a, teamName, action, "user:"+u.Email, nil))
 	})

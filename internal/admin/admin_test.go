@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -265,9 +266,13 @@ func TestInvalidInputWritesNothing(t *testing.T) {
 	}, bad})
 	for _, name := range []string{"", "a:b", "a/b", "a b", " a", "a ", "a\tb", "a\nb", "a\x7fb", long(129)} {
 		cases = append(cases,
-			tc{"group name " + name, func(s *admin.Service) error { _, err := s.CreateGroup(ctx, actor, "acme", name); return err }, bad},
-			tc{"app name " + name, func(s *admin.Service) error { _, err := s.CreateApp(ctx, actor, "acme", name); return err }, bad},
-		)
+			tc{"app name " + name, func(s *admin.Service) error { _, err := s.CreateApp(ctx, actor, "acme", name); return err }, bad})
+	}
+	// Groups are named as identity providers name them; these are still
+	// refused.
+	for _, name := range []string{"", " a", "a ", "a\u00a0", "a\tb", "a\nb", "a\x7fb", "a\u2028b", "a\u202eb", "\xff", long(257)} {
+		cases = append(cases,
+			tc{"group name " + name, func(s *admin.Service) error { _, err := s.CreateGroup(ctx, actor, "acme", name); return err }, bad})
 	}
 	for _, p := range []store.Permission{
 		perm("", "read", "team"),
@@ -275,7 +280,8 @@ func TestInvalidInputWritesNothing(t *testing.T) {
 		perm("user:", "read", "team"),
 		perm("robot:r2d2", "read", "team"),
 		perm("USER:ada@example.com", "read", "team"),
-		perm("group:a b", "read", "team"),
+		perm("group: a", "read", "team"),
+		perm("group:a\tb", "read", "team"),
 		perm("ada@example.com", "read", "team"),
 	} {
 		cases = append(cases,
@@ -547,17 +553,17 @@ func TestCreateUser(t *testing.T) {
 		want store.User // without ID and PasswordHash
 	}{
 		{"team admin", admin.NewUser{Email: "ada@example.com", Name: "Ada Lovelace", Password: password, TeamAdmin: true},
-			store.User{Team: "acme", Email: "ada@example.com", Name: "Ada Lovelace", TeamAdmin: true, CreatedAt: now}},
+			store.User{Team: "acme", Email: "ada@example.com", Name: "Ada Lovelace", TeamAdmin: true, CreatedAt: now, UpdatedAt: now}},
 		{"not team admin", admin.NewUser{Email: "bob@example.com", Name: "Bob", Password: password},
-			store.User{Team: "acme", Email: "bob@example.com", Name: "Bob", CreatedAt: now}},
+			store.User{Team: "acme", Email: "bob@example.com", Name: "Bob", CreatedAt: now, UpdatedAt: now}},
 		{"email lower-cased", admin.NewUser{Email: "Cy.Young@Example.COM", Name: "Cy", Password: password},
-			store.User{Team: "acme", Email: "cy.young@example.com", Name: "Cy", CreatedAt: now}},
+			store.User{Team: "acme", Email: "cy.young@example.com", Name: "Cy", CreatedAt: now, UpdatedAt: now}},
 		{"name defaults to email", admin.NewUser{Email: "Dan@example.com", Password: password},
-			store.User{Team: "acme", Email: "dan@example.com", Name: "dan@example.com", CreatedAt: now}},
+			store.User{Team: "acme", Email: "dan@example.com", Name: "dan@example.com", CreatedAt: now, UpdatedAt: now}},
 		{"shortest password", admin.NewUser{Email: "eve@example.com", Password: "123456789012"},
-			store.User{Team: "acme", Email: "eve@example.com", Name: "eve@example.com", CreatedAt: now}},
+			store.User{Team: "acme", Email: "eve@example.com", Name: "eve@example.com", CreatedAt: now, UpdatedAt: now}},
 		{"password of 12 multibyte characters", admin.NewUser{Email: "fay@example.com", Password: "éééééééééééé"},
-			store.User{Team: "acme", Email: "fay@example.com", Name: "fay@example.com", CreatedAt: now}},
+			store.User{Team: "acme", Email: "fay@example.com", Name: "fay@example.com", CreatedAt: now, UpdatedAt: now}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := openStore(t)
@@ -865,8 +871,8 @@ func TestLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantUsers := []store.User{
-		{Team: "acme", Email: "ada@example.com", Name: "Ada", TeamAdmin: true, CreatedAt: now},
-		{Team: "acme", Email: "bob@example.com", Name: "bob@example.com", CreatedAt: now},
+		{Team: "acme", Email: "ada@example.com", Name: "Ada", TeamAdmin: true, CreatedAt: now, UpdatedAt: now},
+		{Team: "acme", Email: "bob@example.com", Name: "bob@example.com", CreatedAt: now, UpdatedAt: now},
 	}
 	if diff := cmp.Diff(wantUsers, users, cmpopts.IgnoreFields(store.User{}, "ID", "PasswordHash")); diff != "" {
 		t.Errorf("AllUsers (-want +got):\n%s", diff)
@@ -876,7 +882,8 @@ func TestLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]store.Group{{Team: "acme", Name: "eng", CreatedAt: now, Members: []string{users[0].ID}}}, groups); diff != "" {
+	if diff := cmp.Diff([]store.Group{{Team: "acme", Name: "eng", CreatedAt: now, UpdatedAt: now, Members: []string{users[0].ID}}}, groups,
+		cmpopts.IgnoreFields(store.Group{}, "ID")); diff != "" {
 		t.Errorf("ListGroups (-want +got):\n%s", diff)
 	}
 
@@ -952,7 +959,7 @@ func TestBootstrap(t *testing.T) {
 		if diff := cmp.Diff([]store.Team{{Name: admin.DevTeam, CreatedAt: now}}, s.Teams); diff != "" {
 			t.Errorf("teams (-want +got):\n%s", diff)
 		}
-		wantUser := store.User{Team: admin.DevTeam, Email: admin.DevAdmin, Name: "Acme Admin", TeamAdmin: true, CreatedAt: now}
+		wantUser := store.User{Team: admin.DevTeam, Email: admin.DevAdmin, Name: "Acme Admin", TeamAdmin: true, CreatedAt: now, UpdatedAt: now}
 		if diff := cmp.Diff([]store.User{wantUser}, s.Users[admin.DevTeam], cmpopts.IgnoreFields(store.User{}, "ID", "PasswordHash")); diff != "" {
 			t.Fatalf("users (-want +got):\n%s", diff)
 		}
@@ -1013,3 +1020,56 @@ func TestBootstrap(t *testing.T) {
 type failingReader struct{}
 
 func (failingReader) Read([]byte) (int, error) { return 0, errors.New("no entropy") }
+
+// Groups are named as identity providers name them: spaces and any
+// Unicode, in the service, in the group: principal and in membership. A
+// name sent decomposed (NFD) names the same group as the composed one.
+func TestGroupNamesAsProvidersSendThem(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	for _, tc := range []struct{ sent, stored string }{
+		{"Sales Team", "Sales Team"},
+		{"Ventes – Europe", "Ventes – Europe"},
+		{"営業 部", "営業 部"},
+		{"Equipe Montre\u0301al", "Equipe Montréal"}, // NFD in, NFC stored
+		{"R&D: Tools/Infra", "R&D: Tools/Infra"},
+		{"👩\u200d💻 Devs", "👩\u200d💻 Devs"},
+		{strings.Repeat("é", authz.MaxGroupName), strings.Repeat("é", authz.MaxGroupName)},
+	} {
+		t.Run(tc.sent, func(t *testing.T) {
+			g, err := f.svc.CreateGroup(ctx, actor, "acme", tc.sent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.Name != tc.stored {
+				t.Errorf("stored as %q, want %q", g.Name, tc.stored)
+			}
+			if err := f.svc.AddMember(ctx, actor, "acme", tc.sent, "bob@example.com"); err != nil {
+				t.Fatal(err)
+			}
+			p, err := f.svc.Grant(ctx, actor, store.Permission{Team: "acme", Principal: "group:" + tc.sent, Action: "read", Resource: "audit-log"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Principal != "group:"+tc.stored {
+				t.Errorf("principal %q, want %q", p.Principal, "group:"+tc.stored)
+			}
+			held, err := authz.HeldIn(ctx, f.st, "acme", "user:bob@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(held.Grants, kernel.Grant{Action: "read", Resource: "audit-log"}) {
+				t.Errorf("bob holds %v, want the group's read on audit-log", held.Grants)
+			}
+			if err := f.svc.Revoke(ctx, actor, p); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.svc.RemoveMember(ctx, actor, "acme", tc.stored, "bob@example.com"); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.svc.DeleteGroup(ctx, actor, "acme", tc.sent); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -41,10 +42,11 @@ func (s *Service) User(ctx context.Context, teamName, ref string) (store.User, e
 	return userByRef(ctx, s.Store, teamName, ref)
 }
 
-// UserVersion names the state of a user's record (an HTTP ETag); a new
-// password changes it too.
+// UserVersion names the state of a user's record (an HTTP ETag, SCIM's
+// meta.version); a new password changes it too.
 func UserVersion(u store.User) string {
-	h := sha256.Sum256(fmt.Appendf(nil, "%q %q %q %q %v %v", u.ID, u.Email, u.Name, u.PasswordHash, u.TeamAdmin, u.Disabled))
+	h := sha256.Sum256(fmt.Appendf(nil, "%q %q %q %q %v %v %q %q %q %q", u.ID, u.Email, u.Name, u.PasswordHash, u.TeamAdmin, u.Disabled,
+		u.ExternalID, u.GivenName, u.FamilyName, fmt.Sprint(u.Emails)))
 	return hex.EncodeToString(h[:16])
 }
 
@@ -63,7 +65,12 @@ type UserChange struct {
 	TeamAdmin *bool
 	Disabled  *bool
 	Password  *string
-	IfVersion string
+	// What an identity provider keeps of the user (SCIM).
+	ExternalID *string
+	GivenName  *string
+	FamilyName *string
+	Emails     *[]store.Email
+	IfVersion  string
 }
 
 // mayActOn checks that an actor may change or delete the user: a team
@@ -93,6 +100,7 @@ func (s *Service) UpdateUser(ctx context.Context, a kernel.Actor, teamName, ref 
 	if c.Name != nil && utf8.RuneCountInString(*c.Name) > 256 {
 		errs = append(errs, kernel.InvalidField("name", "name: at most 256 characters"))
 	}
+	errs = append(errs, checkProvided(c.ExternalID, c.GivenName, c.FamilyName, c.Emails))
 	if c.Password != nil && utf8.RuneCountInString(*c.Password) < MinPasswordLen {
 		errs = append(errs, kernel.InvalidField("password", "password: want at least %d characters", MinPasswordLen))
 	}
@@ -137,6 +145,7 @@ func (s *Service) UpdateUser(ctx context.Context, a kernel.Actor, teamName, ref 
 		if c.Disabled != nil && *c.Disabled != u.Disabled {
 			u.Disabled, changed = *c.Disabled, append(changed, "disabled")
 		}
+		changed = append(changed, applyProvided(&u, c.ExternalID, c.GivenName, c.FamilyName, c.Emails)...)
 		if c.Password != nil {
 			if a.Authority != nil {
 				held, err := authz.HeldIn(ctx, q, teamName, authz.Principal{Kind: authz.User, Name: u.Email}.String())
@@ -149,15 +158,22 @@ func (s *Service) UpdateUser(ctx context.Context, a kernel.Actor, teamName, ref 
 			}
 			u.PasswordHash, changed = hash, append(changed, "password")
 		}
-		out = u
 		if len(changed) == 0 {
+			out = u
 			return nil
 		}
+		u.UpdatedAt = s.now()
+		out = u
 		if err := q.UpdateUser(ctx, u); err != nil {
 			if errors.Is(err, store.ErrAlreadyExists) {
 				return fmt.Errorf("user %s in team %s: %w", u.Email, teamName, store.ErrAlreadyExists)
 			}
 			return err
+		}
+		if u.Disabled && slices.Contains(changed, "disabled") {
+			if err := s.endCredentials(ctx, q, u); err != nil {
+				return err
+			}
 		}
 		return q.AppendAudit(ctx, s.audit(a, teamName, "user.update", "user:"+u.Email,
 			map[string]string{"changed": strings.Join(changed, " "), "team_admin": fmt.Sprint(u.TeamAdmin), "disabled": fmt.Sprint(u.Disabled)}))

@@ -12,11 +12,16 @@ import (
 
 // CreateGroup creates a group.
 func (s *Service) CreateGroup(ctx context.Context, a kernel.Actor, teamName, name string) (store.Group, error) {
-	if err := validateName("group", name); err != nil {
+	name, err := groupName(name)
+	if err != nil {
 		return store.Group{}, err
 	}
-	g := store.Group{Team: teamName, Name: name, CreatedAt: s.now()}
-	err := s.write(ctx, s.audit(a, teamName, "group.create", "group:"+name, nil), func(q store.Queries) error {
+	id, err := s.Gen.UUID()
+	if err != nil {
+		return store.Group{}, fmt.Errorf("create group: %w", err)
+	}
+	g := store.Group{Team: teamName, ID: id, Name: name, CreatedAt: s.now(), UpdatedAt: s.now()}
+	err = s.write(ctx, s.audit(a, teamName, "group.create", "group:"+name, nil), func(q store.Queries) error {
 		if err := teamExists(ctx, q, teamName); err != nil {
 			return err
 		}
@@ -33,6 +38,10 @@ func (s *Service) CreateGroup(ctx context.Context, a kernel.Actor, teamName, nam
 
 // DeleteGroup deletes a group, its memberships and its permissions.
 func (s *Service) DeleteGroup(ctx context.Context, a kernel.Actor, teamName, name string) error {
+	name, err := groupName(name)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, s.audit(a, teamName, "group.delete", "group:"+name, nil), func(q store.Queries) error {
 		if err := teamExists(ctx, q, teamName); err != nil {
 			return err
@@ -69,6 +78,10 @@ func (s *Service) ListGroups(ctx context.Context, teamName string) ([]store.Grou
 
 // AddMember adds the user with email to a group.
 func (s *Service) AddMember(ctx context.Context, a kernel.Actor, teamName, group, email string) error {
+	group, err := groupName(group)
+	if err != nil {
+		return err
+	}
 	return s.Store.Tx(ctx, func(q store.Queries) error {
 		u, err := userByEmail(ctx, q, teamName, email)
 		if err != nil {
@@ -102,6 +115,10 @@ func (s *Service) AddMember(ctx context.Context, a kernel.Actor, teamName, group
 
 // RemoveMember removes the user with email from a group.
 func (s *Service) RemoveMember(ctx context.Context, a kernel.Actor, teamName, group, email string) error {
+	group, err := groupName(group)
+	if err != nil {
+		return err
+	}
 	return s.Store.Tx(ctx, func(q store.Queries) error {
 		u, err := userByEmail(ctx, q, teamName, email)
 		if err != nil {

@@ -5,14 +5,20 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // A principal ("kind:name") as an administrator writes it in a permission
 // and a caller sends it to /api/authz/check: what ParsePrincipal accepts
-// prints back as the input, and parses again to itself.
+// prints back as the input (a group's name composed to NFC), and parses
+// again to itself.
 func FuzzParsePrincipal(f *testing.F) {
 	for _, s := range []string{"user:ann@example.com", "group:ops", "app:etl", "client:11111111-1111-4111-8111-111111111111",
-		"user:", ":x", "admin:root", "user:a b", "user:a\tb", "user:a:b", "user:\u00a0", "user:\x7f", "User:ann"} {
+		"user:", ":x", "admin:root", "user:a b", "user:a\tb", "user:a:b", "user:\u00a0", "user:\x7f", "User:ann",
+		"group:Sales Team", "group:Ventes – Europe", "group:Montre\u0301al", "group: a", "group:a\u202eb", "group:\xff"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -23,19 +29,60 @@ func FuzzParsePrincipal(f *testing.F) {
 			}
 			return
 		}
-		if p.String() != s {
-			t.Errorf("ParsePrincipal(%q) prints as %q", s, p.String())
+		want := s
+		if p.Kind == Group {
+			want = "group:" + norm.NFC.String(strings.TrimPrefix(s, "group:"))
+		}
+		if p.String() != want {
+			t.Errorf("ParsePrincipal(%q) prints as %q, want %q", s, p.String(), want)
 		}
 		if again, err := ParsePrincipal(p.String()); err != nil || again != p {
 			t.Errorf("ParsePrincipal(%q) = %+v, parsed again %+v, %v", s, p, again, err)
 		}
 		switch p.Kind {
-		case User, Group, App, Client:
+		case User, App, Client:
+			if p.Name == "" || strings.ContainsFunc(p.Name, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+				t.Errorf("ParsePrincipal(%q): name %q", s, p.Name)
+			}
+		case Group:
+			if g, err := GroupName(p.Name); err != nil || g != p.Name {
+				t.Errorf("ParsePrincipal(%q): group name %q is not its own GroupName (%q, %v)", s, p.Name, g, err)
+			}
 		default:
 			t.Errorf("ParsePrincipal(%q): kind %q", s, p.Kind)
 		}
-		if p.Name == "" || strings.ContainsFunc(p.Name, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			t.Errorf("ParsePrincipal(%q): name %q", s, p.Name)
+	})
+}
+
+// A group's name as GroupName keeps it: valid UTF-8 in NFC, 1 to
+// MaxGroupName characters, no space at either end, no control, separator
+// or bidirectional control; and GroupName of it is itself.
+func FuzzGroupName(f *testing.F) {
+	for _, s := range []string{"Sales Team", "Ventes – Europe", "営業", "Montre\u0301al", "", " a", "a ", "a\u00a0", "a\tb",
+		"a\u2028b", "a\u202eb", "\ufeffa", "\xff", "👩\u200d💻", strings.Repeat("x", MaxGroupName+1), "e\u0301" + strings.Repeat("x", MaxGroupName-1)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		g, err := GroupName(s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("GroupName(%q): %v does not wrap ErrInvalid", s, err)
+			}
+			return
+		}
+		if !utf8.ValidString(g) || !norm.NFC.IsNormalString(g) {
+			t.Errorf("GroupName(%q) = %q: not valid UTF-8 in NFC", s, g)
+		}
+		if n := utf8.RuneCountInString(g); n < 1 || n > MaxGroupName {
+			t.Errorf("GroupName(%q) = %q: %d characters", s, g, n)
+		}
+		if strings.TrimSpace(g) != g || strings.ContainsFunc(g, func(r rune) bool {
+			return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' || r == '\ufeff'
+		}) {
+			t.Errorf("GroupName(%q) = %q holds a character it may not", s, g)
+		}
+		if again, err := GroupName(g); err != nil || again != g {
+			t.Errorf("GroupName(%q) = %q, again %q, %v", s, g, again, err)
 		}
 	})
 }

@@ -28,7 +28,9 @@ type Principal struct {
 
 func (p Principal) String() string { return p.Kind + ":" + p.Name }
 
-// ParsePrincipal parses "kind:name".
+// ParsePrincipal parses "kind:name". A group's name is the rest after the
+// first ':', as GroupName takes it (spaces and any Unicode, composed to
+// NFC); the others' names hold no spaces or control characters.
 func ParsePrincipal(s string) (Principal, error) {
 	kind, name, ok := strings.Cut(s, ":")
 	if !ok || name == "" {
@@ -38,6 +40,15 @@ func ParsePrincipal(s string) (Principal, error) {
 	case User, Group, App, Client:
 	default:
 		return Principal{}, fmt.Errorf("%w principal %q: unknown kind %q (user, group, app or client)", ErrInvalid, s, kind)
+	}
+	if kind == Group {
+		// Groups are named as identity providers name them: spaces and
+		// any Unicode (GroupName).
+		g, err := GroupName(name)
+		if err != nil {
+			return Principal{}, fmt.Errorf("%w principal %q: %s", ErrInvalid, s, strings.TrimPrefix(err.Error(), "invalid "))
+		}
+		return Principal{Kind: kind, Name: g}, nil
 	}
 	if strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return Principal{}, fmt.Errorf("%w principal %q: name has spaces or control characters", ErrInvalid, s)

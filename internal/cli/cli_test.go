@@ -463,7 +463,7 @@ func TestBadInput(t *testing.T) {
 		{"short password", userCreate("acme", "new@example.com"), "short\n", 1, []string{"password", "12"}},
 		{"empty stdin", userCreate("acme", "new@example.com"), "", 1, []string{"password", "stdin"}},
 		{"empty first line", userCreate("acme", "new@example.com"), "\n" + adaPassword + "\n", 1, []string{"password", "stdin"}},
-		{"bad group name", []string{"admin", "group", "create", "--team", "acme", "a:b"}, "", 1, []string{"group name"}},
+		{"bad group name", []string{"admin", "group", "create", "--team", "acme", "a\tb"}, "", 1, []string{"group name"}},
 		{"bad app name", []string{"admin", "app", "create", "--team", "acme", "a b"}, "", 1, []string{"application name"}},
 		{"bad principal kind", grant("robot:r2", "read", "team"), "", 1, []string{"principal", "robot"}},
 		{"principal without kind", grant("ada@example.com", "read", "team"), "", 1, []string{"principal"}},
@@ -671,4 +671,25 @@ func TestCommandsNeedAnExistingDatabase(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, `run "gatehouse migrate" first`) {
 		t.Errorf("team list on an old schema: %+v, want it to say to migrate", r)
 	}
+}
+
+// Groups are named as identity providers name them, on the command line
+// too: spaces and any Unicode, in the group commands and in a group:
+// principal.
+func TestGroupNamesWithSpacesAndUnicode(t *testing.T) {
+	d := newDataDir(t)
+	d.ok(t, "", "admin", "team", "create", "acme")
+	d.ok(t, adaPassword+"\n", "admin", "user", "create", "--team", "acme", "--email", "ada@example.com", "--password-stdin")
+	for _, name := range []string{"Sales Team", "Ventes – Europe"} {
+		d.ok(t, "", "admin", "group", "create", "--team", "acme", name)
+		d.ok(t, "", "admin", "group", "add-member", "--team", "acme", name, "ada@example.com")
+		d.ok(t, "", "admin", "permission", "grant", "--team", "acme", "--principal", "group:"+name, "--action", "read", "--resource", "audit-log")
+	}
+	out := d.ok(t, "", "admin", "--json", "permission", "list", "--team", "acme")
+	for _, name := range []string{"Sales Team", "Ventes – Europe"} {
+		if !strings.Contains(out, `"group:`+name+`"`) {
+			t.Errorf("permission list %s lacks group:%s", out, name)
+		}
+	}
+	d.ok(t, "", "admin", "group", "delete", "--team", "acme", "Sales Team")
 }

@@ -103,6 +103,7 @@ var packages = map[string]string{
 	"internal/webui":           "http",
 	"internal/teamapi":         "http",
 	"internal/adminapi":        "http",
+	"internal/scim":            "http",
 	"internal/gateway":         "http",
 	"internal/server":          "server",
 	"internal/servertest":      "testkit",

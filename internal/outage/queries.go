@@ -593,3 +593,43 @@ func (o *Store) UsersByID(ctx context.Context, team string, ids []string) ([]sto
 	}
 	return o.Store.UsersByID(ctx, team, ids)
 }
+
+// GroupByID fails while the store is cut.
+func (o *Store) GroupByID(ctx context.Context, team, id string) (store.Group, error) {
+	if err := o.down(); err != nil {
+		return store.Group{}, err
+	}
+	return o.Store.GroupByID(ctx, team, id)
+}
+
+// UpdateGroup fails while the store is cut.
+func (o *Store) UpdateGroup(ctx context.Context, team, name string, g store.Group) error {
+	if err := o.down(); err != nil {
+		return err
+	}
+	return o.Store.UpdateGroup(ctx, team, name, g)
+}
+
+// Memberships fails while the store is cut.
+func (o *Store) Memberships(ctx context.Context, team string, userIDs []string) ([]store.Membership, error) {
+	if err := o.down(); err != nil {
+		return nil, err
+	}
+	return o.Store.Memberships(ctx, team, userIDs)
+}
+
+// QueryUsers fails while the store is cut.
+func (o *Store) QueryUsers(ctx context.Context, team string, q store.Query) ([]store.User, int, error) {
+	if err := o.down(); err != nil {
+		return nil, 0, err
+	}
+	return o.Store.QueryUsers(ctx, team, q)
+}
+
+// QueryGroups fails while the store is cut.
+func (o *Store) QueryGroups(ctx context.Context, team string, q store.Query) ([]store.Group, int, error) {
+	if err := o.down(); err != nil {
+		return nil, 0, err
+	}
+	return o.Store.QueryGroups(ctx, team, q)
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -858,5 +859,62 @@ func TestAdminListsRefuseMalformedParameters(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Group names as identity providers send them (spaces, any Unicode, even
+// '/' escaped in the path) work through every group route of the admin
+// API and in the group: principal of a permission.
+func TestAdminAPIGroupNamesWithSpacesAndUnicode(t *testing.T) {
+	t.Parallel()
+	e := startAPI(t)
+	root := e.caller(t, admin2, [2]string{"manage", "groups"}, [2]string{"read", "groups"}, [2]string{"manage", "permissions"}, [2]string{"read", "audit-log"})
+	u := e.h.User(t, "acme", admin.NewUser{Email: "member@example.com"})
+	for _, name := range []string{"Sales Team", "Ventes – Europe", "営業 部", "R&D: Tools/Infra"} {
+		t.Run(name, func(t *testing.T) {
+			path := "/api/admin/groups/" + url.PathEscape(name)
+			if a := e.call(t, "POST", "/api/admin/groups", root, map[string]any{"name": name}); a.status != 201 {
+				t.Fatalf("create: %s", a)
+			} else if loc := a.header.Get("Location"); loc != path {
+				t.Errorf("Location %q, want %q", loc, path)
+			}
+			if a := e.call(t, "PUT", path+"/members/"+u.Email, root, nil); a.status != 204 {
+				t.Fatalf("add member: %s", a)
+			}
+			var list struct {
+				Items []struct {
+					Name    string   `json:"name"`
+					Members []string `json:"members"`
+				} `json:"items"`
+			}
+			if a := e.call(t, "GET", "/api/admin/groups?q="+url.QueryEscape(name), root, nil); a.status != 200 {
+				t.Fatalf("search: %s", a)
+			} else {
+				a.json(t, &list)
+			}
+			if len(list.Items) != 1 || list.Items[0].Name != name || !slices.Equal(list.Items[0].Members, []string{u.Email}) {
+				t.Errorf("search %q: %+v", name, list.Items)
+			}
+			perm := map[string]any{"principal": "group:" + name, "action": "read", "resource": "audit-log"}
+			if a := e.call(t, "POST", "/api/admin/permissions", root, perm); a.status != 201 {
+				t.Fatalf("grant: %s", a)
+			}
+			q := url.Values{"principal": {"group:" + name}, "action": {"read"}, "resource": {"audit-log"}}
+			if a := e.call(t, "DELETE", "/api/admin/permissions?"+q.Encode(), root, nil); a.status != 204 {
+				t.Fatalf("revoke: %s", a)
+			}
+			if a := e.call(t, "DELETE", path+"/members/"+u.Email, root, nil); a.status != 204 {
+				t.Fatalf("remove member: %s", a)
+			}
+			if a := e.call(t, "DELETE", path, root, nil); a.status != 204 {
+				t.Fatalf("delete: %s", a)
+			}
+		})
+	}
+	// Still refused: control characters and white space at either end.
+	for _, name := range []string{" Sales", "Sales\tTeam", "a\u202eb"} {
+		if a := e.call(t, "POST", "/api/admin/groups", root, map[string]any{"name": name}); a.status != 422 {
+			t.Errorf("create %q: %s, want 422", name, a)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/adminapi"
 	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/gateway"
+	"github.com/gatehouse/gatehouse/internal/scim"
 	"github.com/gatehouse/gatehouse/internal/teamapi"
 )
 
@@ -38,10 +39,10 @@ func resourcePattern(tmpl string) string {
 }
 
 // MigrationRoutes are the routes whose scopes a migrated static key's
-// client may need: the team APIs', the admin API's and those of the
-// gateway table gw (nil: none).
+// client may need: the team APIs', SCIM's, the admin API's and those of
+// the gateway table gw (nil: none).
 func MigrationRoutes(gw *gateway.Table) []authz.Route {
-	routes := teamapi.Routes()
+	routes := append(teamapi.Routes(), authz.Route{Scope: scim.Scope, Action: scim.Action, Resource: scim.Resource})
 	for _, rt := range adminapi.Routes() {
 		if !rt.Profile && !rt.Public {
 			routes = append(routes, authz.Route{Scope: rt.Scope, Action: rt.Action, Resource: rt.Resource})

@@ -99,6 +99,9 @@ func (s *Server) routes() (http.Handler, []string) {
 	// description.
 	s.admin.Register(team)
 	team.HandleFunc("GET /api/openapi.json", s.admin.ServeOpenAPI)
+	// SCIM 2.0 (RFC 7643, 7644): /Users and /Groups behind scope
+	// user-provisioning.scim and manage on users; discovery open.
+	s.scim.Register(team)
 
 	// Anything else: a gateway route, if --routes names one and the
 	// gateway shares the team's host (no --gateway-domain), else 404.

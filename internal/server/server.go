@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/lifecycle"
 	"github.com/gatehouse/gatehouse/internal/masterkey"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/scim"
 	"github.com/gatehouse/gatehouse/internal/secret"
 	"github.com/gatehouse/gatehouse/internal/store"
 	"github.com/gatehouse/gatehouse/internal/webui"
@@ -64,6 +65,7 @@ type Server struct {
 	own     []string         // the patterns of the server's own routes
 	ui      *webui.UI
 	admin   *adminapi.API
+	scim    *scim.API
 }
 
 // New builds a server: the services (internal/compose), then every
@@ -152,6 +154,8 @@ func NewWith(svc *compose.Services) (*Server, error) {
 	s.admin = adminapi.New(adminapi.Options{Guard: s.guard, Admin: svc.Admin, Clients: svc.Clients, Keys: svc.StaticKeys,
 		Signing: svc.Signing, Consents: svc.Consents, Sessions: s.ui, Principals: svc.Checker, Scopes: svc.Scopes,
 		Routes: s.migrationRoutes, NoSession: webui.ErrNoSession, CSRF: webui.ErrCSRF, Now: svc.Now})
+	// SCIM 2.0, for the teams' identity providers, on the same services.
+	s.scim = scim.New(s.guard, svc.Admin)
 	s.handler, s.own = s.routes()
 	// The gateway puts upstream APIs behind the same rule (--routes), on
 	// the team's hosts or on hosts of its own (--gateway-domain), and

@@ -25,6 +25,10 @@ var (
 	// ErrInvalid reports an argument the store cannot use, such as a
 	// malformed page cursor.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrTooBroad reports a query (QueryUsers, QueryGroups) whose
+	// condition no index narrows to at most MaxExamined records: serving
+	// it would read an unbounded part of a table.
+	ErrTooBroad = errors.New("the query is too broad to serve")
 	// ErrUnavailable is a store that cannot answer now: the database does
 	// not answer within the request's budget, refuses connections, is
 	// read-only or its disk is full. Callers answer 503 with Retry-After;
@@ -60,11 +64,33 @@ type User struct {
 	ID           string // UUID
 	Email        string // unique in the team, stored lower-cased
 	Name         string
-	PasswordHash string // argon2id, PHC string form
+	PasswordHash string // argon2id, PHC string form; "" for none (a provisioned user), which no password matches
 	TeamAdmin    bool
 	Disabled     bool
 	CreatedAt    time.Time
+	// UpdatedAt is the time of the last change (CreatedAt until one);
+	// UpdateUser keeps the stored one when it is zero.
+	UpdatedAt time.Time
+	// What an identity provider keeps of the user (SCIM 2.0): its own
+	// ID for the user, the parts of the name, and the addresses (the
+	// sign-in address is Email).
+	ExternalID string
+	GivenName  string
+	FamilyName string
+	Emails     []Email
 }
+
+// Email is one of a user's addresses as an identity provider lists them
+// (SCIM's emails): at most MaxEmails, each value at most 320 bytes.
+type Email struct {
+	Value   string `json:"value"`
+	Type    string `json:"type,omitempty"`
+	Primary bool   `json:"primary,omitempty"`
+	Display string `json:"display,omitempty"`
+}
+
+// MaxEmails bounds User.Emails.
+const MaxEmails = 10
 
 // Session is a user's web sign-in (internal/session), stored as the keyed
 // hash of its random ID: the ID itself is only in the user's cookie. A
@@ -84,10 +110,22 @@ type Session struct {
 
 // Group is a named set of users.
 type Group struct {
-	Team      string
-	Name      string
-	CreatedAt time.Time
-	Members   []string // user IDs, filled by ListGroups and Group
+	Team string
+	// ID names the group for good, through renames (SCIM's id). An empty
+	// ID given to CreateGroup gets a random UUID.
+	ID         string
+	Name       string
+	ExternalID string // an identity provider's own ID for the group
+	CreatedAt  time.Time
+	UpdatedAt  time.Time // the last change of name or external ID, or of members through UpdateGroup
+	Members    []string  // user IDs, filled by ListGroups, Group and the other reads that say so
+}
+
+// Membership is a user's membership of a group, with the group's ID.
+type Membership struct {
+	UserID  string
+	GroupID string
+	Group   string // its name
 }
 
 // Application is a non-person principal that holds AppKeys.
@@ -344,6 +382,96 @@ type (
 	PermissionFilter struct{ Principal string }
 )
 
+// The directory queries (QueryUsers, QueryGroups): SCIM filters as the
+// store serves them. A Cond is a comparison of a Field with a value, the
+// And or Or of two or more conditions (Of), the Not of one, or Any: that
+// some element of a multi-valued field (Field: FieldUserEmails,
+// FieldGroupMembers) meets Of[0], a condition on its element fields.
+//
+// How each field compares: the user's email (SCIM's userName) and the
+// emails' values and types ignore case; names (a user's display name and
+// a group's) ignore the case of ASCII letters; IDs and external IDs are
+// exact; times compare in microseconds. FieldUserDisabled takes Eq and Ne
+// of a bool; times and strings take every comparison; Pr is "has a
+// non-empty value". Members take only Eq of a user ID.
+//
+// A query is served only within bounds: the part of the condition that
+// indexes serve (equality, prefixes and ranges of IDs, emails, external
+// IDs, names and times) must narrow the records to at most MaxExamined
+// before the rest (contains, ends-with, not, other fields) is tested on
+// them; otherwise the query fails with ErrTooBroad, reading no more than
+// MaxExamined index entries to find out.
+type (
+	Op    string
+	Field string
+	Cond  struct {
+		Op    Op
+		Field Field
+		Value any // string, bool or time.Time
+		Of    []Cond
+	}
+	// Query selects a page of records: those Where selects (nil: all),
+	// sorted by SortBy (by ID when empty; ID breaks ties) ascending or
+	// Desc, skipping Offset, at most Limit (0: none, only the count;
+	// at most 1000). WithMembers reads groups' members too.
+	Query struct {
+		Where       *Cond
+		SortBy      Field
+		Desc        bool
+		Offset      int
+		Limit       int
+		WithMembers bool
+	}
+)
+
+// Operators of a Cond.
+const (
+	OpAnd Op = "and"
+	OpOr  Op = "or"
+	OpNot Op = "not"
+	OpAny Op = "any"
+	OpEq  Op = "eq"
+	OpNe  Op = "ne"
+	OpCo  Op = "co"
+	OpSw  Op = "sw"
+	OpEw  Op = "ew"
+	OpPr  Op = "pr"
+	OpGt  Op = "gt"
+	OpGe  Op = "ge"
+	OpLt  Op = "lt"
+	OpLe  Op = "le"
+)
+
+// Fields of users and groups, and of their multi-valued fields' elements.
+const (
+	FieldUserID         Field = "user.id"
+	FieldUserEmail      Field = "user.email"
+	FieldUserName       Field = "user.name"
+	FieldUserExternalID Field = "user.external_id"
+	FieldUserGivenName  Field = "user.given_name"
+	FieldUserFamilyName Field = "user.family_name"
+	FieldUserDisabled   Field = "user.disabled"
+	FieldUserCreated    Field = "user.created"
+	FieldUserUpdated    Field = "user.updated"
+	FieldUserEmails     Field = "user.emails"
+	FieldEmailValue     Field = "email.value"
+	FieldEmailType      Field = "email.type"
+	FieldEmailPrimary   Field = "email.primary"
+	FieldEmailDisplay   Field = "email.display"
+
+	FieldGroupID         Field = "group.id"
+	FieldGroupName       Field = "group.name"
+	FieldGroupExternalID Field = "group.external_id"
+	FieldGroupCreated    Field = "group.created"
+	FieldGroupUpdated    Field = "group.updated"
+	FieldGroupMembers    Field = "group.members"
+	FieldMemberValue     Field = "member.value"
+)
+
+// MaxExamined is how many records a query may test beyond what its
+// indexes select.
+const MaxExamined = 10_000
+
 // Change names what a write touched, so that caches on every node can drop
 // it. An empty field widens it: an empty Key means every record of the kind
 // in the team, an empty Kind every kind, an empty Team every team (a
@@ -495,6 +623,22 @@ type Queries interface {
 	// FindGroups pages through the team's groups that f selects, by name,
 	// with their members.
 	FindGroups(ctx context.Context, team string, f NameFilter, p Page) ([]Group, string, error)
+	// GroupByID reads a group, with its members, by its ID.
+	GroupByID(ctx context.Context, team, id string) (Group, error)
+	// UpdateGroup writes g's Name, ExternalID and UpdatedAt to the group
+	// now named name. A new name takes the memberships and the
+	// group:<name> permissions along; a name another group has is
+	// ErrAlreadyExists.
+	UpdateGroup(ctx context.Context, team, name string, g Group) error
+	// Memberships lists the groups of the users of userIDs (at most
+	// 1000), by user, then group name.
+	Memberships(ctx context.Context, team string, userIDs []string) ([]Membership, error)
+	// QueryUsers and QueryGroups return the page of the team's users or
+	// groups that q selects and how many it selects in all (see Cond);
+	// a condition no index narrows enough is ErrTooBroad, a field or
+	// operator they cannot compare ErrInvalid.
+	QueryUsers(ctx context.Context, team string, q Query) ([]User, int, error)
+	QueryGroups(ctx context.Context, team string, q Query) ([]Group, int, error)
 
 	// Applications.
 	CreateApp(ctx context.Context, a Application) error

@@ -177,7 +177,7 @@ func (q *queries) FindGroups(ctx context.Context, team string, f store.NameFilte
 	if f.Query != "" {
 		w.add(q.prefixRange(w, "name", f.Query))
 	}
-	gs, err := q.groups(ctx, `SELECT g.team, g.name, g.created_at, m.user_id FROM user_groups g
+	gs, err := q.groups(ctx, `SELECT `+groupColumns+`, m.user_id FROM user_groups g
 		LEFT JOIN group_members m ON m.team = g.team AND m.group_name = g.name
 		WHERE g.team = $1 AND g.name IN (SELECT name FROM user_groups`+w.String()+q.byName()+` LIMIT `+w.arg(n+1)+`)
 		ORDER BY `+q.d.folded("g.name")+`, g.name, m.user_id`, w.args...)

@@ -3,10 +3,12 @@ package sqlstore
 import (
 	"context"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/internal/pgtest"
+	"github.com/gatehouse/gatehouse/internal/store"
 )
 
 // Both dialects must have the same migration versions, so that one binary
@@ -77,6 +79,37 @@ func runConcurrentOpens(t *testing.T, open func(context.Context) (*DB, error)) {
 	}
 }
 
+// undo0012 takes a database of dialect back to before migration 0012, as
+// an older binary left it.
+func undo0012(dialect string) []string {
+	folded := "lower(name)"
+	if dialect == "postgres" {
+		folded = `(lower(name) COLLATE "C")`
+	}
+	return []string{
+		`DROP INDEX users_external_id`,
+		`DROP INDEX users_created`,
+		`DROP INDEX users_updated`,
+		`DROP INDEX user_groups_id`,
+		`DROP INDEX user_groups_external_id`,
+		`DROP INDEX user_groups_created`,
+		`DROP INDEX user_groups_updated`,
+		`ALTER TABLE users DROP COLUMN external_id`,
+		`ALTER TABLE users DROP COLUMN given_name`,
+		`ALTER TABLE users DROP COLUMN family_name`,
+		`ALTER TABLE users DROP COLUMN emails`,
+		`ALTER TABLE users DROP COLUMN updated_at`,
+		`ALTER TABLE user_groups DROP COLUMN id`,
+		`ALTER TABLE user_groups DROP COLUMN external_id`,
+		`ALTER TABLE user_groups DROP COLUMN updated_at`,
+		`DROP INDEX users_name_folded`,
+		`CREATE INDEX users_name_folded ON users (team, ` + folded + `)`,
+		`DROP INDEX group_members_user`,
+		`CREATE INDEX group_members_user ON group_members (team, user_id)`,
+		`DELETE FROM schema_migrations WHERE version >= 12`,
+	}
+}
+
 // Migration 3 makes client names unique per team; clients of one team that
 // an older database holds under one name keep working: all but the oldest
 // are renamed "<name> (<client_id>)".
@@ -100,7 +133,7 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			}
 			// Back to version 2, as an older binary left it: the later
 			// migrations undone.
-			for _, stmt := range []string{
+			for _, stmt := range append(undo0012(dialect),
 				`ALTER TABLE clients DROP COLUMN id_token_alg`,
 				`ALTER TABLE clients DROP COLUMN post_logout_redirect_uris`,
 				`ALTER TABLE auth_codes DROP COLUMN nonce`,
@@ -125,7 +158,7 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 				`DROP INDEX clients_team_name`,
 				`DELETE FROM schema_migrations WHERE version >= 3`,
 				`INSERT INTO teams (name, created_at) VALUES ('alpha', 0), ('beta', 0)`,
-			} {
+			) {
 				if _, err := db.db.ExecContext(ctx, stmt); err != nil {
 					t.Fatalf("%s: %v", stmt, err)
 				}
@@ -171,6 +204,68 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 				if got[k] != w {
 					t.Errorf("client %s is named %q, want %q", k, got[k], w)
 				}
+			}
+		})
+	}
+}
+
+// Migration 0012 gives every group made before it an ID of its own, a
+// random UUID, and users and groups the time of their last change: their
+// creation.
+func TestMigrationGivesGroupsIDs(t *testing.T) {
+	for dialect, open := range map[string]func(t *testing.T) func() (*DB, error){
+		"sqlite": func(t *testing.T) func() (*DB, error) {
+			path := filepath.Join(t.TempDir(), "gatehouse.db")
+			return func() (*DB, error) { return OpenSQLite(context.Background(), path, nil) }
+		},
+		"postgres": func(t *testing.T) func() (*DB, error) {
+			url := pgtest.URL(t)
+			return func() (*DB, error) { return OpenPostgres(context.Background(), url, nil) }
+		},
+	} {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			reopen := open(t)
+			db, err := reopen()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, stmt := range append(undo0012(dialect),
+				`INSERT INTO teams (name, created_at) VALUES ('alpha', 0)`,
+				`INSERT INTO users (team, id, email, name, password_hash, team_admin, disabled, created_at)
+					VALUES ('alpha', 'u1', 'ann@example.com', 'Ann', '', false, false, 42)`,
+				`INSERT INTO user_groups (team, name, created_at) VALUES ('alpha', 'ops', 7), ('alpha', 'dev', 8), ('alpha', 'Sales Team', 9)`,
+			) {
+				if _, err := db.db.ExecContext(ctx, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			db.Close()
+			if db, err = reopen(); err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+			gs, _, err := db.ListGroups(ctx, "alpha", store.Page{Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, g := range gs {
+				if !uuidRE.MatchString(g.ID) || seen[g.ID] || !g.UpdatedAt.Equal(g.CreatedAt) {
+					t.Errorf("group %q after the migration: ID %q (seen: %v), updated %v, created %v", g.Name, g.ID, seen[g.ID], g.UpdatedAt, g.CreatedAt)
+				}
+				seen[g.ID] = true
+				if got, err := db.GroupByID(ctx, "alpha", g.ID); err != nil || got.Name != g.Name {
+					t.Errorf("GroupByID(%q) = %+v, %v", g.ID, got, err)
+				}
+			}
+			if len(gs) != 3 {
+				t.Errorf("%d groups, want 3", len(gs))
+			}
+			u, err := db.User(ctx, "alpha", "u1")
+			if err != nil || !u.UpdatedAt.Equal(u.CreatedAt) || u.Emails != nil || u.ExternalID != "" {
+				t.Errorf("user after the migration: %+v, %v", u, err)
 			}
 		})
 	}

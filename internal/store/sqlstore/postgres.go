@@ -200,3 +200,13 @@ func (postgresDialect) folded(column string) string { return `(lower(` + column 
 func (postgresDialect) contains(haystack, needle string) string {
 	return "strpos(" + haystack + ", " + needle + ") > 0"
 }
+
+// jsonElements: jsonb_array_elements of the text column cast to jsonb.
+func (postgresDialect) jsonElements(column string) (string, func(string) string, func(string) string) {
+	return "jsonb_array_elements(" + column + "::jsonb) AS e",
+		func(key string) string { return "coalesce(e ->> '" + key + "', '')" },
+		func(key string) string { return "coalesce((e ->> '" + key + "')::boolean, false)" }
+}
+
+// unindexed: expr itself; PostgreSQL's planner goes by its statistics.
+func (postgresDialect) unindexed(expr string) string { return expr }

@@ -475,3 +475,13 @@ func (sqliteDialect) folded(column string) string { return "lower(" + column + "
 func (sqliteDialect) contains(haystack, needle string) string {
 	return "instr(" + haystack + ", " + needle + ") > 0"
 }
+
+// jsonElements: json_each, whose json_extract gives a JSON true as 1.
+func (sqliteDialect) jsonElements(column string) (string, func(string) string, func(string) string) {
+	return "json_each(" + column + ") AS e",
+		func(key string) string { return "coalesce(json_extract(e.value, '$." + key + "'), '')" },
+		func(key string) string { return "coalesce(json_extract(e.value, '$." + key + "'), 0)" }
+}
+
+// unindexed: SQLite's unary plus, which keeps a term from using an index.
+func (sqliteDialect) unindexed(expr string) string { return "+" + expr }

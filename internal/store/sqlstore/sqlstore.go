@@ -58,6 +58,14 @@ type dialect interface {
 	// contains is the condition that needle (a parameter) is a substring
 	// of haystack, exactly.
 	contains(haystack, needle string) string
+	// jsonElements reads the elements of column, a JSON array of
+	// objects: the FROM item of a subquery, and the expressions of an
+	// element's string member (as text, "" when missing) and boolean
+	// member (false when missing).
+	jsonElements(column string) (from string, text, boolean func(key string) string)
+	// unindexed is expr as no index serves it, so that the planner reads
+	// a page in the order of another index rather than through expr's.
+	unindexed(expr string) string
 }
 
 // execer is what a query needs: a *sql.DB or a *sql.Tx.

@@ -2,30 +2,60 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/gatehouse/gatehouse/internal/store"
 )
 
-const userColumns = `team, id, email, name, password_hash, team_admin, disabled, created_at`
+const userColumns = `team, id, email, name, password_hash, team_admin, disabled, created_at, updated_at, external_id, given_name, family_name, emails`
 
 func scanUser(sc interface{ Scan(...any) error }) (store.User, error) {
 	var (
-		u       store.User
-		created int64
+		u                store.User
+		created, updated int64
+		emails           string
 	)
-	if err := sc.Scan(&u.Team, &u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.TeamAdmin, &u.Disabled, &created); err != nil {
+	if err := sc.Scan(&u.Team, &u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.TeamAdmin, &u.Disabled, &created, &updated,
+		&u.ExternalID, &u.GivenName, &u.FamilyName, &emails); err != nil {
 		return store.User{}, err
 	}
-	u.CreatedAt = fromTS(created)
+	u.CreatedAt, u.UpdatedAt = fromTS(created), fromTS(updated)
+	if emails != "" && emails != "[]" {
+		if err := json.Unmarshal([]byte(emails), &u.Emails); err != nil {
+			return store.User{}, fmt.Errorf("user %s: emails: %w", u.ID, err)
+		}
+	}
 	return u, nil
+}
+
+// encodeEmails is the emails column of u: a JSON array, at most
+// store.MaxEmails long.
+func encodeEmails(u store.User) (string, error) {
+	if len(u.Emails) > store.MaxEmails {
+		return "", fmt.Errorf("user %s: %d emails, at most %d: %w", u.ID, len(u.Emails), store.MaxEmails, store.ErrInvalid)
+	}
+	if len(u.Emails) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(u.Emails)
+	return string(b), err
 }
 
 func (q *queries) CreateUser(ctx context.Context, u store.User) (err error) {
 	ctx, end := q.op(ctx)
 	defer end(&err)
+	emails, err := encodeEmails(u)
+	if err != nil {
+		return err
+	}
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = u.CreatedAt
+	}
 	return q.write(ctx, func(x execer) error {
-		_, err := x.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			u.Team, u.ID, u.Email, u.Name, u.PasswordHash, u.TeamAdmin, u.Disabled, ts(u.CreatedAt))
+		_, err := x.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			u.Team, u.ID, u.Email, u.Name, u.PasswordHash, u.TeamAdmin, u.Disabled, ts(u.CreatedAt), ts(u.UpdatedAt),
+			u.ExternalID, u.GivenName, u.FamilyName, emails)
 		if err != nil {
 			return q.fail("create user "+u.Email, err)
 		}
@@ -74,13 +104,22 @@ func (q *queries) ListUsers(ctx context.Context, team string, p store.Page) (_ [
 func (q *queries) UpdateUser(ctx context.Context, u store.User) (err error) {
 	ctx, end := q.op(ctx)
 	defer end(&err)
+	emails, err := encodeEmails(u)
+	if err != nil {
+		return err
+	}
 	return q.write(ctx, func(x execer) error {
 		old, err := scanUser(x.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE team = $1 AND id = $2`, u.Team, u.ID))
 		if err != nil {
 			return q.fail("update user "+u.ID, err)
 		}
-		if _, err := x.ExecContext(ctx, `UPDATE users SET email = $3, name = $4, password_hash = $5, team_admin = $6, disabled = $7
-			WHERE team = $1 AND id = $2`, u.Team, u.ID, u.Email, u.Name, u.PasswordHash, u.TeamAdmin, u.Disabled); err != nil {
+		if u.UpdatedAt.IsZero() {
+			u.UpdatedAt = old.UpdatedAt
+		}
+		if _, err := x.ExecContext(ctx, `UPDATE users SET email = $3, name = $4, password_hash = $5, team_admin = $6, disabled = $7,
+			updated_at = $8, external_id = $9, given_name = $10, family_name = $11, emails = $12
+			WHERE team = $1 AND id = $2`, u.Team, u.ID, u.Email, u.Name, u.PasswordHash, u.TeamAdmin, u.Disabled,
+			ts(u.UpdatedAt), u.ExternalID, u.GivenName, u.FamilyName, emails); err != nil {
 			return q.fail("update user "+u.ID, err)
 		}
 		if old.Email != u.Email {

@@ -43,13 +43,13 @@ func newFixture(team string, extra bool) fixture {
 	user := func(email string, admin bool) store.User {
 		return store.User{
 			Team: team, ID: uuid.NewString(), Email: email, Name: team + " " + email,
-			PasswordHash: "hash " + team, TeamAdmin: admin, CreatedAt: at(time.Minute),
+			PasswordHash: "hash " + team, TeamAdmin: admin, CreatedAt: at(time.Minute), UpdatedAt: at(time.Minute),
 		}
 	}
 	f.users = []store.User{user("ann@example.com", true), user("bob@example.com", false)}
 	f.groups = []store.Group{
-		{Team: team, Name: "staff", CreatedAt: at(2 * time.Minute), Members: []string{f.ann().ID}},
-		{Team: team, Name: "ops", CreatedAt: at(2 * time.Minute), Members: []string{f.ann().ID, f.bob().ID}},
+		{Team: team, ID: uuid.NewString(), Name: "staff", CreatedAt: at(2 * time.Minute), UpdatedAt: at(2 * time.Minute), Members: []string{f.ann().ID}},
+		{Team: team, ID: uuid.NewString(), Name: "ops", ExternalID: "ext-ops", CreatedAt: at(2 * time.Minute), UpdatedAt: at(2 * time.Minute), Members: []string{f.ann().ID, f.bob().ID}},
 	}
 	f.apps = []store.Application{{Team: team, Name: "billing", CreatedAt: at(3 * time.Minute)}}
 	f.client = store.Client{
@@ -102,7 +102,7 @@ func newFixture(team string, extra bool) fixture {
 	if extra {
 		carl := user("carl@example.com", false)
 		f.users = append(f.users, carl)
-		f.groups = append(f.groups, store.Group{Team: team, Name: "solo", CreatedAt: at(2 * time.Minute), Members: []string{carl.ID}})
+		f.groups = append(f.groups, store.Group{Team: team, ID: uuid.NewString(), Name: "solo", CreatedAt: at(2 * time.Minute), UpdatedAt: at(2 * time.Minute), Members: []string{carl.ID}})
 		f.apps = append(f.apps, store.Application{Team: team, Name: "solo", CreatedAt: at(3 * time.Minute)})
 		f.perms = append(f.perms, perm("group:solo", "manage", "team"))
 	}

@@ -16,8 +16,9 @@ func testGroups(t *testing.T, s store.Store) {
 	ann := mkUser(t, s, "alpha", "ann@example.com")
 	bob := mkUser(t, s, "alpha", "bob@example.com")
 	cat := mkUser(t, s, "alpha", "cat@example.com")
-	ops := store.Group{Team: "alpha", Name: "ops", CreatedAt: at(time.Second + 7*time.Microsecond)}
-	dev := store.Group{Team: "alpha", Name: "dev", CreatedAt: at(2 * time.Second)}
+	ops := store.Group{Team: "alpha", ID: uuid.NewString(), Name: "ops", ExternalID: "ext-1", CreatedAt: at(time.Second + 7*time.Microsecond),
+		UpdatedAt: at(time.Minute)}
+	dev := store.Group{Team: "alpha", ID: uuid.NewString(), Name: "dev", CreatedAt: at(2 * time.Second), UpdatedAt: at(2 * time.Second)}
 
 	// group reads group name of alpha and compares it with want.
 	group := func(t *testing.T, name string, want store.Group) {
@@ -173,7 +174,7 @@ func testListGroupsPages(t *testing.T, s store.Store) {
 		case 2:
 			members = []string{ann.ID, bob.ID}
 		}
-		g := store.Group{Team: "alpha", Name: fmt.Sprintf("group-%d", i), CreatedAt: t0}
+		g := store.Group{Team: "alpha", ID: uuid.NewString(), Name: fmt.Sprintf("group-%d", i), CreatedAt: t0, UpdatedAt: t0}
 		must(t, "create group", s.CreateGroup(t.Context(), g))
 		for _, m := range members {
 			must(t, "add member", s.AddGroupMember(t.Context(), "alpha", g.Name, m))

@@ -138,6 +138,54 @@ func testIsolation(t *testing.T, s store.Store) {
 				notFoundOrEmpty(t, "UserGroups(beta, alpha's "+u.Email+")", got, err)
 			}
 		}},
+		{"GroupByID", func(t *testing.T) {
+			for _, g := range a.groups {
+				_, err := s.GroupByID(t.Context(), B, g.ID)
+				wantErr(t, "GroupByID(beta, alpha's "+g.Name+")", err, store.ErrNotFound)
+			}
+		}},
+		{"UpdateGroup", func(t *testing.T) {
+			err := s.UpdateGroup(t.Context(), B, "solo", store.Group{Name: "solo2", ExternalID: "x", UpdatedAt: at(time.Hour)})
+			wantErr(t, "UpdateGroup(beta, solo)", err, store.ErrNotFound)
+		}},
+		{"Memberships", func(t *testing.T) {
+			var ids []string
+			for _, u := range a.users {
+				ids = append(ids, u.ID)
+			}
+			got, err := s.Memberships(t.Context(), B, ids)
+			notFoundOrEmpty(t, "Memberships(beta, alpha's users)", got, err)
+		}},
+		{"QueryUsers", func(t *testing.T) {
+			got, n, err := s.QueryUsers(t.Context(), B, store.Query{Limit: 10, Where: &store.Cond{Op: store.OpOr, Of: []store.Cond{
+				{Op: store.OpEq, Field: store.FieldUserID, Value: carl.ID},
+				{Op: store.OpEq, Field: store.FieldUserEmail, Value: carl.Email}}}})
+			if wantErr(t, "QueryUsers(beta, alpha's carl)", err, nil) && (n != 0 || len(got) != 0) {
+				t.Errorf("QueryUsers(beta, alpha's carl) = %v, %d", got, n)
+			}
+			got, n, err = s.QueryUsers(t.Context(), B, store.Query{Limit: 10})
+			if wantErr(t, "QueryUsers(beta)", err, nil) {
+				diff(t, "QueryUsers(beta)", b.users, got, opts)
+				if n != len(b.users) {
+					t.Errorf("QueryUsers(beta) counts %d, want %d", n, len(b.users))
+				}
+			}
+		}},
+		{"QueryGroups", func(t *testing.T) {
+			got, n, err := s.QueryGroups(t.Context(), B, store.Query{Limit: 10, Where: &store.Cond{Op: store.OpOr, Of: []store.Cond{
+				{Op: store.OpEq, Field: store.FieldGroupName, Value: "solo"},
+				{Op: store.OpAny, Field: store.FieldGroupMembers, Of: []store.Cond{{Op: store.OpEq, Field: store.FieldMemberValue, Value: carl.ID}}}}}})
+			if wantErr(t, "QueryGroups(beta, alpha's solo)", err, nil) && (n != 0 || len(got) != 0) {
+				t.Errorf("QueryGroups(beta, alpha's solo) = %v, %d", got, n)
+			}
+			got, n, err = s.QueryGroups(t.Context(), B, store.Query{Limit: 10, WithMembers: true})
+			if wantErr(t, "QueryGroups(beta)", err, nil) {
+				diff(t, "QueryGroups(beta)", b.groups, got, opts)
+				if n != len(b.groups) {
+					t.Errorf("QueryGroups(beta) counts %d, want %d", n, len(b.groups))
+				}
+			}
+		}},
 
 		// Applications.
 		{"App", func(t *testing.T) {
@@ -408,7 +456,7 @@ func testIsolation(t *testing.T, s store.Store) {
 			u := carl
 			u.Team, u.Name = B, "beta's carl"
 			must(t, "CreateUser(beta, alpha's carl's ID and email)", s.CreateUser(c, u))
-			g := store.Group{Team: B, Name: "solo", CreatedAt: at(time.Hour)}
+			g := store.Group{Team: B, ID: a.groups[len(a.groups)-1].ID, Name: "solo", CreatedAt: at(time.Hour), UpdatedAt: at(time.Hour)}
 			must(t, "CreateGroup(beta, solo)", s.CreateGroup(c, g))
 			must(t, "AddGroupMember(beta, solo, carl)", s.AddGroupMember(c, B, "solo", u.ID))
 			g.Members = []string{u.ID}

@@ -52,6 +52,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Failures", testFailures},
 		{"FailuresConcurrent", testFailuresConcurrent},
 		{"Find", testFind},
+		{"QueryUsers", testQueryUsers},
+		{"QueryBounds", testQueryBounds},
+		{"DirectoryGroups", testDirectoryGroups},
 		{"Invalid", testInvalid},
 		{"MissingTeam", testMissingTeam},
 		{"DeleteTeamCascades", testDeleteTeamCascades},
@@ -119,6 +122,7 @@ var (
 		cmpopts.SortSlices(func(a, b store.Consent) bool { return a.UserID+" "+a.ClientID < b.UserID+" "+b.ClientID }),
 		cmpopts.SortSlices(func(a, b store.SigningKey) bool { return a.ID < b.ID }),
 		cmpopts.SortSlices(func(a, b store.RevokedToken) bool { return a.JTI < b.JTI }),
+		cmpopts.SortSlices(func(a, b store.Membership) bool { return a.UserID+" "+a.Group < b.UserID+" "+b.Group }),
 		cmpopts.SortSlices(func(a, b store.GrantRevocation) bool {
 			return a.UserID+" "+a.ClientID < b.UserID+" "+b.ClientID
 		}),
@@ -207,6 +211,7 @@ func mkUser(t *testing.T, q store.Queries, team, email string) store.User {
 		Name:         "Name of " + email,
 		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$" + email,
 		CreatedAt:    at(time.Minute),
+		UpdatedAt:    at(time.Minute),
 	}
 	must(t, "create user "+email, q.CreateUser(t.Context(), u))
 	return u
@@ -215,7 +220,7 @@ func mkUser(t *testing.T, q store.Queries, team, email string) store.User {
 // mkGroup creates group name and adds the members (user IDs).
 func mkGroup(t *testing.T, q store.Queries, team, name string, members ...string) store.Group {
 	t.Helper()
-	g := store.Group{Team: team, Name: name, CreatedAt: at(2 * time.Minute)}
+	g := store.Group{Team: team, ID: uuid.NewString(), Name: name, CreatedAt: at(2 * time.Minute), UpdatedAt: at(2 * time.Minute)}
 	must(t, "create group "+name, q.CreateGroup(t.Context(), g))
 	for _, m := range members {
 		must(t, "add member to "+name, q.AddGroupMember(t.Context(), team, name, m))

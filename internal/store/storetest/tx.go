@@ -121,7 +121,7 @@ func testTx(t *testing.T, s store.Store) {
 	t.Run("failedQuery", func(t *testing.T) {
 		mkTeam(t, s, "zeta")
 		ann := mkUser(t, s, "zeta", "ann@example.com")
-		carl := store.User{Team: "zeta", ID: uuid.NewString(), Email: "carl@example.com", CreatedAt: t0}
+		carl := store.User{Team: "zeta", ID: uuid.NewString(), Email: "carl@example.com", CreatedAt: t0, UpdatedAt: t0}
 		err := s.Tx(t.Context(), func(q store.Queries) error {
 			must(t, "CreateUser(carl)", q.CreateUser(t.Context(), carl))
 			dup := store.User{Team: "zeta", ID: uuid.NewString(), Email: ann.Email, CreatedAt: t0}

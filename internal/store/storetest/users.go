@@ -21,6 +21,11 @@ func testUsers(t *testing.T, s store.Store) {
 		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA",
 		TeamAdmin:    true,
 		CreatedAt:    at(time.Second + 250*time.Microsecond),
+		UpdatedAt:    at(time.Second + 250*time.Microsecond),
+		ExternalID:   "00u1ann",
+		GivenName:    "Ann",
+		FamilyName:   "Example",
+		Emails:       []store.Email{{Value: "ann@example.com", Type: "work", Primary: true}, {Value: "Ann@Home.example", Type: "home"}},
 	}
 	bob := store.User{
 		Team:      "alpha",
@@ -28,6 +33,7 @@ func testUsers(t *testing.T, s store.Store) {
 		Email:     "bob@example.com",
 		Disabled:  true,
 		CreatedAt: at(2 * time.Second),
+		UpdatedAt: at(2 * time.Second),
 	}
 
 	t.Run("CreateUser", func(t *testing.T) {
@@ -183,6 +189,7 @@ func testListUsersPages(t *testing.T, s store.Store) {
 			Email:     fmt.Sprintf("user%d@example.com", i),
 			Name:      fmt.Sprintf("User %d", i),
 			CreatedAt: t0, // all equal: the cursor must not rely on time alone
+			UpdatedAt: t0,
 		}
 		must(t, "create user", s.CreateUser(t.Context(), u))
 		want = append(want, u)

@@ -175,6 +175,13 @@ func testWatch(t *testing.T, s store.Store) {
 		{"AddGroupMember", []store.Change{groupCh, userCh}, func(t *testing.T) error {
 			return s.AddGroupMember(c, "alpha", "ops", ann.ID)
 		}},
+		{"UpdateGroup", []store.Change{groupCh}, func(t *testing.T) error {
+			return s.UpdateGroup(c, "alpha", "ops", store.Group{Name: "ops", ExternalID: "ext", UpdatedAt: t0})
+		}},
+		{"UpdateGroup/rename", []store.Change{ch("alpha", store.KindGroup, "renamed"), ch("alpha", store.KindGroup, "ops2"), permCh}, func(t *testing.T) error {
+			must(t, "CreateGroup(ops2)", s.CreateGroup(c, store.Group{Team: "alpha", Name: "renamed", CreatedAt: t0}))
+			return s.UpdateGroup(c, "alpha", "renamed", store.Group{Name: "ops2", UpdatedAt: t0})
+		}},
 		{"UpdateUser", []store.Change{userCh}, func(t *testing.T) error {
 			u := ann
 			u.Name = "Ann"
