@@ -29,8 +29,8 @@ type clientRow struct {
 	IDTokenAlg             string
 	PostLogoutRedirectURIs []string
 	Created                when
-	ActiveSecrets  int
-	GraceEnds      []when
+	ActiveSecrets          int
+	GraceEnds              []when
 }
 
 func (u *UI) clientRow(c store.Client) clientRow {
