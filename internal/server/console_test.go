@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -286,5 +287,43 @@ func TestConsoleForms(t *testing.T) {
 	}
 	if got, _ := h.Admin.User(ctx, "acme", ada.ID); got.Name != "Ada L." {
 		t.Errorf("the name after saving: %q", got.Name)
+	}
+}
+
+// Groups named as identity providers name them, a "/" included, work
+// through every group page of the console: its links escape the name as
+// one path segment.
+func TestConsoleGroupNamesAsProvidersSendThem(t *testing.T) {
+	h := servertest.Start(t, servertest.WithTeams("acme"))
+	h.User(t, "acme", admin.NewUser{Email: "admin@example.com", TeamAdmin: true})
+	h.User(t, "acme", admin.NewUser{Email: "ada@example.com"})
+	h.SyncChanges(t)
+	boss := signInConsole(t, h, "admin@example.com")
+	for _, name := range []string{"Sales Team", "Ventes – Europe", "R&D / Paris", "営業部"} {
+		t.Run(name, func(t *testing.T) {
+			seg := url.PathEscape(name)
+			attr := html.EscapeString(seg) // as the page writes it in an attribute
+			if st, body := boss.post("/admin/groups", url.Values{"csrf_token": {boss.csrf()}, "name": {name}}); st != http.StatusSeeOther {
+				t.Fatalf("create: %d %s", st, body)
+			}
+			st, body := boss.get("/admin/groups")
+			if st != http.StatusOK || !strings.Contains(body, `href="/admin/groups/`+attr+`"`) {
+				t.Errorf("the list does not link %q as one segment: %d", seg, st)
+			}
+			if st, body := boss.post("/admin/groups/"+seg+"/members", url.Values{"csrf_token": {boss.csrf()}, "email": {"ada@example.com"}}); st != http.StatusSeeOther {
+				t.Fatalf("add a member: %d %s", st, body)
+			}
+			st, body = boss.get("/admin/groups/" + seg)
+			if st != http.StatusOK || !strings.Contains(body, "ada@example.com") ||
+				!strings.Contains(body, `action="/admin/groups/`+attr+`/members"`) || !strings.Contains(body, `href="/admin/groups/`+attr+`/delete"`) {
+				t.Errorf("the group's page: %d", st)
+			}
+			if st, _ := boss.post("/admin/groups/"+seg+"/delete", url.Values{"csrf_token": {boss.csrf()}}); st != http.StatusSeeOther {
+				t.Errorf("delete: %d", st)
+			}
+			if st, _ := boss.get("/admin/groups/" + seg); st != http.StatusNotFound {
+				t.Errorf("the deleted group's page: %d, want 404", st)
+			}
+		})
 	}
 }

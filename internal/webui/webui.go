@@ -49,6 +49,11 @@ import (
 //go:embed templates
 var templateFS embed.FS
 
+// funcs are the templates' own functions: segment escapes a name for one
+// segment of a path ("/" included, which a group's name may hold; the
+// template's own URL escaping leaves it).
+var funcs = template.FuncMap{"segment": url.PathEscape}
+
 // pages are the templates, each parsed with the base layout: the
 // sign-in, consent, profile and logout pages, and the console's
 // (console.go).
@@ -206,7 +211,7 @@ func New(o Options) (*UI, error) {
 	u.csp = "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
 		"'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 	for _, name := range pageNames {
-		t, err := template.ParseFS(templateFS, "templates/base.html", "templates/parts.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/base.html", "templates/parts.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web UI: parse %s: %w", name, err)
 		}
