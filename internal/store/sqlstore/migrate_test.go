@@ -81,6 +81,18 @@ func runConcurrentOpens(t *testing.T, open func(context.Context) (*DB, error)) {
 
 // undo0012 takes a database of dialect back to before migration 0012, as
 // an older binary left it.
+// undo0013 takes a database back to before migration 0013 (the history
+// listings' indexes).
+func undo0013() []string {
+	return []string{
+		`DROP INDEX audit_events_actor`,
+		`DROP INDEX audit_events_action`,
+		`DROP INDEX audit_events_target`,
+		`DROP INDEX login_events_email`,
+		`DELETE FROM schema_migrations WHERE version >= 13`,
+	}
+}
+
 func undo0012(dialect string) []string {
 	folded := "lower(name)"
 	if dialect == "postgres" {
@@ -133,16 +145,12 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			}
 			// Back to version 2, as an older binary left it: the later
 			// migrations undone.
-			for _, stmt := range append(undo0012(dialect),
+			for _, stmt := range append(append(undo0013(), undo0012(dialect)...),
 				`ALTER TABLE clients DROP COLUMN id_token_alg`,
 				`ALTER TABLE clients DROP COLUMN post_logout_redirect_uris`,
 				`ALTER TABLE auth_codes DROP COLUMN nonce`,
 				`ALTER TABLE auth_codes DROP COLUMN auth_time`,
 				`ALTER TABLE refresh_tokens DROP COLUMN auth_time`,
-				`DROP INDEX audit_events_actor`,
-				`DROP INDEX audit_events_action`,
-				`DROP INDEX audit_events_target`,
-				`DROP INDEX login_events_email`,
 				`DROP INDEX users_email_folded`,
 				`DROP INDEX users_name_folded`,
 				`DROP INDEX user_groups_name_folded`,
@@ -230,7 +238,7 @@ func TestMigrationGivesGroupsIDs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, stmt := range append(undo0012(dialect),
+			for _, stmt := range append(append(undo0013(), undo0012(dialect)...),
 				`INSERT INTO teams (name, created_at) VALUES ('alpha', 0)`,
 				`INSERT INTO users (team, id, email, name, password_hash, team_admin, disabled, created_at)
 					VALUES ('alpha', 'u1', 'ann@example.com', 'Ann', '', false, false, 42)`,
