@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/required"
 )
 
 // childEnv marks the process AsNobody starts.
@@ -121,9 +123,5 @@ func copyFile(from, to string, mode os.FileMode) error {
 // skips it elsewhere, saying why.
 func mustOrSkip(tb testing.TB, format string, args ...any) {
 	tb.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("%s (CI=true: fault tests must run; they need root)", msg)
-	}
-	tb.Skipf("%s (run as root to test this fault; with CI=true this fails)", msg)
+	required.Missing(tb, "%s (fault tests need root)", fmt.Sprintf(format, args...))
 }

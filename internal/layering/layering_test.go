@@ -113,6 +113,7 @@ var packages = map[string]string{
 	"internal/faultproxy":      "testkit",
 	"internal/audittest":       "testkit",
 	"internal/faulttest":       "testkit",
+	"internal/required":        "testkit",
 	"internal/cli":             "entry",
 	"cmd/gatehouse":            "entry",
 	"bench":                    "entry",

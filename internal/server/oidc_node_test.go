@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/client"
 	"github.com/gatehouse/gatehouse/internal/kernel"
+	"github.com/gatehouse/gatehouse/internal/required"
 	"github.com/gatehouse/gatehouse/internal/servertest"
 )
 
@@ -28,13 +29,7 @@ import (
 // CI=true, where it fails: .ci/run installs the project first.
 func nodeProject(t *testing.T) (node, dir string) {
 	t.Helper()
-	missing := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf(format+" (required under CI=true)", args...)
-		}
-		t.Skipf(format+": skipping the openid-client test", args...)
-	}
+	missing := func(format string, args ...any) { t.Helper(); required.Missing(t, format, args...) }
 	dir, err := filepath.Abs(filepath.Join("testdata", "oidc-node"))
 	if err != nil {
 		t.Fatal(err)
