@@ -137,7 +137,6 @@ type soakTarget struct {
 	creds      creds
 	apiPath    string
 	loginForm  []byte // a failed sign-in, with its CSRF token and cookie
-	badSecret  []byte
 	static     [mixKinds][]byte
 	firstToken string
 }

@@ -52,8 +52,6 @@ func (s *Service) write(ctx context.Context, ev store.AuditEvent, fn func(q stor
 	})
 }
 
-func invalid(format string, args ...any) error { return kernel.Invalid(format, args...) }
-
 // validateName checks an application name: 1 to 128 printable
 // characters without spaces, ':' (it would confuse principals) or '/'.
 // Groups are named otherwise (groupName).

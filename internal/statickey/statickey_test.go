@@ -488,8 +488,6 @@ func TestInvalidate(t *testing.T) {
 	}
 }
 
-func ptr(t time.Time) *time.Time { return &t }
-
 func TestPolicy(t *testing.T) {
 	dep, sun := start.Add(24*time.Hour), start.Add(48*time.Hour)
 	full := statickey.Policy{DeprecatedSince: &dep, SunsetAt: &sun, Link: "https://docs.example.com/oauth"}

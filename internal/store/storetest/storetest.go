@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -337,22 +336,6 @@ func mkRefresh(t *testing.T, q store.Queries, team, familyID, clientID, userID s
 	}
 	must(t, "create refresh token", q.CreateRefreshToken(t.Context(), r))
 	return r
-}
-
-func mkSigningKey(t *testing.T, q store.Queries, team string) store.SigningKey {
-	t.Helper()
-	id := uuid.NewString()
-	k := store.SigningKey{
-		Team:          team,
-		ID:            id,
-		Alg:           "ES384",
-		PublicJWK:     []byte(fmt.Sprintf(`{"kty":"EC","crv":"P-384","kid":%q,"x":"eA","y":"eQ"}`, id)),
-		PrivateSealed: []byte("sealed " + id),
-		CreatedAt:     at(11 * time.Minute),
-		ActivateAt:    at(11*time.Minute + time.Hour),
-	}
-	must(t, "create signing key", q.CreateSigningKey(t.Context(), k))
-	return k
 }
 
 func mkRevoked(t *testing.T, q store.Queries, team string, expiresAt time.Time) store.RevokedToken {
