@@ -72,6 +72,11 @@ func (postgresDialect) classify(err error) error {
 		return store.ErrAlreadyExists
 	case "23503": // foreign_key_violation
 		return store.ErrNotFound
+	case "22021": // character_not_in_repertoire: invalid UTF-8 or a NUL in text
+		// No row holds such text, so it names none; writes never get
+		// here, their names being validated first. SQLite compares the
+		// bytes and finds nothing: the same answer.
+		return store.ErrNotFound
 	}
 	if cause := pgUnavailable(pe.Code); cause != "" {
 		return unavailable(cause, err)

@@ -90,6 +90,20 @@ func testUsers(t *testing.T, s store.Store) {
 			}
 		}
 	})
+	// A key no row can hold (invalid UTF-8, a NUL), as a caller may send
+	// one in a path or a filter, names no record on either backend;
+	// PostgreSQL refuses such text outright, which must not be an error
+	// of its own.
+	t.Run("notText", func(t *testing.T) {
+		for _, key := range []string{"a\x00b", "\xff", "caf\xc3"} {
+			_, err := s.User(t.Context(), "alpha", key)
+			wantErr(t, fmt.Sprintf("User(%q)", key), err, store.ErrNotFound)
+			_, err = s.UserByEmail(t.Context(), "alpha", key)
+			wantErr(t, fmt.Sprintf("UserByEmail(%q)", key), err, store.ErrNotFound)
+			wantErr(t, fmt.Sprintf("DeleteGroup(%q)", key), s.DeleteGroup(t.Context(), "alpha", key), store.ErrNotFound)
+			wantErr(t, fmt.Sprintf("DeleteApp(%q)", key), s.DeleteApp(t.Context(), "alpha", key), store.ErrNotFound)
+		}
+	})
 	t.Run("UserByEmail/missing", func(t *testing.T) {
 		_, err := s.UserByEmail(t.Context(), "alpha", "nobody@example.com")
 		wantErr(t, "UserByEmail(nobody)", err, store.ErrNotFound)
