@@ -267,7 +267,7 @@ func (e *Endpoints) authenticate(ctx context.Context, r *http.Request, req *toke
 		return store.Client{}, invalidClient("client authentication failed: client_id is not one this server issues", creds.basic)
 	}
 	team := req.info.Team.Name
-	att, refused := ratelimit.Take(
+	att, refused := ratelimit.Take(ctx,
 		ratelimit.Ask{Budget: e.ClientLimit, Key: ratelimit.Key{Team: team, Name: creds.id}},
 		ratelimit.Ask{Budget: e.IPLimit, Key: ratelimit.Key{Name: req.ip}})
 	if refused == nil {

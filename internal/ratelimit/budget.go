@@ -89,6 +89,10 @@ const (
 	busyRetry    = time.Second     // Retry-After of an attempt refused only because others are under way
 )
 
+// BusyWait is the longest Take waits for attempts under way to end before
+// it refuses an attempt that only they stand in the way of.
+const BusyWait = 250 * time.Millisecond
+
 // NewBudget returns a budget.
 func NewBudget(o BudgetOptions) *Budget {
 	if o.Now == nil {
@@ -163,21 +167,56 @@ type Attempt struct {
 
 // Take takes one unit of every ask on this node, all or none, in order:
 // the first ask that has none left refuses the attempt and the units
-// already taken are given back. It reads and writes nothing but memory.
-func Take(asks ...Ask) (*Attempt, *Refused) {
+// already taken are given back. An ask whose allowance is held only by
+// attempts under way (not by failures) is waited for, up to BusyWait or
+// until ctx ends, since those attempts end within microseconds unless
+// they wait for the database: a burst of good attempts is served in turn,
+// not refused, while no more than the allowance is ever checked at once.
+// It reads and writes nothing but memory.
+func Take(ctx context.Context, asks ...Ask) (*Attempt, *Refused) {
 	a := &Attempt{asks: asks, pending: make([]int, len(asks)), started: make([]time.Time, len(asks))}
-	for i, q := range asks {
-		retry, pending, ok := q.Budget.local.take(q.Budget.localKey(q.Key))
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		i, retry, freed := a.take()
+		if i < 0 {
+			return a, nil
+		}
+		if freed != nil {
+			if timer == nil {
+				timer = time.NewTimer(BusyWait)
+			}
+			select {
+			case <-freed:
+				continue
+			case <-timer.C:
+			case <-ctx.Done():
+			}
+		}
+		a.ended = true
+		return a, &Refused{Ask: asks[i], RetryAfter: retry}
+	}
+}
+
+// take takes a unit of every ask, or none: it returns the index of the
+// ask that refused (-1: none did), with its Retry-After and, when only
+// attempts under way refused it, the channel closed when one of them ends.
+func (a *Attempt) take() (int, time.Duration, <-chan struct{}) {
+	for i, q := range a.asks {
+		retry, pending, freed, ok := q.Budget.local.take(q.Budget.localKey(q.Key))
 		if !ok {
-			for _, p := range asks[:i] {
+			for _, p := range a.asks[:i] {
 				p.Budget.local.Refund(p.Budget.localKey(p.Key))
 			}
-			a.ended = true
-			return a, &Refused{Ask: q, RetryAfter: retry}
+			return i, retry, freed
 		}
 		a.pending[i] = pending
 	}
-	return a, nil
+	return -1, 0, nil
 }
 
 // Confirm checks the attempt against the count every node shares: a

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/outage"
@@ -32,7 +33,7 @@ var ann = ratelimit.Key{Team: "alpha", Name: "ann@example.com"}
 // attempt may be checked.
 func attempt(t *testing.T, asks ...ratelimit.Ask) (*ratelimit.Attempt, *ratelimit.Refused) {
 	t.Helper()
-	a, r := ratelimit.Take(asks...)
+	a, r := ratelimit.Take(context.Background(), asks...)
 	if r != nil {
 		return nil, r
 	}
@@ -153,7 +154,7 @@ func TestBudgetCountAcrossNodes(t *testing.T) {
 	// Refused from memory from now on: the database is not asked.
 	st.Cut()
 	defer st.Restore()
-	if _, r := ratelimit.Take(ratelimit.Ask{Budget: n2, Key: key}); r == nil {
+	if _, r := ratelimit.Take(context.Background(), ratelimit.Ask{Budget: n2, Key: key}); r == nil {
 		t.Error("node 2 asks again after learning the key is blocked")
 	}
 	if st.Refused() != 0 {
@@ -174,7 +175,7 @@ func TestBudgetSharedUnavailable(t *testing.T) {
 	st.Cut()
 
 	for range 5 {
-		a, r := ratelimit.Take(ratelimit.Ask{Budget: reserving, Key: ann})
+		a, r := ratelimit.Take(context.Background(), ratelimit.Ask{Budget: reserving, Key: ann})
 		if r != nil {
 			t.Fatalf("refused on this node: %+v", r)
 		}
@@ -191,7 +192,7 @@ func TestBudgetSharedUnavailable(t *testing.T) {
 		}
 		a.Fail(context.Background())
 	}
-	if _, r := ratelimit.Take(ratelimit.Ask{Budget: counting, Key: key}); r == nil {
+	if _, r := ratelimit.Take(context.Background(), ratelimit.Ask{Budget: counting, Key: key}); r == nil {
 		t.Fatal("this node's count does not hold while the shared count is cut")
 	}
 }
@@ -203,26 +204,26 @@ func TestTakeAllOrNone(t *testing.T) {
 	ip := ratelimit.NewBudget(ratelimit.BudgetOptions{Name: "ip", Max: 3, Window: time.Minute, Now: clock.Now})
 	account := ratelimit.NewBudget(ratelimit.BudgetOptions{Name: "account", Max: 1, Window: time.Minute, Now: clock.Now})
 	addr := ratelimit.Key{Name: "192.0.2.1"}
-	a, r := ratelimit.Take(ratelimit.Ask{Budget: ip, Key: addr}, ratelimit.Ask{Budget: account, Key: ann})
+	a, r := ratelimit.Take(context.Background(), ratelimit.Ask{Budget: ip, Key: addr}, ratelimit.Ask{Budget: account, Key: ann})
 	if r != nil {
 		t.Fatal(r)
 	}
 	a.Fail(context.Background())
 	for range 5 {
-		_, r := ratelimit.Take(ratelimit.Ask{Budget: ip, Key: addr}, ratelimit.Ask{Budget: account, Key: ann})
+		_, r := ratelimit.Take(context.Background(), ratelimit.Ask{Budget: ip, Key: addr}, ratelimit.Ask{Budget: account, Key: ann})
 		if r == nil || r.Ask.Budget != account {
 			t.Fatalf("refused by %+v, want the account", r)
 		}
 	}
 	// The address spent one unit, not six.
 	for i := range 2 {
-		a, r := ratelimit.Take(ratelimit.Ask{Budget: ip, Key: addr})
+		a, r := ratelimit.Take(context.Background(), ratelimit.Ask{Budget: ip, Key: addr})
 		if r != nil {
 			t.Fatalf("address attempt %d refused: %+v", i+1, r)
 		}
 		a.Fail(context.Background())
 	}
-	if _, r := ratelimit.Take(ratelimit.Ask{Budget: ip, Key: addr}); r == nil {
+	if _, r := ratelimit.Take(context.Background(), ratelimit.Ask{Budget: ip, Key: addr}); r == nil {
 		t.Fatal("the address kept units after 3 failures")
 	}
 }
@@ -234,7 +235,7 @@ func TestFailOutlivesTheRequest(t *testing.T) {
 	b := ratelimit.NewBudget(ratelimit.BudgetOptions{Name: "client", Max: 3, Window: time.Minute,
 		Now: testclock.New(t0).Now, Shared: st})
 	ctx, cancel := context.WithCancel(context.Background())
-	a, r := ratelimit.Take(ratelimit.Ask{Budget: b, Key: ann})
+	a, r := ratelimit.Take(context.Background(), ratelimit.Ask{Budget: b, Key: ann})
 	if r != nil {
 		t.Fatal(r)
 	}
@@ -247,4 +248,127 @@ func TestFailOutlivesTheRequest(t *testing.T) {
 	if err != nil || f.Count != 1 {
 		t.Fatalf("shared count after a failure whose request ended: %+v, %v; want 1", f, err)
 	}
+}
+
+// Attempts refused only because others are under way wait for them
+// (ratelimit.BusyWait at most), so that a burst of good attempts is served
+// in turn; failures still refuse at once, and never more than the
+// allowance is checked at once.
+func TestTakeWaitsForAttemptsUnderWay(t *testing.T) {
+	newBudget := func() *ratelimit.Budget {
+		return ratelimit.NewBudget(ratelimit.BudgetOptions{Name: "client", Max: 3, Window: time.Minute})
+	}
+	hold := func(t *testing.T, b *ratelimit.Budget, n int) []*ratelimit.Attempt {
+		t.Helper()
+		var as []*ratelimit.Attempt
+		for range n {
+			a, r := ratelimit.Take(context.Background(), ratelimit.Ask{Budget: b, Key: ann})
+			if r != nil {
+				t.Fatalf("unit %d refused: %+v", len(as)+1, r)
+			}
+			as = append(as, a)
+		}
+		return as
+	}
+	tests := []struct {
+		name string
+		// end ends the attempts under way, or not, while a fourth waits.
+		end      func(ctx context.Context, held []*ratelimit.Attempt, cancel context.CancelFunc)
+		refused  bool
+		waitedAt time.Duration // how long the fourth Take took
+	}{
+		{"a unit given back after 10 ms", func(ctx context.Context, held []*ratelimit.Attempt, _ context.CancelFunc) {
+			time.Sleep(10 * time.Millisecond)
+			held[0].Refund(ctx)
+		}, false, 10 * time.Millisecond},
+		{"a unit spent by a failure frees nothing", func(ctx context.Context, held []*ratelimit.Attempt, _ context.CancelFunc) {
+			time.Sleep(10 * time.Millisecond)
+			held[0].Fail(ctx)
+		}, true, ratelimit.BusyWait},
+		{"a failure, then a unit given back", func(ctx context.Context, held []*ratelimit.Attempt, _ context.CancelFunc) {
+			time.Sleep(10 * time.Millisecond)
+			held[0].Fail(ctx)
+			time.Sleep(10 * time.Millisecond)
+			held[1].Refund(ctx)
+		}, false, 20 * time.Millisecond},
+		{"units held past the wait", func(context.Context, []*ratelimit.Attempt, context.CancelFunc) {}, true, ratelimit.BusyWait},
+		{"the caller gives up after 5 ms", func(_ context.Context, _ []*ratelimit.Attempt, cancel context.CancelFunc) {
+			time.Sleep(5 * time.Millisecond)
+			cancel()
+		}, true, 5 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := newBudget()
+				held := hold(t, b, 3)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				go tc.end(context.Background(), held, cancel)
+				start := time.Now()
+				a, r := ratelimit.Take(ctx, ratelimit.Ask{Budget: b, Key: ann})
+				if took := time.Since(start); took != tc.waitedAt {
+					t.Errorf("Take took %v, want %v", took, tc.waitedAt)
+				}
+				if (r != nil) != tc.refused {
+					t.Fatalf("refused: %+v, want refused %v", r, tc.refused)
+				}
+				if r != nil && r.RetryAfter != time.Second {
+					t.Errorf("Retry-After %v, want 1s", r.RetryAfter)
+				}
+				if r == nil {
+					a.Refund(context.Background())
+				}
+			})
+		})
+	}
+
+	t.Run("failures refuse at once", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b := newBudget()
+			for _, a := range hold(t, b, 3) {
+				a.Fail(context.Background())
+			}
+			start := time.Now()
+			if _, r := ratelimit.Take(context.Background(), ratelimit.Ask{Budget: b, Key: ann}); r == nil || time.Since(start) != 0 {
+				t.Fatalf("refused %+v after %v, want at once", r, time.Since(start))
+			}
+		})
+	})
+
+	t.Run("a burst is served in turn, never more than the allowance at once", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b := newBudget()
+			var (
+				mu            sync.Mutex
+				under, most   int
+				refused, done int
+				wg            sync.WaitGroup
+			)
+			for range 100 {
+				wg.Go(func() {
+					a, r := ratelimit.Take(context.Background(), ratelimit.Ask{Budget: b, Key: ann})
+					mu.Lock()
+					if r != nil {
+						refused++
+						mu.Unlock()
+						return
+					}
+					under++
+					most = max(most, under)
+					mu.Unlock()
+					time.Sleep(time.Millisecond) // the check
+					mu.Lock()
+					under--
+					done++
+					mu.Unlock()
+					a.Refund(context.Background())
+				})
+			}
+			wg.Wait()
+			if refused != 0 || done != 100 || most > 3 {
+				t.Fatalf("%d refused, %d served, at most %d at once; want 0, 100, 3", refused, done, most)
+			}
+		})
+	})
 }

@@ -38,9 +38,10 @@ type Limiter struct {
 
 type window struct {
 	start    time.Time
-	failures int       // units spent in this window
-	pending  int       // units taken and not yet spent or given back
-	blocked  time.Time // refused until then, whatever the counts (Block)
+	failures int           // units spent in this window
+	pending  int           // units taken and not yet spent or given back
+	blocked  time.Time     // refused until then, whatever the counts (Block)
+	freed    chan struct{} // closed when a unit under way ends; nil: nobody waits
 }
 
 // maxEntries bounds the memory an attacker can make us spend on keys;
@@ -60,28 +61,44 @@ func (l *Limiter) now() time.Time {
 // the window ends when the failures used the allowance up, a moment when
 // attempts under way hold the rest.
 func (l *Limiter) Take(key string) (retryAfter time.Duration, ok bool) {
-	retryAfter, _, ok = l.take(key)
+	retryAfter, _, _, ok = l.take(key)
 	return retryAfter, ok
 }
 
 // take is Take, also returning the units under way for key, this one
-// included.
-func (l *Limiter) take(key string) (retryAfter time.Duration, pending int, ok bool) {
+// included, and, when only units under way stand in the way, a channel
+// that is closed when one of them is spent or given back.
+func (l *Limiter) take(key string) (retryAfter time.Duration, pending int, freed <-chan struct{}, ok bool) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.current(key, now)
 	if now.Before(w.blocked) {
-		return w.blocked.Sub(now), w.pending, false
+		return w.blocked.Sub(now), w.pending, nil, false
 	}
 	if w.failures >= l.Limit {
-		return w.start.Add(l.Window).Sub(now), w.pending, false
+		return w.start.Add(l.Window).Sub(now), w.pending, nil, false
 	}
 	if w.failures+w.pending >= l.Limit {
-		return busyRetry, w.pending, false
+		if w.freed == nil {
+			w.freed = make(chan struct{})
+		}
+		return busyRetry, w.pending, w.freed, false
 	}
 	w.pending++
-	return 0, w.pending, true
+	return 0, w.pending, nil, true
+}
+
+// release counts one unit under way less for w and wakes those waiting
+// for it. Called with l.mu held.
+func (w *window) release() {
+	if w.pending > 0 {
+		w.pending--
+	}
+	if w.freed != nil {
+		close(w.freed)
+		w.freed = nil
+	}
 }
 
 // current returns key's window at now, starting a new one when there is
@@ -97,7 +114,7 @@ func (l *Limiter) current(key string, now time.Time) *window {
 	}
 	nw := &window{start: now}
 	if w != nil {
-		nw.pending, nw.blocked = w.pending, w.blocked
+		nw.pending, nw.blocked, nw.freed = w.pending, w.blocked, w.freed
 	} else if len(l.entries) >= maxEntries {
 		l.sweepLocked(now)
 	}
@@ -113,9 +130,7 @@ func (l *Limiter) Fail(key string) (nowBlocked bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.current(key, now)
-	if w.pending > 0 {
-		w.pending--
-	}
+	w.release()
 	w.failures++
 	return w.failures == l.Limit
 }
@@ -129,9 +144,7 @@ func (l *Limiter) Refund(key string) {
 	if w == nil {
 		return
 	}
-	if w.pending > 0 {
-		w.pending--
-	}
+	w.release()
 	if w.pending == 0 && w.failures == 0 && w.blocked.IsZero() {
 		delete(l.entries, key)
 	}

@@ -116,7 +116,7 @@ func (u *UI) ServeLogin(w http.ResponseWriter, r *http.Request) {
 	if complete {
 		asks = append(asks, ratelimit.Ask{Budget: u.o.AccountLimit, Key: ratelimit.Key{Team: team, Name: shown}})
 	}
-	att, refused := ratelimit.Take(asks...)
+	att, refused := ratelimit.Take(r.Context(), asks...)
 	if refused != nil {
 		u.throttled(w, r, refused, ev, returnTo)
 		return
