@@ -6,8 +6,10 @@
 // An attempt first takes a unit of each of its allowances on this node
 // (Limiter, a map lookup): concurrent attempts cannot all pass a check
 // that only counts finished failures, so at most the allowance is ever
-// checked at once, and the rest are refused before any secret is
-// checked or any record read. The unit is given back when the attempt
+// checked at once. An attempt that only units under way stand in the way
+// of waits for one of them to end (BusyWait at most), so that a burst of
+// good attempts is served in turn; once failures use up the allowance,
+// the rest are refused before any secret is checked or any record read. The unit is given back when the attempt
 // succeeds, and kept when it fails. Budget adds the count that every node
 // keeps in the database (Shared), so that N nodes behind a load balancer
 // hold the limits of one.
