@@ -758,7 +758,9 @@ type Store interface {
 	// Tx runs fn in one transaction, committed if fn returns nil.
 	Tx(ctx context.Context, fn func(q Queries) error) error
 	// Watch calls fn for every change committed by any process, in commit
-	// order, until ctx ends. Changes are delivered within one second. While
+	// order, until ctx ends. Its first delivery is Change{}, once it has
+	// its position: what committed before that is not delivered, and may
+	// already be in a cache. Changes are delivered within one second. While
 	// the database cannot be reached Watch keeps trying; once it can, it
 	// delivers what changed meanwhile (a change may come twice), or
 	// Change{} if it cannot tell.

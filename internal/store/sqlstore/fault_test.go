@@ -498,6 +498,9 @@ func TestSQLiteWatchGap(t *testing.T) {
 	if err := w.start(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
+	if got := got.reset(); !slices.Equal(got, []store.Change{{}}) {
+		t.Fatalf("start delivered %v, want Change{}", got)
+	}
 	for _, name := range []string{"a", "b", "c"} {
 		if err := s.CreateApp(ctx, store.Application{Team: "alpha", Name: name}); err != nil {
 			t.Fatal(err)

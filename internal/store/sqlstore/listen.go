@@ -168,8 +168,12 @@ func (l *pgListener) catchUp(ctx context.Context, conn *pgx.Conn) error {
 		return err
 	}
 	if l.pos == 0 {
+		// The first connection: whatever committed before it listened
+		// (after the process started, while caches could already load)
+		// is not delivered, so everything may have changed.
 		l.move(h)
 		l.next = h
+		l.fn(store.Change{})
 		return nil
 	}
 	flush := purged >= l.pos

@@ -99,7 +99,7 @@ func (w *sqliteWatcher) session(ctx context.Context) (worked bool, err error) {
 }
 
 // start sets the position after the newest change ever recorded, purged
-// or not.
+// or not, and delivers Change{}.
 func (w *sqliteWatcher) start(ctx context.Context, conn *sql.Conn) error {
 	ctx, cancel := context.WithTimeout(ctx, w.env.lim.get())
 	defer cancel()
@@ -108,6 +108,10 @@ func (w *sqliteWatcher) start(ctx context.Context, conn *sql.Conn) error {
 		return err
 	}
 	w.last = last
+	// What committed before this position (after the process started,
+	// while caches could already load) is not delivered: everything may
+	// have changed.
+	w.fn(store.Change{})
 	return nil
 }
 
