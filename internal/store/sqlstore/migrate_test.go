@@ -79,8 +79,30 @@ func runConcurrentOpens(t *testing.T, open func(context.Context) (*DB, error)) {
 	}
 }
 
-// undo0012 takes a database of dialect back to before migration 0012, as
-// an older binary left it.
+// undo0014 takes a database of dialect back to before migration 0014 (the
+// directory counts and their triggers; the folded-email index it dropped).
+func undo0014(dialect string) []string {
+	if dialect == "postgres" {
+		return []string{
+			`DROP TRIGGER users_count ON users`,
+			`DROP TRIGGER user_groups_count ON user_groups`,
+			`DROP FUNCTION directory_count`,
+			`DROP TABLE directory_counts`,
+			`CREATE INDEX users_email_folded ON users (team, (lower(email) COLLATE "C"))`,
+			`DELETE FROM schema_migrations WHERE version >= 14`,
+		}
+	}
+	return []string{
+		`DROP TRIGGER users_count_insert`,
+		`DROP TRIGGER users_count_delete`,
+		`DROP TRIGGER user_groups_count_insert`,
+		`DROP TRIGGER user_groups_count_delete`,
+		`DROP TABLE directory_counts`,
+		`CREATE INDEX users_email_folded ON users (team, lower(email))`,
+		`DELETE FROM schema_migrations WHERE version >= 14`,
+	}
+}
+
 // undo0013 takes a database back to before migration 0013 (the history
 // listings' indexes).
 func undo0013() []string {
@@ -93,6 +115,8 @@ func undo0013() []string {
 	}
 }
 
+// undo0012 takes a database of dialect back to before migration 0012, as
+// an older binary left it.
 func undo0012(dialect string) []string {
 	folded := "lower(name)"
 	if dialect == "postgres" {
@@ -145,7 +169,7 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			}
 			// Back to version 2, as an older binary left it: the later
 			// migrations undone.
-			for _, stmt := range append(append(undo0013(), undo0012(dialect)...),
+			for _, stmt := range append(append(append(undo0014(dialect), undo0013()...), undo0012(dialect)...),
 				`ALTER TABLE clients DROP COLUMN id_token_alg`,
 				`ALTER TABLE clients DROP COLUMN post_logout_redirect_uris`,
 				`ALTER TABLE auth_codes DROP COLUMN nonce`,
@@ -238,7 +262,7 @@ func TestMigrationGivesGroupsIDs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, stmt := range append(append(undo0013(), undo0012(dialect)...),
+			for _, stmt := range append(append(append(undo0014(dialect), undo0013()...), undo0012(dialect)...),
 				`INSERT INTO teams (name, created_at) VALUES ('alpha', 0)`,
 				`INSERT INTO users (team, id, email, name, password_hash, team_admin, disabled, created_at)
 					VALUES ('alpha', 'u1', 'ann@example.com', 'Ann', '', false, false, 42)`,
@@ -274,6 +298,13 @@ func TestMigrationGivesGroupsIDs(t *testing.T) {
 			u, err := db.User(ctx, "alpha", "u1")
 			if err != nil || !u.UpdatedAt.Equal(u.CreatedAt) || u.Emails != nil || u.ExternalID != "" {
 				t.Errorf("user after the migration: %+v, %v", u, err)
+			}
+			// Migration 0014 counted what the team already had.
+			if _, n, err := db.QueryUsers(ctx, "alpha", store.Query{Limit: 10}); err != nil || n != 1 {
+				t.Errorf("QueryUsers after the migration: total %d, %v; want 1", n, err)
+			}
+			if _, n, err := db.QueryGroups(ctx, "alpha", store.Query{Limit: 10}); err != nil || n != 3 {
+				t.Errorf("QueryGroups after the migration: total %d, %v; want 3", n, err)
 			}
 		})
 	}

@@ -215,3 +215,8 @@ func (postgresDialect) jsonElements(column string) (string, func(string) string,
 
 // unindexed: expr itself; PostgreSQL's planner goes by its statistics.
 func (postgresDialect) unindexed(expr string) string { return expr }
+
+// oneShot: the unnamed statement, which PostgreSQL plans at each call with
+// its parameters, where a prepared statement turns to one generic plan
+// after five.
+func (postgresDialect) oneShot() []any { return []any{pgx.QueryExecModeExec} }

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -43,6 +45,7 @@ type column struct {
 // how a multi-valued field's elements compare.
 type table struct {
 	name    string
+	counted string // the column of directory_counts that counts the team's records
 	columns map[store.Field]column
 	// any translates an Any condition on a multi-valued field.
 	any func(t *translator, c store.Cond) (string, bool, error)
@@ -50,7 +53,7 @@ type table struct {
 
 func (q *queries) usersTable() table {
 	f := q.d.folded
-	return table{name: "users", columns: map[store.Field]column{
+	return table{name: "users", counted: "user_count", columns: map[store.Field]column{
 		store.FieldUserID:         {expr: "id", indexed: true, always: true},
 		store.FieldUserEmail:      {expr: "email", fold: strings.ToLower, indexed: true, always: true},
 		store.FieldUserName:       {expr: f("name"), fold: foldASCII, indexed: true, always: true},
@@ -64,7 +67,7 @@ func (q *queries) usersTable() table {
 }
 
 func (q *queries) groupsTable() table {
-	return table{name: "user_groups", columns: map[store.Field]column{
+	return table{name: "user_groups", counted: "group_count", columns: map[store.Field]column{
 		store.FieldGroupID:         {expr: "id", indexed: true, always: true},
 		store.FieldGroupName:       {expr: q.d.folded("name"), fold: foldASCII, indexed: true, always: true},
 		store.FieldGroupExternalID: {expr: "external_id", indexed: true},
@@ -314,6 +317,7 @@ func orderBy(tab table, q store.Query, idField store.Field) (indexed, sorted str
 type plan struct {
 	where, plain    *where // team = $1 AND the full condition
 	indexed, sorted string
+	all             bool // no condition: every record of the team
 }
 
 // planQuery translates q on tab, checks that indexes bound it, and
@@ -330,7 +334,7 @@ func (q *queries) planQuery(ctx context.Context, tab table, team string, qu stor
 	full := &where{}
 	full.add("team = " + full.arg(team))
 	if qu.Where == nil {
-		return plan{where: full, plain: full, indexed: indexed, sorted: sorted}, nil
+		return plan{where: full, plain: full, indexed: indexed, sorted: sorted, all: true}, nil
 	}
 	ft := translator{d: q.d, w: full, tab: tab, team: team}
 	s, exact, err := ft.cond(*qu.Where)
@@ -361,7 +365,7 @@ func (q *queries) planQuery(ctx context.Context, tab table, team string, qu stor
 		}
 		var n int
 		if err := q.x.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+tab.name+drive.String()+
-			` LIMIT `+drive.arg(store.MaxExamined+1)+`) AS candidates`, drive.args...).Scan(&n); err != nil {
+			` LIMIT `+drive.arg(store.MaxExamined+1)+`) AS candidates`, append(q.d.oneShot(), drive.args...)...).Scan(&n); err != nil {
 			return plan{}, q.fail("query "+tab.name, err)
 		}
 		if n > store.MaxExamined {
@@ -371,11 +375,24 @@ func (q *queries) planQuery(ctx context.Context, tab table, team string, qu stor
 	return plan{where: full, plain: plain, indexed: indexed, sorted: sorted}, nil
 }
 
-// count counts what p selects: through indexes alone when the condition
-// is exact, else on the candidates that planQuery bounded.
-func (q *queries) count(ctx context.Context, tab table, p plan) (int, error) {
+// count counts what p selects: every record of the team is one row of
+// directory_counts, which triggers keep; a condition is counted through
+// indexes alone when it is exact, else on the candidates that planQuery
+// bounded.
+func (q *queries) count(ctx context.Context, tab table, team string, p plan) (int, error) {
 	var n int
-	if err := q.x.QueryRowContext(ctx, `SELECT count(*) FROM `+tab.name+p.where.String(), p.where.args...).Scan(&n); err != nil {
+	if p.all {
+		err := q.x.QueryRowContext(ctx, `SELECT `+tab.counted+` FROM directory_counts WHERE team = $1`, team).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil // a team without a user or group yet
+		}
+		if err != nil {
+			return 0, q.fail("count "+tab.name, err)
+		}
+		return n, nil
+	}
+	args := append(q.d.oneShot(), p.where.args...)
+	if err := q.x.QueryRowContext(ctx, `SELECT count(*) FROM `+tab.name+p.where.String(), args...).Scan(&n); err != nil {
 		return 0, q.fail("count "+tab.name, err)
 	}
 	return n, nil
@@ -409,12 +426,12 @@ func (q *queries) QueryUsers(ctx context.Context, team string, qu store.Query) (
 	if err != nil {
 		return nil, 0, err
 	}
-	n, err := q.count(ctx, tab, p)
+	n, err := q.count(ctx, tab, team, p)
 	if err != nil || qu.Limit == 0 || qu.Offset >= n {
 		return nil, n, err
 	}
 	query, args := p.page(userColumns, "users", qu, n)
-	out, err := queryAll(ctx, q, "query users", scanUser, query, args...)
+	out, err := queryAll(ctx, q, "query users", scanUser, query, append(q.d.oneShot(), args...)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -431,12 +448,12 @@ func (q *queries) QueryGroups(ctx context.Context, team string, qu store.Query) 
 	if err != nil {
 		return nil, 0, err
 	}
-	n, err := q.count(ctx, tab, p)
+	n, err := q.count(ctx, tab, team, p)
 	if err != nil || qu.Limit == 0 || qu.Offset >= n {
 		return nil, n, err
 	}
 	query, args := p.page(`team, id, name, external_id, created_at, updated_at, NULL`, "user_groups", qu, n)
-	out, err := q.groupsIn(ctx, q.x, query, args...)
+	out, err := q.groupsIn(ctx, q.x, query, append(q.d.oneShot(), args...)...)
 	if err != nil {
 		return nil, 0, q.fail("query groups", err)
 	}
@@ -449,18 +466,21 @@ func (q *queries) QueryGroups(ctx context.Context, team string, qu store.Query) 
 			marks = append(marks, "$"+strconv.Itoa(len(args)))
 			at[g.Name] = i
 		}
-		type member struct{ group, user string }
-		ms, err := queryAll(ctx, q, "query groups", func(sc rowScanner) (member, error) {
-			var m member
-			return m, sc.Scan(&m.group, &m.user)
-		}, `SELECT group_name, user_id FROM group_members WHERE team = $1 AND group_name IN (`+strings.Join(marks, ", ")+`)
-			ORDER BY group_name, user_id`, args...)
+		// One row per group, its members' IDs (UUIDs, which hold no
+		// space) joined in ID order: a page of 100 groups of 100 members
+		// is 100 rows, not 10,000.
+		type members struct{ group, ids string }
+		ms, err := queryAll(ctx, q, "query groups", func(sc rowScanner) (members, error) {
+			var m members
+			return m, sc.Scan(&m.group, &m.ids)
+		}, `SELECT group_name, string_agg(user_id, ' ' ORDER BY user_id) FROM group_members
+			WHERE team = $1 AND group_name IN (`+strings.Join(marks, ", ")+`) GROUP BY group_name`, args...)
 		if err != nil {
 			return nil, 0, err
 		}
 		for _, m := range ms {
 			g := &out[at[m.group]]
-			g.Members = append(g.Members, m.user)
+			g.Members = strings.Fields(m.ids)
 		}
 	}
 	return out, n, nil

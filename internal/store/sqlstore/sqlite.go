@@ -485,3 +485,6 @@ func (sqliteDialect) jsonElements(column string) (string, func(string) string, f
 
 // unindexed: SQLite's unary plus, which keeps a term from using an index.
 func (sqliteDialect) unindexed(expr string) string { return "+" + expr }
+
+// oneShot: nothing; SQLite's plans do not weigh the parameters' values.
+func (sqliteDialect) oneShot() []any { return nil }

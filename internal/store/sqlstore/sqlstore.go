@@ -66,6 +66,13 @@ type dialect interface {
 	// unindexed is expr as no index serves it, so that the planner reads
 	// a page in the order of another index rather than through expr's.
 	unindexed(expr string) string
+	// oneShot is what goes before a query's arguments so that the query
+	// is planned for its values every time: the directory queries
+	// (query.go), where how many records a condition selects depends on
+	// its values ("user-0424" or "user-0"), and one plan for all of them,
+	// which a prepared statement comes to after a few calls, reads a
+	// whole team to sort it where another reads one page.
+	oneShot() []any
 }
 
 // execer is what a query needs: a *sql.DB or a *sql.Tx.

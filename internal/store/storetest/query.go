@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -360,4 +361,58 @@ func testDirectoryGroups(t *testing.T, s store.Store) {
 			diff(t, "GroupByID(sales) after refused updates", sales, got, opts)
 		}
 	})
+}
+
+// testDirectoryCounts: the total of an unfiltered QueryUsers or
+// QueryGroups follows every way a team gains or loses users and groups
+// (one at a time, in a transaction undone, by the team's deletion), and a
+// filtered one agrees with it.
+func testDirectoryCounts(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	counts := func(what string, users, groups int) {
+		t.Helper()
+		if _, n, err := s.QueryUsers(ctx, "alpha", store.Query{Limit: 1}); err != nil || n != users {
+			t.Errorf("%s: QueryUsers counts %d, %v; want %d", what, n, err, users)
+		}
+		pr := op(store.OpPr, store.FieldUserEmail, nil)
+		if _, n, err := s.QueryUsers(ctx, "alpha", store.Query{Limit: 1, Where: &pr}); err != nil || n != users {
+			t.Errorf("%s: QueryUsers(userName pr) counts %d, %v; want %d", what, n, err, users)
+		}
+		if _, n, err := s.QueryGroups(ctx, "alpha", store.Query{Limit: 1}); err != nil || n != groups {
+			t.Errorf("%s: QueryGroups counts %d, %v; want %d", what, n, err, groups)
+		}
+	}
+	mkTeam(t, s, "alpha")
+	mkTeam(t, s, "beta")
+	counts("a new team", 0, 0)
+	ann := mkUser(t, s, "alpha", "ann@example.com")
+	mkUser(t, s, "alpha", "bob@example.com")
+	mkUser(t, s, "beta", "cat@example.com")
+	mkGroup(t, s, "alpha", "Sales Team", ann.ID)
+	mkGroup(t, s, "beta", "ops")
+	counts("two users and a group", 2, 1)
+
+	dup := store.User{Team: "alpha", ID: uuid.NewString(), Email: "ann@example.com", Name: "Ann again", CreatedAt: t0}
+	wantErr(t, "create a taken email", s.CreateUser(ctx, dup), store.ErrAlreadyExists)
+	undone := errors.New("undone")
+	err := s.Tx(ctx, func(q store.Queries) error {
+		mkUser(t, q, "alpha", "dan@example.com")
+		mkGroup(t, q, "alpha", "dev")
+		return undone
+	})
+	wantErr(t, "a transaction undone", err, undone)
+	counts("after a refused create and an undone transaction", 2, 1)
+
+	must(t, "delete ann", s.DeleteUser(ctx, "alpha", ann.ID))
+	must(t, "delete Sales Team", s.DeleteGroup(ctx, "alpha", "Sales Team"))
+	counts("after deletions", 1, 0)
+
+	must(t, "delete alpha", s.DeleteTeam(ctx, "alpha"))
+	mkTeam(t, s, "alpha")
+	counts("the team deleted and made again", 0, 0)
+	mkUser(t, s, "alpha", "eve@example.com")
+	counts("its first user", 1, 0)
+	if _, n, err := s.QueryUsers(ctx, "beta", store.Query{Limit: 1}); err != nil || n != 1 {
+		t.Errorf("beta's users counted %d, %v; want 1", n, err)
+	}
 }

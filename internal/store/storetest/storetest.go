@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"QueryUsers", testQueryUsers},
 		{"QueryBounds", testQueryBounds},
 		{"DirectoryGroups", testDirectoryGroups},
+		{"DirectoryCounts", testDirectoryCounts},
 		{"Invalid", testInvalid},
 		{"MissingTeam", testMissingTeam},
 		{"DeleteTeamCascades", testDeleteTeamCascades},
