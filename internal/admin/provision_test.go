@@ -177,3 +177,23 @@ func TestProvisionGroups(t *testing.T) {
 		t.Errorf("deleted group: %v, want ErrNotFound", err)
 	}
 }
+
+// GroupVersion is a group's ETag, which providers keep between calls: its
+// value for a group must not change when its computation does. These are
+// the versions that SHA-256 of fmt's "%q %q %q %q" of ID, name, external
+// ID and the sorted members joined by spaces gave when groups got
+// versions.
+func TestGroupVersionStable(t *testing.T) {
+	for _, tc := range []struct {
+		g    store.Group
+		want string
+	}{
+		{store.Group{ID: "g1", Name: "Sales Team"}, "56137f4bd1fa93e2e58550858103ea46"},
+		{store.Group{ID: "0b6f4c1e-6a43-4c55-9d7a-2f1e9f0a6b11", Name: "Ventes – Europe", ExternalID: "ext \"q\"\n",
+			Members: []string{"u2", "u1", "ü3"}}, "75aa59f62eb824bd1e9e7d734d8ff064"},
+	} {
+		if got := admin.GroupVersion(tc.g); got != tc.want {
+			t.Errorf("GroupVersion(%+v) = %s, want %s", tc.g, got, tc.want)
+		}
+	}
+}

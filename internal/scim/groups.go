@@ -13,10 +13,27 @@ var groupSort = map[string]store.Field{
 	"meta.created": store.FieldGroupCreated, "meta.lastmodified": store.FieldGroupUpdated,
 }
 
-// groupResource is g as its answer shows it.
+// groupResource is g as its answer shows it: its members as structs,
+// which encode as their maps do (same keys, same order) in a fraction of
+// the time, a page of groups holding up to 100,000 of them.
 func groupResource(r *http.Request, g store.Group) object {
 	b := base(r)
-	return withMeta(groupObject(b, g), GroupSchema, "Group", b+"/Groups/"+g.ID, admin.GroupVersion(g), g.CreatedAt, g.UpdatedAt)
+	o := withMeta(groupObject(b, store.Group{ID: g.ID, Name: g.Name, ExternalID: g.ExternalID}), GroupSchema, "Group",
+		b+"/Groups/"+g.ID, admin.GroupVersion(g), g.CreatedAt, g.UpdatedAt)
+	members := make([]memberRef, 0, len(g.Members))
+	for _, id := range g.Members {
+		members = append(members, memberRef{Ref: b + "/Users/" + id, Type: "User", Value: id})
+	}
+	o["members"] = members
+	return o
+}
+
+// memberRef is a member of a group in an answer: groupObject's member
+// map, as a struct.
+type memberRef struct {
+	Ref   string `json:"$ref"`
+	Type  string `json:"type"`
+	Value string `json:"value"`
 }
 
 // writeGroup answers g with status, its ETag and, on creation, its
