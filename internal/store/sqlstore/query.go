@@ -365,7 +365,7 @@ func (q *queries) planQuery(ctx context.Context, tab table, team string, qu stor
 		}
 		var n int
 		if err := q.x.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+tab.name+drive.String()+
-			` LIMIT `+drive.arg(store.MaxExamined+1)+`) AS candidates`, append(q.d.oneShot(), drive.args...)...).Scan(&n); err != nil {
+			` LIMIT `+drive.arg(store.MaxExamined+1)+`) AS candidates`, q.planEach(drive.args)...).Scan(&n); err != nil {
 			return plan{}, q.fail("query "+tab.name, err)
 		}
 		if n > store.MaxExamined {
@@ -374,6 +374,10 @@ func (q *queries) planQuery(ctx context.Context, tab table, team string, qu stor
 	}
 	return plan{where: full, plain: plain, indexed: indexed, sorted: sorted}, nil
 }
+
+// planEach is the arguments of a directory query, led by what has the
+// database plan it for its values on every call (dialect.oneShot).
+func (q *queries) planEach(args []any) []any { return append(q.d.oneShot(), args...) }
 
 // count counts what p selects: every record of the team is one row of
 // directory_counts, which triggers keep; a condition is counted through
@@ -391,8 +395,7 @@ func (q *queries) count(ctx context.Context, tab table, team string, p plan) (in
 		}
 		return n, nil
 	}
-	args := append(q.d.oneShot(), p.where.args...)
-	if err := q.x.QueryRowContext(ctx, `SELECT count(*) FROM `+tab.name+p.where.String(), args...).Scan(&n); err != nil {
+	if err := q.x.QueryRowContext(ctx, `SELECT count(*) FROM `+tab.name+p.where.String(), q.planEach(p.where.args)...).Scan(&n); err != nil {
 		return 0, q.fail("count "+tab.name, err)
 	}
 	return n, nil
@@ -431,7 +434,7 @@ func (q *queries) QueryUsers(ctx context.Context, team string, qu store.Query) (
 		return nil, n, err
 	}
 	query, args := p.page(userColumns, "users", qu, n)
-	out, err := queryAll(ctx, q, "query users", scanUser, query, append(q.d.oneShot(), args...)...)
+	out, err := queryAll(ctx, q, "query users", scanUser, query, q.planEach(args)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -453,7 +456,7 @@ func (q *queries) QueryGroups(ctx context.Context, team string, qu store.Query) 
 		return nil, n, err
 	}
 	query, args := p.page(`team, id, name, external_id, created_at, updated_at, NULL`, "user_groups", qu, n)
-	out, err := q.groupsIn(ctx, q.x, query, append(q.d.oneShot(), args...)...)
+	out, err := q.groupsIn(ctx, q.x, query, q.planEach(args)...)
 	if err != nil {
 		return nil, 0, q.fail("query groups", err)
 	}
