@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse/gatehouse/internal/config"
+	"github.com/gatehouse/gatehouse/internal/gctune"
 	"github.com/gatehouse/gatehouse/internal/lifecycle"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/team"
@@ -41,6 +42,14 @@ whose generated password is printed once.`,
 				Flush: func(context.Context) error { return a.logBuf.Flush() }, BestEffort: true})
 			if err != nil {
 				return err
+			}
+			// The operator's GOGC wins; without one, the heap gets a
+			// headroom that suits a small live heap (internal/gctune).
+			if _, set := a.lookupEnv("GOGC"); !set {
+				gc := gctune.New(gctune.Options{Log: e.Log})
+				if err := e.Background.Add(lifecycle.Component{Name: "gc tuner", Run: gc.Run, BestEffort: true}); err != nil {
+					return err
+				}
 			}
 			srv, err := server.NewWith(e.Services)
 			if err != nil {

@@ -77,6 +77,7 @@ var packages = map[string]string{
 	"internal/scope":           "base",
 	"internal/ratelimit":       "base",
 	"internal/logbuf":          "base",
+	"internal/gctune":          "base",
 	"internal/lifecycle":       "base",
 	"internal/token":           "base",
 	"internal/kernel":          "base",
