@@ -3,6 +3,8 @@ package token_test
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +84,25 @@ func TestVerified(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func BenchmarkVerifiedHit(b *testing.B) {
+	var v token.Verified
+	raw := "eyJhbGciOiJFUzM4NCJ9." + strings.Repeat("x", 600) + ".sig"
+	now := time.Now()
+	want := token.Expectation{Issuer: "https://acme.example", Audience: "acme.example"}
+	verify := func() ([]byte, error) {
+		return []byte(`{"iss":"https://acme.example","aud":["acme.example"],"sub":"c","client_id":"c","jti":"j","iat":` +
+			strconv.FormatInt(now.Unix(), 10) + `,"nbf":` + strconv.FormatInt(now.Unix(), 10) + `,"exp":` + strconv.FormatInt(now.Unix()+900, 10) + `}`), nil
+	}
+	if _, err := v.Check("acme", raw, now, want, verify); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Check("acme", raw, now, want, verify); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
