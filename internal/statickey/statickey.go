@@ -280,9 +280,9 @@ type Query struct {
 	UsedBefore, UsedSince *time.Time
 }
 
-// Find lists a page of the team's keys that f selects, by id, with their
-// owners' names. An owner that does not exist is a wrapped
-// store.ErrNotFound.
+// Find lists a page of the team's keys that f selects, in the order
+// they were made (creation time, then id), with their owners' names. An
+// owner that does not exist is a wrapped store.ErrNotFound.
 func (s *Service) Find(ctx context.Context, team string, f Query, p store.Page) ([]Key, string, error) {
 	if err := kernel.TeamExists(ctx, s.Store, team); err != nil {
 		return nil, "", err
@@ -349,7 +349,7 @@ func (s *Service) DeleteOwn(ctx context.Context, a kernel.Actor, team, userID, i
 	})
 }
 
-// ReportPage is Report for one page of the keys, by id.
+// ReportPage is Report for one page of the keys, in the order they were made.
 func (s *Service) ReportPage(ctx context.Context, team string, p store.Page) (Report, string, error) {
 	t, err := teamIn(ctx, s.Store, team)
 	if err != nil {

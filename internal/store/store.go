@@ -670,7 +670,8 @@ type Queries interface {
 	DeleteKey(ctx context.Context, team, id string) error
 	RecordKeyUse(ctx context.Context, team string, uses []KeyUse) error
 	SetKeyMigrated(ctx context.Context, team, id, clientID string) error
-	// FindKeys pages through the team's static keys that f selects, by id.
+	// FindKeys pages through the team's static keys that f selects, in
+	// the order they were made (creation time, then id).
 	FindKeys(ctx context.Context, team string, f KeyFilter, p Page) ([]StaticKey, string, error)
 
 	// Permissions.

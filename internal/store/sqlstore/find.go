@@ -259,18 +259,27 @@ func (q *queries) FindClients(ctx context.Context, team string, f store.ClientFi
 	return out, next, nil
 }
 
-// FindKeys pages through the team's static keys by id.
+// FindKeys pages through the team's static keys in the order they were
+// made (creation time, then id); the cursor is the last key's creation
+// time and id.
 func (q *queries) FindKeys(ctx context.Context, team string, f store.KeyFilter, p store.Page) (_ []store.StaticKey, _ string, err error) {
 	ctx, end := q.op(ctx)
 	defer end(&err)
-	after, err := decodeCursor(p.Cursor)
+	after, err := decodeCursorParts(p.Cursor, 2)
 	if err != nil {
 		return nil, "", err
 	}
 	n := pageSize(p)
 	w := &where{}
 	w.add("team = " + w.arg(team))
-	w.add("id > " + w.arg(after))
+	if after[0] != "" || after[1] != "" {
+		created, err := strconv.ParseInt(after[0], 10, 64)
+		if err != nil {
+			return nil, "", fmt.Errorf("bad cursor: %w", store.ErrInvalid)
+		}
+		c := w.arg(created)
+		w.add("(created_at > " + c + " OR (created_at = " + c + " AND id > " + w.arg(after[1]) + "))")
+	}
 	if f.Kind != "" {
 		w.add("kind = " + w.arg(f.Kind))
 	}
@@ -284,11 +293,13 @@ func (q *queries) FindKeys(ctx context.Context, team string, f store.KeyFilter, 
 		w.add("last_used_at >= " + w.arg(ts(*f.UsedSince)))
 	}
 	out, err := queryAll(ctx, q, "find keys", scanKey,
-		`SELECT `+keyColumns+` FROM static_keys`+w.String()+` ORDER BY id LIMIT `+w.arg(n+1), w.args...)
+		`SELECT `+keyColumns+` FROM static_keys`+w.String()+` ORDER BY created_at, id LIMIT `+w.arg(n+1), w.args...)
 	if err != nil {
 		return nil, "", err
 	}
-	out, next := cutPage(out, n, func(k store.StaticKey) string { return k.ID })
+	out, next := cutPage(out, n, func(k store.StaticKey) string {
+		return strconv.FormatInt(ts(k.CreatedAt), 10) + "\x00" + k.ID
+	})
 	return out, next, nil
 }
 

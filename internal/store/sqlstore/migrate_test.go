@@ -79,6 +79,17 @@ func runConcurrentOpens(t *testing.T, open func(context.Context) (*DB, error)) {
 	}
 }
 
+// undo0015 takes a database back to before migration 0015 (the static
+// keys' indexes in creation order).
+func undo0015() []string {
+	return []string{
+		`DROP INDEX static_keys_created`,
+		`DROP INDEX static_keys_owner_created`,
+		`CREATE INDEX static_keys_owner_id ON static_keys (team, kind, owner, id)`,
+		`DELETE FROM schema_migrations WHERE version >= 15`,
+	}
+}
+
 // undo0014 takes a database of dialect back to before migration 0014 (the
 // directory counts and their triggers; the folded-email index it dropped).
 func undo0014(dialect string) []string {
@@ -169,7 +180,7 @@ func TestMigrationRenamesDuplicateClientNames(t *testing.T) {
 			}
 			// Back to version 2, as an older binary left it: the later
 			// migrations undone.
-			for _, stmt := range append(append(append(undo0014(dialect), undo0013()...), undo0012(dialect)...),
+			for _, stmt := range append(append(append(append(undo0015(), undo0014(dialect)...), undo0013()...), undo0012(dialect)...),
 				`ALTER TABLE clients DROP COLUMN id_token_alg`,
 				`ALTER TABLE clients DROP COLUMN post_logout_redirect_uris`,
 				`ALTER TABLE auth_codes DROP COLUMN nonce`,
@@ -262,7 +273,7 @@ func TestMigrationGivesGroupsIDs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, stmt := range append(append(append(undo0014(dialect), undo0013()...), undo0012(dialect)...),
+			for _, stmt := range append(append(append(append(undo0015(), undo0014(dialect)...), undo0013()...), undo0012(dialect)...),
 				`INSERT INTO teams (name, created_at) VALUES ('alpha', 0)`,
 				`INSERT INTO users (team, id, email, name, password_hash, team_admin, disabled, created_at)
 					VALUES ('alpha', 'u1', 'ann@example.com', 'Ann', '', false, false, 42)`,

@@ -2,8 +2,6 @@ package storetest
 
 import (
 	"errors"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -132,29 +130,35 @@ func testFind(t *testing.T, s store.Store) {
 		}
 	})
 	t.Run("FindKeys", func(t *testing.T) {
-		k1 := mkKey(t, s, "alpha", store.KeyKindUser, ann.ID)
-		k2 := mkKey(t, s, "alpha", store.KeyKindUser, bob.ID)
-		k3 := mkKey(t, s, "alpha", store.KeyKindApp, "etl")
-		mkKey(t, s, "beta", store.KeyKindApp, "etl")
+		// Keys are listed in the order they were made, id breaking ties:
+		// made out of id order, two of them at the same instant.
+		mkKeyAt := func(team, kind, owner string, id string, created time.Duration) store.StaticKey {
+			k := store.StaticKey{Team: team, ID: id, Kind: kind, Owner: owner, Hash: []byte("hash of key " + id), CreatedAt: at(created)}
+			must(t, "create key", s.CreateKey(t.Context(), k))
+			return k
+		}
+		k1 := mkKeyAt("alpha", store.KeyKindUser, ann.ID, "f0000000-0000-4000-8000-000000000001", 9*time.Minute)
+		k2 := mkKeyAt("alpha", store.KeyKindUser, bob.ID, "b0000000-0000-4000-8000-000000000002", 8*time.Minute)
+		k3 := mkKeyAt("alpha", store.KeyKindApp, "etl", "a0000000-0000-4000-8000-000000000003", 8*time.Minute)
+		k4 := mkKeyAt("alpha", store.KeyKindApp, "etl", "00000000-0000-4000-8000-000000000004", 10*time.Minute)
+		mkKeyAt("beta", store.KeyKindApp, "etl", "10000000-0000-4000-8000-000000000005", time.Minute)
 		must(t, "use k1", s.RecordKeyUse(t.Context(), "alpha", []store.KeyUse{{ID: k1.ID, At: at(time.Hour), IP: "192.0.2.1"}}))
 		must(t, "use k2", s.RecordKeyUse(t.Context(), "alpha", []store.KeyUse{{ID: k2.ID, At: at(3 * time.Hour), IP: "192.0.2.1"}}))
-		all := []store.StaticKey{k1, k2, k3}
-		slices.SortFunc(all, func(a, b store.StaticKey) int { return strings.Compare(a.ID, b.ID) })
-		ids := func(ks []store.StaticKey) []string { return names(ks, func(k store.StaticKey) string { return k.ID }) }
+		ids := func(ks ...store.StaticKey) []string { return names(ks, func(k store.StaticKey) string { return k.ID }) }
 		for _, tc := range []struct {
 			name string
 			f    store.KeyFilter
 			want []string
 		}{
-			{"all", store.KeyFilter{}, ids(all)},
-			{"owner", store.KeyFilter{Kind: store.KeyKindApp, Owner: "etl"}, []string{k3.ID}},
-			{"used before", store.KeyFilter{UsedBefore: ptr(at(2 * time.Hour))}, ids(slices.DeleteFunc(slices.Clone(all), func(k store.StaticKey) bool { return k.ID == k2.ID }))},
-			{"used since", store.KeyFilter{UsedSince: ptr(at(2 * time.Hour))}, []string{k2.ID}},
+			{"all", store.KeyFilter{}, ids(k3, k2, k1, k4)},
+			{"owner", store.KeyFilter{Kind: store.KeyKindApp, Owner: "etl"}, ids(k3, k4)},
+			{"used before", store.KeyFilter{UsedBefore: ptr(at(2 * time.Hour))}, ids(k3, k1, k4)},
+			{"used since", store.KeyFilter{UsedSince: ptr(at(2 * time.Hour))}, ids(k2)},
 		} {
 			got := pageAll(t, "FindKeys "+tc.name, 1, func(p store.Page) ([]store.StaticKey, string, error) {
 				return s.FindKeys(t.Context(), "alpha", tc.f, p)
 			})
-			diff(t, "FindKeys(alpha) "+tc.name, tc.want, ids(got))
+			diff(t, "FindKeys(alpha) "+tc.name, tc.want, ids(got...))
 		}
 	})
 	t.Run("FindPermissions", func(t *testing.T) {
