@@ -272,9 +272,9 @@ func (q *queries) FindKeys(ctx context.Context, team string, f store.KeyFilter, 
 	n := pageSize(p)
 	w := &where{}
 	w.add("team = " + w.arg(team))
-	if after[0] != "" || after[1] != "" {
+	if p.Cursor != "" {
 		created, err := strconv.ParseInt(after[0], 10, 64)
-		if err != nil {
+		if err != nil || after[1] == "" {
 			return nil, "", fmt.Errorf("bad cursor: %w", store.ErrInvalid)
 		}
 		c := w.arg(created)
