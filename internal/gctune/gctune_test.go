@@ -109,7 +109,7 @@ func TestRunAdjustsAndRestores(t *testing.T) {
 			t.Fatalf("at start: GOGC %d, want 400", gogc)
 		}
 		f.setLive(32 * mib)
-		time.Sleep(gctune.Interval + time.Millisecond) // fake time in the bubble
+		<-time.After(gctune.Interval + time.Millisecond) // fake time in the bubble
 		synctest.Wait()
 		if gogc, _ := f.state(); gogc != 200 {
 			t.Fatalf("after an interval: GOGC %d, want 200", gogc)
